@@ -1,0 +1,63 @@
+//! The stable-ABI interface between the host and venue plugins.
+//!
+//! A venue plugin is a `cdylib` holding **protocol logic only** (DESIGN §1): it describes the
+//! venue, builds subscribe/unsubscribe/heartbeat frames, turns received frames into
+//! normalized [`Event`]s plus [`Action`]s, signs REST requests and parses their answers. The
+//! host owns every socket, task, timer, queue, rate limiter and subscription, and stops them
+//! in the dependency order the plugin declares in [`VenueDescriptor::resources`].
+//!
+//! # Writing a plugin
+//!
+//! 1. Make a `cdylib` crate depending on `plugin-api` and `abi_stable`.
+//! 2. Implement [`Venue`] for your protocol state: [`Venue::describe`] declares connections
+//!    ([`ConnectionDecl`]), the REST endpoint ([`RestDecl`]), rate limits
+//!    ([`RateLimitDecl`]), timers ([`TimerDecl`]) and the shutdown graph ([`ResourceDecl`]).
+//! 3. Parse prices and sizes with [`Num::parse`] (exact decimals), name instruments with
+//!    [`Instrument`] (`BTC/USDT` plus the venue's own spelling), and report frames you cannot
+//!    use in [`Output::rejects`] instead of panicking.
+//! 4. Export it: `plugin_api::export_venue_plugin!(venue: "myvenue", create: my_constructor);`.
+//!
+//! The macro wraps every entry point in [`guard`], so a panic becomes an
+//! [`ErrorKind::Panic`] error: the host marks that instance faulted and keeps running.
+//!
+//! # Rules that keep unloading safe
+//!
+//! No threads, no async runtime, no sleeping, no `thread_local!` values with destructors,
+//! no global state that outlives an instance. Everything a call returns is copied by the host
+//! into its own types before the library can be unloaded.
+
+mod adapter;
+mod describe;
+mod error;
+mod event;
+mod guard;
+mod io;
+mod num;
+mod order;
+#[doc(hidden)]
+pub mod root;
+mod symbol;
+mod venue;
+
+pub use abi_stable;
+pub use adapter::{VenueAdapter, VenueAdapterBox, VenueAdapter_TO};
+pub use describe::{
+    ConnectionDecl, OpenMode, RateLimitDecl, ResourceDecl, ResourceKind, RestDecl, TimerDecl,
+    VenueDescriptor,
+};
+pub use error::{ErrorKind, PluginError};
+pub use event::{
+    Balance, BookTicker, DepthUpdate, Event, Fill, Gap, GapReason, Level, OrderStatus,
+    OrderUpdate, Side, Stamp, StreamKind, Trade,
+};
+pub use guard::guard;
+pub use io::{
+    Action, ConnId, FrameKind, Header, InFrame, OutFrame, Output, Reject, RestRequest,
+    RestResponse, Topic, Topics, VenueConfig,
+};
+pub use num::{Num, NumError};
+pub use order::{CancelOrder, NewOrder, OrderType};
+pub use root::{PluginRoot, PluginRootRef, API_VERSION};
+pub use rust_decimal::Decimal;
+pub use symbol::{Instrument, Symbol, SYMBOL_CAPACITY};
+pub use venue::{Guarded, Venue};

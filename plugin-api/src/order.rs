@@ -1,0 +1,44 @@
+//! Order entry requests a consumer hands to a venue.
+
+use abi_stable::std_types::RString;
+use abi_stable::StableAbi;
+
+use crate::{Instrument, Num, Side};
+
+/// Limit or market.
+#[repr(u8)]
+#[derive(StableAbi, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum OrderType {
+    /// Rests at `price` until filled or cancelled.
+    Limit,
+    /// Fills against the book at once.
+    Market,
+}
+
+/// A new order; the plugin turns it into a signed REST request with [`crate::Venue::place_order`].
+#[repr(C)]
+#[derive(StableAbi, Clone, PartialEq, Debug)]
+pub struct NewOrder {
+    /// The instrument.
+    pub instrument: Instrument,
+    /// Side.
+    pub side: Side,
+    /// Limit or market.
+    pub order_type: OrderType,
+    /// Limit price (ignored for market orders).
+    pub price: Num,
+    /// Quantity in the base asset.
+    pub qty: Num,
+    /// Client order id (empty: none).
+    pub client_id: RString,
+}
+
+/// A cancel request for one order.
+#[repr(C)]
+#[derive(StableAbi, Clone, PartialEq, Debug)]
+pub struct CancelOrder {
+    /// The instrument.
+    pub instrument: Instrument,
+    /// The venue's order id.
+    pub order_id: RString,
+}

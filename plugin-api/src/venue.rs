@@ -1,0 +1,252 @@
+//! The trait a plugin author implements, and the guarded wrapper that exposes it to the host.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use abi_stable::std_types::{ROption, RResult, RSlice, RStr, RVec};
+
+use crate::adapter::VenueAdapter;
+use crate::guard::guard;
+use crate::{
+    CancelOrder, ConnId, ErrorKind, InFrame, Instrument, NewOrder, OutFrame, Output, PluginError,
+    RestRequest, RestResponse, Topic, VenueDescriptor,
+};
+
+/// A venue adapter: pure protocol logic that the host drives (DESIGN §1).
+///
+/// The host owns every socket, task, timer, queue and rate limiter. It calls these methods
+/// synchronously, one at a time per instance, and carries out the [`Output`] they return.
+/// A plugin must not spawn threads, start a runtime, sleep, or keep thread-locals with
+/// destructors: any of those keeps its library from being unloaded.
+///
+/// The order of calls for one instance: [`describe`](Venue::describe) →
+/// [`start`](Venue::start) → for each connection [`on_connected`](Venue::on_connected),
+/// [`subscribe`](Venue::subscribe), then [`on_frame`](Venue::on_frame) per frame,
+/// [`heartbeat`](Venue::heartbeat) on its period, [`on_disconnected`](Venue::on_disconnected)
+/// when it drops (followed by a new `on_connected` and `subscribe` on reconnect) →
+/// [`stop`](Venue::stop) once, before the host stops the instance's resources.
+pub trait Venue: Send + 'static {
+    /// Identity, capabilities, connections, limits, timers and the resource graph.
+    fn describe(&self) -> VenueDescriptor;
+
+    /// Maps a normalized symbol (`BTC/USDT`) to the instrument with the venue's spelling,
+    /// or `None` if the venue has no such market.
+    fn resolve(&self, symbol: &str) -> Option<Instrument>;
+
+    /// Called once before any connection opens; may return initial actions (for example
+    /// a REST request for a listen key, or arming a timer).
+    fn start(&mut self, now_ms: u64) -> Result<Output, PluginError> {
+        let _ = now_ms;
+        Ok(Output::default())
+    }
+
+    /// Frames that subscribe `topics` on connection `conn`.
+    fn subscribe(&mut self, conn: ConnId, topics: &[Topic]) -> Result<Vec<OutFrame>, PluginError>;
+
+    /// Frames that unsubscribe `topics` on connection `conn`.
+    fn unsubscribe(&mut self, conn: ConnId, topics: &[Topic])
+        -> Result<Vec<OutFrame>, PluginError>;
+
+    /// The application-level heartbeat frame for `conn`, if the venue has one.
+    fn heartbeat(&mut self, conn: ConnId, now_ms: u64) -> Result<Option<OutFrame>, PluginError> {
+        let _ = (conn, now_ms);
+        Ok(None)
+    }
+
+    /// A connection (declared under `name`) is open; nothing is subscribed on it yet.
+    fn on_connected(&mut self, conn: ConnId, name: &str) -> Result<Output, PluginError> {
+        let _ = (conn, name);
+        Ok(Output::default())
+    }
+
+    /// A connection was lost; the host reconnects and calls `on_connected` again.
+    /// Typical use: forget per-connection sequence state so the book resyncs.
+    fn on_disconnected(&mut self, conn: ConnId) -> Result<Output, PluginError> {
+        let _ = conn;
+        Ok(Output::default())
+    }
+
+    /// One received frame → normalized events, actions and rejects. Must never panic on bad
+    /// input: report it in [`Output::rejects`] instead.
+    fn on_frame(
+        &mut self,
+        conn: ConnId,
+        frame: InFrame<'_>,
+        received_ns: u64,
+    ) -> Result<Output, PluginError>;
+
+    /// Signs a request (adds headers, query parameters) at wall-clock time `now_ms`.
+    fn sign(&self, request: RestRequest, now_ms: u64) -> Result<RestRequest, PluginError> {
+        let _ = now_ms;
+        let _ = request;
+        Err(PluginError::unsupported("this venue does not sign requests"))
+    }
+
+    /// The answer to a [`RestRequest`] the plugin asked for (matched by `tag`).
+    fn on_rest_response(
+        &mut self,
+        response: RestResponse,
+        received_ns: u64,
+    ) -> Result<Output, PluginError> {
+        let _ = (response, received_ns);
+        Ok(Output::default())
+    }
+
+    /// A declared timer fired.
+    fn on_timer(&mut self, name: &str, now_ms: u64) -> Result<Output, PluginError> {
+        let _ = (name, now_ms);
+        Ok(Output::default())
+    }
+
+    /// The REST request that places `order`; its response goes to `on_rest_response`.
+    fn place_order(&mut self, order: &NewOrder, tag: u64) -> Result<RestRequest, PluginError> {
+        let _ = (order, tag);
+        Err(PluginError::unsupported("this venue does not trade"))
+    }
+
+    /// The REST request that cancels an order.
+    fn cancel_order(&mut self, cancel: &CancelOrder, tag: u64)
+        -> Result<RestRequest, PluginError> {
+        let _ = (cancel, tag);
+        Err(PluginError::unsupported("this venue does not trade"))
+    }
+
+    /// The instance is about to stop: last actions (for example deleting a listen key).
+    /// The host carries out REST actions returned here before it stops the REST client.
+    fn stop(&mut self, now_ms: u64) -> Result<Output, PluginError> {
+        let _ = now_ms;
+        Ok(Output::default())
+    }
+}
+
+/// Wraps a [`Venue`] so that every call runs under the panic guard, and refuses further
+/// calls once one has panicked (the instance's state can no longer be trusted).
+pub struct Guarded<V> {
+    venue: V,
+    faulted: AtomicBool,
+}
+
+impl<V: Venue> Guarded<V> {
+    /// Wraps `venue`.
+    pub fn new(venue: V) -> Guarded<V> {
+        Guarded {
+            venue,
+            faulted: AtomicBool::new(false),
+        }
+    }
+
+    fn call<T>(&self, f: impl FnOnce(&V) -> Result<T, PluginError>) -> RResult<T, PluginError> {
+        if self.faulted.load(Ordering::Relaxed) {
+            return RResult::RErr(faulted());
+        }
+        let result = guard(|| f(&self.venue));
+        self.note(&result);
+        result
+    }
+
+    fn call_mut<T>(
+        &mut self,
+        f: impl FnOnce(&mut V) -> Result<T, PluginError>,
+    ) -> RResult<T, PluginError> {
+        if self.faulted.load(Ordering::Relaxed) {
+            return RResult::RErr(faulted());
+        }
+        let venue = &mut self.venue;
+        let result = guard(|| f(venue));
+        self.note(&result);
+        result
+    }
+
+    fn note<T>(&self, result: &RResult<T, PluginError>) {
+        if let RResult::RErr(e) = result {
+            if e.kind == ErrorKind::Panic {
+                self.faulted.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+fn faulted() -> PluginError {
+    PluginError::new(
+        ErrorKind::Faulted,
+        "instance is faulted after a panic and refuses calls",
+    )
+}
+
+impl<V: Venue> VenueAdapter for Guarded<V> {
+    fn describe(&self) -> RResult<VenueDescriptor, PluginError> {
+        self.call(|v| Ok(v.describe()))
+    }
+
+    fn resolve(&self, symbol: RStr<'_>) -> RResult<ROption<Instrument>, PluginError> {
+        self.call(|v| Ok(v.resolve(symbol.as_str()).into()))
+    }
+
+    fn start(&mut self, now_ms: u64) -> RResult<Output, PluginError> {
+        self.call_mut(|v| v.start(now_ms))
+    }
+
+    fn subscribe(
+        &mut self,
+        conn: ConnId,
+        topics: RSlice<'_, Topic>,
+    ) -> RResult<RVec<OutFrame>, PluginError> {
+        self.call_mut(|v| v.subscribe(conn, topics.as_slice()).map(RVec::from))
+    }
+
+    fn unsubscribe(
+        &mut self,
+        conn: ConnId,
+        topics: RSlice<'_, Topic>,
+    ) -> RResult<RVec<OutFrame>, PluginError> {
+        self.call_mut(|v| v.unsubscribe(conn, topics.as_slice()).map(RVec::from))
+    }
+
+    fn heartbeat(&mut self, conn: ConnId, now_ms: u64) -> RResult<ROption<OutFrame>, PluginError> {
+        self.call_mut(|v| v.heartbeat(conn, now_ms).map(ROption::from))
+    }
+
+    fn on_connected(&mut self, conn: ConnId, name: RStr<'_>) -> RResult<Output, PluginError> {
+        self.call_mut(|v| v.on_connected(conn, name.as_str()))
+    }
+
+    fn on_disconnected(&mut self, conn: ConnId) -> RResult<Output, PluginError> {
+        self.call_mut(|v| v.on_disconnected(conn))
+    }
+
+    fn on_frame(
+        &mut self,
+        conn: ConnId,
+        frame: InFrame<'_>,
+        received_ns: u64,
+    ) -> RResult<Output, PluginError> {
+        self.call_mut(|v| v.on_frame(conn, frame, received_ns))
+    }
+
+    fn sign(&self, request: RestRequest, now_ms: u64) -> RResult<RestRequest, PluginError> {
+        self.call(|v| v.sign(request, now_ms))
+    }
+
+    fn on_rest_response(
+        &mut self,
+        response: RestResponse,
+        received_ns: u64,
+    ) -> RResult<Output, PluginError> {
+        self.call_mut(|v| v.on_rest_response(response, received_ns))
+    }
+
+    fn on_timer(&mut self, name: RStr<'_>, now_ms: u64) -> RResult<Output, PluginError> {
+        self.call_mut(|v| v.on_timer(name.as_str(), now_ms))
+    }
+
+    fn place_order(&mut self, order: NewOrder, tag: u64) -> RResult<RestRequest, PluginError> {
+        self.call_mut(|v| v.place_order(&order, tag))
+    }
+
+    fn cancel_order(&mut self, cancel: CancelOrder, tag: u64) -> RResult<RestRequest, PluginError> {
+        self.call_mut(|v| v.cancel_order(&cancel, tag))
+    }
+
+    fn stop(&mut self, now_ms: u64) -> RResult<Output, PluginError> {
+        self.call_mut(|v| v.stop(now_ms))
+    }
+}
