@@ -1,0 +1,1 @@
+//! gateio venue plugin (work in progress).

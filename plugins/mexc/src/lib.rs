@@ -1,0 +1,1 @@
+//! mexc venue plugin (work in progress).
