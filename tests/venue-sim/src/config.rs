@@ -1,0 +1,125 @@
+//! Simulator configuration: venue, data source, symbols, rates, limits and credentials.
+
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+
+use crate::market::Symbol;
+
+/// Which venue's protocol to speak.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Venue {
+    /// Gate.io spot v4 (JSON websocket at `/ws/v4/`, REST under `/api/v4`).
+    Gateio,
+    /// MEXC spot v3 (protobuf websocket at `/ws`, REST under `/api/v3`).
+    Mexc,
+}
+
+/// Where market data comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Source {
+    /// The real captures in `tests/fixtures/venues`, timestamps shifted to now.
+    Replay,
+    /// A random walk of each symbol's book.
+    Synthetic,
+}
+
+/// MEXC connection rules; the defaults are the documented values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MexcLimits {
+    /// Subscriptions allowed per connection (documented: 30).
+    pub max_subscriptions: usize,
+    /// Close a connection that has had no subscription for this long (documented: 30 s).
+    pub no_subscription_timeout: Duration,
+    /// Close a subscribed connection with no traffic either way for this long (documented: 60 s).
+    pub idle_timeout: Duration,
+}
+
+impl Default for MexcLimits {
+    fn default() -> Self {
+        Self {
+            max_subscriptions: 30,
+            no_subscription_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// An API key and its secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credential {
+    /// The API key (Gate `KEY` header, MEXC `X-MEXC-APIKEY` header).
+    pub key: String,
+    /// The signing secret.
+    pub secret: String,
+}
+
+impl Credential {
+    /// A key/secret pair.
+    pub fn new(key: impl Into<String>, secret: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            secret: secret.into(),
+        }
+    }
+}
+
+/// Everything [`crate::Simulator::start`] needs.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// Protocol to speak.
+    pub venue: Venue,
+    /// Market-data source.
+    pub source: Source,
+    /// Symbols to simulate (synthetic source, trading, metadata).
+    pub symbols: Vec<Symbol>,
+    /// Synthetic: book updates per second over all symbols. Replay: frames per second per
+    /// subscribed stream.
+    pub rate: u32,
+    /// Replay: start each stream again (with fresh timestamps) when it ends.
+    pub replay_loop: bool,
+    /// Gate: every n-th `spot.order_book_update` of a symbol is a `full: true` snapshot.
+    pub gate_full_every: Option<u32>,
+    /// MEXC connection rules.
+    pub mexc_limits: MexcLimits,
+    /// Accepted API keys; each account starts with `initial_balances`.
+    pub credentials: Vec<Credential>,
+    /// Starting balance of every account, per asset.
+    pub initial_balances: Vec<(String, Decimal)>,
+    /// Levels per side of each synthetic book.
+    pub book_levels: usize,
+    /// Random seed of the synthetic generator.
+    pub seed: u64,
+    /// Server clock for REST signature timing checks and the time endpoints, in ms; `None`
+    /// uses the system clock. Lets tests replay signed requests with old timestamps.
+    pub frozen_time_ms: Option<i64>,
+}
+
+impl SimConfig {
+    /// Defaults for `venue`: synthetic BTC/USDT and ETH/USDT at 100 updates/s, documented
+    /// limits, one credential `test-key`/`test-secret` holding 1,000,000 USDT, 100 BTC and
+    /// 1,000 ETH.
+    pub fn new(venue: Venue) -> Self {
+        Self {
+            venue,
+            source: Source::Synthetic,
+            symbols: ["BTC/USDT", "ETH/USDT"]
+                .iter()
+                .filter_map(|s| Symbol::parse(s))
+                .collect(),
+            rate: 100,
+            replay_loop: false,
+            gate_full_every: None,
+            mexc_limits: MexcLimits::default(),
+            credentials: vec![Credential::new("test-key", "test-secret")],
+            initial_balances: vec![
+                ("USDT".into(), Decimal::from(1_000_000)),
+                ("BTC".into(), Decimal::from(100)),
+                ("ETH".into(), Decimal::from(1_000)),
+            ],
+            book_levels: 50,
+            seed: 7,
+            frozen_time_ms: None,
+        }
+    }
+}

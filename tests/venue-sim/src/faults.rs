@@ -1,0 +1,203 @@
+//! Fault injection switches that tests flip at run time through [`Faults`].
+//!
+//! Every setter takes effect for frames and connections handled after the call; live websocket
+//! connections observe the per-frame switches on their next frame.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+
+/// How a REST request should fail instead of being served.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RestFault {
+    /// Answer `429 Too Many Requests` with a `Retry-After: <secs>` header.
+    TooManyRequests {
+        /// Value of the `Retry-After` header, in seconds.
+        retry_after_secs: u32,
+    },
+    /// Answer with this 5xx status code and the venue's internal-error body.
+    ServerError {
+        /// HTTP status, e.g. 500, 502, 503.
+        status: u16,
+    },
+    /// Wait this long before serving the request normally.
+    Slow {
+        /// Added latency.
+        delay: Duration,
+    },
+}
+
+/// How new TCP connections are treated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AcceptMode {
+    /// Serve normally.
+    #[default]
+    Normal,
+    /// Accept the TCP connection and close it at once (a refused connection).
+    Refuse,
+    /// Accept the TCP connection and never answer (the WS handshake never completes).
+    Hang,
+}
+
+/// How [`Faults::kick_all`] ends live websocket connections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Kick {
+    /// Send a close frame (code 1001 "going away") and close.
+    CloseFrame,
+    /// Drop the TCP connection without a close frame.
+    TcpDrop,
+}
+
+/// A one-shot corruption of the next outgoing data frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Corruption {
+    Malformed,
+    Truncated,
+}
+
+/// Shared fault switches. Cheap to clone; every clone controls the same simulator.
+#[derive(Clone, Debug)]
+pub struct Faults {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    drop_after: AtomicU64,
+    silent: AtomicBool,
+    delay_us: AtomicU64,
+    malformed: AtomicU64,
+    truncated: AtomicU64,
+    gap: AtomicU64,
+    accept: Mutex<AcceptMode>,
+    rest: Mutex<Option<RestFault>>,
+    kick: broadcast::Sender<Kick>,
+}
+
+const NO_LIMIT: u64 = u64::MAX;
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Faults {
+    /// All faults off.
+    pub fn new() -> Self {
+        let (kick, _) = broadcast::channel(4);
+        Self {
+            inner: Arc::new(Inner {
+                drop_after: AtomicU64::new(NO_LIMIT),
+                silent: AtomicBool::new(false),
+                delay_us: AtomicU64::new(0),
+                malformed: AtomicU64::new(0),
+                truncated: AtomicU64::new(0),
+                gap: AtomicU64::new(0),
+                accept: Mutex::new(AcceptMode::Normal),
+                rest: Mutex::new(None),
+                kick,
+            }),
+        }
+    }
+
+    /// Each websocket connection drops its TCP connection (no close frame) after sending `n`
+    /// data frames; `None` turns this off. Counted per connection, from its start.
+    pub fn set_drop_after(&self, n: Option<u64>) {
+        self.inner.drop_after.store(n.unwrap_or(NO_LIMIT), Ordering::SeqCst);
+    }
+
+    /// Stop sending anything (data, acks, pongs) while keeping sockets open.
+    pub fn set_silent(&self, silent: bool) {
+        self.inner.silent.store(silent, Ordering::SeqCst);
+    }
+
+    /// Delay every outgoing websocket frame by `delay` (zero turns it off).
+    pub fn set_delay(&self, delay: Duration) {
+        let us = u64::try_from(delay.as_micros()).unwrap_or(u64::MAX);
+        self.inner.delay_us.store(us, Ordering::SeqCst);
+    }
+
+    /// Replace the next `n` outgoing data frames (over all connections) with malformed ones
+    /// (`{"malformed` for JSON venues, garbage bytes for protobuf).
+    pub fn inject_malformed(&self, n: u64) {
+        self.inner.malformed.fetch_add(n, Ordering::SeqCst);
+    }
+
+    /// Cut the next `n` outgoing data frames to half their length.
+    pub fn inject_truncated(&self, n: u64) {
+        self.inner.truncated.fetch_add(n, Ordering::SeqCst);
+    }
+
+    /// Make the synthetic order-book stream skip `n` sequence ids before its next update
+    /// (Gate `U`/`u`, MEXC `fromVersion`/`toVersion`). REST snapshots see the same jump.
+    pub fn skip_sequence(&self, n: u64) {
+        self.inner.gap.fetch_add(n, Ordering::SeqCst);
+    }
+
+    /// How new TCP connections (websocket and REST) are treated.
+    pub fn set_accept_mode(&self, mode: AcceptMode) {
+        *self.inner.accept.lock().unwrap() = mode;
+    }
+
+    /// Fail REST requests this way until called again with `None`.
+    pub fn set_rest_fault(&self, fault: Option<RestFault>) {
+        *self.inner.rest.lock().unwrap() = fault;
+    }
+
+    /// End every live websocket connection now.
+    pub fn kick_all(&self, how: Kick) {
+        // No receivers means no live connection: nothing to do.
+        let _ = self.inner.kick.send(how);
+    }
+
+    pub(crate) fn drop_after(&self) -> u64 {
+        self.inner.drop_after.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn silent(&self) -> bool {
+        self.inner.silent.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn delay(&self) -> Option<Duration> {
+        match self.inner.delay_us.load(Ordering::Relaxed) {
+            0 => None,
+            us => Some(Duration::from_micros(us)),
+        }
+    }
+
+    pub(crate) fn take_corruption(&self) -> Option<Corruption> {
+        let take = |c: &AtomicU64| {
+            c.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
+                .is_ok()
+        };
+        if take(&self.inner.malformed) {
+            Some(Corruption::Malformed)
+        } else if take(&self.inner.truncated) {
+            Some(Corruption::Truncated)
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn take_gap(&self) -> u64 {
+        self.inner.gap.swap(0, Ordering::SeqCst)
+    }
+
+    pub(crate) fn accept_mode(&self) -> AcceptMode {
+        *self.inner.accept.lock().unwrap()
+    }
+
+    pub(crate) fn rest_fault(&self) -> Option<RestFault> {
+        self.inner.rest.lock().unwrap().clone()
+    }
+
+    pub(crate) fn kicks(&self) -> broadcast::Receiver<Kick> {
+        self.inner.kick.subscribe()
+    }
+}

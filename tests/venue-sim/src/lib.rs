@@ -1,0 +1,215 @@
+//! Venue simulator: serves the MEXC spot v3 or Gate.io spot v4 websocket and REST protocols on
+//! loopback, from replayed real captures or a synthetic random walk, with simulated trading,
+//! fault injection and counters for tests.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), venue_sim::SimError> {
+//! use venue_sim::{SimConfig, Simulator, Venue};
+//! let sim = Simulator::start(SimConfig::new(Venue::Gateio), "127.0.0.1:0".parse().unwrap()).await?;
+//! println!("ws: {}  rest: {}", sim.ws_url(), sim.rest_url());
+//! sim.faults().set_silent(true);
+//! sim.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod faults;
+pub mod gateio;
+pub mod mexc;
+pub mod replay;
+pub mod stats;
+
+mod config;
+mod http;
+mod market;
+mod synthetic;
+mod topics;
+mod trading;
+mod ws;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use tokio::net::TcpListener;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use config::{Credential, MexcLimits, SimConfig, Source, Venue};
+pub use faults::{AcceptMode, Faults, Kick, RestFault};
+pub use market::Symbol;
+pub use stats::{Stats, StatsSnapshot};
+
+use crate::http::App;
+use crate::market::Market;
+use crate::replay::Replay;
+use crate::synthetic::{Generator, Render};
+use crate::topics::TopicTable;
+use crate::trading::Exchange;
+
+/// Why the simulator could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SimError {
+    /// Only loopback addresses may be served.
+    #[error("venue-sim serves loopback only, refusing to bind {addr}")]
+    NotLoopback {
+        /// The requested address.
+        addr: SocketAddr,
+    },
+    /// Binding the listening socket failed.
+    #[error("venue-sim could not bind {addr}")]
+    Bind {
+        /// The requested address.
+        addr: SocketAddr,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No symbols configured for the synthetic source.
+    #[error("venue-sim synthetic source needs at least one symbol")]
+    NoSymbols,
+}
+
+/// Entry point: [`Simulator::start`].
+#[derive(Debug)]
+pub struct Simulator;
+
+impl Simulator {
+    /// Bind `bind` (loopback only; port 0 picks a free port) and start serving `config`.
+    pub async fn start(config: SimConfig, bind: SocketAddr) -> Result<SimHandle, SimError> {
+        if !bind.ip().is_loopback() {
+            return Err(SimError::NotLoopback { addr: bind });
+        }
+        if config.symbols.is_empty() && config.source == config::Source::Synthetic {
+            return Err(SimError::NoSymbols);
+        }
+        let listener = TcpListener::bind(bind)
+            .await
+            .map_err(|source| SimError::Bind { addr: bind, source })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| SimError::Bind { addr: bind, source })?;
+
+        let faults = Faults::new();
+        let stats = Stats::default();
+        let cancel = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let market = Market::new(config.symbols.clone(), config.book_levels, 1_000_000);
+        let creds: Vec<(String, String)> = config
+            .credentials
+            .iter()
+            .map(|c| (c.key.clone(), c.secret.clone()))
+            .collect();
+        let exchange = Arc::new(Exchange::new(market.clone(), &creds, &config.initial_balances));
+
+        let mut table = TopicTable::default();
+        let (replay, render): (Option<Arc<Replay>>, Option<Box<dyn Render>>) = match config.source {
+            config::Source::Replay => (Some(Arc::new(Replay::build(config.venue, &mut table))), None),
+            config::Source::Synthetic => {
+                let r: Box<dyn Render> = match config.venue {
+                    Venue::Gateio => Box::new(gateio::render::GateRender::new(
+                        &market.symbols,
+                        &mut table,
+                        config.gate_full_every,
+                    )),
+                    Venue::Mexc => Box::new(mexc::render::MexcRender::new(&market.symbols, &mut table)),
+                };
+                (None, Some(r))
+            }
+        };
+        let topics = Arc::new(table);
+        let market_tx = render.map(|render| {
+            let (tx, _) = broadcast::channel(4096);
+            let gen = Generator::new(market.clone(), topics.clone(), render, config.seed, faults.clone());
+            tracker.spawn(gen.run(config.rate, tx.clone(), cancel.clone()));
+            tx
+        });
+
+        let venue = config.venue;
+        let app = Arc::new(App {
+            cfg: config,
+            faults: faults.clone(),
+            stats: stats.clone(),
+            cancel: cancel.clone(),
+            tracker: tracker.clone(),
+            topics,
+            market_tx,
+            replay,
+            market,
+            exchange,
+            listen_keys: Mutex::new(HashMap::new()),
+        });
+        tracker.spawn(http::accept_loop(listener, app));
+        tracing::info!(venue = ?venue, addr = %local_addr, "venue-sim started");
+        Ok(SimHandle {
+            venue,
+            local_addr,
+            faults,
+            stats,
+            cancel,
+            tracker,
+        })
+    }
+}
+
+/// A running simulator. Dropping it cancels every task; [`SimHandle::shutdown`] also waits
+/// for them.
+#[derive(Debug)]
+pub struct SimHandle {
+    venue: Venue,
+    local_addr: SocketAddr,
+    faults: Faults,
+    stats: Stats,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+}
+
+impl SimHandle {
+    /// The bound address (REST and websocket share it).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The venue's public websocket URL: `ws://ADDR/ws/v4/` (Gate) or `ws://ADDR/ws` (MEXC).
+    pub fn ws_url(&self) -> String {
+        match self.venue {
+            Venue::Gateio => format!("ws://{}/ws/v4/", self.local_addr),
+            Venue::Mexc => format!("ws://{}/ws", self.local_addr),
+        }
+    }
+
+    /// The REST base URL: `http://ADDR/api/v4` (Gate) or `http://ADDR` (MEXC, paths start
+    /// with `/api/v3`).
+    pub fn rest_url(&self) -> String {
+        match self.venue {
+            Venue::Gateio => format!("http://{}/api/v4", self.local_addr),
+            Venue::Mexc => format!("http://{}", self.local_addr),
+        }
+    }
+
+    /// Fault switches.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Counters and subscription sets.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Stop accepting, close every connection (with a close frame) and wait for all tasks.
+    pub async fn shutdown(self) {
+        self.cancel.cancel();
+        self.tracker.close();
+        self.tracker.wait().await;
+        tracing::info!(addr = %self.local_addr, "venue-sim stopped");
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+        self.tracker.close();
+    }
+}

@@ -1,0 +1,167 @@
+//! The simulated order books: symbols, price levels and sequence ids shared by the generator,
+//! REST snapshots and the matching engine.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rust_decimal::Decimal;
+
+/// Decimal places of every simulated price (tick 0.01).
+pub(crate) const PRICE_DECIMALS: u32 = 2;
+/// Decimal places of every simulated quantity (lot 0.0001).
+pub(crate) const QTY_DECIMALS: u32 = 4;
+
+/// One tradable pair, e.g. BTC/USDT.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Symbol {
+    /// Base asset, upper case (`BTC`).
+    pub base: String,
+    /// Quote asset, upper case (`USDT`).
+    pub quote: String,
+}
+
+const KNOWN_QUOTES: [&str; 6] = ["USDT", "USDC", "USD", "BTC", "ETH", "EUR"];
+
+impl Symbol {
+    /// Parse `BTC/USDT`, `BTC_USDT`, `btc-usdt` or the MEXC form `BTCUSDT` (split before a
+    /// known quote asset: USDT, USDC, USD, BTC, ETH, EUR).
+    pub fn parse(s: &str) -> Option<Self> {
+        let up = s.trim().to_ascii_uppercase();
+        if let Some((b, q)) = up.split_once(['/', '_', '-']) {
+            return (!b.is_empty() && !q.is_empty()).then(|| Self::new(b, q));
+        }
+        KNOWN_QUOTES.iter().find_map(|q| {
+            up.strip_suffix(q)
+                .filter(|b| !b.is_empty())
+                .map(|b| Self::new(b, q))
+        })
+    }
+
+    fn new(base: &str, quote: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            quote: quote.to_owned(),
+        }
+    }
+
+    /// Gate.io name: `BTC_USDT`.
+    pub fn gate(&self) -> String {
+        format!("{}_{}", self.base, self.quote)
+    }
+
+    /// MEXC name: `BTCUSDT`.
+    pub fn mexc(&self) -> String {
+        format!("{}{}", self.base, self.quote)
+    }
+}
+
+/// One side's levels: price in ticks → quantity in lots.
+pub(crate) type Levels = BTreeMap<i64, i64>;
+
+/// A symbol's book and its sequence counters.
+#[derive(Debug, Default)]
+pub(crate) struct Book {
+    pub(crate) bids: Levels,
+    pub(crate) asks: Levels,
+    /// Id of the last applied update (Gate `u`, MEXC `toVersion` / `lastUpdateId`).
+    pub(crate) seq: u64,
+    /// Id of the last public trade.
+    pub(crate) trade_id: u64,
+}
+
+impl Book {
+    pub(crate) fn best_bid(&self) -> Option<(i64, i64)> {
+        self.bids.iter().next_back().map(|(p, q)| (*p, *q))
+    }
+
+    pub(crate) fn best_ask(&self) -> Option<(i64, i64)> {
+        self.asks.iter().next().map(|(p, q)| (*p, *q))
+    }
+
+    /// Top `n` levels: bids high to low, asks low to high.
+    pub(crate) fn top(&self, n: usize) -> (Vec<(i64, i64)>, Vec<(i64, i64)>) {
+        let bids = self.bids.iter().rev().take(n).map(|(p, q)| (*p, *q)).collect();
+        let asks = self.asks.iter().take(n).map(|(p, q)| (*p, *q)).collect();
+        (bids, asks)
+    }
+}
+
+/// All symbols' books behind one lock (the generator takes it once per batch).
+#[derive(Debug)]
+pub(crate) struct Market {
+    pub(crate) symbols: Vec<Symbol>,
+    books: Mutex<Vec<Book>>,
+}
+
+/// A starting price in ticks for a base asset.
+fn start_price_ticks(base: &str) -> i64 {
+    let units = match base {
+        "BTC" => 60_000,
+        "ETH" => 3_000,
+        "SOL" => 150,
+        _ => 100,
+    };
+    units * 10_i64.pow(PRICE_DECIMALS)
+}
+
+impl Market {
+    /// Books seeded with `levels` levels per side around a per-asset start price.
+    pub(crate) fn new(symbols: Vec<Symbol>, levels: usize, first_seq: u64) -> Arc<Self> {
+        let books = symbols
+            .iter()
+            .map(|s| {
+                let mid = start_price_ticks(&s.base);
+                let mut book = Book {
+                    seq: first_seq,
+                    trade_id: first_seq,
+                    ..Book::default()
+                };
+                for i in 0..levels as i64 {
+                    let qty = 1_000 + (i * 7_919) % 50_000;
+                    book.bids.insert(mid - 1 - i, qty);
+                    book.asks.insert(mid + 1 + i, qty);
+                }
+                book
+            })
+            .collect();
+        Arc::new(Self {
+            symbols,
+            books: Mutex::new(books),
+        })
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Vec<Book>> {
+        self.books.lock().unwrap()
+    }
+
+    /// Index of the symbol whose Gate or MEXC name is `name`.
+    pub(crate) fn find(&self, name: &str) -> Option<usize> {
+        self.symbols
+            .iter()
+            .position(|s| s.gate() == name || s.mexc() == name)
+    }
+}
+
+/// Write `v / 10^decimals` with exactly `decimals` fraction digits.
+pub(crate) fn write_fixed(out: &mut Vec<u8>, v: i64, decimals: u32) {
+    use std::io::Write;
+    let scale = 10_i64.pow(decimals);
+    if v < 0 {
+        out.push(b'-');
+    }
+    let v = v.unsigned_abs();
+    let scale = scale as u64;
+    let _ = write!(out, "{}.{:0width$}", v / scale, v % scale, width = decimals as usize);
+}
+
+/// `v / 10^decimals` as a string.
+pub(crate) fn fixed(v: i64, decimals: u32) -> String {
+    let mut out = Vec::with_capacity(24);
+    write_fixed(&mut out, v, decimals);
+    String::from_utf8(out).expect("ascii")
+}
+
+/// Price in ticks as a decimal.
+pub(crate) fn price_dec(ticks: i64) -> Decimal {
+    Decimal::new(ticks, PRICE_DECIMALS)
+}

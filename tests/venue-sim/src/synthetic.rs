@@ -1,0 +1,209 @@
+//! Synthetic market data: a random walk of every symbol's book, paced by a tokio interval and
+//! rendered once per tick into a shared batch of pre-serialised frames.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use tokio::sync::broadcast;
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+
+use crate::faults::Faults;
+use crate::market::{Book, Market};
+use crate::topics::{Batch, Frame, TopicTable};
+
+/// Fewest levels kept per side.
+const MIN_LEVELS: usize = 10;
+/// Most levels kept per side.
+const MAX_LEVELS: usize = 200;
+
+/// A trade printed by the random walk.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TradeEvent {
+    pub(crate) id: u64,
+    pub(crate) price: i64,
+    pub(crate) qty: i64,
+    pub(crate) taker_buy: bool,
+}
+
+/// One book update (one or more level changes with a contiguous id range) of one symbol.
+#[derive(Clone, Debug)]
+pub(crate) struct Event {
+    pub(crate) sym: usize,
+    pub(crate) first: u64,
+    pub(crate) last: u64,
+    /// `(is_bid, price ticks, new quantity lots)`; quantity 0 removes the level.
+    pub(crate) changes: Vec<(bool, i64, i64)>,
+    pub(crate) trade: Option<TradeEvent>,
+    pub(crate) ts_ms: i64,
+}
+
+/// Renders events into venue frames for the topics that have subscribers.
+pub(crate) trait Render: Send + 'static {
+    fn render(&mut self, ev: &Event, book: &Book, topics: &TopicTable, out: &mut Vec<Frame>);
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Apply one random step to `book`, returning the event (ids already assigned).
+pub(crate) fn step(book: &mut Book, sym: usize, rng: &mut SmallRng, gap: u64) -> Event {
+    let mut changes = Vec::with_capacity(3);
+    let bid_side = rng.random_bool(0.5);
+    let (bb, _) = book.best_bid().unwrap_or((100, 1));
+    let (ba, _) = book.best_ask().unwrap_or((bb + 2, 1));
+    let r: u32 = rng.random_range(0..100);
+    let qty = rng.random_range(1..50_000);
+    let side_len = if bid_side { book.bids.len() } else { book.asks.len() };
+    if r < 12 && ba - bb > 1 {
+        // Improve the best price by one tick.
+        let p = if bid_side { bb + 1 } else { ba - 1 };
+        changes.push((bid_side, p, qty));
+    } else if r < 30 && side_len > MIN_LEVELS {
+        // Remove one of the top levels.
+        let off = rng.random_range(0..4);
+        let levels = if bid_side { &book.bids } else { &book.asks };
+        let p = if bid_side {
+            levels.keys().rev().nth(off)
+        } else {
+            levels.keys().nth(off)
+        };
+        if let Some(p) = p.copied() {
+            changes.push((bid_side, p, 0));
+        }
+    } else if side_len < MAX_LEVELS || r % 2 == 0 {
+        let off = rng.random_range(0..side_len.max(1) as i64 + 5);
+        let p = if bid_side { bb - off } else { ba + off };
+        changes.push((bid_side, p, qty));
+    }
+    if changes.is_empty() {
+        let p = if bid_side { bb } else { ba };
+        changes.push((bid_side, p, qty));
+    }
+    let mut trade = None;
+    if rng.random_range(0..8) == 0 {
+        // A taker hits the opposite best level.
+        let taker_buy = rng.random_bool(0.5);
+        let best = if taker_buy { book.best_ask() } else { book.best_bid() };
+        if let Some((p, q)) = best {
+            let tq = rng.random_range(1..=q.max(1));
+            book.trade_id += 1;
+            trade = Some(TradeEvent {
+                id: book.trade_id,
+                price: p,
+                qty: tq,
+                taker_buy,
+            });
+            let left = q - tq;
+            let side_len = if taker_buy { book.asks.len() } else { book.bids.len() };
+            if left > 0 || side_len > MIN_LEVELS {
+                changes.push((!taker_buy, p, left.max(0)));
+            }
+        }
+    }
+    for &(is_bid, p, q) in &changes {
+        let side = if is_bid { &mut book.bids } else { &mut book.asks };
+        if q == 0 {
+            side.remove(&p);
+        } else {
+            side.insert(p, q);
+        }
+    }
+    let first = book.seq + 1 + gap;
+    let last = first + changes.len() as u64 - 1;
+    book.seq = last;
+    Event {
+        sym,
+        first,
+        last,
+        changes,
+        trade,
+        ts_ms: now_ms(),
+    }
+}
+
+/// The generator: owns the random state and the venue renderer.
+pub(crate) struct Generator {
+    pub(crate) market: Arc<Market>,
+    pub(crate) topics: Arc<TopicTable>,
+    pub(crate) render: Box<dyn Render>,
+    pub(crate) rng: SmallRng,
+    pub(crate) next_sym: usize,
+    pub(crate) faults: Faults,
+}
+
+impl Generator {
+    pub(crate) fn new(
+        market: Arc<Market>,
+        topics: Arc<TopicTable>,
+        render: Box<dyn Render>,
+        seed: u64,
+        faults: Faults,
+    ) -> Self {
+        Self {
+            market,
+            topics,
+            render,
+            rng: SmallRng::seed_from_u64(seed),
+            next_sym: 0,
+            faults,
+        }
+    }
+
+    /// Produce `n` events (round-robin over symbols) and render them.
+    pub(crate) fn produce(&mut self, n: u64) -> Vec<Frame> {
+        let mut out = Vec::with_capacity(n as usize);
+        let mut books = self.market.lock();
+        if books.is_empty() {
+            return out;
+        }
+        for _ in 0..n {
+            let sym = self.next_sym % books.len();
+            self.next_sym = self.next_sym.wrapping_add(1);
+            let gap = self.faults.take_gap();
+            let book = &mut books[sym];
+            let ev = step(book, sym, &mut self.rng, gap);
+            self.render.render(&ev, book, &self.topics, &mut out);
+        }
+        out
+    }
+
+    /// Emit `rate` events per second in batches, one batch per 1 ms tick, until cancelled.
+    pub(crate) async fn run(
+        mut self,
+        rate: u32,
+        tx: broadcast::Sender<Batch>,
+        cancel: CancellationToken,
+    ) {
+        let mut tick = tokio::time::interval(Duration::from_millis(1));
+        tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let start = Instant::now();
+        let rate = f64::from(rate);
+        let mut emitted: u64 = 0;
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            let due = (start.elapsed().as_secs_f64() * rate) as u64;
+            // Never build up more than one second of backlog.
+            emitted = emitted.max(due.saturating_sub(rate as u64));
+            let n = due - emitted.min(due);
+            if n == 0 {
+                continue;
+            }
+            emitted += n;
+            let frames = self.produce(n);
+            if !frames.is_empty() {
+                let _ = tx.send(Arc::new(frames));
+            }
+        }
+    }
+}
