@@ -1,0 +1,273 @@
+//! REST request builders (order book, orders, balances) and response parsing.
+
+use plugin_api::{
+    Balance, CancelOrder, NewOrder, OrderType, OrderUpdate, PluginError, RestRequest, Side, Stamp,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::book::Snapshot;
+use crate::parse::{self, Levels, ParseError, RawOrder};
+
+/// REST path prefix.
+pub const PREFIX: &str = "/api/v4";
+/// Rate-limit group for place (and amend) orders: 10 r/s per market.
+pub const LIMIT_ORDERS: &str = "orders";
+/// Rate-limit group for cancels: 200 r/s.
+pub const LIMIT_CANCEL: &str = "cancel";
+/// Rate-limit group for public endpoints: 200 r / 10 s.
+pub const LIMIT_PUBLIC: &str = "public";
+/// Rate-limit group for other private endpoints: 200 r / 10 s.
+pub const LIMIT_PRIVATE: &str = "private";
+
+fn request(tag: u64, method: &str, path: &str, query: &str, group: &str) -> RestRequest {
+    let mut r = RestRequest::new(tag, method, &format!("{PREFIX}{path}"), query);
+    r.limit_group = group.into();
+    r.push_header("Accept", "application/json");
+    r
+}
+
+/// `GET /api/v4/spot/order_book?currency_pair=X&limit=N&with_id=true`.
+pub fn order_book(tag: u64, pair: &str, limit: u32) -> RestRequest {
+    request(
+        tag,
+        "GET",
+        "/spot/order_book",
+        &format!("currency_pair={pair}&limit={limit}&with_id=true"),
+        LIMIT_PUBLIC,
+    )
+}
+
+#[derive(Serialize)]
+struct OrderBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+    currency_pair: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    account: &'a str,
+    side: &'a str,
+    amount: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    price: Option<String>,
+    time_in_force: &'a str,
+}
+
+fn valid_client_id(id: &str) -> bool {
+    id.len() <= 28
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// `POST /api/v4/spot/orders` (signed; limit group `orders`, keyed by the pair).
+///
+/// The client id becomes Gate's `text` (`t-<id>`: at most 28 of `[0-9A-Za-z_.-]`). A market
+/// buy is refused: Gate sizes it in the quote asset, while [`NewOrder::qty`] is in the base.
+pub fn place_order(tag: u64, order: &NewOrder) -> Result<RestRequest, PluginError> {
+    let pair = order.instrument.venue_symbol.as_str();
+    if pair.is_empty() {
+        return Err(PluginError::unsupported("order has no venue symbol"));
+    }
+    let client_id = order.client_id.as_str();
+    if !valid_client_id(client_id) {
+        return Err(PluginError::unsupported(
+            "client_id must be at most 28 characters of [0-9A-Za-z_.-] on gateio",
+        ));
+    }
+    if order.qty.is_zero() || order.qty.to_decimal().is_sign_negative() {
+        return Err(PluginError::unsupported("order quantity must be positive"));
+    }
+    let side = match order.side {
+        Side::Buy => "buy",
+        Side::Sell => "sell",
+    };
+    let (kind, price, tif) = match order.order_type {
+        OrderType::Limit => {
+            if order.price.is_zero() || order.price.to_decimal().is_sign_negative() {
+                return Err(PluginError::unsupported("limit price must be positive"));
+            }
+            ("limit", Some(order.price.to_string()), "gtc")
+        }
+        OrderType::Market if order.side == Side::Buy => {
+            return Err(PluginError::unsupported(
+                "gateio market buys are sized in the quote asset; use a limit order",
+            ))
+        }
+        OrderType::Market => ("market", None, "ioc"),
+    };
+    let body = OrderBody {
+        text: (!client_id.is_empty()).then(|| format!("t-{client_id}")),
+        currency_pair: pair,
+        kind,
+        account: "spot",
+        side,
+        amount: order.qty.to_string(),
+        price,
+        time_in_force: tif,
+    };
+    let mut r = request(tag, "POST", "/spot/orders", "", LIMIT_ORDERS);
+    r.body = serde_json::to_string(&body)
+        .map_err(|e| PluginError::protocol(e.to_string()))?
+        .into();
+    r.push_header("Content-Type", "application/json");
+    r.signed = true;
+    r.limit_key = pair.into();
+    Ok(r)
+}
+
+/// `DELETE /api/v4/spot/orders/{order_id}?currency_pair=X` (signed; limit group `cancel`).
+pub fn cancel_order(tag: u64, cancel: &CancelOrder) -> Result<RestRequest, PluginError> {
+    let id = cancel.order_id.as_str();
+    if id.is_empty()
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(PluginError::unsupported(
+            "order_id is empty or not path-safe",
+        ));
+    }
+    let pair = cancel.instrument.venue_symbol.as_str();
+    let mut r = request(
+        tag,
+        "DELETE",
+        &format!("/spot/orders/{id}"),
+        &format!("currency_pair={pair}"),
+        LIMIT_CANCEL,
+    );
+    r.signed = true;
+    r.limit_key = pair.into();
+    Ok(r)
+}
+
+/// `GET /api/v4/spot/open_orders` (signed): every open order, grouped by pair.
+pub fn open_orders(tag: u64) -> RestRequest {
+    let mut r = request(tag, "GET", "/spot/open_orders", "", LIMIT_PRIVATE);
+    r.signed = true;
+    r
+}
+
+/// `GET /api/v4/spot/orders?currency_pair=X&status=open|finished` (signed).
+pub fn list_orders(tag: u64, pair: &str, finished: bool) -> RestRequest {
+    let status = if finished { "finished" } else { "open" };
+    let mut r = request(
+        tag,
+        "GET",
+        "/spot/orders",
+        &format!("currency_pair={pair}&status={status}"),
+        LIMIT_PRIVATE,
+    );
+    r.signed = true;
+    r
+}
+
+/// `GET /api/v4/spot/accounts` (signed): balances.
+pub fn accounts(tag: u64) -> RestRequest {
+    let mut r = request(tag, "GET", "/spot/accounts", "", LIMIT_PRIVATE);
+    r.signed = true;
+    r
+}
+
+#[derive(Deserialize)]
+struct RawSnapshot {
+    id: u64,
+    #[serde(default)]
+    current: u64,
+    #[serde(default)]
+    bids: Levels,
+    #[serde(default)]
+    asks: Levels,
+}
+
+/// Parses an order-book snapshot; `id` is required (`with_id=true`).
+pub fn parse_snapshot(body: &str) -> Result<Snapshot, ParseError> {
+    let raw: RawSnapshot =
+        serde_json::from_str(body).map_err(|e| ParseError::Malformed(e.to_string()))?;
+    Ok(Snapshot {
+        id: raw.id,
+        ts_ms: raw.current,
+        bids: raw.bids.0,
+        asks: raw.asks.0,
+    })
+}
+
+/// Parses one order (place, cancel, get).
+pub fn parse_order(body: &str, received_ns: u64) -> Result<OrderUpdate, ParseError> {
+    let raw: RawOrder<'_> =
+        serde_json::from_str(body).map_err(|e| ParseError::Malformed(e.to_string()))?;
+    parse::order_update(&raw, 0, received_ns)
+}
+
+/// Parses a list of orders (`GET /spot/orders`).
+pub fn parse_orders(body: &str, received_ns: u64) -> Result<Vec<OrderUpdate>, ParseError> {
+    let raw: Vec<RawOrder<'_>> =
+        serde_json::from_str(body).map_err(|e| ParseError::Malformed(e.to_string()))?;
+    raw.iter()
+        .map(|o| parse::order_update(o, 0, received_ns))
+        .collect()
+}
+
+#[derive(Deserialize)]
+struct RawOpenOrders<'a> {
+    #[serde(borrow)]
+    orders: Vec<RawOrder<'a>>,
+}
+
+/// Parses `GET /spot/open_orders` (`[{currency_pair, total, orders:[...]}]`).
+pub fn parse_open_orders(body: &str, received_ns: u64) -> Result<Vec<OrderUpdate>, ParseError> {
+    let groups: Vec<RawOpenOrders<'_>> =
+        serde_json::from_str(body).map_err(|e| ParseError::Malformed(e.to_string()))?;
+    groups
+        .iter()
+        .flat_map(|g| g.orders.iter())
+        .map(|o| parse::order_update(o, 0, received_ns))
+        .collect()
+}
+
+#[derive(Deserialize)]
+struct RawAccount<'a> {
+    currency: String,
+    available: &'a str,
+    #[serde(default)]
+    locked: Option<&'a str>,
+}
+
+/// Parses `GET /spot/accounts` into balances (no venue time: `venue_ts_ms` is 0).
+pub fn parse_accounts(body: &str, received_ns: u64) -> Result<Vec<Balance>, ParseError> {
+    let raw: Vec<RawAccount<'_>> =
+        serde_json::from_str(body).map_err(|e| ParseError::Malformed(e.to_string()))?;
+    raw.into_iter()
+        .map(|a| {
+            Ok(Balance {
+                asset: a.currency.into(),
+                available: parse::num(a.available)?,
+                locked: parse::num(a.locked.unwrap_or("0"))?,
+                stamp: Stamp {
+                    venue_ts_ms: 0,
+                    received_ns,
+                },
+            })
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+struct RawError {
+    #[serde(default)]
+    label: String,
+    #[serde(default)]
+    message: String,
+}
+
+/// `label: message` from a Gate error body (`{"label":"INVALID_SIGNATURE","message":…}`),
+/// or the first bytes of the body if it is not one.
+pub fn error_text(status: u16, body: &str) -> String {
+    match serde_json::from_str::<RawError>(body) {
+        Ok(e) if !e.label.is_empty() => format!(
+            "HTTP {status} {}: {}",
+            e.label,
+            parse::truncate(&e.message, 160)
+        ),
+        _ => format!("HTTP {status}: {}", parse::truncate(body, 160)),
+    }
+}
