@@ -102,6 +102,9 @@ enum State {
     Synced(OrderBook),
 }
 
+/// Reject reason for an update the snapshot already contains (expected right after a sync).
+pub const SUPERSEDED: &str = "superseded_by_snapshot";
+
 /// One instrument's book and its synchronization state.
 #[derive(Debug)]
 pub struct BookSync {
@@ -109,6 +112,8 @@ pub struct BookSync {
     /// The connection whose stream feeds this book.
     pub conn: ConnId,
     state: State,
+    /// Update id of the snapshot (or full message) the book was last built from.
+    base_id: u64,
 }
 
 fn reject(out: &mut Output, reason: &str, detail: String) {
@@ -128,6 +133,7 @@ impl BookSync {
                 buffer: VecDeque::new(),
                 pending: None,
             },
+            base_id: 0,
         }
     }
 
@@ -169,7 +175,17 @@ impl BookSync {
         }
         match &mut self.state {
             State::Synced(book) => {
-                if msg.last_id <= book.last_id {
+                if msg.last_id <= self.base_id {
+                    reject(
+                        out,
+                        SUPERSEDED,
+                        format!(
+                            "{} update ..={} is in the snapshot {}",
+                            self.instrument.venue_symbol, msg.last_id, self.base_id
+                        ),
+                    );
+                    false
+                } else if msg.last_id <= book.last_id {
                     reject(
                         out,
                         "out_of_order",
@@ -219,6 +235,7 @@ impl BookSync {
     /// A `full: true` message: it replaces the book whatever the state.
     fn replace_with_full(&mut self, msg: DepthUpdate, out: &mut Output) -> bool {
         let book = OrderBook::from_levels(&msg.bids, &msg.asks, msg.last_id);
+        self.base_id = msg.last_id;
         let buffered = match std::mem::replace(&mut self.state, State::Synced(book)) {
             State::Buffering { buffer, .. } => buffer,
             State::Synced(_) => VecDeque::new(),
@@ -287,6 +304,7 @@ impl BookSync {
             },
         }));
         self.state = State::Synced(book);
+        self.base_id = snap.id;
         self.drain(buffer, out)
     }
 

@@ -1,0 +1,67 @@
+//! Helpers shared by the integration tests: fixture loading and a venue driver.
+#![allow(dead_code, unreachable_pub)]
+
+use gateio_plugin::config::Settings;
+use gateio_plugin::GateioVenue;
+use plugin_api::{Action, ConnId, FrameKind, InFrame, Output, RestRequest, RestResponse, Venue};
+
+pub const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/fixtures/venues/gateio/"
+);
+
+pub fn read(rel: &str) -> String {
+    std::fs::read_to_string(format!("{FIXTURES}{rel}")).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+pub fn jsonl(rel: &str) -> Vec<serde_json::Value> {
+    read(rel)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+pub fn venue() -> GateioVenue {
+    GateioVenue::new(Settings::default()).with_clock(|| 1_611_541_000_000)
+}
+
+pub fn venue_with_creds() -> GateioVenue {
+    let s = Settings::from_json(r#"{"api_key":"key","api_secret":"secret"}"#).unwrap();
+    GateioVenue::new(s).with_clock(|| 1_611_541_000_000)
+}
+
+pub fn frame(v: &mut impl Venue, conn: ConnId, text: &str, ns: u64) -> Output {
+    v.on_frame(
+        conn,
+        InFrame {
+            kind: FrameKind::Text,
+            data: text.as_bytes().into(),
+        },
+        ns,
+    )
+    .unwrap()
+}
+
+pub fn rest_requests(out: &Output) -> Vec<RestRequest> {
+    out.actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Rest(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn respond(v: &mut impl Venue, tag: u64, status: u16, body: &str) -> Output {
+    v.on_rest_response(
+        RestResponse {
+            tag,
+            status,
+            body: body.into(),
+            error: "".into(),
+        },
+        42,
+    )
+    .unwrap()
+}
