@@ -134,8 +134,9 @@ impl Faults {
         self.inner.truncated.fetch_add(n, Ordering::SeqCst);
     }
 
-    /// Make the synthetic order-book stream skip `n` sequence ids before its next update
-    /// (Gate `U`/`u`, MEXC `fromVersion`/`toVersion`). REST snapshots see the same jump.
+    /// Make every symbol's synthetic order-book stream skip `n` sequence ids before its next
+    /// update (Gate `U`/`u`, MEXC `fromVersion`/`toVersion`). REST snapshots see the same jump.
+    /// The replay source is not affected (its ids are the captured ones).
     pub fn skip_sequence(&self, n: u64) {
         self.inner.gap.fetch_add(n, Ordering::SeqCst);
     }
@@ -173,7 +174,8 @@ impl Faults {
 
     pub(crate) fn take_corruption(&self) -> Option<Corruption> {
         let take = |c: &AtomicU64| {
-            c.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
+            c.load(Ordering::Relaxed) > 0
+                && c.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
                 .is_ok()
         };
         if take(&self.inner.malformed) {
@@ -186,6 +188,9 @@ impl Faults {
     }
 
     pub(crate) fn take_gap(&self) -> u64 {
+        if self.inner.gap.load(Ordering::Relaxed) == 0 {
+            return 0;
+        }
         self.inner.gap.swap(0, Ordering::SeqCst)
     }
 

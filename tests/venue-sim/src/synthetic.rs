@@ -137,6 +137,8 @@ pub(crate) struct Generator {
     pub(crate) rng: SmallRng,
     pub(crate) next_sym: usize,
     pub(crate) faults: Faults,
+    /// Ids still to skip before each symbol's next update ([`Faults::skip_sequence`]).
+    pending_gap: Vec<u64>,
 }
 
 impl Generator {
@@ -154,6 +156,7 @@ impl Generator {
             rng: SmallRng::seed_from_u64(seed),
             next_sym: 0,
             faults,
+            pending_gap: Vec::new(),
         }
     }
 
@@ -164,10 +167,17 @@ impl Generator {
         if books.is_empty() {
             return out;
         }
+        let gap = self.faults.take_gap();
+        if self.pending_gap.len() != books.len() {
+            self.pending_gap = vec![0; books.len()];
+        }
+        if gap > 0 {
+            self.pending_gap.iter_mut().for_each(|g| *g += gap);
+        }
         for _ in 0..n {
             let sym = self.next_sym % books.len();
             self.next_sym = self.next_sym.wrapping_add(1);
-            let gap = self.faults.take_gap();
+            let gap = std::mem::take(&mut self.pending_gap[sym]);
             let book = &mut books[sym];
             let ev = step(book, sym, &mut self.rng, gap);
             self.render.render(&ev, book, &self.topics, &mut out);
