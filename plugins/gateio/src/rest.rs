@@ -15,9 +15,9 @@ pub const LIMIT_ORDERS: &str = "orders";
 /// Rate-limit group for cancels: 200 r/s.
 pub const LIMIT_CANCEL: &str = "cancel";
 /// Rate-limit group for public endpoints: 200 r / 10 s.
-pub const LIMIT_PUBLIC: &str = "public";
+pub const LIMIT_PUBLIC: &str = "public-rest";
 /// Rate-limit group for other private endpoints: 200 r / 10 s.
-pub const LIMIT_PRIVATE: &str = "private";
+pub const LIMIT_PRIVATE: &str = "private-rest";
 
 fn request(tag: u64, method: &str, path: &str, query: &str, group: &str) -> RestRequest {
     let mut r = RestRequest::new(tag, method, &format!("{PREFIX}{path}"), query);

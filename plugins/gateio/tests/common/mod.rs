@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests: fixture loading and a venue driver.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, missing_docs)]
 
 use gateio_plugin::config::Settings;
 use gateio_plugin::GateioVenue;
@@ -62,6 +62,18 @@ pub fn respond(v: &mut impl Venue, tag: u64, status: u16, body: &str) -> Output 
             error: "".into(),
         },
         42,
+    )
+    .unwrap()
+}
+
+pub fn frame_bytes(v: &mut impl Venue, data: &[u8]) -> Output {
+    v.on_frame(
+        ConnId(1),
+        InFrame {
+            kind: FrameKind::Text,
+            data: data.into(),
+        },
+        1,
     )
     .unwrap()
 }
