@@ -1,0 +1,68 @@
+//! Handler bindings: consumer callbacks bound to a venue's streams. They are recorded as a
+//! resource of the venue instance and unbound (their tasks ended, the handlers dropped)
+//! when it stops, so nothing keeps a consumer's handler alive after its owner stopped.
+
+use std::future::Future;
+
+use futures_util::future::BoxFuture;
+
+use crate::bus::{StreamItem, Subscription};
+use crate::resource::{Resource, ResourceCounts, TaskGroup, FORCE_GRACE};
+
+/// The handlers bound to one venue instance.
+#[derive(Debug, Default, Clone)]
+pub struct Bindings {
+    tasks: TaskGroup,
+}
+
+impl Bindings {
+    /// Runs `handler` for every item of `subscription` until the instance stops or the stream
+    /// ends. The handler is dropped when its task ends.
+    pub fn bind<F, Fut>(&self, mut subscription: Subscription, mut handler: F)
+    where
+        F: FnMut(StreamItem) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let token = self.tasks.token().clone();
+        self.tasks.spawn(async move {
+            loop {
+                let item = tokio::select! {
+                    _ = token.cancelled() => break,
+                    item = subscription.recv() => item,
+                };
+                match item {
+                    Some(item) => handler(item).await,
+                    None => break,
+                }
+            }
+        });
+    }
+
+    /// Handlers still bound.
+    pub fn live(&self) -> usize {
+        self.tasks.live()
+    }
+}
+
+impl Resource for Bindings {
+    fn stop(&self) -> BoxFuture<'static, Result<(), String>> {
+        let tasks = self.tasks.clone();
+        Box::pin(async move {
+            tasks.shutdown().await;
+            Ok(())
+        })
+    }
+
+    fn force(&self) -> BoxFuture<'static, ()> {
+        let tasks = self.tasks.clone();
+        Box::pin(async move { tasks.abort(FORCE_GRACE).await })
+    }
+
+    fn counts(&self) -> ResourceCounts {
+        ResourceCounts {
+            tasks: self.tasks.live(),
+            bindings: self.tasks.live(),
+            ..ResourceCounts::default()
+        }
+    }
+}

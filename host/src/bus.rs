@@ -1,0 +1,457 @@
+//! Streams and subscriptions: consumers subscribe by venue, symbol and kind and get a
+//! [`Subscription`] handle with its own bounded queue. Dropping the handle unsubscribes; the
+//! venue's driver learns when the first consumer of a topic arrives and the last one leaves.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+use plugin_api::{Event, Gap, GapReason, Instrument, Stamp, StreamKind, Symbol};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+use crate::queue::{queue, Overflow, QueueRx, QueueStats, QueueTx};
+
+/// What a consumer receives.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamItem {
+    /// A normalized event (host-owned: safe to keep after the plugin is unloaded).
+    Event(Event),
+    /// The venue stopped: no more items will come on this subscription.
+    End,
+}
+
+/// Queue sizes and overflow policies per stream kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueuePolicies {
+    /// Items per subscription queue.
+    pub capacity: usize,
+    /// Policy for book tickers (default: latest value wins).
+    pub book_ticker: Overflow,
+    /// Policy for public trades (default: backpressure).
+    pub trades: Overflow,
+    /// Policy for depth (default: backpressure; a dropped update would corrupt books).
+    pub depth: Overflow,
+    /// Policy for orders, fills and balances (default: backpressure, never dropped).
+    pub private: Overflow,
+}
+
+impl Default for QueuePolicies {
+    fn default() -> Self {
+        QueuePolicies {
+            capacity: 4096,
+            book_ticker: Overflow::LatestValueWins,
+            trades: Overflow::Backpressure,
+            depth: Overflow::Backpressure,
+            private: Overflow::Backpressure,
+        }
+    }
+}
+
+impl QueuePolicies {
+    /// The policy for `kind`.
+    pub fn for_kind(&self, kind: StreamKind) -> Overflow {
+        match kind {
+            StreamKind::BookTicker => self.book_ticker,
+            StreamKind::Trades => self.trades,
+            StreamKind::Depth => self.depth,
+            StreamKind::Orders | StreamKind::Fills | StreamKind::Balances => self.private,
+        }
+    }
+}
+
+type TopicKey = (Symbol, StreamKind);
+
+struct Entry {
+    id: u64,
+    tx: QueueTx<StreamItem>,
+}
+
+#[derive(Default)]
+struct VenueSubs {
+    topics: HashMap<TopicKey, Arc<Vec<Entry>>>,
+    interest: Arc<Notify>,
+    /// Subscriptions whose stream ended but whose handle is still held (not live).
+    ended: HashMap<u64, QueueTx<StreamItem>>,
+    /// Counters of queues already gone, so venue totals never go backwards.
+    retired: QueueStats,
+}
+
+struct BusInner {
+    venues: Mutex<HashMap<String, VenueSubs>>,
+    next_id: AtomicU64,
+    policies: QueuePolicies,
+}
+
+/// The registry of subscriptions. Cheap to clone.
+#[derive(Clone)]
+pub struct Bus {
+    inner: Arc<BusInner>,
+}
+
+impl std::fmt::Debug for Bus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bus")
+            .field("subscriptions", &self.live_subscriptions())
+            .finish()
+    }
+}
+
+/// A consumer's handle on one stream. Dropping it (or [`Subscription::dispose`]) unsubscribes.
+pub struct Subscription {
+    id: u64,
+    venue: String,
+    key: TopicKey,
+    rx: QueueRx<StreamItem>,
+    bus: Weak<BusInner>,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("venue", &self.venue)
+            .field("symbol", &self.key.0)
+            .field("kind", &self.key.1)
+            .finish()
+    }
+}
+
+impl Subscription {
+    /// The next item; `None` after [`StreamItem::End`] has been taken or the bus is gone.
+    /// Cancel-safe.
+    pub async fn recv(&mut self) -> Option<StreamItem> {
+        self.rx.recv().await
+    }
+
+    /// Unsubscribes now (same as dropping).
+    pub fn dispose(self) {}
+
+    /// The queue's counters.
+    pub fn stats(&self) -> QueueStats {
+        self.rx.stats()
+    }
+
+    /// Venue, normalized symbol and kind.
+    pub fn topic(&self) -> (&str, &str, StreamKind) {
+        (&self.venue, self.key.0.as_str(), self.key.1)
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        if let Some(bus) = self.bus.upgrade() {
+            Bus { inner: bus }.remove(&self.venue, self.key, self.id, self.rx.stats());
+        }
+    }
+}
+
+impl Bus {
+    /// A bus with the given queue policies.
+    pub fn new(policies: QueuePolicies) -> Bus {
+        Bus {
+            inner: Arc::new(BusInner {
+                venues: Mutex::new(HashMap::new()),
+                next_id: AtomicU64::new(1),
+                policies,
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, VenueSubs>> {
+        self.inner.venues.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Subscribes to `kind` of `symbol` (normalized, e.g. `BTC/USDT`; empty for account-wide
+    /// private streams) on `venue`. `None` if the symbol is longer than a [`Symbol`] holds.
+    pub fn subscribe(&self, venue: &str, symbol: &str, kind: StreamKind) -> Option<Subscription> {
+        let key = (Symbol::new(symbol)?, kind);
+        let policy = self.inner.policies.for_kind(kind);
+        let (tx, rx) = queue(self.inner.policies.capacity, policy);
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let interest = {
+            let mut venues = self.lock();
+            let subs = venues.entry(venue.to_owned()).or_default();
+            let list = subs.topics.entry(key).or_default();
+            let mut next: Vec<Entry> = list
+                .iter()
+                .map(|e| Entry {
+                    id: e.id,
+                    tx: e.tx.clone(),
+                })
+                .collect();
+            next.push(Entry { id, tx });
+            let first = next.len() == 1;
+            *list = Arc::new(next);
+            first.then(|| subs.interest.clone())
+        };
+        if let Some(n) = interest {
+            n.notify_one();
+        }
+        Some(Subscription {
+            id,
+            venue: venue.to_owned(),
+            key,
+            rx,
+            bus: Arc::downgrade(&self.inner),
+        })
+    }
+
+    fn remove(&self, venue: &str, key: TopicKey, id: u64, final_stats: QueueStats) {
+        let interest = {
+            let mut venues = self.lock();
+            let Some(subs) = venues.get_mut(venue) else {
+                return;
+            };
+            subs.retired += final_stats;
+            if subs.ended.remove(&id).is_some() {
+                return;
+            }
+            let mut last = false;
+            if let Some(list) = subs.topics.get_mut(&key) {
+                let next: Vec<Entry> = list
+                    .iter()
+                    .filter(|e| e.id != id)
+                    .map(|e| Entry {
+                        id: e.id,
+                        tx: e.tx.clone(),
+                    })
+                    .collect();
+                if next.is_empty() {
+                    subs.topics.remove(&key);
+                    last = true;
+                } else {
+                    *list = Arc::new(next);
+                }
+            }
+            last.then(|| subs.interest.clone())
+        };
+        if let Some(n) = interest {
+            n.notify_one();
+        }
+    }
+
+    /// Notified whenever the set of topics with consumers changes for `venue`.
+    pub fn interest(&self, venue: &str) -> Arc<Notify> {
+        self.lock().entry(venue.to_owned()).or_default().interest.clone()
+    }
+
+    /// Topics of `venue` that have at least one consumer.
+    pub fn topics(&self, venue: &str) -> BTreeSet<(StreamKind, String)> {
+        self.lock()
+            .get(venue)
+            .map(|s| {
+                s.topics
+                    .keys()
+                    .map(|(sym, kind)| (*kind, sym.as_str().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Delivers an event to every consumer of its topic (a clone each). Waits only when a
+    /// consumer's queue applies backpressure.
+    pub async fn publish(&self, venue: &str, event: Event) {
+        let kind = event.kind();
+        if let Event::Gap(gap) = &event {
+            if gap.instrument.symbol.is_empty() {
+                let targets = self.entries_of_kind(venue, kind);
+                return deliver(&targets, &event).await;
+            }
+        }
+        let symbol = match &event {
+            Event::Balance(_) => Symbol::EMPTY,
+            other => other.instrument().map(|i| i.symbol).unwrap_or(Symbol::EMPTY),
+        };
+        let targets = {
+            let venues = self.lock();
+            venues
+                .get(venue)
+                .and_then(|s| s.topics.get(&(symbol, kind)).cloned())
+        };
+        // Private streams: account-wide subscribers (empty symbol) see every instrument.
+        let account_wide = (kind.is_private() && !symbol.is_empty())
+            .then(|| {
+                let venues = self.lock();
+                venues
+                    .get(venue)
+                    .and_then(|s| s.topics.get(&(Symbol::EMPTY, kind)).cloned())
+            })
+            .flatten();
+        if let Some(t) = targets {
+            deliver(std::slice::from_ref(&t), &event).await;
+        }
+        if let Some(t) = account_wide {
+            deliver(std::slice::from_ref(&t), &event).await;
+        }
+    }
+
+    fn entries_of_kind(&self, venue: &str, kind: StreamKind) -> Vec<Arc<Vec<Entry>>> {
+        let venues = self.lock();
+        venues
+            .get(venue)
+            .map(|s| {
+                s.topics
+                    .iter()
+                    .filter(|((_, k), _)| *k == kind)
+                    .map(|(_, v)| v.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Sends a gap marker to every consumer of `venue` (after a reconnect of everything or a
+    /// reload); consumers stay subscribed.
+    pub async fn gap_all(&self, venue: &str, reason: GapReason, received_ns: u64) {
+        let targets: Vec<(TopicKey, Arc<Vec<Entry>>)> = {
+            let venues = self.lock();
+            venues
+                .get(venue)
+                .map(|s| s.topics.iter().map(|(k, v)| (*k, v.clone())).collect())
+                .unwrap_or_default()
+        };
+        for ((symbol, kind), entries) in targets {
+            let gap = Event::Gap(Gap {
+                instrument: Instrument {
+                    symbol,
+                    venue_symbol: Symbol::EMPTY,
+                },
+                kind,
+                reason,
+                last_id: 0,
+                stamp: Stamp {
+                    venue_ts_ms: 0,
+                    received_ns,
+                },
+            });
+            deliver(&[entries], &gap).await;
+        }
+    }
+
+    /// Ends every subscription of `venue`: consumers drain what is queued, then get
+    /// [`StreamItem::End`].
+    ///
+    /// The subscriptions stop counting as live at once; their queues' counters still count in
+    /// [`Bus::venue_stats`].
+    pub async fn end_venue(&self, venue: &str) {
+        let (all, interest) = {
+            let mut venues = self.lock();
+            let Some(subs) = venues.get_mut(venue) else {
+                return;
+            };
+            let all: Vec<Arc<Vec<Entry>>> = subs.topics.drain().map(|(_, v)| v).collect();
+            for e in all.iter().flat_map(|l| l.iter()) {
+                subs.ended.insert(e.id, e.tx.clone());
+            }
+            (all, subs.interest.clone())
+        };
+        for e in all.iter().flat_map(|l| l.iter()) {
+            let _ = e.tx.push(u64::MAX, StreamItem::End).await;
+            e.tx.close();
+        }
+        interest.notify_one();
+    }
+
+    /// Subscriptions alive on every venue.
+    pub fn live_subscriptions(&self) -> usize {
+        self.lock()
+            .values()
+            .flat_map(|s| s.topics.values())
+            .map(|l| l.len())
+            .sum()
+    }
+
+    /// Subscriptions alive on `venue`.
+    pub fn venue_subscriptions(&self, venue: &str) -> usize {
+        self.lock()
+            .get(venue)
+            .map(|s| s.topics.values().map(|l| l.len()).sum())
+            .unwrap_or(0)
+    }
+
+    /// Queue counters summed over `venue`'s subscriptions, live and gone.
+    pub fn venue_stats(&self, venue: &str) -> QueueStats {
+        let venues = self.lock();
+        let Some(subs) = venues.get(venue) else {
+            return QueueStats::default();
+        };
+        let mut total = subs.retired;
+        for tx in subs.ended.values() {
+            total += tx.stats();
+        }
+        for list in subs.topics.values() {
+            for e in list.iter() {
+                total += e.tx.stats();
+            }
+        }
+        total
+    }
+}
+
+async fn deliver(targets: &[Arc<Vec<Entry>>], event: &Event) {
+    for entries in targets {
+        for e in entries.iter() {
+            let key = event_key(event);
+            // A closed queue counts the drop itself.
+            let _ = e.tx.push(key, StreamItem::Event(event.clone())).await;
+        }
+    }
+}
+
+/// The conflation key: gaps never conflate with data.
+fn event_key(event: &Event) -> u64 {
+    match event {
+        Event::Gap(_) => u64::MAX - 1,
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use plugin_api::{BookTicker, Num};
+
+    use super::*;
+
+    fn ticker(sym: &str, bid: &str) -> Event {
+        Event::BookTicker(BookTicker {
+            instrument: Instrument::new(sym, sym).unwrap(),
+            bid_price: Num::parse(bid).unwrap(),
+            bid_qty: Num::ZERO,
+            ask_price: Num::ZERO,
+            ask_qty: Num::ZERO,
+            update_id: 0,
+            stamp: Stamp::default(),
+        })
+    }
+
+    #[tokio::test]
+    async fn routes_by_topic_and_tracks_interest() {
+        let bus = Bus::new(QueuePolicies::default());
+        let interest = bus.interest("v");
+        let mut a = bus.subscribe("v", "BTC/USDT", StreamKind::BookTicker).unwrap();
+        interest.notified().await;
+        let _b = bus.subscribe("v", "ETH/USDT", StreamKind::BookTicker).unwrap();
+        assert_eq!(bus.live_subscriptions(), 2);
+        assert_eq!(bus.topics("v").len(), 2);
+        bus.publish("v", ticker("ETH/USDT", "1")).await;
+        bus.publish("v", ticker("BTC/USDT", "2")).await;
+        assert_eq!(a.recv().await, Some(StreamItem::Event(ticker("BTC/USDT", "2"))));
+        drop(_b);
+        interest.notified().await;
+        assert_eq!(bus.topics("v").len(), 1);
+        a.dispose();
+        assert_eq!(bus.live_subscriptions(), 0);
+    }
+
+    #[tokio::test]
+    async fn end_of_stream_after_queued_items() {
+        let bus = Bus::new(QueuePolicies::default());
+        let mut a = bus.subscribe("v", "BTC/USDT", StreamKind::Trades).unwrap();
+        bus.publish("v", ticker("BTC/USDT", "1")).await; // other kind: not delivered
+        bus.gap_all("v", GapReason::Reload, 1).await;
+        bus.end_venue("v").await;
+        assert!(matches!(a.recv().await, Some(StreamItem::Event(Event::Gap(g))) if g.reason == GapReason::Reload));
+        assert_eq!(a.recv().await, Some(StreamItem::End));
+        assert_eq!(a.recv().await, None);
+    }
+}

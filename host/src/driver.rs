@@ -1,0 +1,321 @@
+//! The venue driver: the only place that calls into a plugin instance. It serializes calls,
+//! turns every returned value into host-owned data, counts rejects, publishes events and
+//! carries out actions. A panic inside the plugin marks the instance faulted.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use abi_stable::std_types::RResult;
+use plugin_api::{Action, ErrorKind, Output, PluginError, VenueAdapterBox};
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::bus::Bus;
+use crate::timers::Timers;
+
+/// Why a call into the plugin did not produce a result.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallError {
+    /// The plugin returned an error.
+    #[error("{venue}: {error}")]
+    Plugin {
+        /// Instance name.
+        venue: String,
+        /// The plugin's error (host-owned copy).
+        error: PluginError,
+    },
+    /// The instance is stopped; its adapter is gone.
+    #[error("{venue}: instance is stopped")]
+    Stopped {
+        /// Instance name.
+        venue: String,
+    },
+}
+
+impl CallError {
+    /// True when the instance cannot take further calls (stopped, panicked or faulted).
+    pub fn is_fatal(&self) -> bool {
+        match self {
+            CallError::Stopped { .. } => true,
+            CallError::Plugin { error, .. } => {
+                matches!(error.kind, ErrorKind::Panic | ErrorKind::Faulted)
+            }
+        }
+    }
+}
+
+/// Counters of one instance.
+#[derive(Debug, Default)]
+pub struct DriverCounters {
+    /// Frames handed to the plugin.
+    pub frames_in: AtomicU64,
+    /// Events delivered to the bus.
+    pub events_out: AtomicU64,
+    /// Frames or parts the plugin rejected.
+    pub rejected: AtomicU64,
+    /// Plugin calls that returned an error.
+    pub call_errors: AtomicU64,
+    /// Actions the host could not carry out (no such connection, timer...).
+    pub actions_failed: AtomicU64,
+}
+
+/// A snapshot of [`DriverCounters`] plus the last error and reject reasons.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DriverStats {
+    /// Frames handed to the plugin.
+    pub frames_in: u64,
+    /// Events delivered to the bus.
+    pub events_out: u64,
+    /// Rejected frames or parts.
+    pub rejected: u64,
+    /// Reject counts by reason.
+    pub rejects_by_reason: HashMap<String, u64>,
+    /// Failed plugin calls.
+    pub call_errors: u64,
+    /// Actions the host could not carry out.
+    pub actions_failed: u64,
+    /// The last error, if any.
+    pub last_error: Option<String>,
+}
+
+/// Handles actions the driver itself does not own (connections, REST), installed by the
+/// instance once its resources exist.
+pub trait ActionSink: Send + Sync + 'static {
+    /// Carries out one action; returns an error text if it could not.
+    fn act(&self, action: Action) -> Result<(), String>;
+}
+
+/// Calls into one plugin instance; shared by every task of the instance.
+pub struct Driver {
+    name: String,
+    adapter: tokio::sync::Mutex<Option<VenueAdapterBox>>,
+    bus: Bus,
+    counters: DriverCounters,
+    rejects: Mutex<HashMap<String, u64>>,
+    last_error: Mutex<Option<String>>,
+    faulted: watch::Sender<Option<String>>,
+    timers: Mutex<Option<Arc<Timers>>>,
+    sink: Mutex<Option<Arc<dyn ActionSink>>>,
+    stopping: AtomicBool,
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver").field("name", &self.name).finish()
+    }
+}
+
+/// Wall-clock milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Wall-clock nanoseconds since the Unix epoch.
+pub fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+impl Driver {
+    /// Wraps an adapter for the instance `name`.
+    pub fn new(name: &str, adapter: VenueAdapterBox, bus: Bus) -> Arc<Driver> {
+        Arc::new(Driver {
+            name: name.to_owned(),
+            adapter: tokio::sync::Mutex::new(Some(adapter)),
+            bus,
+            counters: DriverCounters::default(),
+            rejects: Mutex::new(HashMap::new()),
+            last_error: Mutex::new(None),
+            faulted: watch::Sender::new(None),
+            timers: Mutex::new(None),
+            sink: Mutex::new(None),
+            stopping: AtomicBool::new(false),
+        })
+    }
+
+    /// The instance name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Resolves when (if ever) a plugin call panics, with the panic message.
+    pub fn faulted(&self) -> watch::Receiver<Option<String>> {
+        self.faulted.subscribe()
+    }
+
+    pub(crate) fn set_timers(&self, timers: Arc<Timers>) {
+        *self.timers.lock().unwrap_or_else(|p| p.into_inner()) = Some(timers);
+    }
+
+    /// Installs the handler for connection and REST actions.
+    pub fn set_sink(&self, sink: Arc<dyn ActionSink>) {
+        *self.sink.lock().unwrap_or_else(|p| p.into_inner()) = Some(sink);
+    }
+
+    /// Calls the plugin with exclusive access. The closure's result must be host-owned
+    /// (use [`rehome`]); errors are counted, and a panic marks the instance faulted.
+    pub async fn call<T>(
+        &self,
+        f: impl FnOnce(&mut VenueAdapterBox) -> RResult<T, PluginError>,
+    ) -> Result<T, CallError> {
+        let mut guard = self.adapter.lock().await;
+        let Some(adapter) = guard.as_mut() else {
+            return Err(CallError::Stopped {
+                venue: self.name.clone(),
+            });
+        };
+        match f(adapter) {
+            RResult::ROk(v) => Ok(v),
+            RResult::RErr(e) => {
+                drop(guard);
+                Err(self.failed(rehome(e)))
+            }
+        }
+    }
+
+    fn failed(&self, error: PluginError) -> CallError {
+        self.counters.call_errors.fetch_add(1, Ordering::Relaxed);
+        let text = format!("{error}");
+        *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(text.clone());
+        if error.kind == ErrorKind::Panic {
+            tracing::error!(venue = %self.name, error = %text, "plugin panicked; instance faulted");
+            self.faulted.send_replace(Some(text));
+        } else {
+            tracing::warn!(venue = %self.name, error = %text, "plugin call failed");
+        }
+        CallError::Plugin {
+            venue: self.name.clone(),
+            error,
+        }
+    }
+
+    /// Calls a plugin callback that returns an [`Output`] and handles the output.
+    pub async fn call_output(
+        &self,
+        f: impl FnOnce(&mut VenueAdapterBox) -> RResult<Output, PluginError>,
+    ) -> Result<(), CallError> {
+        let output = self.call(|a| f(a).map(rehome)).await?;
+        self.handle(output).await;
+        Ok(())
+    }
+
+    /// Delivers events, counts rejects and carries out actions.
+    pub async fn handle(&self, output: Output) {
+        let Output {
+            events,
+            actions,
+            rejects,
+        } = output;
+        if !rejects.is_empty() {
+            self.counters
+                .rejected
+                .fetch_add(rejects.len() as u64, Ordering::Relaxed);
+            let mut by = self.rejects.lock().unwrap_or_else(|p| p.into_inner());
+            for r in &rejects {
+                tracing::debug!(venue = %self.name, reason = %r.reason, detail = %r.detail, "frame rejected");
+                *by.entry(r.reason.to_string()).or_default() += 1;
+            }
+        }
+        self.counters
+            .events_out
+            .fetch_add(events.len() as u64, Ordering::Relaxed);
+        for event in events {
+            self.bus.publish(&self.name, event).await;
+        }
+        for action in actions {
+            if let Err(why) = self.act(action) {
+                self.counters.actions_failed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(venue = %self.name, %why, "action not carried out");
+            }
+        }
+    }
+
+    fn act(&self, action: Action) -> Result<(), String> {
+        if self.stopping.load(Ordering::Relaxed) {
+            if let Action::ArmTimer(_) | Action::Open { .. } | Action::Reconnect(_) = action {
+                return Ok(());
+            }
+        }
+        match action {
+            Action::ArmTimer(name) => self.timers()?.arm(name.as_str()),
+            Action::CancelTimer(name) => self.timers()?.cancel(name.as_str()),
+            other => {
+                let sink = self.sink.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                match sink {
+                    Some(s) => s.act(other),
+                    None => Err(format!("no connection or REST resource for {other:?}")),
+                }
+            }
+        }
+    }
+
+    fn timers(&self) -> Result<Arc<Timers>, String> {
+        self.timers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| "the plugin declared no timers".to_owned())
+    }
+
+    /// Counts a frame handed to the plugin.
+    pub fn count_frame(&self) {
+        self.counters.frames_in.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// From now on actions that would start new work (timers, connections) are ignored.
+    pub fn begin_stop(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
+    }
+
+    /// Drops the adapter (all plugin-owned state of the instance) once no call is running.
+    /// Returns false if a call is still running after `wait` (a callback stuck in plugin
+    /// code): the library must then stay loaded.
+    pub async fn release(&self, wait: Duration) -> bool {
+        match tokio::time::timeout(wait, self.adapter.lock()).await {
+            Ok(mut guard) => {
+                drop(guard.take());
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Counters now.
+    pub fn stats(&self) -> DriverStats {
+        let c = &self.counters;
+        DriverStats {
+            frames_in: c.frames_in.load(Ordering::Relaxed),
+            events_out: c.events_out.load(Ordering::Relaxed),
+            rejected: c.rejected.load(Ordering::Relaxed),
+            rejects_by_reason: self
+                .rejects
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+            call_errors: c.call_errors.load(Ordering::Relaxed),
+            actions_failed: c.actions_failed.load(Ordering::Relaxed),
+            last_error: self
+                .last_error
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+        }
+    }
+}
+
+/// Copies a value returned by a plugin into host-owned memory.
+///
+/// abi_stable containers (`RVec`, `RString`) carry function pointers into the library that
+/// made them. Cloning runs in the host, so the clone's containers point into the host; the
+/// original is dropped here, while the plugin is still loaded.
+pub fn rehome<T: Clone>(value: T) -> T {
+    value.clone()
+}

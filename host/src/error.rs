@@ -1,0 +1,83 @@
+//! Errors of the host library; every variant names the plugin file, venue or key concerned.
+
+use std::path::PathBuf;
+
+use crate::graph::GraphError;
+use crate::lifecycle::InvalidTransition;
+use crate::loader::LoadError;
+
+/// A host operation that failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HostError {
+    /// A plugin file was refused.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The plugin could not create the instance (bad settings, ...).
+    #[error("{venue}: cannot create instance: {error}")]
+    Create {
+        /// Instance name.
+        venue: String,
+        /// Why.
+        error: String,
+    },
+    /// The plugin's declarations are inconsistent.
+    #[error("{venue}: bad declaration: {error}")]
+    Declaration {
+        /// Instance name.
+        venue: String,
+        /// Why.
+        error: String,
+    },
+    /// The resource graph refused the plugin's resources.
+    #[error("{venue}: {error}")]
+    Resources {
+        /// Instance name.
+        venue: String,
+        /// The graph's error.
+        error: GraphError,
+    },
+    /// The plugin's start failed.
+    #[error("{venue}: start failed: {error}")]
+    Start {
+        /// Instance name.
+        venue: String,
+        /// Why.
+        error: String,
+    },
+    /// A life-cycle move that is not allowed.
+    #[error("{venue}: {error}")]
+    Transition {
+        /// Instance name.
+        venue: String,
+        /// The refused move.
+        error: InvalidTransition,
+    },
+    /// No plugin serves this venue id.
+    #[error("no plugin is loaded for venue `{0}`")]
+    UnknownPlugin(String),
+    /// No instance has this name.
+    #[error("no venue instance named `{0}`")]
+    UnknownInstance(String),
+    /// The name is taken.
+    #[error("a venue instance named `{0}` already exists")]
+    DuplicateInstance(String),
+    /// The plugin still has instances that are not stopped.
+    #[error("plugin `{venue}` still has running instances: {}", .instances.join(", "))]
+    InUse {
+        /// Venue id.
+        venue: String,
+        /// The instances.
+        instances: Vec<String>,
+    },
+    /// A reload was asked for a file of another venue.
+    #[error("{path}: serves venue `{found}`, not `{expected}`")]
+    WrongVenue {
+        /// The new file.
+        path: PathBuf,
+        /// Its venue.
+        found: String,
+        /// The venue being reloaded.
+        expected: String,
+    },
+}

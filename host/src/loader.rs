@@ -1,0 +1,355 @@
+//! Loading plugin files safely (DESIGN §2, §4): shadow copies, a layout check against a
+//! throw-away cache, an explicit API version check, and one clear line per bad file.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use abi_stable::abi_stability::abi_checking::{
+    check_layout_compatibility_with_globals, CheckingGlobals,
+};
+use abi_stable::library::{lib_header_from_raw_library, LibraryError, RawLibrary};
+use abi_stable::StableAbi;
+use plugin_api::{PluginRootRef, API_VERSION};
+use sha2::{Digest, Sha256};
+
+/// Why a plugin file was refused. Each variant renders as one line naming the file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The file could not be read or copied.
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        /// The plugin file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not an ELF shared library at all.
+    #[error("{path}: not a shared library (no ELF header)")]
+    NotSharedLibrary {
+        /// The plugin file.
+        path: PathBuf,
+    },
+    /// The dynamic loader refused it (truncated, corrupt, wrong architecture, missing deps).
+    #[error("{path}: truncated or corrupt shared library: {reason}")]
+    Corrupt {
+        /// The plugin file.
+        path: PathBuf,
+        /// The loader's message.
+        reason: String,
+    },
+    /// A shared library without the abi_stable root module symbol.
+    #[error("{path}: no plugin root symbol: not a venue plugin")]
+    NoRootSymbol {
+        /// The plugin file.
+        path: PathBuf,
+    },
+    /// Built against an incompatible plugin-api (a changed type or another abi_stable).
+    #[error("{path}: incompatible plugin-api: {summary}{}", detail_hint(.detail_file))]
+    Incompatible {
+        /// The plugin file.
+        path: PathBuf,
+        /// One-line summary.
+        summary: String,
+        /// Where the full (long) layout report was written, if anywhere.
+        detail_file: Option<PathBuf>,
+    },
+    /// The layout matches but the plugin reports another interface version.
+    #[error("{path}: built for plugin api_version {found}, this host speaks {expected}")]
+    ApiVersion {
+        /// The plugin file.
+        path: PathBuf,
+        /// The plugin's version.
+        found: u32,
+        /// The host's version.
+        expected: u32,
+    },
+    /// The plugin's root module failed to initialize.
+    #[error("{path}: plugin root module failed: {reason}")]
+    RootFailed {
+        /// The plugin file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// Another loaded plugin already serves this venue id.
+    #[error("{path}: venue id `{venue}` is already served by {other}")]
+    DuplicateVenue {
+        /// The plugin file.
+        path: PathBuf,
+        /// The contested venue id.
+        venue: String,
+        /// The file that has it.
+        other: PathBuf,
+    },
+}
+
+fn detail_hint(file: &Option<PathBuf>) -> String {
+    match file {
+        Some(f) => format!(" (full report: {})", f.display()),
+        None => String::new(),
+    }
+}
+
+impl LoadError {
+    /// The plugin file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            LoadError::Io { path, .. }
+            | LoadError::NotSharedLibrary { path }
+            | LoadError::Corrupt { path, .. }
+            | LoadError::NoRootSymbol { path }
+            | LoadError::Incompatible { path, .. }
+            | LoadError::ApiVersion { path, .. }
+            | LoadError::RootFailed { path, .. }
+            | LoadError::DuplicateVenue { path, .. } => path,
+        }
+    }
+}
+
+/// What the host knows about a plugin file, copied out of the library (host-owned).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PluginInfo {
+    /// The file as the user named it.
+    pub path: PathBuf,
+    /// Venue id the plugin serves.
+    pub venue: String,
+    /// The plugin's own version.
+    pub plugin_version: String,
+    /// The interface version it was built for.
+    pub api_version: u32,
+    /// SHA-256 of the file, hex.
+    pub sha256: String,
+}
+
+/// A loaded plugin library. Dropping it unloads the library and deletes its shadow copy.
+///
+/// Field order matters: the root module reference points into the library, so the library
+/// is declared last and drops last.
+pub struct LoadedLibrary {
+    info: PluginInfo,
+    root: PluginRootRef,
+    shadow: ShadowFile,
+    library: RawLibrary,
+}
+
+impl std::fmt::Debug for LoadedLibrary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedLibrary")
+            .field("info", &self.info)
+            .field("shadow", &self.shadow.0)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoadedLibrary {
+    /// Identity of the plugin.
+    pub fn info(&self) -> &PluginInfo {
+        &self.info
+    }
+
+    /// The private copy actually mapped (what `/proc/self/maps` shows).
+    pub fn shadow_path(&self) -> &Path {
+        &self.shadow.0
+    }
+
+    /// The root module. Valid only while `self` is alive; never store it elsewhere.
+    pub(crate) fn root(&self) -> PluginRootRef {
+        self.root
+    }
+
+    /// Unloads the library (same as dropping it) and returns the shadow path to check in the
+    /// process maps.
+    pub fn unload(self) -> PathBuf {
+        let shadow = self.shadow.0.clone();
+        let LoadedLibrary {
+            root,
+            library,
+            shadow: shadow_file,
+            ..
+        } = self;
+        let _ = root;
+        drop(library);
+        drop(shadow_file);
+        shadow
+    }
+}
+
+/// The shadow copy; removed from disk when dropped (after the library is closed).
+struct ShadowFile(PathBuf);
+
+impl Drop for ShadowFile {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// Loads plugin files; owns the folder where shadow copies live.
+#[derive(Debug, Clone)]
+pub struct Loader {
+    shadow_dir: PathBuf,
+    report_dir: PathBuf,
+}
+
+impl Loader {
+    /// A loader keeping shadow copies under `shadow_dir` (created if missing) and writing
+    /// long ABI mismatch reports there too.
+    pub fn new(shadow_dir: impl Into<PathBuf>) -> std::io::Result<Loader> {
+        let shadow_dir = shadow_dir.into();
+        fs::create_dir_all(&shadow_dir)?;
+        Ok(Loader {
+            report_dir: shadow_dir.clone(),
+            shadow_dir,
+        })
+    }
+
+    /// A loader using a private folder under the system temp dir, unique to this process.
+    pub fn in_temp_dir() -> std::io::Result<Loader> {
+        Loader::new(std::env::temp_dir().join(format!("venue-host-{}", std::process::id())))
+    }
+
+    /// Loads and validates `path`: copies it to a unique shadow path, opens the copy, checks
+    /// the root module's layout against a throw-away cache and its `api_version`.
+    pub fn load(&self, path: &Path) -> Result<LoadedLibrary, LoadError> {
+        let bytes = read_plugin_file(path)?;
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let shadow = ShadowFile(self.shadow_path_for(path));
+        fs::write(&shadow.0, &bytes).map_err(|source| LoadError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let library = RawLibrary::load_at(&shadow.0).map_err(|e| LoadError::Corrupt {
+            path: path.to_owned(),
+            reason: one_line(&e.to_string()),
+        })?;
+        let root = self.init_root(path, &library)?;
+        let info = PluginInfo {
+            path: path.to_owned(),
+            venue: root.venue().as_str().to_owned(),
+            plugin_version: root.plugin_version().as_str().to_owned(),
+            api_version: root.api_version(),
+            sha256,
+        };
+        Ok(LoadedLibrary {
+            info,
+            root,
+            shadow,
+            library,
+        })
+    }
+
+    fn init_root(&self, path: &Path, library: &RawLibrary) -> Result<PluginRootRef, LoadError> {
+        // SAFETY: the header is used only while `library` is alive (inside this function and
+        // through `LoadedLibrary`, which drops the library last).
+        let header = unsafe { lib_header_from_raw_library(library) }.map_err(|e| match e {
+            LibraryError::GetSymbolError { .. } => LoadError::NoRootSymbol {
+                path: path.to_owned(),
+            },
+            other => LoadError::Incompatible {
+                path: path.to_owned(),
+                summary: one_line(&other.to_string()),
+                detail_file: None,
+            },
+        })?;
+        let Some(layout) = header.layout() else {
+            return Err(LoadError::Incompatible {
+                path: path.to_owned(),
+                summary: "the plugin carries no layout constant, so it cannot be checked".into(),
+                detail_file: None,
+            });
+        };
+        // A fresh cache per check: abi_stable's global one keeps pointers into the library.
+        check_layout_compatibility_with_globals(
+            <PluginRootRef as StableAbi>::LAYOUT,
+            layout,
+            &CheckingGlobals::new(),
+        )
+        .map_err(|errors| {
+            let full = errors.to_string();
+            LoadError::Incompatible {
+                path: path.to_owned(),
+                summary: summarize_abi_errors(&full),
+                detail_file: self.write_report(path, &full),
+            }
+        })?;
+        // SAFETY: the layout was checked just above, against a throw-away cache.
+        let root = unsafe { header.init_root_module_with_unchecked_layout::<PluginRootRef>() }
+            .map_err(|e| LoadError::RootFailed {
+                path: path.to_owned(),
+                reason: one_line(&e.to_string()),
+            })?;
+        let found = root.api_version();
+        if found != API_VERSION {
+            return Err(LoadError::ApiVersion {
+                path: path.to_owned(),
+                found,
+                expected: API_VERSION,
+            });
+        }
+        Ok(root)
+    }
+
+    fn shadow_path_for(&self, path: &Path) -> PathBuf {
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "plugin".into());
+        let generation = GENERATION.fetch_add(1, Ordering::Relaxed);
+        self.shadow_dir.join(format!(
+            "{stem}.{}.{generation}.so",
+            std::process::id()
+        ))
+    }
+
+    fn write_report(&self, path: &Path, text: &str) -> Option<PathBuf> {
+        let name = path.file_name()?.to_string_lossy().into_owned();
+        let file = self.report_dir.join(format!("{name}.abi-mismatch.txt"));
+        fs::write(&file, text).ok()?;
+        tracing::debug!(file = %file.display(), "full ABI mismatch report written");
+        Some(file)
+    }
+}
+
+/// Reads the file, refusing anything without an ELF header before it reaches `dlopen`.
+fn read_plugin_file(path: &Path) -> Result<Vec<u8>, LoadError> {
+    let io = |source| LoadError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut bytes = Vec::new();
+    fs::File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .map_err(io)?;
+    if !bytes.starts_with(b"\x7fELF") {
+        return Err(LoadError::NotSharedLibrary {
+            path: path.to_owned(),
+        });
+    }
+    Ok(bytes)
+}
+
+fn one_line(text: &str) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.len() > 300 {
+        let cut = (0..=300).rev().find(|&i| flat.is_char_boundary(i)).unwrap_or(0);
+        format!("{}…", &flat[..cut])
+    } else {
+        flat
+    }
+}
+
+/// The first concrete mismatch in abi_stable's (very long) report.
+fn summarize_abi_errors(full: &str) -> String {
+    let interesting = full
+        .lines()
+        .map(str::trim)
+        .find(|l| {
+            l.starts_with("Error:") || l.contains("mismatched") || l.contains("Mismatched")
+        })
+        .unwrap_or("layout differs from this host's plugin-api");
+    one_line(interesting)
+}

@@ -1,0 +1,353 @@
+//! A bounded queue between a producer (a socket reader) and one consumer, with an explicit
+//! overflow policy and counters that account for every item: after the queue is gone,
+//! `offered = delivered + dropped (by reason)`.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+/// What a full queue does with a new item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Overflow {
+    /// The producer waits until there is room (never drops; for orders, fills, depth).
+    Backpressure,
+    /// An item with the same key replaces the queued one (for tickers); with no such item
+    /// the oldest is dropped.
+    LatestValueWins,
+    /// The oldest item is dropped to make room.
+    DropOldest,
+}
+
+/// Why an item was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// Replaced by a newer value with the same key.
+    Conflated,
+    /// Pushed out by a full queue.
+    Overflow,
+    /// Offered after the queue closed.
+    Closed,
+    /// Still queued when the consumer went away.
+    Undelivered,
+}
+
+/// Counters of a queue; read them at any time.
+#[derive(Debug, Default)]
+pub struct QueueCounters {
+    offered: AtomicU64,
+    delivered: AtomicU64,
+    conflated: AtomicU64,
+    overflow: AtomicU64,
+    closed: AtomicU64,
+    undelivered: AtomicU64,
+}
+
+/// A snapshot of [`QueueCounters`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct QueueStats {
+    /// Items offered to the queue.
+    pub offered: u64,
+    /// Items handed to the consumer.
+    pub delivered: u64,
+    /// Dropped: replaced by a newer value.
+    pub dropped_conflated: u64,
+    /// Dropped: queue full.
+    pub dropped_overflow: u64,
+    /// Dropped: offered after close.
+    pub dropped_closed: u64,
+    /// Dropped: left in the queue when the consumer went away.
+    pub dropped_undelivered: u64,
+    /// Items in the queue now.
+    pub depth: u64,
+}
+
+impl QueueStats {
+    /// All drops together.
+    pub fn dropped(&self) -> u64 {
+        self.dropped_conflated + self.dropped_overflow + self.dropped_closed + self.dropped_undelivered
+    }
+}
+
+impl std::ops::AddAssign for QueueStats {
+    fn add_assign(&mut self, o: QueueStats) {
+        self.offered += o.offered;
+        self.delivered += o.delivered;
+        self.dropped_conflated += o.dropped_conflated;
+        self.dropped_overflow += o.dropped_overflow;
+        self.dropped_closed += o.dropped_closed;
+        self.dropped_undelivered += o.dropped_undelivered;
+        self.depth += o.depth;
+    }
+}
+
+impl QueueCounters {
+    fn count(&self, reason: DropReason, n: u64) {
+        let c = match reason {
+            DropReason::Conflated => &self.conflated,
+            DropReason::Overflow => &self.overflow,
+            DropReason::Closed => &self.closed,
+            DropReason::Undelivered => &self.undelivered,
+        };
+        c.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+struct State<T> {
+    items: VecDeque<(u64, T)>,
+    closed: bool,
+}
+
+struct Shared<T> {
+    state: Mutex<State<T>>,
+    capacity: usize,
+    policy: Overflow,
+    readable: Notify,
+    writable: Notify,
+    counters: QueueCounters,
+}
+
+/// The producing side. Cloneable.
+pub struct QueueTx<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> Clone for QueueTx<T> {
+    fn clone(&self) -> Self {
+        QueueTx {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// The consuming side; dropping it closes the queue and counts what was left as undelivered.
+pub struct QueueRx<T> {
+    shared: Arc<Shared<T>>,
+}
+
+/// Creates a queue of `capacity` (at least 1) items.
+pub fn queue<T>(capacity: usize, policy: Overflow) -> (QueueTx<T>, QueueRx<T>) {
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State {
+            items: VecDeque::with_capacity(capacity.clamp(1, 4096)),
+            closed: false,
+        }),
+        capacity: capacity.max(1),
+        policy,
+        readable: Notify::new(),
+        writable: Notify::new(),
+        counters: QueueCounters::default(),
+    });
+    (
+        QueueTx {
+            shared: shared.clone(),
+        },
+        QueueRx { shared },
+    )
+}
+
+impl<T> Shared<T> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn stats(&self) -> QueueStats {
+        let c = &self.counters;
+        QueueStats {
+            offered: c.offered.load(Ordering::Relaxed),
+            delivered: c.delivered.load(Ordering::Relaxed),
+            dropped_conflated: c.conflated.load(Ordering::Relaxed),
+            dropped_overflow: c.overflow.load(Ordering::Relaxed),
+            dropped_closed: c.closed.load(Ordering::Relaxed),
+            dropped_undelivered: c.undelivered.load(Ordering::Relaxed),
+            depth: self.lock().items.len() as u64,
+        }
+    }
+}
+
+/// The queue is closed; the item was counted as dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("queue closed")]
+pub struct Closed;
+
+impl<T> QueueTx<T> {
+    /// Offers `item` under `key` (used by [`Overflow::LatestValueWins`]). Waits only under
+    /// [`Overflow::Backpressure`] while the queue is full; the wait ends when the consumer
+    /// takes an item or the queue closes. Cancel-safe: a cancelled push offered nothing.
+    pub async fn push(&self, key: u64, item: T) -> Result<(), Closed> {
+        let s = &self.shared;
+        let mut item = Some(item);
+        loop {
+            let writable = s.writable.notified();
+            tokio::pin!(writable);
+            writable.as_mut().enable();
+            {
+                let mut st = s.lock();
+                if st.closed {
+                    s.counters.offered.fetch_add(1, Ordering::Relaxed);
+                    s.counters.count(DropReason::Closed, 1);
+                    return Err(Closed);
+                }
+                if st.items.len() < s.capacity || s.policy != Overflow::Backpressure {
+                    s.counters.offered.fetch_add(1, Ordering::Relaxed);
+                    let item = item.take().expect("item is offered once");
+                    self.place(&mut st, key, item);
+                    drop(st);
+                    s.readable.notify_one();
+                    return Ok(());
+                }
+            }
+            writable.await;
+        }
+    }
+
+    fn place(&self, st: &mut State<T>, key: u64, item: T) {
+        let s = &self.shared;
+        if st.items.len() < s.capacity {
+            st.items.push_back((key, item));
+            return;
+        }
+        if s.policy == Overflow::LatestValueWins {
+            if let Some(slot) = st.items.iter_mut().find(|(k, _)| *k == key) {
+                slot.1 = item;
+                s.counters.count(DropReason::Conflated, 1);
+                return;
+            }
+        }
+        st.items.pop_front();
+        s.counters.count(DropReason::Overflow, 1);
+        st.items.push_back((key, item));
+    }
+
+    /// Closes the queue: later pushes are dropped (counted), the consumer drains what is
+    /// queued and then sees the end.
+    pub fn close(&self) {
+        self.shared.lock().closed = true;
+        self.shared.readable.notify_waiters();
+        self.shared.writable.notify_waiters();
+    }
+
+    /// Counters now.
+    pub fn stats(&self) -> QueueStats {
+        self.shared.stats()
+    }
+}
+
+impl<T> QueueRx<T> {
+    /// The next item, or `None` once the queue is closed and drained. Cancel-safe.
+    pub async fn recv(&mut self) -> Option<T> {
+        let s = &self.shared;
+        loop {
+            let readable = s.readable.notified();
+            tokio::pin!(readable);
+            readable.as_mut().enable();
+            {
+                let mut st = s.lock();
+                if let Some((_, item)) = st.items.pop_front() {
+                    drop(st);
+                    s.counters.delivered.fetch_add(1, Ordering::Relaxed);
+                    s.writable.notify_one();
+                    return Some(item);
+                }
+                if st.closed {
+                    return None;
+                }
+            }
+            readable.await;
+        }
+    }
+
+    /// Counters now.
+    pub fn stats(&self) -> QueueStats {
+        self.shared.stats()
+    }
+}
+
+impl<T> Drop for QueueRx<T> {
+    fn drop(&mut self) {
+        let left = {
+            let mut st = self.shared.lock();
+            st.closed = true;
+            let n = st.items.len() as u64;
+            st.items.clear();
+            n
+        };
+        self.shared.counters.count(DropReason::Undelivered, left);
+        self.shared.writable.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accounted(s: QueueStats) -> bool {
+        s.offered == s.delivered + s.dropped() + s.depth
+    }
+
+    #[tokio::test]
+    async fn latest_value_wins_conflates_by_key() {
+        let (tx, mut rx) = queue(2, Overflow::LatestValueWins);
+        tx.push(1, "a1").await.unwrap();
+        tx.push(2, "b1").await.unwrap();
+        tx.push(1, "a2").await.unwrap();
+        tx.push(3, "c1").await.unwrap();
+        assert_eq!(rx.recv().await, Some("b1"));
+        assert_eq!(rx.recv().await, Some("c1"));
+        let s = rx.stats();
+        assert_eq!((s.dropped_conflated, s.dropped_overflow), (1, 1));
+        assert!(accounted(s), "{s:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn backpressure_waits_and_never_drops() {
+        let (tx, mut rx) = queue(1, Overflow::Backpressure);
+        tx.push(0, 1).await.unwrap();
+        let producer = tokio::spawn({
+            let tx = tx.clone();
+            async move { tx.push(0, 2).await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!producer.is_finished(), "second push must wait for room");
+        assert_eq!(rx.recv().await, Some(1));
+        producer.await.unwrap().unwrap();
+        assert_eq!(rx.recv().await, Some(2));
+        assert_eq!(rx.stats().dropped(), 0);
+    }
+
+    #[tokio::test]
+    async fn close_drains_then_ends_and_counts_late_and_left_items() {
+        let (tx, mut rx) = queue(8, Overflow::DropOldest);
+        for i in 0..5 {
+            tx.push(0, i).await.unwrap();
+        }
+        tx.close();
+        assert_eq!(tx.push(0, 99).await, Err(Closed));
+        assert_eq!(rx.recv().await, Some(0));
+        assert_eq!(rx.recv().await, Some(1));
+        drop(rx);
+        let s = tx.stats();
+        assert_eq!(s.offered, 6);
+        assert_eq!(s.delivered, 2);
+        assert_eq!(s.dropped_closed, 1);
+        assert_eq!(s.dropped_undelivered, 3);
+        assert!(accounted(s), "{s:?}");
+    }
+
+    #[tokio::test]
+    async fn a_waiting_producer_is_released_when_the_consumer_goes() {
+        let (tx, rx) = queue(1, Overflow::Backpressure);
+        tx.push(0, 1).await.unwrap();
+        let producer = tokio::spawn({
+            let tx = tx.clone();
+            async move { tx.push(0, 2).await }
+        });
+        tokio::task::yield_now().await;
+        drop(rx);
+        assert_eq!(producer.await.unwrap(), Err(Closed));
+        assert!(accounted(tx.stats()));
+    }
+}

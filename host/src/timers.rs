@@ -1,0 +1,123 @@
+//! Timer resources: after the plugin arms a declared timer, the host calls
+//! [`plugin_api::Venue::on_timer`] on its period until it is cancelled or stopped.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use abi_stable::std_types::RStr;
+use futures_util::future::BoxFuture;
+use tokio_util::sync::CancellationToken;
+
+use crate::driver::{now_ms, Driver};
+use crate::resource::{Resource, ResourceCounts, TaskGroup, FORCE_GRACE};
+
+/// One declared timer.
+pub struct Timer {
+    name: String,
+    period: Duration,
+    tasks: TaskGroup,
+    running: Mutex<Option<CancellationToken>>,
+}
+
+/// The instance's timers by name.
+pub struct Timers {
+    driver: Weak<Driver>,
+    timers: HashMap<String, Arc<Timer>>,
+}
+
+impl Timers {
+    /// Timers for `driver` from `(name, period)` declarations.
+    pub fn new(driver: &Arc<Driver>, decls: impl IntoIterator<Item = (String, Duration)>) -> Timers {
+        Timers {
+            driver: Arc::downgrade(driver),
+            timers: decls
+                .into_iter()
+                .map(|(name, period)| {
+                    let timer = Arc::new(Timer {
+                        name: name.clone(),
+                        period: period.max(Duration::from_millis(1)),
+                        tasks: TaskGroup::new(),
+                        running: Mutex::new(None),
+                    });
+                    (name, timer)
+                })
+                .collect(),
+        }
+    }
+
+    /// The timer resource called `name`.
+    pub fn get(&self, name: &str) -> Option<Arc<Timer>> {
+        self.timers.get(name).cloned()
+    }
+
+    /// Starts calling the plugin for `name` every period (no-op if already armed).
+    pub fn arm(&self, name: &str) -> Result<(), String> {
+        let timer = self.timer(name)?;
+        let mut running = timer.running.lock().unwrap_or_else(|p| p.into_inner());
+        if running.as_ref().is_some_and(|t| !t.is_cancelled()) {
+            return Ok(());
+        }
+        let token = timer.tasks.token().child_token();
+        *running = Some(token.clone());
+        let driver = self.driver.clone();
+        let period = timer.period;
+        let timer_name = timer.name.clone();
+        timer.tasks.spawn(async move {
+            let start = tokio::time::Instant::now() + period;
+            let mut ticks = tokio::time::interval_at(start, period);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = token.cancelled() => return,
+                    _ = ticks.tick() => {}
+                }
+                let Some(driver) = driver.upgrade() else { return };
+                let name = RStr::from_str(timer_name.as_str());
+                match driver.call_output(|a| a.on_timer(name, now_ms())).await {
+                    Ok(()) => {}
+                    Err(e) if e.is_fatal() => return,
+                    Err(_) => {} // counted and logged by the driver; keep ticking
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Stops calling the plugin for `name`.
+    pub fn cancel(&self, name: &str) -> Result<(), String> {
+        let timer = self.timer(name)?;
+        if let Some(t) = timer.running.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            t.cancel();
+        }
+        Ok(())
+    }
+
+    fn timer(&self, name: &str) -> Result<&Arc<Timer>, String> {
+        self.timers
+            .get(name)
+            .ok_or_else(|| format!("no timer `{name}` was declared"))
+    }
+}
+
+impl Resource for Timer {
+    fn stop(&self) -> BoxFuture<'static, Result<(), String>> {
+        let tasks = self.tasks.clone();
+        Box::pin(async move {
+            tasks.shutdown().await;
+            Ok(())
+        })
+    }
+
+    fn force(&self) -> BoxFuture<'static, ()> {
+        let tasks = self.tasks.clone();
+        Box::pin(async move { tasks.abort(FORCE_GRACE).await })
+    }
+
+    fn counts(&self) -> ResourceCounts {
+        ResourceCounts {
+            tasks: self.tasks.live(),
+            ..ResourceCounts::default()
+        }
+    }
+}
