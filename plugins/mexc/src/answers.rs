@@ -1,0 +1,133 @@
+//! Handling of REST answers: depth snapshots, exchangeInfo, the listen key, orders and
+//! balances, each matched to its request by tag.
+
+use plugin_api::{Event, NewOrder, Num, OrderStatus, OrderUpdate, Output, RestResponse, Stamp};
+
+use crate::{reject, rest, Mexc, Pending};
+
+impl Mexc {
+    /// Turns the answer to a request this instance asked for into events and actions.
+    pub(crate) fn answer(&mut self, response: RestResponse, received_ns: u64) -> Output {
+        let mut out = Output::default();
+        let Some(purpose) = self.pending.remove(&response.tag) else {
+            reject(
+                &mut out,
+                "unknown_tag",
+                format!("REST answer with unknown tag {}", response.tag),
+            );
+            return out;
+        };
+        let ok = (200..300).contains(&response.status);
+        let body = response.body.as_str();
+        match purpose {
+            Pending::Snapshot(symbol) => match ok.then(|| rest::parse_snapshot(body)) {
+                Some(Ok(snapshot)) => {
+                    let step = self.books.on_snapshot(&symbol, snapshot, received_ns);
+                    self.apply_sync(step, &mut out);
+                }
+                Some(Err(e)) => {
+                    self.books.on_snapshot_failed(&symbol);
+                    reject(&mut out, "rest_malformed", e);
+                }
+                None => {
+                    self.books.on_snapshot_failed(&symbol);
+                    reject(&mut out, "rest_error", transport_detail(&response));
+                }
+            },
+            Pending::ExchangeInfo if ok => {
+                if let Err(e) = self.symbols.load_exchange_info(body) {
+                    reject(&mut out, "rest_malformed", e);
+                }
+            }
+            Pending::ListenKeyCreate => match ok.then(|| rest::parse_listen_key(body)) {
+                Some(Ok(key)) => out
+                    .actions
+                    .extend(self.listen_key.on_created(key, &self.settings.ws_url)),
+                Some(Err(e)) => {
+                    self.listen_key.on_create_failed();
+                    reject(&mut out, "rest_malformed", e);
+                }
+                None => {
+                    self.listen_key.on_create_failed();
+                    reject(&mut out, "rest_error", transport_detail(&response));
+                }
+            },
+            Pending::ListenKeyKeepAlive if !ok => {
+                reject(&mut out, "rest_error", transport_detail(&response));
+                // The key may have expired: make a new one (it re-opens the private stream).
+                out.actions.extend(self.create_listen_key());
+            }
+            Pending::Place { order } => {
+                self.on_order_answer(&order, &response, received_ns, &mut out)
+            }
+            Pending::Cancel { instrument } | Pending::Query { instrument } if ok => {
+                match rest::parse_order(body, instrument, "", received_ns) {
+                    Ok(update) => out.events.push(Event::Order(update)),
+                    Err(e) => reject(&mut out, "rest_malformed", e),
+                }
+            }
+            Pending::Account if ok => match rest::parse_account(body, received_ns) {
+                Ok(events) => out.events.extend(events),
+                Err(e) => reject(&mut out, "rest_malformed", e),
+            },
+            Pending::ListenKeyKeepAlive | Pending::ListenKeyDelete if ok => {}
+            _ => reject(&mut out, "rest_error", transport_detail(&response)),
+        }
+        out
+    }
+
+    pub(crate) fn on_order_answer(
+        &mut self,
+        order: &NewOrder,
+        response: &RestResponse,
+        received_ns: u64,
+        out: &mut Output,
+    ) {
+        if (200..300).contains(&response.status) {
+            match rest::parse_order(
+                &response.body,
+                order.instrument,
+                &order.client_id,
+                received_ns,
+            ) {
+                Ok(update) => out.events.push(Event::Order(update)),
+                Err(e) => reject(out, "rest_malformed", e),
+            }
+        } else if (400..500).contains(&response.status) && response.status != 408 {
+            // A 4xx answer (429 and 418 included) means the order was not accepted.
+            out.events.push(Event::Order(OrderUpdate {
+                instrument: order.instrument,
+                order_id: "".into(),
+                client_id: order.client_id.clone(),
+                side: order.side,
+                price: order.price,
+                qty: order.qty,
+                filled_qty: Num::ZERO,
+                status: OrderStatus::Rejected,
+                stamp: Stamp {
+                    venue_ts_ms: 0,
+                    received_ns,
+                },
+            }));
+            reject(
+                out,
+                "order_rejected",
+                rest::error_detail(response.status, &response.body),
+            );
+        } else {
+            // 5xx, timeouts and transport errors: the order may or may not exist.
+            reject(out, "order_outcome_unknown", transport_detail(response));
+        }
+    }
+}
+
+fn transport_detail(response: &RestResponse) -> String {
+    if response.status == 0 {
+        format!(
+            "no answer: {}",
+            response.error.chars().take(200).collect::<String>()
+        )
+    } else {
+        rest::error_detail(response.status, &response.body)
+    }
+}
