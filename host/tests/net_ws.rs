@@ -1,0 +1,248 @@
+//! The websocket connection resource against real loopback servers: reconnect and resubscribe,
+//! stale detection, and stops that end every task and never reconnect.
+
+#[path = "support/netsrv.rs"]
+mod netsrv;
+mod support {
+    pub(crate) use super::netsrv;
+}
+
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use host::net::{CloseReason, ReconnectPolicy, WsConfig, WsConnection, WsOut};
+use host::resource::Resource;
+use plugin_api::ConnId;
+use support::netsrv::{Ev, Recorder, Server};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Generous bound for an event that should come within milliseconds.
+const EVENT: Duration = Duration::from_secs(5);
+
+async fn next(rx: &mut mpsc::UnboundedReceiver<Ev>) -> Ev {
+    tokio::time::timeout(EVENT, rx.recv()).await.expect("event in time").expect("open channel")
+}
+
+/// Skips events until one matches.
+async fn until(rx: &mut mpsc::UnboundedReceiver<Ev>, want: impl Fn(&Ev) -> bool) -> Ev {
+    loop {
+        let ev = next(rx).await;
+        if want(&ev) {
+            return ev;
+        }
+    }
+}
+
+fn fast_policy() -> ReconnectPolicy {
+    ReconnectPolicy {
+        initial: Duration::from_millis(20),
+        max: Duration::from_millis(200),
+        jitter: 0.0,
+        ..ReconnectPolicy::default()
+    }
+}
+
+fn config(url: &str) -> WsConfig {
+    WsConfig {
+        reconnect: fast_policy(),
+        close_grace: Duration::from_millis(50),
+        ..WsConfig::new(url)
+    }
+}
+
+/// Stops `conn`, asserts it took < 100 ms and left no task or connection.
+async fn stop_promptly(conn: &WsConnection) {
+    let t = Instant::now();
+    conn.stop().await.unwrap();
+    let elapsed = t.elapsed();
+    let counts = conn.counts();
+    assert_eq!(counts.tasks, 0, "no task after stop");
+    assert_eq!(counts.connections, 0, "no connection after stop");
+    assert!(elapsed < Duration::from_millis(100), "stop took {elapsed:?}");
+}
+
+/// Proves no reconnect after stop: the accept count does not move while a server-side timer
+/// several times the backoff runs out.
+async fn no_reconnect_after(server: &Server, accepts: usize) {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(server.accepts(), accepts, "no connect attempt after stop");
+}
+
+#[tokio::test]
+async fn reconnects_after_a_drop_and_resubscribes() {
+    let (subs_tx, mut subs) = mpsc::unbounded_channel();
+    let server = Server::start(move |n, tcp| {
+        let subs = subs_tx.clone();
+        async move {
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            if let Some(Ok(Message::Text(t))) = ws.next().await {
+                let _ = subs.send((n, t.to_string()));
+            }
+            ws.send(Message::text(format!("data{n}-a"))).await.unwrap();
+            ws.send(Message::text(format!("data{n}-b"))).await.unwrap();
+            if n == 0 {
+                drop(ws); // mid-stream: no close frame
+                return;
+            }
+            while let Some(Ok(_)) = ws.next().await {}
+        }
+    })
+    .await;
+    let (events, mut rx) = Recorder::new(&["subscribe"]);
+    let conn = WsConnection::start(ConnId(1), config(&server.url), events);
+
+    assert_eq!(next(&mut rx).await, Ev::Opened(false));
+    assert_eq!(next(&mut rx).await, Ev::Frame("data0-a".into()));
+    assert_eq!(next(&mut rx).await, Ev::Frame("data0-b".into()));
+    assert!(matches!(next(&mut rx).await, Ev::Closed(CloseReason::Error(_) | CloseReason::ClosedByServer)));
+    assert_eq!(next(&mut rx).await, Ev::Opened(true), "reconnected");
+    assert_eq!(next(&mut rx).await, Ev::Frame("data1-a".into()), "data flows again");
+    assert_eq!(subs.recv().await.unwrap(), (0, "subscribe".into()));
+    assert_eq!(subs.recv().await.unwrap(), (1, "subscribe".into()), "resubscribed");
+
+    let stats = conn.stats();
+    assert_eq!((stats.connects, stats.reconnects), (2, 1));
+    assert!(stats.is_connected);
+    assert_eq!(conn.counts().connections, 1);
+    stop_promptly(&conn).await;
+    assert_eq!(until(&mut rx, |e| matches!(e, Ev::Closed(_))).await, Ev::Closed(CloseReason::Stopped));
+}
+
+#[tokio::test]
+async fn a_silent_server_is_detected_as_stale() {
+    let server = Server::start(|n, tcp| async move {
+        let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        ws.send(Message::text(format!("hello{n}"))).await.unwrap();
+        while let Some(Ok(_)) = ws.next().await {} // then silence, but keep reading
+    })
+    .await;
+    let (events, mut rx) = Recorder::new(&[]);
+    let stale = Duration::from_millis(150);
+    let conn = WsConnection::start(
+        ConnId(2),
+        WsConfig { stale_after: Some(stale), ..config(&server.url) },
+        events,
+    );
+    assert_eq!(until(&mut rx, |e| matches!(e, Ev::Frame(_))).await, Ev::Frame("hello0".into()));
+    let silent_since = Instant::now();
+    assert_eq!(next(&mut rx).await, Ev::Closed(CloseReason::Stale));
+    let detected = silent_since.elapsed();
+    assert!(detected >= stale - Duration::from_millis(5), "not before stale_after: {detected:?}");
+    assert_eq!(next(&mut rx).await, Ev::Opened(true));
+    assert_eq!(next(&mut rx).await, Ev::Frame("hello1".into()));
+    stop_promptly(&conn).await;
+}
+
+#[tokio::test]
+async fn stop_during_backoff_never_reconnects() {
+    // Every connection is accepted, then closed at once: the client loops through backoff.
+    let server = Server::start(|_, tcp| async move {
+        let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        let _ = ws.close(None).await;
+    })
+    .await;
+    let (events, mut rx) = Recorder::new(&[]);
+    let policy = ReconnectPolicy { initial: Duration::from_millis(100), ..fast_policy() };
+    let conn = WsConnection::start(ConnId(3), WsConfig { reconnect: policy, ..config(&server.url) }, events);
+    assert_eq!(next(&mut rx).await, Ev::Opened(false));
+    assert_eq!(next(&mut rx).await, Ev::Closed(CloseReason::ClosedByServer));
+    // The task is now sleeping its 100 ms backoff.
+    let accepts = server.accepts();
+    stop_promptly(&conn).await;
+    no_reconnect_after(&server, accepts).await;
+}
+
+#[tokio::test]
+async fn stop_during_a_handshake_that_never_answers() {
+    // Accepts TCP, never says a word.
+    let server = Server::start(|_, tcp| async move {
+        let _hold = tcp;
+        std::future::pending::<()>().await;
+    })
+    .await;
+    let mut server = server;
+    let (events, mut rx) = Recorder::new(&[]);
+    let conn = WsConnection::start(ConnId(4), config(&server.url), events);
+    tokio::time::timeout(EVENT, server.accepted.recv()).await.unwrap();
+    stop_promptly(&conn).await;
+    no_reconnect_after(&server, 1).await;
+    assert_eq!(next(&mut rx).await, Ev::Closed(CloseReason::Stopped), "opened was never called");
+    assert_eq!(conn.stats().connects, 0);
+}
+
+#[tokio::test]
+async fn stop_during_a_full_speed_stream() {
+    let server = Server::start(|_, tcp| async move {
+        let ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        let (mut tx, mut rx) = ws.split();
+        let reader = tokio::spawn(async move { while let Some(Ok(_)) = rx.next().await {} });
+        let frame = Message::text("x".repeat(200));
+        for _ in 0..5_000_000 {
+            if tx.send(frame.clone()).await.is_err() {
+                break;
+            }
+        }
+        reader.abort();
+    })
+    .await;
+    let (events, mut rx) = Recorder::new(&[]);
+    let conn = WsConnection::start(ConnId(5), config(&server.url), events);
+    // Wait until frames flow.
+    for _ in 0..1000 {
+        until(&mut rx, |e| matches!(e, Ev::Frame(_))).await;
+    }
+    assert!(conn.stats().frames_in >= 1000);
+    stop_promptly(&conn).await;
+    no_reconnect_after(&server, 1).await;
+}
+
+#[tokio::test]
+async fn sends_paced_frames_heartbeats_and_refuses_after_stop() {
+    let (got_tx, mut got) = mpsc::unbounded_channel();
+    let server = Server::start(move |_, tcp| {
+        let got = got_tx.clone();
+        async move {
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            while let Some(Ok(m)) = ws.next().await {
+                if let Message::Text(t) = m {
+                    let _ = got.send((Instant::now(), t.to_string()));
+                }
+            }
+        }
+    })
+    .await;
+    let (events, mut rx) = Recorder::new(&["sub"]);
+    let events = std::sync::Arc::new(support::netsrv::Recorder {
+        tx: events.tx.clone(),
+        subscribe: events.subscribe.clone(),
+        heartbeat: Some(WsOut::Text("hb".into())),
+    });
+    let conn = WsConnection::start(
+        ConnId(6),
+        WsConfig {
+            max_outbound_per_sec: Some(20), // one per 50 ms
+            heartbeat: Some(Duration::from_millis(400)),
+            protocol_ping: Some(Duration::from_millis(100)),
+            ..config(&server.url)
+        },
+        events,
+    );
+    assert_eq!(next(&mut rx).await, Ev::Opened(false));
+    let sender = conn.sender();
+    for i in 0..3 {
+        sender.send(WsOut::Text(format!("m{i}"))).await.unwrap();
+    }
+    let mut seen = Vec::new();
+    while seen.len() < 5 {
+        seen.push(tokio::time::timeout(EVENT, got.recv()).await.unwrap().unwrap());
+    }
+    let texts: Vec<&str> = seen.iter().map(|(_, t)| t.as_str()).collect();
+    assert_eq!(texts, ["sub", "m0", "m1", "m2", "hb"]);
+    for pair in seen[..4].windows(2) {
+        let gap = pair[1].0 - pair[0].0;
+        assert!(gap >= Duration::from_millis(40), "paced: {gap:?}");
+    }
+    stop_promptly(&conn).await;
+    assert!(sender.send(WsOut::Text("late".into())).await.is_err());
+}
