@@ -184,8 +184,13 @@ impl BookSync {
             return out;
         }
         // Step 3: drop what the snapshot already contains.
-        let pending: Vec<DepthPush> = std::mem::take(buffer);
-        let mut rest = pending.into_iter().filter(|p| p.to > last).peekable();
+        let (old, pending): (Vec<DepthPush>, Vec<DepthPush>) = std::mem::take(buffer)
+            .into_iter()
+            .partition(|p| p.to <= last);
+        for p in &old {
+            out.drops.push(("stale", versions(p)));
+        }
+        let mut rest = pending.into_iter().peekable();
         if rest.peek().is_some_and(|p| p.from > last + 1) {
             *buffer = rest.collect();
             *requested = true;
