@@ -47,6 +47,11 @@ impl Instance {
     pub fn state(&self) -> State {
         self.lifecycle.state()
     }
+
+    /// What the plugin declared (a host-owned copy).
+    pub fn descriptor(&self) -> &VenueDescriptor {
+        &self.descriptor
+    }
 }
 
 /// Creates the instance and its resources. The caller registers the returned nodes and

@@ -8,6 +8,7 @@
 
 pub mod bindings;
 pub mod bus;
+pub mod config;
 pub mod driver;
 pub mod error;
 pub mod graph;

@@ -73,26 +73,32 @@ pub fn create_guarded<V: Venue>(
 #[macro_export]
 macro_rules! export_venue_plugin {
     (venue: $venue:expr, create: $create:path $(,)?) => {
-        /// The plugin's root module, found by the host through abi_stable's export symbol.
-        #[::abi_stable::export_root_module]
-        pub fn venue_plugin_root() -> $crate::PluginRootRef {
-            use ::abi_stable::prefix_type::{PrefixTypeTrait, WithMetadata};
-            const ROOT: &WithMetadata<$crate::PluginRoot> =
-                &WithMetadata::new($crate::PluginRoot {
-                    api_version: $crate::API_VERSION,
-                    venue: ::abi_stable::std_types::RStr::from_str($venue),
-                    plugin_version: ::abi_stable::std_types::RStr::from_str(env!(
-                        "CARGO_PKG_VERSION"
-                    )),
-                    create: venue_plugin_create,
-                });
-            $crate::PluginRootRef(ROOT.static_as_prefix())
-        }
+        #[allow(missing_docs)]
+        mod venue_plugin_export {
+            use super::*;
 
-        extern "C" fn venue_plugin_create(
-            config: $crate::VenueConfig,
-        ) -> ::abi_stable::std_types::RResult<$crate::VenueAdapterBox, $crate::PluginError> {
-            $crate::root::create_guarded(config, $create)
+            /// The plugin's root module, found by the host through abi_stable's export symbol.
+            #[::abi_stable::export_root_module]
+            pub fn venue_plugin_root() -> $crate::PluginRootRef {
+                use ::abi_stable::prefix_type::WithMetadata;
+                const ROOT: &WithMetadata<$crate::PluginRoot> =
+                    &WithMetadata::new($crate::PluginRoot {
+                        api_version: $crate::API_VERSION,
+                        venue: ::abi_stable::std_types::RStr::from_str($venue),
+                        plugin_version: ::abi_stable::std_types::RStr::from_str(env!(
+                            "CARGO_PKG_VERSION"
+                        )),
+                        create: venue_plugin_create,
+                    });
+                $crate::PluginRootRef(ROOT.static_as_prefix())
+            }
+
+            extern "C" fn venue_plugin_create(
+                config: $crate::VenueConfig,
+            ) -> ::abi_stable::std_types::RResult<$crate::VenueAdapterBox, $crate::PluginError>
+            {
+                $crate::root::create_guarded(config, $create)
+            }
         }
     };
 }

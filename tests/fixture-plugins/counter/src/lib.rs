@@ -1,0 +1,137 @@
+//! Test fixture plugin for venue `fixture`: no network, a timer that emits one trade per
+//! tick. Its settings turn on the fault cases the host must survive: a callback that
+//! panics, and a callback that blocks (a resource that never honours cancellation).
+//! Built twice (`fixture-counter` 1.0.0 and `fixture-counter-v2` 2.0.0) with different
+//! trade ids, so a reload is observable.
+
+use plugin_api::{
+    Action, ConnId, Event, InFrame, Instrument, Num, OutFrame, Output, PluginError, ResourceDecl,
+    ResourceKind, Side, Stamp, StreamKind, TimerDecl, Topic, Trade, Venue, VenueConfig,
+    VenueDescriptor,
+};
+use serde::Deserialize;
+
+/// Trade ids start with this, per build.
+const BUILD: &str = if cfg!(feature = "v2") { "v2" } else { "v1" };
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Settings {
+    #[serde(default = "default_period")]
+    period_ms: u64,
+    #[serde(default = "default_symbol")]
+    symbol: String,
+    /// Panic in the tick callback once this many ticks happened.
+    panic_after: Option<u64>,
+    /// Block the calling thread this long in every tick callback.
+    block_ms: Option<u64>,
+    /// Stop timeout of the tick timer resource.
+    tick_stop_timeout_ms: Option<u64>,
+}
+
+fn default_period() -> u64 {
+    5
+}
+
+fn default_symbol() -> String {
+    "TEST/USD".into()
+}
+
+struct Counter {
+    settings: Settings,
+    instrument: Instrument,
+    ticks: u64,
+}
+
+fn create(config: &VenueConfig) -> Result<Counter, PluginError> {
+    let text = config.settings_json.as_str();
+    let text = if text.trim().is_empty() { "{}" } else { text };
+    let settings: Settings =
+        serde_json::from_str(text).map_err(|e| PluginError::config(e.to_string()))?;
+    let venue_symbol = settings.symbol.replace('/', "_");
+    let instrument = Instrument::new(&settings.symbol, &venue_symbol)
+        .ok_or_else(|| PluginError::config("`symbol` is too long"))?;
+    Ok(Counter {
+        settings,
+        instrument,
+        ticks: 0,
+    })
+}
+
+impl Venue for Counter {
+    fn describe(&self) -> VenueDescriptor {
+        let mut tick = ResourceDecl::new("tick", ResourceKind::Timer).depends_on("streams");
+        tick.stop_timeout_ms = self.settings.tick_stop_timeout_ms.into();
+        VenueDescriptor {
+            venue: "fixture".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            streams: vec![StreamKind::Trades].into(),
+            trading: false,
+            connections: Vec::new().into(),
+            rest: None.into(),
+            rate_limits: Vec::new().into(),
+            timers: vec![TimerDecl {
+                name: "tick".into(),
+                period_ms: self.settings.period_ms,
+            }]
+            .into(),
+            resources: vec![
+                ResourceDecl::new("handlers", ResourceKind::HandlerBinding),
+                tick,
+                ResourceDecl::new("streams", ResourceKind::Stream),
+            ]
+            .into(),
+        }
+    }
+
+    fn resolve(&self, symbol: &str) -> Option<Instrument> {
+        (symbol == self.instrument.symbol.as_str()).then_some(self.instrument)
+    }
+
+    fn start(&mut self, _now_ms: u64) -> Result<Output, PluginError> {
+        Ok(Output {
+            actions: vec![Action::ArmTimer("tick".into())].into(),
+            ..Output::default()
+        })
+    }
+
+    fn subscribe(&mut self, _: ConnId, _: &[Topic]) -> Result<Vec<OutFrame>, PluginError> {
+        Ok(Vec::new())
+    }
+
+    fn unsubscribe(&mut self, _: ConnId, _: &[Topic]) -> Result<Vec<OutFrame>, PluginError> {
+        Ok(Vec::new())
+    }
+
+    fn on_frame(&mut self, _: ConnId, _: InFrame<'_>, _: u64) -> Result<Output, PluginError> {
+        Ok(Output::default())
+    }
+
+    fn on_timer(&mut self, _name: &str, now_ms: u64) -> Result<Output, PluginError> {
+        self.ticks += 1;
+        if self.settings.panic_after.is_some_and(|n| self.ticks > n) {
+            panic!("fixture panic on tick {}", self.ticks);
+        }
+        if let Some(ms) = self.settings.block_ms {
+            // Deliberately blocks the host's thread: a callback that ignores cancellation.
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
+        let trade = Trade {
+            instrument: self.instrument,
+            trade_id: format!("{BUILD}-{}", self.ticks).into(),
+            price: Num::from(plugin_api::Decimal::from(self.ticks)),
+            qty: Num::parse("1").map_err(|e| PluginError::protocol(e.to_string()))?,
+            side: Side::Buy,
+            stamp: Stamp {
+                venue_ts_ms: now_ms,
+                received_ns: now_ms * 1_000_000,
+            },
+        };
+        Ok(Output {
+            events: vec![Event::Trade(trade)].into(),
+            ..Output::default()
+        })
+    }
+}
+
+plugin_api::export_venue_plugin!(venue: "fixture", create: create);
