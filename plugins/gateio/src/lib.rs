@@ -548,5 +548,5 @@ fn create(config: &VenueConfig) -> Result<GateioVenue, PluginError> {
 #[doc(hidden)]
 #[allow(missing_docs)]
 pub mod plugin_export {
-    plugin_api::export_venue_plugin!(venue: "gateio", create: super::create);
+    plugin_api::export_venue_plugin!(venue: "gateio", create: crate::create);
 }
