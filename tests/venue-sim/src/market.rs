@@ -142,16 +142,58 @@ impl Market {
     }
 }
 
+/// Append the decimal digits of `v` (no allocation, no formatter).
+pub(crate) fn write_u64(out: &mut Vec<u8>, mut v: u64) {
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    while v >= 100 {
+        let d = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[d..d + 2]);
+    }
+    if v >= 10 {
+        let d = v as usize * 2;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[d..d + 2]);
+    } else {
+        i -= 1;
+        buf[i] = b'0' + v as u8;
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+/// Append `v`, with a sign if negative.
+pub(crate) fn write_i64(out: &mut Vec<u8>, v: i64) {
+    if v < 0 {
+        out.push(b'-');
+    }
+    write_u64(out, v.unsigned_abs());
+}
+
 /// Write `v / 10^decimals` with exactly `decimals` fraction digits.
 pub(crate) fn write_fixed(out: &mut Vec<u8>, v: i64, decimals: u32) {
-    use std::io::Write;
-    let scale = 10_i64.pow(decimals);
     if v < 0 {
         out.push(b'-');
     }
     let v = v.unsigned_abs();
-    let scale = scale as u64;
-    let _ = write!(out, "{}.{:0width$}", v / scale, v % scale, width = decimals as usize);
+    let scale = 10_u64.pow(decimals);
+    write_u64(out, v / scale);
+    if decimals > 0 {
+        out.push(b'.');
+        let mut frac = v % scale;
+        let mut digits = [b'0'; 20];
+        for d in (0..decimals as usize).rev() {
+            digits[d] = b'0' + (frac % 10) as u8;
+            frac /= 10;
+        }
+        out.extend_from_slice(&digits[..decimals as usize]);
+    }
 }
 
 /// `v / 10^decimals` as a string.

@@ -54,7 +54,7 @@ pub(crate) fn now_ms() -> i64 {
 }
 
 /// Apply one random step to `book`, returning the event (ids already assigned).
-pub(crate) fn step(book: &mut Book, sym: usize, rng: &mut SmallRng, gap: u64) -> Event {
+pub(crate) fn step(book: &mut Book, sym: usize, rng: &mut SmallRng, gap: u64, ts_ms: i64) -> Event {
     let mut changes = Vec::with_capacity(3);
     let bid_side = rng.random_bool(0.5);
     let (bb, _) = book.best_bid().unwrap_or((100, 1));
@@ -125,7 +125,7 @@ pub(crate) fn step(book: &mut Book, sym: usize, rng: &mut SmallRng, gap: u64) ->
         last,
         changes,
         trade,
-        ts_ms: now_ms(),
+        ts_ms,
     }
 }
 
@@ -174,18 +174,21 @@ impl Generator {
         if gap > 0 {
             self.pending_gap.iter_mut().for_each(|g| *g += gap);
         }
+        let ts = now_ms();
         for _ in 0..n {
             let sym = self.next_sym % books.len();
             self.next_sym = self.next_sym.wrapping_add(1);
             let gap = std::mem::take(&mut self.pending_gap[sym]);
             let book = &mut books[sym];
-            let ev = step(book, sym, &mut self.rng, gap);
+            let ev = step(book, sym, &mut self.rng, gap, ts);
             self.render.render(&ev, book, &self.topics, &mut out);
         }
         out
     }
 
     /// Emit `rate` events per second in batches, one batch per 1 ms tick, until cancelled.
+    /// A generator that falls behind drops any backlog beyond 20 ticks rather than
+    /// producing giant catch-up batches.
     pub(crate) async fn run(
         mut self,
         rate: u32,
@@ -203,8 +206,8 @@ impl Generator {
                 _ = tick.tick() => {}
             }
             let due = (start.elapsed().as_secs_f64() * rate) as u64;
-            // Never build up more than one second of backlog.
-            emitted = emitted.max(due.saturating_sub(rate as u64));
+            let max_batch = (rate as u64 / 1000).max(1) * 20;
+            emitted = emitted.max(due.saturating_sub(max_batch));
             let n = due - emitted.min(due);
             if n == 0 {
                 continue;

@@ -1,12 +1,10 @@
 //! Renders synthetic book events as Gate `spot.order_book_update`, `spot.book_ticker` and
 //! `spot.trades` pushes.
 
-use std::io::Write;
-
 use bytes::Bytes;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::market::{write_fixed, Book, Symbol, PRICE_DECIMALS, QTY_DECIMALS};
+use crate::market::{write_fixed, write_i64, write_u64, Book, Symbol, PRICE_DECIMALS, QTY_DECIMALS};
 use crate::synthetic::{Event, Render};
 use crate::topics::{Frame, TopicTable};
 
@@ -25,6 +23,8 @@ struct SymTopics {
 pub(crate) struct GateRender {
     syms: Vec<SymTopics>,
     full_every: Option<u32>,
+    /// Digits of the current batch's time: (ms, seconds digits, ms digits).
+    clock: (i64, Vec<u8>, Vec<u8>),
 }
 
 impl GateRender {
@@ -42,7 +42,11 @@ impl GateRender {
                 }
             })
             .collect();
-        Self { syms, full_every }
+        Self {
+            syms,
+            full_every,
+            clock: (i64::MIN, Vec::new(), Vec::new()),
+        }
     }
 }
 
@@ -71,25 +75,47 @@ fn text(buf: Vec<u8>) -> Message {
 
 impl Render for GateRender {
     fn render(&mut self, ev: &Event, book: &Book, topics: &TopicTable, out: &mut Vec<Frame>) {
+        if self.clock.0 != ev.ts_ms {
+            // Events of one batch share a timestamp: format it once.
+            self.clock.0 = ev.ts_ms;
+            self.clock.1.clear();
+            write_i64(&mut self.clock.1, ev.ts_ms / 1000);
+            self.clock.2.clear();
+            write_i64(&mut self.clock.2, ev.ts_ms);
+        }
+        let (secs, millis) = (&self.clock.1[..], &self.clock.2[..]);
         let st = &mut self.syms[ev.sym];
         st.updates = st.updates.wrapping_add(1);
-        let ms = ev.ts_ms;
-        let s = ms / 1000;
+        // Common head: {"time":S,"time_ms":MS,"channel":"
+        let head = |b: &mut Vec<u8>, channel: &[u8]| {
+            b.extend_from_slice(br#"{"time":"#);
+            b.extend_from_slice(secs);
+            b.extend_from_slice(br#","time_ms":"#);
+            b.extend_from_slice(millis);
+            b.extend_from_slice(br#","channel":""#);
+            b.extend_from_slice(channel);
+            b.extend_from_slice(br#"","event":"update","result":{"#);
+        };
         if topics.has_subscribers(st.obu) {
             let full = self.full_every.is_some_and(|n| n > 0 && st.updates % n == 0);
-            let mut b = Vec::with_capacity(if full { 4096 } else { 256 });
-            let _ = write!(
-                b,
-                r#"{{"time":{s},"time_ms":{ms},"channel":"spot.order_book_update","event":"update","result":{{"t":{ms},"#
-            );
+            let mut b = Vec::with_capacity(if full { 8192 } else { 256 });
+            head(&mut b, b"spot.order_book_update");
+            b.extend_from_slice(br#""t":"#);
+            b.extend_from_slice(millis);
             if full {
-                let _ = write!(b, r#""full":true,"l":"{FULL_LEVELS}","#);
+                b.extend_from_slice(br#","full":true,"l":""#);
+                write_u64(&mut b, FULL_LEVELS as u64);
+                b.push(b'"');
             }
-            let _ = write!(
-                b,
-                r#""e":"depthUpdate","E":{s},"s":"{}","U":{},"u":{},"b":"#,
-                st.pair, ev.first, ev.last
-            );
+            b.extend_from_slice(br#","e":"depthUpdate","E":"#);
+            b.extend_from_slice(secs);
+            b.extend_from_slice(br#","s":""#);
+            b.extend_from_slice(st.pair.as_bytes());
+            b.extend_from_slice(br#"","U":"#);
+            write_u64(&mut b, ev.first);
+            b.extend_from_slice(br#","u":"#);
+            write_u64(&mut b, ev.last);
+            b.extend_from_slice(br#","b":"#);
             if full {
                 let (bids, asks) = book.top(FULL_LEVELS);
                 levels(&mut b, bids.into_iter());
@@ -106,11 +132,14 @@ impl Render for GateRender {
         if topics.has_subscribers(st.ticker) {
             if let (Some((bp, bq)), Some((ap, aq))) = (book.best_bid(), book.best_ask()) {
                 let mut b = Vec::with_capacity(256);
-                let _ = write!(
-                    b,
-                    r#"{{"time":{s},"time_ms":{ms},"channel":"spot.book_ticker","event":"update","result":{{"t":{ms},"u":{},"s":"{}","b":""#,
-                    ev.last, st.pair
-                );
+                head(&mut b, b"spot.book_ticker");
+                b.extend_from_slice(br#""t":"#);
+                b.extend_from_slice(millis);
+                b.extend_from_slice(br#","u":"#);
+                write_u64(&mut b, ev.last);
+                b.extend_from_slice(br#","s":""#);
+                b.extend_from_slice(st.pair.as_bytes());
+                b.extend_from_slice(br#"","b":""#);
                 write_fixed(&mut b, bp, PRICE_DECIMALS);
                 b.extend_from_slice(br#"","B":""#);
                 write_fixed(&mut b, bq, QTY_DECIMALS);
@@ -124,16 +153,28 @@ impl Render for GateRender {
         }
         if let Some(t) = ev.trade.filter(|_| topics.has_subscribers(st.trades)) {
             let mut b = Vec::with_capacity(256);
-            let side = if t.taker_buy { "buy" } else { "sell" };
-            let _ = write!(
-                b,
-                r#"{{"time":{s},"time_ms":{ms},"channel":"spot.trades","event":"update","result":{{"id":{},"create_time":{s},"create_time_ms":"{ms}.000","side":"{side}","currency_pair":"{}","amount":""#,
-                t.id, st.pair
-            );
+            head(&mut b, b"spot.trades");
+            b.extend_from_slice(br#""id":"#);
+            write_u64(&mut b, t.id);
+            b.extend_from_slice(br#","create_time":"#);
+            b.extend_from_slice(secs);
+            b.extend_from_slice(br#","create_time_ms":""#);
+            b.extend_from_slice(millis);
+            b.extend_from_slice(if t.taker_buy {
+                br#".000","side":"buy","currency_pair":""#.as_slice()
+            } else {
+                br#".000","side":"sell","currency_pair":""#.as_slice()
+            });
+            b.extend_from_slice(st.pair.as_bytes());
+            b.extend_from_slice(br#"","amount":""#);
             write_fixed(&mut b, t.qty, QTY_DECIMALS);
             b.extend_from_slice(br#"","price":""#);
             write_fixed(&mut b, t.price, PRICE_DECIMALS);
-            let _ = write!(b, r#"","range":"{}-{}"}}}}"#, ev.first, ev.last);
+            b.extend_from_slice(br#"","range":""#);
+            write_u64(&mut b, ev.first);
+            b.push(b'-');
+            write_u64(&mut b, ev.last);
+            b.extend_from_slice(br#""}}"#);
             out.push(Frame { topic: st.trades, msg: text(b) });
         }
     }
