@@ -17,9 +17,15 @@ async fn run(venue: Venue, rate: u32, secs: f64) -> (f64, f64, u64) {
     let mut cfg = SimConfig::new(venue);
     cfg.source = Source::Synthetic;
     cfg.rate = rate;
-    cfg.symbols = (0..SYMBOLS).map(|i| Symbol::parse(&format!("S{i}/USDT")).unwrap()).collect();
-    let sim = Simulator::start(cfg, "127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let (mut ws, _) = tokio_tungstenite::connect_async(sim.ws_url()).await.unwrap();
+    cfg.symbols = (0..SYMBOLS)
+        .map(|i| Symbol::parse(&format!("S{i}/USDT")).unwrap())
+        .collect();
+    let sim = Simulator::start(cfg, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(sim.ws_url())
+        .await
+        .unwrap();
     match venue {
         Venue::Gateio => {
             for i in 0..SYMBOLS {
@@ -28,8 +34,14 @@ async fn run(venue: Venue, rate: u32, secs: f64) -> (f64, f64, u64) {
             }
         }
         Venue::Mexc => {
-            let params: Vec<String> = (0..SYMBOLS).map(|i| format!("spot@public.aggre.depth.v3.api.pb@10ms@S{i}USDT")).collect();
-            ws.send(Message::text(json!({"method": "SUBSCRIPTION", "params": params}).to_string())).await.unwrap();
+            let params: Vec<String> = (0..SYMBOLS)
+                .map(|i| format!("spot@public.aggre.depth.v3.api.pb@10ms@S{i}USDT"))
+                .collect();
+            ws.send(Message::text(
+                json!({"method": "SUBSCRIPTION", "params": params}).to_string(),
+            ))
+            .await
+            .unwrap();
         }
     }
     // Warm up for a quarter of a second, then count.
@@ -58,13 +70,22 @@ async fn run(venue: Venue, rate: u32, secs: f64) -> (f64, f64, u64) {
 }
 
 fn main() {
-    let secs: f64 = std::env::var("BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(3.0);
+    let secs: f64 = std::env::var("BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3.0);
     let rates: Vec<u32> = std::env::var("BENCH_RATES")
         .ok()
         .map(|s| s.split(',').filter_map(|r| r.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![100_000, 500_000, 2_000_000]);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    println!("venue   target/s   received msg/s   MB/s   lagged-frames  ({SYMBOLS} symbols, {secs} s)");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    println!(
+        "venue   target/s   received msg/s   MB/s   lagged-frames  ({SYMBOLS} symbols, {secs} s)"
+    );
     let venues: Vec<Venue> = match std::env::var("BENCH_VENUES").as_deref() {
         Ok("gateio") => vec![Venue::Gateio],
         Ok("mexc") => vec![Venue::Mexc],
@@ -73,7 +94,14 @@ fn main() {
     for venue in venues {
         for &rate in &rates {
             let (mps, mbps, lagged) = rt.block_on(run(venue, rate, secs));
-            println!("{:<7} {:>9} {:>16.0} {:>6.1} {:>14}", format!("{venue:?}"), rate, mps, mbps, lagged);
+            println!(
+                "{:<7} {:>9} {:>16.0} {:>6.1} {:>14}",
+                format!("{venue:?}"),
+                rate,
+                mps,
+                mbps,
+                lagged
+            );
         }
     }
 }

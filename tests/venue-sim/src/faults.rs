@@ -109,7 +109,9 @@ impl Faults {
     /// Each websocket connection drops its TCP connection (no close frame) after sending `n`
     /// data frames; `None` turns this off. Counted per connection, from its start.
     pub fn set_drop_after(&self, n: Option<u64>) {
-        self.inner.drop_after.store(n.unwrap_or(NO_LIMIT), Ordering::SeqCst);
+        self.inner
+            .drop_after
+            .store(n.unwrap_or(NO_LIMIT), Ordering::SeqCst);
     }
 
     /// Stop sending anything (data, acks, pongs) while keeping sockets open.
@@ -176,7 +178,7 @@ impl Faults {
         let take = |c: &AtomicU64| {
             c.load(Ordering::Relaxed) > 0
                 && c.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
-                .is_ok()
+                    .is_ok()
         };
         if take(&self.inner.malformed) {
             Some(Corruption::Malformed)

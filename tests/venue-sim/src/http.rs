@@ -51,7 +51,9 @@ pub(crate) struct App {
 impl App {
     /// Server time for signing checks and time endpoints.
     pub(crate) fn now_ms(&self) -> i64 {
-        self.cfg.frozen_time_ms.unwrap_or_else(crate::synthetic::now_ms)
+        self.cfg
+            .frozen_time_ms
+            .unwrap_or_else(crate::synthetic::now_ms)
     }
 
     pub(crate) fn conn_ctx(&self) -> ConnCtx {
@@ -101,8 +103,10 @@ pub(crate) fn param_in<'a>(s: &'a str, name: &str) -> Option<&'a str> {
 pub(crate) fn json(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
     let mut r = Response::new(Full::new(body.into()));
     *r.status_mut() = status;
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     r
 }
 
@@ -183,15 +187,20 @@ async fn handle(mut req: Request<Incoming>, app: Arc<App>) -> Response<Body> {
                     "TOO_MANY_REQUESTS",
                     "Request Rate limit Exceeded",
                 ),
-                Venue::Mexc => mexc::rest::error(StatusCode::TOO_MANY_REQUESTS, 429, "Too Many Requests"),
+                Venue::Mexc => {
+                    mexc::rest::error(StatusCode::TOO_MANY_REQUESTS, 429, "Too Many Requests")
+                }
             };
-            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             return r;
         }
         Some(RestFault::ServerError { status }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             return match app.cfg.venue {
-                Venue::Gateio => gateio::rest::error(status, "SERVER_ERROR", "Internal server error"),
+                Venue::Gateio => {
+                    gateio::rest::error(status, "SERVER_ERROR", "Internal server error")
+                }
                 Venue::Mexc => mexc::rest::error(status, 500, "Internal error"),
             };
         }

@@ -101,11 +101,18 @@ impl Simulator {
             .iter()
             .map(|c| (c.key.clone(), c.secret.clone()))
             .collect();
-        let exchange = Arc::new(Exchange::new(market.clone(), &creds, &config.initial_balances));
+        let exchange = Arc::new(Exchange::new(
+            market.clone(),
+            &creds,
+            &config.initial_balances,
+        ));
 
         let mut table = TopicTable::default();
         let (replay, render): (Option<Arc<Replay>>, Option<Box<dyn Render>>) = match config.source {
-            config::Source::Replay => (Some(Arc::new(Replay::build(config.venue, &mut table))), None),
+            config::Source::Replay => (
+                Some(Arc::new(Replay::build(config.venue, &mut table))),
+                None,
+            ),
             config::Source::Synthetic => {
                 let r: Box<dyn Render> = match config.venue {
                     Venue::Gateio => Box::new(gateio::render::GateRender::new(
@@ -113,7 +120,9 @@ impl Simulator {
                         &mut table,
                         config.gate_full_every,
                     )),
-                    Venue::Mexc => Box::new(mexc::render::MexcRender::new(&market.symbols, &mut table)),
+                    Venue::Mexc => {
+                        Box::new(mexc::render::MexcRender::new(&market.symbols, &mut table))
+                    }
                 };
                 (None, Some(r))
             }
@@ -121,7 +130,13 @@ impl Simulator {
         let topics = Arc::new(table);
         let market_tx = render.map(|render| {
             let (tx, _) = broadcast::channel(4096);
-            let gen = Generator::new(market.clone(), topics.clone(), render, config.seed, faults.clone());
+            let gen = Generator::new(
+                market.clone(),
+                topics.clone(),
+                render,
+                config.seed,
+                faults.clone(),
+            );
             tracker.spawn(gen.run(config.rate, tx.clone(), cancel.clone()));
             tx
         });

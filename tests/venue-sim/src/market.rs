@@ -55,6 +55,9 @@ impl Symbol {
     }
 }
 
+/// `(price ticks, quantity lots)` levels, best first.
+pub(crate) type LevelList = Vec<(i64, i64)>;
+
 /// One side's levels: price in ticks → quantity in lots.
 pub(crate) type Levels = BTreeMap<i64, i64>;
 
@@ -79,8 +82,14 @@ impl Book {
     }
 
     /// Top `n` levels: bids high to low, asks low to high.
-    pub(crate) fn top(&self, n: usize) -> (Vec<(i64, i64)>, Vec<(i64, i64)>) {
-        let bids = self.bids.iter().rev().take(n).map(|(p, q)| (*p, *q)).collect();
+    pub(crate) fn top(&self, n: usize) -> (LevelList, LevelList) {
+        let bids = self
+            .bids
+            .iter()
+            .rev()
+            .take(n)
+            .map(|(p, q)| (*p, *q))
+            .collect();
         let asks = self.asks.iter().take(n).map(|(p, q)| (*p, *q)).collect();
         (bids, asks)
     }

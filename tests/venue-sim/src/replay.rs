@@ -38,18 +38,40 @@ pub const TIMESTAMP_KEYS: &[&str] = &[
 
 macro_rules! fixture {
     ($path:literal) => {
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/venues/", $path))
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/venues/",
+            $path
+        ))
     };
 }
 
 /// Gate files replayed, in this order: (path, line format).
 const GATE_FILES: &[(&str, &str)] = &[
-    ("cryptofeed_2021-04-22/ws_spot_order_book_update.jsonl", fixture!("gateio/captures/cryptofeed_2021-04-22/ws_spot_order_book_update.jsonl")),
-    ("cryptofeed_2021-04-22/ws_spot_trades.jsonl", fixture!("gateio/captures/cryptofeed_2021-04-22/ws_spot_trades.jsonl")),
-    ("cryptofeed_2021-04-22/ws_spot_tickers.jsonl", fixture!("gateio/captures/cryptofeed_2021-04-22/ws_spot_tickers.jsonl")),
-    ("cryptofeed_2021-04-22/ws_spot_candlesticks.jsonl", fixture!("gateio/captures/cryptofeed_2021-04-22/ws_spot_candlesticks.jsonl")),
-    ("crypto-msg-parser_2022/ws_spot_frames.jsonl", fixture!("gateio/captures/crypto-msg-parser_2022/ws_spot_frames.jsonl")),
-    ("tardis-node_tests/ws_spot_frames.jsonl", fixture!("gateio/captures/tardis-node_tests/ws_spot_frames.jsonl")),
+    (
+        "cryptofeed_2021-04-22/ws_spot_order_book_update.jsonl",
+        fixture!("gateio/captures/cryptofeed_2021-04-22/ws_spot_order_book_update.jsonl"),
+    ),
+    (
+        "cryptofeed_2021-04-22/ws_spot_trades.jsonl",
+        fixture!("gateio/captures/cryptofeed_2021-04-22/ws_spot_trades.jsonl"),
+    ),
+    (
+        "cryptofeed_2021-04-22/ws_spot_tickers.jsonl",
+        fixture!("gateio/captures/cryptofeed_2021-04-22/ws_spot_tickers.jsonl"),
+    ),
+    (
+        "cryptofeed_2021-04-22/ws_spot_candlesticks.jsonl",
+        fixture!("gateio/captures/cryptofeed_2021-04-22/ws_spot_candlesticks.jsonl"),
+    ),
+    (
+        "crypto-msg-parser_2022/ws_spot_frames.jsonl",
+        fixture!("gateio/captures/crypto-msg-parser_2022/ws_spot_frames.jsonl"),
+    ),
+    (
+        "tardis-node_tests/ws_spot_frames.jsonl",
+        fixture!("gateio/captures/tardis-node_tests/ws_spot_frames.jsonl"),
+    ),
 ];
 
 const GATE_REST_BOOKS: &str =
@@ -89,7 +111,11 @@ pub fn timestamp_spans(json: &[u8]) -> Vec<TsSpan> {
             i += 1;
             continue;
         }
-        let Some(end) = json[i + 1..].iter().position(|b| *b == b'"').map(|p| i + 1 + p) else {
+        let Some(end) = json[i + 1..]
+            .iter()
+            .position(|b| *b == b'"')
+            .map(|p| i + 1 + p)
+        else {
             break;
         };
         let key = &json[i + 1..end];
@@ -101,7 +127,10 @@ pub fn timestamp_spans(json: &[u8]) -> Vec<TsSpan> {
             }
             let digits = json[v..].iter().take_while(|b| b.is_ascii_digit()).count();
             if digits == 10 || digits == 13 {
-                spans.push(TsSpan { start: v, len: digits });
+                spans.push(TsSpan {
+                    start: v,
+                    len: digits,
+                });
             }
             i = v + digits;
         } else {
@@ -117,7 +146,11 @@ pub fn shift_json(json: &[u8], spans: &[TsSpan], delta_ms: i64) -> Vec<u8> {
     for s in spans.iter().rev() {
         let text = std::str::from_utf8(&json[s.start..s.start + s.len]).unwrap_or("0");
         let old: i64 = text.parse().unwrap_or(0);
-        let new = if s.millis() { old + delta_ms } else { old + delta_ms / 1000 };
+        let new = if s.millis() {
+            old + delta_ms
+        } else {
+            old + delta_ms / 1000
+        };
         let new = new.to_string();
         out.splice(s.start..s.start + s.len, new.bytes());
     }
@@ -126,7 +159,10 @@ pub fn shift_json(json: &[u8], spans: &[TsSpan], delta_ms: i64) -> Vec<u8> {
 
 fn first_ms(spans: &[TsSpan], json: &[u8]) -> Option<i64> {
     let s = spans.first()?;
-    let v: i64 = std::str::from_utf8(&json[s.start..s.start + s.len]).ok()?.parse().ok()?;
+    let v: i64 = std::str::from_utf8(&json[s.start..s.start + s.len])
+        .ok()?
+        .parse()
+        .ok()?;
     Some(if s.millis() { v } else { v * 1000 })
 }
 

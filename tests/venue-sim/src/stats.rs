@@ -95,7 +95,11 @@ impl Stats {
 
     pub(crate) fn ws_opened(&self) -> u64 {
         let id = self.inner.next_conn_id.fetch_add(1, Ordering::SeqCst) + 1;
-        self.inner.subscriptions.lock().unwrap().insert(id, Vec::new());
+        self.inner
+            .subscriptions
+            .lock()
+            .unwrap()
+            .insert(id, Vec::new());
         self.inner.ws_live.fetch_add(1, Ordering::SeqCst);
         self.bump(&self.inner.ws_accepted, 1);
         id
@@ -120,7 +124,13 @@ impl Stats {
     }
 
     pub(crate) fn rest_request(&self, route: String) {
-        *self.inner.rest_by_route.lock().unwrap().entry(route).or_default() += 1;
+        *self
+            .inner
+            .rest_by_route
+            .lock()
+            .unwrap()
+            .entry(route)
+            .or_default() += 1;
         self.bump(&self.inner.rest_requests, 1);
     }
 

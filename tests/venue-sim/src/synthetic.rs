@@ -61,7 +61,11 @@ pub(crate) fn step(book: &mut Book, sym: usize, rng: &mut SmallRng, gap: u64, ts
     let (ba, _) = book.best_ask().unwrap_or((bb + 2, 1));
     let r: u32 = rng.random_range(0..100);
     let qty = rng.random_range(1..50_000);
-    let side_len = if bid_side { book.bids.len() } else { book.asks.len() };
+    let side_len = if bid_side {
+        book.bids.len()
+    } else {
+        book.asks.len()
+    };
     if r < 12 && ba - bb > 1 {
         // Improve the best price by one tick.
         let p = if bid_side { bb + 1 } else { ba - 1 };
@@ -91,7 +95,11 @@ pub(crate) fn step(book: &mut Book, sym: usize, rng: &mut SmallRng, gap: u64, ts
     if rng.random_range(0..8) == 0 {
         // A taker hits the opposite best level.
         let taker_buy = rng.random_bool(0.5);
-        let best = if taker_buy { book.best_ask() } else { book.best_bid() };
+        let best = if taker_buy {
+            book.best_ask()
+        } else {
+            book.best_bid()
+        };
         if let Some((p, q)) = best {
             let tq = rng.random_range(1..=q.max(1));
             book.trade_id += 1;
@@ -102,14 +110,22 @@ pub(crate) fn step(book: &mut Book, sym: usize, rng: &mut SmallRng, gap: u64, ts
                 taker_buy,
             });
             let left = q - tq;
-            let side_len = if taker_buy { book.asks.len() } else { book.bids.len() };
+            let side_len = if taker_buy {
+                book.asks.len()
+            } else {
+                book.bids.len()
+            };
             if left > 0 || side_len > MIN_LEVELS {
                 changes.push((!taker_buy, p, left.max(0)));
             }
         }
     }
     for &(is_bid, p, q) in &changes {
-        let side = if is_bid { &mut book.bids } else { &mut book.asks };
+        let side = if is_bid {
+            &mut book.bids
+        } else {
+            &mut book.asks
+        };
         if q == 0 {
             side.remove(&p);
         } else {

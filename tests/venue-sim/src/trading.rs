@@ -191,7 +191,9 @@ impl Exchange {
 
     pub(crate) fn balances(&self, key: &str) -> Result<BTreeMap<String, Balance>, TradeError> {
         let g = self.accounts.lock().unwrap();
-        g.1.get(key).map(|a| a.balances.clone()).ok_or(TradeError::UnknownKey)
+        g.1.get(key)
+            .map(|a| a.balances.clone())
+            .ok_or(TradeError::UnknownKey)
     }
 
     pub(crate) fn order(&self, key: &str, id: u64) -> Result<Order, TradeError> {
@@ -209,7 +211,11 @@ impl Exchange {
             .map(|o| o.id)
     }
 
-    pub(crate) fn open_orders(&self, key: &str, symbol: Option<usize>) -> Result<Vec<Order>, TradeError> {
+    pub(crate) fn open_orders(
+        &self,
+        key: &str,
+        symbol: Option<usize>,
+    ) -> Result<Vec<Order>, TradeError> {
         let g = self.accounts.lock().unwrap();
         let a = g.1.get(key).ok_or(TradeError::UnknownKey)?;
         Ok(a.orders
@@ -223,8 +229,13 @@ impl Exchange {
     pub(crate) fn place(&self, key: &str, req: NewOrder) -> Result<Order, TradeError> {
         let (best_bid, best_ask) = {
             let books = self.market.lock();
-            let b = books.get(req.symbol).ok_or(TradeError::InvalidParam("symbol"))?;
-            (b.best_bid().map(|x| price_dec(x.0)), b.best_ask().map(|x| price_dec(x.0)))
+            let b = books
+                .get(req.symbol)
+                .ok_or(TradeError::InvalidParam("symbol"))?;
+            (
+                b.best_bid().map(|x| price_dec(x.0)),
+                b.best_ask().map(|x| price_dec(x.0)),
+            )
         };
         let sym = &self.market.symbols[req.symbol];
         let (base, quote) = (sym.base.clone(), sym.quote.clone());
@@ -259,10 +270,17 @@ impl Exchange {
         let limit_price = req.price.or(fill_price).unwrap_or_default();
         // Funds needed: quote for buys (at the worse of limit and fill price), base for sells.
         let (need_asset, need) = match req.side {
-            Side::Buy => (quote.clone(), qty * limit_price.max(fill_price.unwrap_or_default())),
+            Side::Buy => (
+                quote.clone(),
+                qty * limit_price.max(fill_price.unwrap_or_default()),
+            ),
             Side::Sell => (base.clone(), qty),
         };
-        let have = acct.balances.get(&need_asset).map(|b| b.available).unwrap_or_default();
+        let have = acct
+            .balances
+            .get(&need_asset)
+            .map(|b| b.available)
+            .unwrap_or_default();
         if have < need {
             return Err(TradeError::InsufficientBalance);
         }

@@ -140,7 +140,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Out<S> {
 
 fn corrupt(msg: Message, c: Corruption, binary: bool) -> Message {
     match c {
-        Corruption::Malformed if binary => Message::Binary(Bytes::from_static(&[0xff, 0xff, 0xff, 0x0f])),
+        Corruption::Malformed if binary => {
+            Message::Binary(Bytes::from_static(&[0xff, 0xff, 0xff, 0x0f]))
+        }
         Corruption::Malformed => Message::text("{\"malformed"),
         Corruption::Truncated => {
             let data = msg.into_data();
@@ -248,7 +250,9 @@ where
     ctx.stats.ws_closed(conn_id);
 }
 
-async fn recv_batch(rx: &mut Option<broadcast::Receiver<Batch>>) -> Result<Batch, broadcast::error::RecvError> {
+async fn recv_batch(
+    rx: &mut Option<broadcast::Receiver<Batch>>,
+) -> Result<Batch, broadcast::error::RecvError> {
     match rx {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
@@ -271,19 +275,29 @@ where
     session.activity(Instant::now());
     let mut reply = Reply::default();
     session.on_text(text, &mut reply);
-    ctx.stats.set_subscriptions(conn_id, session.subscription_names());
+    ctx.stats
+        .set_subscriptions(conn_id, session.subscription_names());
     if let Some(replay) = &ctx.replay {
         for topic in reply.started {
             if let Some(delta_ms) = replay.delta_ms(topic, now_ms()) {
                 cursors.retain(|c| c.topic != topic);
-                cursors.push(Cursor { topic, next: 0, delta_ms });
+                cursors.push(Cursor {
+                    topic,
+                    next: 0,
+                    delta_ms,
+                });
             }
         }
     }
     send_all(session, out, reply.out, false).await
 }
 
-async fn send_all<S, T>(session: &mut T, out: &mut Out<S>, msgs: Vec<Message>, data: bool) -> Result<(), End>
+async fn send_all<S, T>(
+    session: &mut T,
+    out: &mut Out<S>,
+    msgs: Vec<Message>,
+    data: bool,
+) -> Result<(), End>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     T: Session,

@@ -66,9 +66,19 @@ async fn silent_keeps_the_socket_open_but_sends_nothing() {
     next_json(&mut ws).await;
     sim.faults().set_silent(true);
     // Drain what was already in flight, then nothing more arrives, not even a pong.
-    while tokio::time::timeout(Duration::from_millis(50), ws.next()).await.is_ok() {}
-    send(&mut ws, json!({"time": now_ms() / 1000, "channel": "spot.ping"}).to_string()).await;
-    assert!(tokio::time::timeout(QUIET, ws.next()).await.is_err(), "frame while silent");
+    while tokio::time::timeout(Duration::from_millis(50), ws.next())
+        .await
+        .is_ok()
+    {}
+    send(
+        &mut ws,
+        json!({"time": now_ms() / 1000, "channel": "spot.ping"}).to_string(),
+    )
+    .await;
+    assert!(
+        tokio::time::timeout(QUIET, ws.next()).await.is_err(),
+        "frame while silent"
+    );
     sim.faults().set_silent(false);
     let v = next_json(&mut ws).await; // same socket, still open
     assert_eq!(v["channel"], "spot.order_book_update");
@@ -81,9 +91,17 @@ async fn delayed_frames() {
     let mut ws = connect(&sim.ws_url()).await;
     sim.faults().set_delay(Duration::from_millis(250));
     let t = tokio::time::Instant::now();
-    send(&mut ws, json!({"time": now_ms() / 1000, "channel": "spot.ping"}).to_string()).await;
+    send(
+        &mut ws,
+        json!({"time": now_ms() / 1000, "channel": "spot.ping"}).to_string(),
+    )
+    .await;
     assert_eq!(next_json(&mut ws).await["channel"], "spot.pong");
-    assert!(t.elapsed() >= Duration::from_millis(250), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        t.elapsed()
+    );
     sim.faults().set_delay(Duration::ZERO);
     sim.shutdown().await;
 }
@@ -94,7 +112,9 @@ async fn malformed_and_truncated_frames() {
     let mut ws = subscribed(&sim).await;
     sim.faults().inject_malformed(1);
     let bad = loop {
-        let Some(Ok(Message::Text(t))) = next(&mut ws).await else { panic!() };
+        let Some(Ok(Message::Text(t))) = next(&mut ws).await else {
+            panic!()
+        };
         if serde_json::from_str::<Value>(&t).is_err() {
             break t;
         }
@@ -102,7 +122,9 @@ async fn malformed_and_truncated_frames() {
     assert_eq!(bad.as_str(), "{\"malformed");
     sim.faults().inject_truncated(1);
     let cut = loop {
-        let Some(Ok(Message::Text(t))) = next(&mut ws).await else { panic!() };
+        let Some(Ok(Message::Text(t))) = next(&mut ws).await else {
+            panic!()
+        };
         if serde_json::from_str::<Value>(&t).is_err() {
             break t;
         }
@@ -152,7 +174,9 @@ async fn sequence_gap() {
 async fn refused_and_hung_connections() {
     let sim = gate_sim(0).await;
     sim.faults().set_accept_mode(AcceptMode::Refuse);
-    assert!(tokio_tungstenite::connect_async(sim.ws_url()).await.is_err());
+    assert!(tokio_tungstenite::connect_async(sim.ws_url())
+        .await
+        .is_err());
     sim.stats().wait_until(|s| s.tcp_accepted == 1).await;
     assert_eq!(sim.stats().snapshot().ws_accepted, 0);
 
@@ -172,14 +196,26 @@ async fn refused_and_hung_connections() {
 async fn rest_429_5xx_and_slow() {
     let sim = gate_sim(0).await;
     let addr = sim.local_addr();
-    sim.faults().set_rest_fault(Some(RestFault::TooManyRequests { retry_after_secs: 7 }));
+    sim.faults()
+        .set_rest_fault(Some(RestFault::TooManyRequests {
+            retry_after_secs: 7,
+        }));
     let r = http(addr, "GET", "/api/v4/spot/time", &[], "").await;
-    assert_eq!((r.status, r.headers["retry-after"].to_str().unwrap()), (429, "7"));
+    assert_eq!(
+        (r.status, r.headers["retry-after"].to_str().unwrap()),
+        (429, "7")
+    );
     assert_eq!(r.json()["label"], "TOO_MANY_REQUESTS");
-    sim.faults().set_rest_fault(Some(RestFault::ServerError { status: 503 }));
+    sim.faults()
+        .set_rest_fault(Some(RestFault::ServerError { status: 503 }));
     let r = http(addr, "GET", "/api/v4/spot/time", &[], "").await;
-    assert_eq!((r.status, r.json()["label"].as_str()), (503, Some("SERVER_ERROR")));
-    sim.faults().set_rest_fault(Some(RestFault::Slow { delay: Duration::from_millis(250) }));
+    assert_eq!(
+        (r.status, r.json()["label"].as_str()),
+        (503, Some("SERVER_ERROR"))
+    );
+    sim.faults().set_rest_fault(Some(RestFault::Slow {
+        delay: Duration::from_millis(250),
+    }));
     let t = tokio::time::Instant::now();
     let r = http(addr, "GET", "/api/v4/spot/time", &[], "").await;
     assert_eq!(r.status, 200);
@@ -191,9 +227,15 @@ async fn rest_429_5xx_and_slow() {
     sim.shutdown().await;
 
     let sim = start(config(Venue::Mexc, Source::Synthetic)).await;
-    sim.faults().set_rest_fault(Some(RestFault::TooManyRequests { retry_after_secs: 2 }));
+    sim.faults()
+        .set_rest_fault(Some(RestFault::TooManyRequests {
+            retry_after_secs: 2,
+        }));
     let r = http(sim.local_addr(), "GET", "/api/v3/time", &[], "").await;
-    assert_eq!((r.status, r.headers["retry-after"].to_str().unwrap()), (429, "2"));
+    assert_eq!(
+        (r.status, r.headers["retry-after"].to_str().unwrap()),
+        (429, "2")
+    );
     assert_eq!(r.json(), json!({"code": 429, "msg": "Too Many Requests"}));
     sim.shutdown().await;
 }
@@ -226,8 +268,14 @@ async fn observability_counts_connections_subscriptions_and_frames() {
     let sim = gate_sim(200).await;
     let mut ws = subscribed(&sim).await;
     let snap = sim.stats().wait_until(|s| s.frames_sent >= 5).await;
-    assert_eq!((snap.ws_accepted, snap.ws_live, snap.ws_requests), (1, 1, 1));
-    assert_eq!(snap.subscriptions.values().next().unwrap(), &vec!["spot.order_book_update:BTC_USDT,100ms".to_owned()]);
+    assert_eq!(
+        (snap.ws_accepted, snap.ws_live, snap.ws_requests),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        snap.subscriptions.values().next().unwrap(),
+        &vec!["spot.order_book_update:BTC_USDT,100ms".to_owned()]
+    );
     next_json(&mut ws).await;
     drop(ws);
     let snap = sim.stats().wait_until(|s| s.ws_live == 0).await;

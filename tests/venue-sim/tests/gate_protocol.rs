@@ -25,11 +25,22 @@ fn auth_req(channel: &str, event: &str, payload: Value, key: &str, secret: &str)
 async fn control_messages_acks_and_errors() {
     let sim = start(config(Venue::Gateio, Source::Synthetic)).await;
     let mut ws = connect(&sim.ws_url()).await;
-    send(&mut ws, json!({"time": now_ms() / 1000, "channel": "spot.ping"}).to_string()).await;
+    send(
+        &mut ws,
+        json!({"time": now_ms() / 1000, "channel": "spot.ping"}).to_string(),
+    )
+    .await;
     let pong = next_json(&mut ws).await;
-    assert_eq!((pong["channel"].as_str(), pong["error"].is_null()), (Some("spot.pong"), true));
+    assert_eq!(
+        (pong["channel"].as_str(), pong["error"].is_null()),
+        (Some("spot.pong"), true)
+    );
 
-    send(&mut ws, req("spot.book_ticker", "subscribe", json!(["BTC_USDT"]))).await;
+    send(
+        &mut ws,
+        req("spot.book_ticker", "subscribe", json!(["BTC_USDT"])),
+    )
+    .await;
     let ack = next_json_where(&mut ws, |v| v["event"] == "subscribe").await;
     assert_eq!(ack["id"], 7);
     assert_eq!(ack["channel"], "spot.book_ticker");
@@ -42,23 +53,64 @@ async fn control_messages_acks_and_errors() {
     send(&mut ws, "not json").await;
     let e = next_json_where(&mut ws, |v| v["error"].is_object()).await;
     assert_eq!(e["error"]["code"], 1);
-    send(&mut ws, req("spot.trades", "subscribe", json!(["NOPE_USDT"]))).await;
+    send(
+        &mut ws,
+        req("spot.trades", "subscribe", json!(["NOPE_USDT"])),
+    )
+    .await;
     let e = next_json_where(&mut ws, |v| v["error"].is_object()).await;
-    assert_eq!((e["error"]["code"].as_i64(), e["result"]["status"].as_str()), (Some(2), Some("fail")));
-    send(&mut ws, req("spot.orders", "subscribe", json!(["BTC_USDT"]))).await;
+    assert_eq!(
+        (e["error"]["code"].as_i64(), e["result"]["status"].as_str()),
+        (Some(2), Some("fail"))
+    );
+    send(
+        &mut ws,
+        req("spot.orders", "subscribe", json!(["BTC_USDT"])),
+    )
+    .await;
     let e = next_json_where(&mut ws, |v| v["error"].is_object()).await;
     assert_eq!(e["error"]["code"], 4);
-    send(&mut ws, auth_req("spot.orders", "subscribe", json!(["BTC_USDT"]), "test-key", "wrong")).await;
+    send(
+        &mut ws,
+        auth_req(
+            "spot.orders",
+            "subscribe",
+            json!(["BTC_USDT"]),
+            "test-key",
+            "wrong",
+        ),
+    )
+    .await;
     let e = next_json_where(&mut ws, |v| v["error"].is_object()).await;
     assert_eq!(e["error"]["code"], 4);
-    send(&mut ws, auth_req("spot.orders", "subscribe", json!(["BTC_USDT"]), "test-key", "test-secret")).await;
+    send(
+        &mut ws,
+        auth_req(
+            "spot.orders",
+            "subscribe",
+            json!(["BTC_USDT"]),
+            "test-key",
+            "test-secret",
+        ),
+    )
+    .await;
     let ack = next_json_where(&mut ws, |v| v["channel"] == "spot.orders").await;
     assert_eq!(ack["error"], Value::Null);
 
-    let snap = sim.stats().wait_until(|s| s.subscriptions.values().any(|v| v.len() == 2)).await;
+    let snap = sim
+        .stats()
+        .wait_until(|s| s.subscriptions.values().any(|v| v.len() == 2))
+        .await;
     let subs: Vec<&String> = snap.subscriptions.values().flatten().collect();
-    assert!(subs.contains(&&"spot.book_ticker:BTC_USDT".to_owned()), "{subs:?}");
-    send(&mut ws, req("spot.book_ticker", "unsubscribe", json!(["BTC_USDT"]))).await;
+    assert!(
+        subs.contains(&&"spot.book_ticker:BTC_USDT".to_owned()),
+        "{subs:?}"
+    );
+    send(
+        &mut ws,
+        req("spot.book_ticker", "unsubscribe", json!(["BTC_USDT"])),
+    )
+    .await;
     let ack = next_json_where(&mut ws, |v| v["event"] == "unsubscribe").await;
     assert_eq!(ack["result"]["status"], "success");
     sim.shutdown().await;
@@ -68,7 +120,10 @@ type Side = BTreeMap<String, String>;
 
 fn apply(book: &mut Side, levels: &Value) {
     for l in levels.as_array().unwrap() {
-        let (p, q) = (l[0].as_str().unwrap().to_owned(), l[1].as_str().unwrap().to_owned());
+        let (p, q) = (
+            l[0].as_str().unwrap().to_owned(),
+            l[1].as_str().unwrap().to_owned(),
+        );
         if q.parse::<f64>().unwrap() == 0.0 {
             book.remove(&p);
         } else {
@@ -84,7 +139,15 @@ fn side(levels: &Value) -> Side {
 }
 
 async fn snapshot(sim: &venue_sim::SimHandle) -> Value {
-    http(sim.local_addr(), "GET", "/api/v4/spot/order_book?currency_pair=BTC_USDT&limit=1000&with_id=true", &[], "").await.json()
+    http(
+        sim.local_addr(),
+        "GET",
+        "/api/v4/spot/order_book?currency_pair=BTC_USDT&limit=1000&with_id=true",
+        &[],
+        "",
+    )
+    .await
+    .json()
 }
 
 #[tokio::test]
@@ -94,13 +157,24 @@ async fn order_book_updates_chain_onto_rest_snapshots() {
     cfg.gate_full_every = Some(25);
     let sim = start(cfg).await;
     let mut ws = connect(&sim.ws_url()).await;
-    send(&mut ws, req("spot.order_book_update", "subscribe", json!(["BTC_USDT", "100ms"]))).await;
+    send(
+        &mut ws,
+        req(
+            "spot.order_book_update",
+            "subscribe",
+            json!(["BTC_USDT", "100ms"]),
+        ),
+    )
+    .await;
     next_json_where(&mut ws, |v| v["event"] == "subscribe").await;
     // Buffer from the subscription on, then take the snapshot (the documented procedure).
     let first = next_json_where(&mut ws, |v| v["event"] == "update").await;
     let s1 = snapshot(&sim).await;
     let id1 = s1["id"].as_u64().unwrap();
-    assert!(first["result"]["U"].as_u64().unwrap() <= id1 + 1, "snapshot older than the stream");
+    assert!(
+        first["result"]["U"].as_u64().unwrap() <= id1 + 1,
+        "snapshot older than the stream"
+    );
     let (mut bids, mut asks) = (side(&s1["bids"]), side(&s1["asks"]));
     let mut last_u = first["result"]["u"].as_u64().unwrap();
     let mut synced = last_u >= id1;
@@ -141,29 +215,63 @@ async fn trading_fills_rests_cancels_and_pushes_private_updates() {
     let sim = start(config(Venue::Gateio, Source::Synthetic)).await;
     let addr = sim.local_addr();
     let mut ws = connect(&sim.ws_url()).await;
-    for (ch, p) in [("spot.orders", json!(["!all"])), ("spot.usertrades", json!(["BTC_USDT"])), ("spot.balances", json!([]))] {
-        send(&mut ws, auth_req(ch, "subscribe", p, "test-key", "test-secret")).await;
+    for (ch, p) in [
+        ("spot.orders", json!(["!all"])),
+        ("spot.usertrades", json!(["BTC_USDT"])),
+        ("spot.balances", json!([])),
+    ] {
+        send(
+            &mut ws,
+            auth_req(ch, "subscribe", p, "test-key", "test-secret"),
+        )
+        .await;
         let ack = next_json_where(&mut ws, |v| v["event"] == "subscribe").await;
         assert_eq!(ack["error"], Value::Null, "{ack}");
     }
-    let pairs = http(addr, "GET", "/api/v4/spot/currency_pairs", &[], "").await.json();
-    assert!(pairs.as_array().unwrap().iter().any(|p| p["id"] == "BTC_USDT" && p["base"] == "BTC" && p["quote"] == "USDT"));
+    let pairs = http(addr, "GET", "/api/v4/spot/currency_pairs", &[], "")
+        .await
+        .json();
+    assert!(pairs
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["id"] == "BTC_USDT" && p["base"] == "BTC" && p["quote"] == "USDT"));
     assert!(http(addr, "GET", "/api/v4/spot/time", &[], "").await.json()["server_time"].is_i64());
 
     let post = |body: Value| {
         let body = body.to_string();
-        let h = gate_headers("POST", "/api/v4/spot/orders", "", &body, "test-key", "test-secret");
+        let h = gate_headers(
+            "POST",
+            "/api/v4/spot/orders",
+            "",
+            &body,
+            "test-key",
+            "test-secret",
+        );
         async move { http(addr, "POST", "/api/v4/spot/orders", &hdrs(&h), &body).await }
     };
     // A buy far above the market crosses and fills at the best ask.
     let r = post(json!({"text": "t-fill", "currency_pair": "BTC_USDT", "type": "limit", "side": "buy", "amount": "0.5", "price": "1000000"})).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     let o = r.json();
-    assert_eq!((o["status"].as_str(), o["finish_as"].as_str(), o["left"].as_str()), (Some("closed"), Some("filled"), Some("0")));
+    assert_eq!(
+        (
+            o["status"].as_str(),
+            o["finish_as"].as_str(),
+            o["left"].as_str()
+        ),
+        (Some("closed"), Some("filled"), Some("0"))
+    );
     let put = next_json_where(&mut ws, |v| v["channel"] == "spot.orders").await;
     assert_eq!(put["result"][0]["event"], "put");
     let trade = next_json_where(&mut ws, |v| v["channel"] == "spot.usertrades").await;
-    assert_eq!((trade["result"][0]["amount"].as_str(), trade["result"][0]["text"].as_str()), (Some("0.5"), Some("t-fill")));
+    assert_eq!(
+        (
+            trade["result"][0]["amount"].as_str(),
+            trade["result"][0]["text"].as_str()
+        ),
+        (Some("0.5"), Some("t-fill"))
+    );
     let bal = next_json_where(&mut ws, |v| v["channel"] == "spot.balances").await;
     assert!(bal["result"][0]["currency"].is_string());
 
@@ -172,24 +280,94 @@ async fn trading_fills_rests_cancels_and_pushes_private_updates() {
     let id = r.json()["id"].as_str().unwrap().to_owned();
     assert_eq!(r.json()["status"], "open");
     let q = "currency_pair=BTC_USDT&status=open";
-    let h = gate_headers("GET", "/api/v4/spot/orders", q, "", "test-key", "test-secret");
-    let list = http(addr, "GET", &format!("/api/v4/spot/orders?{q}"), &hdrs(&h), "").await.json();
-    assert!(list.as_array().unwrap().iter().any(|o| o["id"] == id.as_str()));
-    let h = gate_headers("GET", "/api/v4/spot/open_orders", "", "", "test-key", "test-secret");
-    let open = http(addr, "GET", "/api/v4/spot/open_orders", &hdrs(&h), "").await.json();
+    let h = gate_headers(
+        "GET",
+        "/api/v4/spot/orders",
+        q,
+        "",
+        "test-key",
+        "test-secret",
+    );
+    let list = http(
+        addr,
+        "GET",
+        &format!("/api/v4/spot/orders?{q}"),
+        &hdrs(&h),
+        "",
+    )
+    .await
+    .json();
+    assert!(list
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o["id"] == id.as_str()));
+    let h = gate_headers(
+        "GET",
+        "/api/v4/spot/open_orders",
+        "",
+        "",
+        "test-key",
+        "test-secret",
+    );
+    let open = http(addr, "GET", "/api/v4/spot/open_orders", &hdrs(&h), "")
+        .await
+        .json();
     assert_eq!(open[0]["currency_pair"], "BTC_USDT");
     let path = format!("/api/v4/spot/orders/{id}");
-    let h = gate_headers("DELETE", &path, "currency_pair=BTC_USDT", "", "test-key", "test-secret");
-    let r = http(addr, "DELETE", &format!("{path}?currency_pair=BTC_USDT"), &hdrs(&h), "").await;
-    assert_eq!((r.status, r.json()["status"].as_str()), (200, Some("cancelled")));
-    let fin = next_json_where(&mut ws, |v| v["channel"] == "spot.orders" && v["result"][0]["event"] == "finish" && v["result"][0]["id"] == id.as_str()).await;
+    let h = gate_headers(
+        "DELETE",
+        &path,
+        "currency_pair=BTC_USDT",
+        "",
+        "test-key",
+        "test-secret",
+    );
+    let r = http(
+        addr,
+        "DELETE",
+        &format!("{path}?currency_pair=BTC_USDT"),
+        &hdrs(&h),
+        "",
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json()["status"].as_str()),
+        (200, Some("cancelled"))
+    );
+    let fin = next_json_where(&mut ws, |v| {
+        v["channel"] == "spot.orders"
+            && v["result"][0]["event"] == "finish"
+            && v["result"][0]["id"] == id.as_str()
+    })
+    .await;
     assert_eq!(fin["result"][0]["finish_as"], "cancelled");
-    let r = http(addr, "DELETE", &format!("{path}?currency_pair=BTC_USDT"), &hdrs(&h), "").await;
-    assert_eq!((r.status, r.json()["label"].as_str()), (404, Some("ORDER_NOT_FOUND")));
+    let r = http(
+        addr,
+        "DELETE",
+        &format!("{path}?currency_pair=BTC_USDT"),
+        &hdrs(&h),
+        "",
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json()["label"].as_str()),
+        (404, Some("ORDER_NOT_FOUND"))
+    );
 
-    let r = post(json!({"currency_pair": "BTC_USDT", "side": "buy", "amount": "1000000", "price": "100000"})).await;
-    assert_eq!((r.status, r.json()["label"].as_str()), (400, Some("BALANCE_NOT_ENOUGH")));
-    let r = post(json!({"currency_pair": "XXX_USDT", "side": "buy", "amount": "1", "price": "1"})).await;
-    assert_eq!((r.status, r.json()["label"].as_str()), (400, Some("INVALID_CURRENCY_PAIR")));
+    let r = post(
+        json!({"currency_pair": "BTC_USDT", "side": "buy", "amount": "1000000", "price": "100000"}),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json()["label"].as_str()),
+        (400, Some("BALANCE_NOT_ENOUGH"))
+    );
+    let r = post(json!({"currency_pair": "XXX_USDT", "side": "buy", "amount": "1", "price": "1"}))
+        .await;
+    assert_eq!(
+        (r.status, r.json()["label"].as_str()),
+        (400, Some("INVALID_CURRENCY_PAIR"))
+    );
     sim.shutdown().await;
 }

@@ -24,35 +24,73 @@ fn sub(params: &[&str]) -> String {
 #[tokio::test]
 async fn ping_subscribe_unsubscribe_and_the_31st_subscription() {
     let mut cfg = config(Venue::Mexc, Source::Synthetic);
-    cfg.symbols = (0..16).map(|i| venue_sim::Symbol::parse(&format!("C{i}/USDT")).unwrap()).collect();
+    cfg.symbols = (0..16)
+        .map(|i| venue_sim::Symbol::parse(&format!("C{i}/USDT")).unwrap())
+        .collect();
     cfg.rate = 0;
     let sim = start(cfg).await;
     let mut ws = connect(&sim.ws_url()).await;
     send(&mut ws, r#"{"method":"PING"}"#).await;
-    assert_eq!(next_json(&mut ws).await, json!({"id": 0, "code": 0, "msg": "PONG"}));
+    assert_eq!(
+        next_json(&mut ws).await,
+        json!({"id": 0, "code": 0, "msg": "PONG"})
+    );
     let chans: Vec<String> = (0..16)
         .flat_map(|i| {
-            [format!("spot@public.aggre.deals.v3.api.pb@100ms@C{i}USDT"), format!("spot@public.aggre.bookTicker.v3.api.pb@10ms@C{i}USDT")]
+            [
+                format!("spot@public.aggre.deals.v3.api.pb@100ms@C{i}USDT"),
+                format!("spot@public.aggre.bookTicker.v3.api.pb@10ms@C{i}USDT"),
+            ]
         })
         .collect();
     send(&mut ws, sub(&[chans[0].as_str()])).await;
-    assert_eq!(next_json(&mut ws).await, json!({"id": 0, "code": 0, "msg": chans[0]}));
+    assert_eq!(
+        next_json(&mut ws).await,
+        json!({"id": 0, "code": 0, "msg": chans[0]})
+    );
     let rest: Vec<&str> = chans[1..30].iter().map(String::as_str).collect();
     send(&mut ws, sub(&rest)).await;
     assert_eq!(next_json(&mut ws).await["msg"], rest.join(","));
     // The 31st is refused.
     send(&mut ws, sub(&[chans[30].as_str()])).await;
     let bad = next_json(&mut ws).await;
-    assert!(bad["msg"].as_str().unwrap().starts_with("Not Subscribed successfully!"), "{bad}");
+    assert!(
+        bad["msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("Not Subscribed successfully!"),
+        "{bad}"
+    );
     assert!(bad["msg"].as_str().unwrap().contains(&chans[30]));
-    let snap = sim.stats().wait_until(|s| s.subscriptions.values().any(|v| v.len() == 30)).await;
-    assert!(!snap.subscriptions.values().flatten().any(|c| *c == chans[30]));
-    send(&mut ws, json!({"method": "UNSUBSCRIPTION", "params": [chans[0]]}).to_string()).await;
-    assert_eq!(next_json(&mut ws).await, json!({"id": 0, "code": 0, "msg": chans[0]}));
+    let snap = sim
+        .stats()
+        .wait_until(|s| s.subscriptions.values().any(|v| v.len() == 30))
+        .await;
+    assert!(!snap
+        .subscriptions
+        .values()
+        .flatten()
+        .any(|c| *c == chans[30]));
+    send(
+        &mut ws,
+        json!({"method": "UNSUBSCRIPTION", "params": [chans[0]]}).to_string(),
+    )
+    .await;
+    assert_eq!(
+        next_json(&mut ws).await,
+        json!({"id": 0, "code": 0, "msg": chans[0]})
+    );
     send(&mut ws, sub(&[chans[30].as_str()])).await;
     assert_eq!(next_json(&mut ws).await["msg"], chans[30]);
-    send(&mut ws, sub(&["spot@public.aggre.deals.v3.api.pb@100ms@NOPEUSDT"])).await;
-    assert!(next_json(&mut ws).await["msg"].as_str().unwrap().starts_with("Not Subscribed"));
+    send(
+        &mut ws,
+        sub(&["spot@public.aggre.deals.v3.api.pb@100ms@NOPEUSDT"]),
+    )
+    .await;
+    assert!(next_json(&mut ws).await["msg"]
+        .as_str()
+        .unwrap()
+        .starts_with("Not Subscribed"));
     sim.shutdown().await;
 }
 
@@ -78,14 +116,21 @@ async fn server_closes_unsubscribed_and_idle_connections() {
     let mut ws = connect(&sim.ws_url()).await;
     expect_server_close(&mut ws).await;
     let e = t.elapsed();
-    assert!(e >= Duration::from_millis(300) && e < Duration::from_millis(590), "{e:?}");
+    assert!(
+        e >= Duration::from_millis(300) && e < Duration::from_millis(590),
+        "{e:?}"
+    );
 
     let mut ws = connect(&sim.ws_url()).await;
     send(&mut ws, sub(&[DEPTH])).await;
     next_json(&mut ws).await;
     let t = tokio::time::Instant::now();
     expect_server_close(&mut ws).await;
-    assert!(t.elapsed() >= Duration::from_millis(600), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() >= Duration::from_millis(600),
+        "{:?}",
+        t.elapsed()
+    );
     sim.stats().wait_until(|s| s.ws_live == 0).await;
     sim.shutdown().await;
 }
@@ -100,12 +145,35 @@ fn level_map(items: &[(String, String)], book: &mut BTreeMap<String, String>) {
     }
 }
 
-async fn depth_snapshot(sim: &venue_sim::SimHandle) -> (u64, BTreeMap<String, String>, BTreeMap<String, String>) {
-    let v = http(sim.local_addr(), "GET", "/api/v3/depth?symbol=BTCUSDT&limit=5000", &[], "").await.json();
+async fn depth_snapshot(
+    sim: &venue_sim::SimHandle,
+) -> (u64, BTreeMap<String, String>, BTreeMap<String, String>) {
+    let v = http(
+        sim.local_addr(),
+        "GET",
+        "/api/v3/depth?symbol=BTCUSDT&limit=5000",
+        &[],
+        "",
+    )
+    .await
+    .json();
     let side = |k: &str| -> BTreeMap<String, String> {
-        v[k].as_array().unwrap().iter().map(|l| (l[0].as_str().unwrap().to_owned(), l[1].as_str().unwrap().to_owned())).collect()
+        v[k].as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                (
+                    l[0].as_str().unwrap().to_owned(),
+                    l[1].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
     };
-    (v["lastUpdateId"].as_u64().unwrap(), side("bids"), side("asks"))
+    (
+        v["lastUpdateId"].as_u64().unwrap(),
+        side("bids"),
+        side("asks"),
+    )
 }
 
 #[tokio::test]
@@ -118,7 +186,10 @@ async fn aggregated_depth_versions_chain_onto_rest_snapshots() {
     next_json(&mut ws).await;
     let decode = |b: bytes::Bytes| {
         let w = PushDataV3ApiWrapper::decode(b.as_ref()).unwrap();
-        assert_eq!((w.channel.as_str(), w.symbol.as_deref()), (DEPTH, Some("BTCUSDT")));
+        assert_eq!(
+            (w.channel.as_str(), w.symbol.as_deref()),
+            (DEPTH, Some("BTCUSDT"))
+        );
         match w.body {
             Some(Body::PublicAggreDepths(d)) => d,
             other => panic!("{other:?}"),
@@ -131,16 +202,22 @@ async fn aggregated_depth_versions_chain_onto_rest_snapshots() {
     let mut last: u64 = first.to_version.parse().unwrap();
     while last < id2 {
         let d = decode(next_binary(&mut ws).await);
-        let (from, to): (u64, u64) = (d.from_version.parse().unwrap(), d.to_version.parse().unwrap());
+        let (from, to): (u64, u64) = (
+            d.from_version.parse().unwrap(),
+            d.to_version.parse().unwrap(),
+        );
         assert_eq!(from, last + 1, "versions must be contiguous");
         assert_eq!(d.event_type, "spot@public.aggre.depth.v3.api.pb@100ms");
         last = to;
         if to <= id1 {
             continue;
         }
-        let lv = |v: &[venue_sim::mexc::proto::PublicAggreDepthV3ApiItem]| -> Vec<(String, String)> {
-            v.iter().map(|i| (i.price.clone(), i.quantity.clone())).collect()
-        };
+        let lv =
+            |v: &[venue_sim::mexc::proto::PublicAggreDepthV3ApiItem]| -> Vec<(String, String)> {
+                v.iter()
+                    .map(|i| (i.price.clone(), i.quantity.clone()))
+                    .collect()
+            };
         level_map(&lv(&d.bids), &mut bids);
         level_map(&lv(&d.asks), &mut asks);
     }
@@ -154,25 +231,67 @@ async fn metadata_trading_and_private_protobuf_pushes() {
     let sim = start(config(Venue::Mexc, Source::Synthetic)).await;
     let addr = sim.local_addr();
     let key = [("X-MEXC-APIKEY", "test-key")];
-    let info = http(addr, "GET", "/api/v3/exchangeInfo", &[], "").await.json();
-    let btc = info["symbols"].as_array().unwrap().iter().find(|s| s["symbol"] == "BTCUSDT").unwrap().clone();
-    assert_eq!((btc["baseAsset"].as_str(), btc["quoteAsset"].as_str()), (Some("BTC"), Some("USDT")));
+    let info = http(addr, "GET", "/api/v3/exchangeInfo", &[], "")
+        .await
+        .json();
+    let btc = info["symbols"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["symbol"] == "BTCUSDT")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (btc["baseAsset"].as_str(), btc["quoteAsset"].as_str()),
+        (Some("BTC"), Some("USDT"))
+    );
     assert!(http(addr, "GET", "/api/v3/time", &[], "").await.json()["serverTime"].is_i64());
 
-    let r = http(addr, "POST", &mexc_signed("/api/v3/userDataStream", "", "test-key", "test-secret"), &key, "").await;
+    let r = http(
+        addr,
+        "POST",
+        &mexc_signed("/api/v3/userDataStream", "", "test-key", "test-secret"),
+        &key,
+        "",
+    )
+    .await;
     let lk = r.json()["listenKey"].as_str().unwrap().to_owned();
-    let r = http(addr, "PUT", &mexc_signed("/api/v3/userDataStream", &format!("listenKey={lk}"), "test-key", "test-secret"), &key, "").await;
+    let r = http(
+        addr,
+        "PUT",
+        &mexc_signed(
+            "/api/v3/userDataStream",
+            &format!("listenKey={lk}"),
+            "test-key",
+            "test-secret",
+        ),
+        &key,
+        "",
+    )
+    .await;
     assert_eq!(r.json()["listenKey"], lk.as_str());
     let mut ws = connect(&format!("{}?listenKey={lk}", sim.ws_url())).await;
-    let private = ["spot@private.orders.v3.api.pb", "spot@private.deals.v3.api.pb", "spot@private.account.v3.api.pb"];
+    let private = [
+        "spot@private.orders.v3.api.pb",
+        "spot@private.deals.v3.api.pb",
+        "spot@private.account.v3.api.pb",
+    ];
     send(&mut ws, sub(&private)).await;
     assert_eq!(next_json(&mut ws).await["msg"], private.join(","));
     // A public connection may not take private channels.
     let mut public = connect(&sim.ws_url()).await;
     send(&mut public, sub(&private[..1])).await;
-    assert!(next_json(&mut public).await["msg"].as_str().unwrap().starts_with("Not Subscribed"));
+    assert!(next_json(&mut public).await["msg"]
+        .as_str()
+        .unwrap()
+        .starts_with("Not Subscribed"));
 
-    let path = mexc_signed("/api/v3/order", "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=0.25&price=1000000&newClientOrderId=c1", "test-key", "test-secret");
+    let path = mexc_signed(
+        "/api/v3/order",
+        "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=0.25&price=1000000&newClientOrderId=c1",
+        "test-key",
+        "test-secret",
+    );
     let r = http(addr, "POST", &path, &key, "").await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     let order_id = r.json()["orderId"].as_str().unwrap().to_owned();
@@ -181,12 +300,22 @@ async fn metadata_trading_and_private_protobuf_pushes() {
         let w = PushDataV3ApiWrapper::decode(next_binary(&mut ws).await.as_ref()).unwrap();
         match w.body.unwrap() {
             Body::PrivateOrders(o) if o.status == 2 => {
-                assert_eq!((o.id.as_str(), o.client_id.as_str(), o.cumulative_quantity.as_str()), (order_id.as_str(), "c1", "0.25"));
+                assert_eq!(
+                    (
+                        o.id.as_str(),
+                        o.client_id.as_str(),
+                        o.cumulative_quantity.as_str()
+                    ),
+                    (order_id.as_str(), "c1", "0.25")
+                );
                 seen.0 = true;
             }
             Body::PrivateOrders(_) => {}
             Body::PrivateDeals(d) => {
-                assert_eq!((d.order_id.as_str(), d.quantity.as_str(), d.trade_type), (order_id.as_str(), "0.25", 1));
+                assert_eq!(
+                    (d.order_id.as_str(), d.quantity.as_str(), d.trade_type),
+                    (order_id.as_str(), "0.25", 1)
+                );
                 seen.1 = true;
             }
             Body::PrivateAccount(a) => {
@@ -197,26 +326,97 @@ async fn metadata_trading_and_private_protobuf_pushes() {
         }
     }
     let q = format!("symbol=BTCUSDT&orderId={order_id}");
-    let r = http(addr, "GET", &mexc_signed("/api/v3/order", &q, "test-key", "test-secret"), &key, "").await;
+    let r = http(
+        addr,
+        "GET",
+        &mexc_signed("/api/v3/order", &q, "test-key", "test-secret"),
+        &key,
+        "",
+    )
+    .await;
     assert_eq!(r.json()["status"], "FILLED");
 
-    let path = mexc_signed("/api/v3/order", "symbol=BTCUSDT&side=SELL&type=LIMIT&quantity=1&price=9999999", "test-key", "test-secret");
-    let resting = http(addr, "POST", &path, &key, "").await.json()["orderId"].as_str().unwrap().to_owned();
+    let path = mexc_signed(
+        "/api/v3/order",
+        "symbol=BTCUSDT&side=SELL&type=LIMIT&quantity=1&price=9999999",
+        "test-key",
+        "test-secret",
+    );
+    let resting = http(addr, "POST", &path, &key, "").await.json()["orderId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let q = format!("symbol=BTCUSDT&orderId={resting}");
-    let r = http(addr, "DELETE", &mexc_signed("/api/v3/order", &q, "test-key", "test-secret"), &key, "").await;
+    let r = http(
+        addr,
+        "DELETE",
+        &mexc_signed("/api/v3/order", &q, "test-key", "test-secret"),
+        &key,
+        "",
+    )
+    .await;
     assert_eq!(r.json()["status"], "CANCELED");
-    let r = http(addr, "DELETE", &mexc_signed("/api/v3/order", &q, "test-key", "test-secret"), &key, "").await;
+    let r = http(
+        addr,
+        "DELETE",
+        &mexc_signed("/api/v3/order", &q, "test-key", "test-secret"),
+        &key,
+        "",
+    )
+    .await;
     assert_eq!((r.status, r.json()["code"].as_i64()), (400, Some(-2011)));
-    let r = http(addr, "DELETE", &mexc_signed("/api/v3/order", "symbol=BTCUSDT", "test-key", "test-secret"), &key, "").await;
+    let r = http(
+        addr,
+        "DELETE",
+        &mexc_signed("/api/v3/order", "symbol=BTCUSDT", "test-key", "test-secret"),
+        &key,
+        "",
+    )
+    .await;
     assert_eq!(r.json()["code"], 700004);
-    let path = mexc_signed("/api/v3/order", "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=1000&price=100000", "test-key", "test-secret");
-    assert_eq!(http(addr, "POST", &path, &key, "").await.json()["code"], 30004);
-    let acct = http(addr, "GET", &mexc_signed("/api/v3/account", "", "test-key", "test-secret"), &key, "").await.json();
-    let btc: Value = acct["balances"].as_array().unwrap().iter().find(|b| b["asset"] == "BTC").unwrap().clone();
+    let path = mexc_signed(
+        "/api/v3/order",
+        "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=1000&price=100000",
+        "test-key",
+        "test-secret",
+    );
+    assert_eq!(
+        http(addr, "POST", &path, &key, "").await.json()["code"],
+        30004
+    );
+    let acct = http(
+        addr,
+        "GET",
+        &mexc_signed("/api/v3/account", "", "test-key", "test-secret"),
+        &key,
+        "",
+    )
+    .await
+    .json();
+    let btc: Value = acct["balances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["asset"] == "BTC")
+        .unwrap()
+        .clone();
     assert_eq!(btc["free"], "100.25"); // 100 + 0.25 bought; the 1 locked by the sell came back
-    let r = http(addr, "DELETE", &mexc_signed("/api/v3/userDataStream", &format!("listenKey={lk}"), "test-key", "test-secret"), &key, "").await;
+    let r = http(
+        addr,
+        "DELETE",
+        &mexc_signed(
+            "/api/v3/userDataStream",
+            &format!("listenKey={lk}"),
+            "test-key",
+            "test-secret",
+        ),
+        &key,
+        "",
+    )
+    .await;
     assert_eq!(r.status, 200);
-    let refused = tokio_tungstenite::connect_async(format!("{}?listenKey={lk}", sim.ws_url())).await;
+    let refused =
+        tokio_tungstenite::connect_async(format!("{}?listenKey={lk}", sim.ws_url())).await;
     assert!(refused.is_err());
     sim.shutdown().await;
 }

@@ -43,7 +43,11 @@ fn to_dict(w: &PushDataV3ApiWrapper) -> Value {
             put(&mut o, "askPrice", json!(b.ask_price));
             put(&mut o, "askQuantity", json!(b.ask_quantity));
             put(&mut o, "version", json!(b.version));
-            put(&mut o, "lastOrderCreateTime", json!(b.last_order_create_time.to_string()));
+            put(
+                &mut o,
+                "lastOrderCreateTime",
+                json!(b.last_order_create_time.to_string()),
+            );
             ("publicAggreBookTicker", o)
         }
         Body::PublicAggreDeals(d) => {
@@ -68,13 +72,19 @@ fn to_dict(w: &PushDataV3ApiWrapper) -> Value {
         Body::PublicLimitDepths(d) => {
             let mut o = Map::new();
             let lv = |v: &[PublicLimitDepthV3ApiItem]| -> Value {
-                v.iter().map(|x| json!({"price": x.price, "quantity": x.quantity})).collect()
+                v.iter()
+                    .map(|x| json!({"price": x.price, "quantity": x.quantity}))
+                    .collect()
             };
             put(&mut o, "asks", lv(&d.asks));
             put(&mut o, "bids", lv(&d.bids));
             put(&mut o, "eventType", json!(d.event_type));
             put(&mut o, "version", json!(d.version));
-            put(&mut o, "lastOrderCreateTime", json!(d.last_order_create_time.to_string()));
+            put(
+                &mut o,
+                "lastOrderCreateTime",
+                json!(d.last_order_create_time.to_string()),
+            );
             ("publicLimitDepths", o)
         }
         Body::PublicSpotKline(k) => {
@@ -108,11 +118,19 @@ fn every_captured_frame_round_trips_byte_for_byte() {
             env!("CARGO_MANIFEST_DIR")
         ))
         .unwrap();
-        assert_eq!(hex::encode(&bin), rec["hex"].as_str().unwrap(), "{name}: .bin and hex differ");
+        assert_eq!(
+            hex::encode(&bin),
+            rec["hex"].as_str().unwrap(),
+            "{name}: .bin and hex differ"
+        );
         let msg = PushDataV3ApiWrapper::decode(bin.as_slice()).unwrap();
         assert_eq!(msg.channel, rec["channel"].as_str().unwrap());
         assert_eq!(msg.encode_to_vec(), bin, "{name}: re-encoding differs");
-        assert_eq!(to_dict(&msg), rec["decoded_MessageToDict"], "{name}: fields differ");
+        assert_eq!(
+            to_dict(&msg),
+            rec["decoded_MessageToDict"],
+            "{name}: fields differ"
+        );
         n += 1;
     }
     assert_eq!(n, 6);
@@ -138,11 +156,32 @@ fn private_bodies_round_trip_with_their_field_numbers() {
     assert!(bytes.windows(2).any(|x| x == [0x82, 0x13]));
     assert_eq!(PushDataV3ApiWrapper::decode(bytes.as_slice()).unwrap(), w);
     for (body, key) in [
-        (Body::PrivateDeals(PrivateDealsV3Api { price: "1".into(), ..Default::default() }), [0x92u8, 0x13]),
-        (Body::PrivateAccount(PrivateAccountV3Api { vcoin_name: "USDT".into(), ..Default::default() }), [0x9a, 0x13]),
-        (Body::PublicAggreDepths(PublicAggreDepthsV3Api { from_version: "1".into(), ..Default::default() }), [0xca, 0x13]),
+        (
+            Body::PrivateDeals(PrivateDealsV3Api {
+                price: "1".into(),
+                ..Default::default()
+            }),
+            [0x92u8, 0x13],
+        ),
+        (
+            Body::PrivateAccount(PrivateAccountV3Api {
+                vcoin_name: "USDT".into(),
+                ..Default::default()
+            }),
+            [0x9a, 0x13],
+        ),
+        (
+            Body::PublicAggreDepths(PublicAggreDepthsV3Api {
+                from_version: "1".into(),
+                ..Default::default()
+            }),
+            [0xca, 0x13],
+        ),
     ] {
-        let w = PushDataV3ApiWrapper { body: Some(body), ..Default::default() };
+        let w = PushDataV3ApiWrapper {
+            body: Some(body),
+            ..Default::default()
+        };
         let bytes = w.encode_to_vec();
         assert_eq!(&bytes[..2], &key, "{w:?}");
         assert_eq!(PushDataV3ApiWrapper::decode(bytes.as_slice()).unwrap(), w);

@@ -15,7 +15,16 @@ use venue_sim::mexc::proto::PushDataV3ApiWrapper;
 use venue_sim::{Source, Venue};
 
 /// Timestamp keys as documented in `venue_sim::replay` (restated here, not imported).
-const TS_KEYS: &[&str] = &["time", "time_ms", "t", "E", "create_time", "create_time_ms", "current", "update"];
+const TS_KEYS: &[&str] = &[
+    "time",
+    "time_ms",
+    "t",
+    "E",
+    "create_time",
+    "create_time_ms",
+    "current",
+    "update",
+];
 
 /// Byte ranges of the integer digits of timestamp values, found independently of the library.
 fn ts_ranges(s: &str) -> Vec<std::ops::Range<usize>> {
@@ -46,11 +55,19 @@ fn normalised(v: &Value) -> Value {
                 .map(|(k, x)| {
                     let is_ts = TS_KEYS.contains(&k.as_str())
                         && match x {
-                            Value::Number(n) => n.to_string().len() == 10 || n.to_string().len() == 13,
-                            Value::String(s) => s.split('.').next().is_some_and(|i| (i.len() == 10 || i.len() == 13) && i.bytes().all(|b| b.is_ascii_digit())),
+                            Value::Number(n) => {
+                                n.to_string().len() == 10 || n.to_string().len() == 13
+                            }
+                            Value::String(s) => s.split('.').next().is_some_and(|i| {
+                                (i.len() == 10 || i.len() == 13)
+                                    && i.bytes().all(|b| b.is_ascii_digit())
+                            }),
                             _ => false,
                         };
-                    (k.clone(), if is_ts { Value::from(0) } else { normalised(x) })
+                    (
+                        k.clone(),
+                        if is_ts { Value::from(0) } else { normalised(x) },
+                    )
                 })
                 .collect(),
         ),
@@ -62,18 +79,35 @@ fn normalised(v: &Value) -> Value {
 /// Check a replayed JSON frame against the captured one; returns the shift in ms of its first
 /// timestamp.
 fn check_json(got: &str, want: &str) -> i64 {
-    let (g, w): (Value, Value) = (serde_json::from_str(got).unwrap(), serde_json::from_str(want).unwrap());
-    assert_eq!(normalised(&g), normalised(&w), "frames differ beyond timestamps:\n{got}\n{want}");
+    let (g, w): (Value, Value) = (
+        serde_json::from_str(got).unwrap(),
+        serde_json::from_str(want).unwrap(),
+    );
+    assert_eq!(
+        normalised(&g),
+        normalised(&w),
+        "frames differ beyond timestamps:\n{got}\n{want}"
+    );
     assert_eq!(got.len(), want.len());
     let ranges = ts_ranges(want);
     for (i, (a, b)) in got.bytes().zip(want.bytes()).enumerate() {
         if a != b {
-            assert!(ranges.iter().any(|r| r.contains(&i)), "byte {i} differs outside a timestamp:\n{got}\n{want}");
+            assert!(
+                ranges.iter().any(|r| r.contains(&i)),
+                "byte {i} differs outside a timestamp:\n{got}\n{want}"
+            );
         }
     }
     let r = ranges.iter().min_by_key(|r| r.start).expect("a timestamp");
-    let (g, w): (i64, i64) = (got[r.clone()].parse().unwrap(), want[r.clone()].parse().unwrap());
-    if r.len() == 10 { (g - w) * 1000 } else { g - w }
+    let (g, w): (i64, i64) = (
+        got[r.clone()].parse().unwrap(),
+        want[r.clone()].parse().unwrap(),
+    );
+    if r.len() == 10 {
+        (g - w) * 1000
+    } else {
+        g - w
+    }
 }
 
 fn gate_expected() -> BTreeMap<(String, String), Vec<String>> {
@@ -104,10 +138,22 @@ fn gate_expected() -> BTreeMap<(String, String), Vec<String>> {
                 continue;
             }
             let r = &frame["result"];
-            let key = r["s"].as_str().or(r["currency_pair"].as_str()).map(str::to_owned).unwrap_or_else(|| {
-                r["n"].as_str().unwrap().split_once('_').unwrap().1.to_owned()
-            });
-            out.entry((frame["channel"].as_str().unwrap().to_owned(), key)).or_default().push(raw);
+            let key = r["s"]
+                .as_str()
+                .or(r["currency_pair"].as_str())
+                .map(str::to_owned)
+                .unwrap_or_else(|| {
+                    r["n"]
+                        .as_str()
+                        .unwrap()
+                        .split_once('_')
+                        .unwrap()
+                        .1
+                        .to_owned()
+                });
+            out.entry((frame["channel"].as_str().unwrap().to_owned(), key))
+                .or_default()
+                .push(raw);
         }
     }
     out
@@ -135,7 +181,9 @@ async fn gate_replay_reproduces_every_captured_frame() {
     let mut acks = 0;
     let mut n = 0;
     while n < total || acks < expected.len() {
-        let Some(Ok(Message::Text(t))) = next(&mut ws).await else { panic!("connection ended") };
+        let Some(Ok(Message::Text(t))) = next(&mut ws).await else {
+            panic!("connection ended")
+        };
         let v: Value = serde_json::from_str(&t).unwrap();
         if v["event"] == "subscribe" {
             assert_eq!(v["error"], Value::Null, "{v}");
@@ -144,23 +192,47 @@ async fn gate_replay_reproduces_every_captured_frame() {
             continue;
         }
         let r = &v["result"];
-        let key = r["s"].as_str().or(r["currency_pair"].as_str()).map(str::to_owned).unwrap_or_else(|| {
-            r["n"].as_str().unwrap().split_once('_').unwrap().1.to_owned()
-        });
-        got.entry((v["channel"].as_str().unwrap().to_owned(), key)).or_default().push(t.to_string());
+        let key = r["s"]
+            .as_str()
+            .or(r["currency_pair"].as_str())
+            .map(str::to_owned)
+            .unwrap_or_else(|| {
+                r["n"]
+                    .as_str()
+                    .unwrap()
+                    .split_once('_')
+                    .unwrap()
+                    .1
+                    .to_owned()
+            });
+        got.entry((v["channel"].as_str().unwrap().to_owned(), key))
+            .or_default()
+            .push(t.to_string());
         n += 1;
     }
-    assert_eq!(got.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>());
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>()
+    );
     for (topic, want) in &expected {
         let have = &got[topic];
         assert_eq!(have.len(), want.len(), "{topic:?}");
-        let shifts: Vec<i64> = have.iter().zip(want).map(|(g, w)| check_json(g, w)).collect();
+        let shifts: Vec<i64> = have
+            .iter()
+            .zip(want)
+            .map(|(g, w)| check_json(g, w))
+            .collect();
         // One shift per stream, a whole number of seconds, bringing the first frame to now.
-        assert!(shifts.iter().all(|s| *s == shifts[0]), "{topic:?}: {shifts:?}");
+        assert!(
+            shifts.iter().all(|s| *s == shifts[0]),
+            "{topic:?}: {shifts:?}"
+        );
         assert_eq!(shifts[0] % 1000, 0);
     }
     // The first order-book frame carries "time" close to now.
-    let first: Value = serde_json::from_str(&got[&("spot.order_book_update".into(), "HAI_ETH".into())][0]).unwrap();
+    let first: Value =
+        serde_json::from_str(&got[&("spot.order_book_update".into(), "HAI_ETH".into())][0])
+            .unwrap();
     assert!((first["time"].as_i64().unwrap() - now_ms() / 1000).abs() < 30);
     sim.shutdown().await;
 }
@@ -168,14 +240,19 @@ async fn gate_replay_reproduces_every_captured_frame() {
 #[tokio::test]
 async fn gate_replay_serves_the_captured_rest_snapshots() {
     let sim = start(config(Venue::Gateio, Source::Replay)).await;
-    for line in fixture("gateio/captures/cryptofeed_2021-04-22/rest_spot_order_book_with_id.jsonl").lines() {
+    for line in
+        fixture("gateio/captures/cryptofeed_2021-04-22/rest_spot_order_book_with_id.jsonl").lines()
+    {
         let v: Value = serde_json::from_str(line).unwrap();
         let url = v["url"].as_str().unwrap();
         let pq = &url[url.find("/api/v4").unwrap()..];
         let r = http(sim.local_addr(), "GET", pq, &[], "").await;
         assert_eq!(r.status, 200);
         let start = line.find("\"body\":").unwrap() + 7;
-        assert_eq!(std::str::from_utf8(&r.body).unwrap(), &line[start..line.len() - 1]);
+        assert_eq!(
+            std::str::from_utf8(&r.body).unwrap(),
+            &line[start..line.len() - 1]
+        );
     }
     sim.shutdown().await;
 }
@@ -207,14 +284,23 @@ async fn mexc_replay_reproduces_protobuf_and_legacy_json_frames() {
     let mut pb: BTreeMap<String, Vec<PushDataV3ApiWrapper>> = BTreeMap::new();
     for line in fixture("mexc/samples/ws_pb_frames.jsonl").lines() {
         let v: Value = serde_json::from_str(line).unwrap();
-        let m = PushDataV3ApiWrapper::decode(hex::decode(v["hex"].as_str().unwrap()).unwrap().as_slice()).unwrap();
+        let m = PushDataV3ApiWrapper::decode(
+            hex::decode(v["hex"].as_str().unwrap()).unwrap().as_slice(),
+        )
+        .unwrap();
         pb.entry(m.channel.clone()).or_default().push(m);
     }
     let mut legacy: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for line in fixture("mexc/captures/hftbacktest_2025-01-12_legacy_json/ws_legacy_json_SOLUSDT.jsonl").lines() {
+    for line in
+        fixture("mexc/captures/hftbacktest_2025-01-12_legacy_json/ws_legacy_json_SOLUSDT.jsonl")
+            .lines()
+    {
         let start = line.find("\"raw\":").unwrap() + 6;
         let raw = line[start..line.len() - 1].to_owned();
-        let c = serde_json::from_str::<Value>(&raw).unwrap()["c"].as_str().unwrap().to_owned();
+        let c = serde_json::from_str::<Value>(&raw).unwrap()["c"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         legacy.entry(c).or_default().push(raw);
     }
     let mut cfg = config(Venue::Mexc, Source::Replay);
@@ -222,11 +308,19 @@ async fn mexc_replay_reproduces_protobuf_and_legacy_json_frames() {
     let sim = start(cfg).await;
     let mut ws = connect(&sim.ws_url()).await;
     let channels: Vec<&String> = pb.keys().chain(legacy.keys()).collect();
-    send(&mut ws, serde_json::json!({"method": "SUBSCRIPTION", "params": channels}).to_string()).await;
+    send(
+        &mut ws,
+        serde_json::json!({"method": "SUBSCRIPTION", "params": channels}).to_string(),
+    )
+    .await;
     let ack = next_json(&mut ws).await;
     assert_eq!(ack["code"], 0);
-    assert_eq!(ack["msg"].as_str().unwrap().split(',').count(), channels.len());
-    let total: usize = pb.values().map(Vec::len).sum::<usize>() + legacy.values().map(Vec::len).sum::<usize>();
+    assert_eq!(
+        ack["msg"].as_str().unwrap().split(',').count(),
+        channels.len()
+    );
+    let total: usize =
+        pb.values().map(Vec::len).sum::<usize>() + legacy.values().map(Vec::len).sum::<usize>();
     let mut got_pb: BTreeMap<String, Vec<PushDataV3ApiWrapper>> = BTreeMap::new();
     let mut got_json: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for _ in 0..total {
@@ -236,7 +330,10 @@ async fn mexc_replay_reproduces_protobuf_and_legacy_json_frames() {
                 got_pb.entry(m.channel.clone()).or_default().push(m);
             }
             Some(Ok(Message::Text(t))) => {
-                let c = serde_json::from_str::<Value>(&t).unwrap()["c"].as_str().unwrap().to_owned();
+                let c = serde_json::from_str::<Value>(&t).unwrap()["c"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
                 got_json.entry(c).or_default().push(t.to_string());
             }
             other => panic!("{other:?}"),

@@ -76,7 +76,9 @@ async fn main() -> anyhow::Result<()> {
     println!("venue-sim {:?} ({:?} source)", args.venue, args.source);
     println!("websocket: {}", sim.ws_url());
     println!("rest:      {}", sim.rest_url());
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
     println!("stopping");
     sim.shutdown().await;
     Ok(())

@@ -4,7 +4,9 @@
 use bytes::Bytes;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::market::{write_fixed, write_i64, write_u64, Book, Symbol, PRICE_DECIMALS, QTY_DECIMALS};
+use crate::market::{
+    write_fixed, write_i64, write_u64, Book, Symbol, PRICE_DECIMALS, QTY_DECIMALS,
+};
 use crate::synthetic::{Event, Render};
 use crate::topics::{Frame, TopicTable};
 
@@ -97,7 +99,9 @@ impl Render for GateRender {
             b.extend_from_slice(br#"","event":"update","result":{"#);
         };
         if topics.has_subscribers(st.obu) {
-            let full = self.full_every.is_some_and(|n| n > 0 && st.updates % n == 0);
+            let full = self
+                .full_every
+                .is_some_and(|n| n > 0 && st.updates % n == 0);
             let mut b = Vec::with_capacity(if full { 8192 } else { 256 });
             head(&mut b, b"spot.order_book_update");
             b.extend_from_slice(br#""t":"#);
@@ -122,12 +126,21 @@ impl Render for GateRender {
                 b.extend_from_slice(br#","a":"#);
                 levels(&mut b, asks.into_iter());
             } else {
-                levels(&mut b, ev.changes.iter().filter(|c| c.0).map(|c| (c.1, c.2)));
+                levels(
+                    &mut b,
+                    ev.changes.iter().filter(|c| c.0).map(|c| (c.1, c.2)),
+                );
                 b.extend_from_slice(br#","a":"#);
-                levels(&mut b, ev.changes.iter().filter(|c| !c.0).map(|c| (c.1, c.2)));
+                levels(
+                    &mut b,
+                    ev.changes.iter().filter(|c| !c.0).map(|c| (c.1, c.2)),
+                );
             }
             b.extend_from_slice(b"}}");
-            out.push(Frame { topic: st.obu, msg: text(b) });
+            out.push(Frame {
+                topic: st.obu,
+                msg: text(b),
+            });
         }
         if topics.has_subscribers(st.ticker) {
             if let (Some((bp, bq)), Some((ap, aq))) = (book.best_bid(), book.best_ask()) {
@@ -148,7 +161,10 @@ impl Render for GateRender {
                 b.extend_from_slice(br#"","A":""#);
                 write_fixed(&mut b, aq, QTY_DECIMALS);
                 b.extend_from_slice(br#""}}"#);
-                out.push(Frame { topic: st.ticker, msg: text(b) });
+                out.push(Frame {
+                    topic: st.ticker,
+                    msg: text(b),
+                });
             }
         }
         if let Some(t) = ev.trade.filter(|_| topics.has_subscribers(st.trades)) {
@@ -175,7 +191,10 @@ impl Render for GateRender {
             b.push(b'-');
             write_u64(&mut b, ev.last);
             b.extend_from_slice(br#""}}"#);
-            out.push(Frame { topic: st.trades, msg: text(b) });
+            out.push(Frame {
+                topic: st.trades,
+                msg: text(b),
+            });
         }
     }
 }

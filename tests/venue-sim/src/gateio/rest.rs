@@ -1,5 +1,8 @@
 //! Gate spot v4 REST under `/api/v4`: public market data and metadata, signed account and
 //! order endpoints, `{label, message}` errors.
+// Handlers return the venue's error response as `Err` for early exits; boxing it would only
+// add noise on a cold path.
+#![allow(clippy::result_large_err)]
 
 use hyper::{Method, Response, StatusCode};
 use rust_decimal::Decimal;
@@ -12,7 +15,10 @@ use crate::trading::{NewOrder, OrderKind, Side, TradeError};
 
 /// A Gate error response: `{"label": .., "message": ..}`.
 pub(crate) fn error(status: StatusCode, label: &str, message: &str) -> Response<Body> {
-    json(status, json!({"label": label, "message": message}).to_string())
+    json(
+        status,
+        json!({"label": label, "message": message}).to_string(),
+    )
 }
 
 fn ok(v: Value) -> Response<Body> {
@@ -22,28 +28,68 @@ fn ok(v: Value) -> Response<Body> {
 fn trade_error(e: TradeError) -> Response<Body> {
     match e {
         TradeError::UnknownKey => error(StatusCode::UNAUTHORIZED, "INVALID_KEY", "Invalid API Key"),
-        TradeError::InvalidParam(p) => error(StatusCode::BAD_REQUEST, "INVALID_PARAM_VALUE", &format!("Invalid parameter value: {p}")),
-        TradeError::InsufficientBalance => error(StatusCode::BAD_REQUEST, "BALANCE_NOT_ENOUGH", "Balance is not enough"),
-        TradeError::OrderNotFound => error(StatusCode::NOT_FOUND, "ORDER_NOT_FOUND", "Order not found"),
-        TradeError::NoPrice => error(StatusCode::BAD_REQUEST, "INVALID_PARAM_VALUE", "No price to trade against"),
+        TradeError::InvalidParam(p) => error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_PARAM_VALUE",
+            &format!("Invalid parameter value: {p}"),
+        ),
+        TradeError::InsufficientBalance => error(
+            StatusCode::BAD_REQUEST,
+            "BALANCE_NOT_ENOUGH",
+            "Balance is not enough",
+        ),
+        TradeError::OrderNotFound => {
+            error(StatusCode::NOT_FOUND, "ORDER_NOT_FOUND", "Order not found")
+        }
+        TradeError::NoPrice => error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_PARAM_VALUE",
+            "No price to trade against",
+        ),
     }
 }
 
 /// Check the `KEY`/`Timestamp`/`SIGN` headers; returns the API key.
 fn authenticate(app: &App, req: &RestRequest) -> Result<String, Response<Body>> {
-    let (Some(key), Some(ts), Some(sig)) = (req.header("KEY"), req.header("Timestamp"), req.header("SIGN")) else {
-        return Err(error(StatusCode::UNAUTHORIZED, "MISSING_REQUIRED_HEADER", "Missing required authentication header"));
+    let (Some(key), Some(ts), Some(sig)) = (
+        req.header("KEY"),
+        req.header("Timestamp"),
+        req.header("SIGN"),
+    ) else {
+        return Err(error(
+            StatusCode::UNAUTHORIZED,
+            "MISSING_REQUIRED_HEADER",
+            "Missing required authentication header",
+        ));
     };
     let Some(secret) = app.exchange.secret(key) else {
-        return Err(error(StatusCode::UNAUTHORIZED, "INVALID_KEY", "Invalid API Key"));
+        return Err(error(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_KEY",
+            "Invalid API Key",
+        ));
     };
-    let ts_secs: f64 = ts.parse().map_err(|_| error(StatusCode::UNAUTHORIZED, "REQUEST_EXPIRED", "Request Timestamp is far from the server time"))?;
+    let ts_secs: f64 = ts.parse().map_err(|_| {
+        error(
+            StatusCode::UNAUTHORIZED,
+            "REQUEST_EXPIRED",
+            "Request Timestamp is far from the server time",
+        )
+    })?;
     if (app.now_ms() as f64 / 1000.0 - ts_secs).abs() > sign::MAX_SKEW_SECS as f64 {
-        return Err(error(StatusCode::UNAUTHORIZED, "REQUEST_EXPIRED", "Request Timestamp is far from the server time"));
+        return Err(error(
+            StatusCode::UNAUTHORIZED,
+            "REQUEST_EXPIRED",
+            "Request Timestamp is far from the server time",
+        ));
     }
     let payload = sign::rest_payload(req.method.as_str(), &req.path, &req.query, &req.body, ts);
     if !sign::verify(secret, &payload, sig) {
-        return Err(error(StatusCode::UNAUTHORIZED, "INVALID_SIGNATURE", "Invalid signature"));
+        return Err(error(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_SIGNATURE",
+            "Invalid signature",
+        ));
     }
     Ok(key.to_owned())
 }
@@ -65,23 +111,35 @@ pub(crate) fn handle(app: &App, req: &RestRequest) -> Response<Body> {
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let private = |f: &dyn Fn(&str) -> Response<Body>| match &key {
         Some(k) => f(k),
-        None => error(StatusCode::UNAUTHORIZED, "MISSING_REQUIRED_HEADER", "Missing required authentication header"),
+        None => error(
+            StatusCode::UNAUTHORIZED,
+            "MISSING_REQUIRED_HEADER",
+            "Missing required authentication header",
+        ),
     };
     match (&req.method, segs.as_slice()) {
         (&Method::GET, ["spot", "time"]) => ok(json!({"server_time": app.now_ms()})),
-        (&Method::GET, ["spot", "currency_pairs"]) => {
-            ok(Value::Array((0..app.market.symbols.len()).map(|i| pair_json(app, i)).collect()))
-        }
+        (&Method::GET, ["spot", "currency_pairs"]) => ok(Value::Array(
+            (0..app.market.symbols.len())
+                .map(|i| pair_json(app, i))
+                .collect(),
+        )),
         (&Method::GET, ["spot", "currency_pairs", pair]) => match app.market.find(pair) {
             Some(i) => ok(pair_json(app, i)),
-            None => error(StatusCode::BAD_REQUEST, "INVALID_CURRENCY_PAIR", &format!("Invalid currency pair {pair}")),
+            None => error(
+                StatusCode::BAD_REQUEST,
+                "INVALID_CURRENCY_PAIR",
+                &format!("Invalid currency pair {pair}"),
+            ),
         },
         (&Method::GET, ["spot", "order_book"]) => order_book(app, req),
         (&Method::GET, ["spot", "accounts"]) => private(&|k| accounts(app, k, req)),
         (&Method::POST, ["spot", "orders"]) => private(&|k| place(app, k, req)),
         (&Method::GET, ["spot", "orders"]) => private(&|k| list_orders(app, k, req)),
         (&Method::GET, ["spot", "orders", id]) => private(&|k| with_order(app, k, req, id, false)),
-        (&Method::DELETE, ["spot", "orders", id]) => private(&|k| with_order(app, k, req, id, true)),
+        (&Method::DELETE, ["spot", "orders", id]) => {
+            private(&|k| with_order(app, k, req, id, true))
+        }
         (&Method::GET, ["spot", "open_orders"]) => private(&|k| open_orders(app, k)),
         _ => error(StatusCode::NOT_FOUND, "NOT_FOUND", "Request URL not exists"),
     }
@@ -99,11 +157,19 @@ fn pair_json(app: &App, i: usize) -> Value {
 
 fn pair_of(app: &App, req: &RestRequest) -> Result<usize, Response<Body>> {
     let Some(pair) = req.param("currency_pair") else {
-        return Err(error(StatusCode::BAD_REQUEST, "MISSING_REQUIRED_PARAM", "Missing required parameter: currency_pair"));
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "MISSING_REQUIRED_PARAM",
+            "Missing required parameter: currency_pair",
+        ));
     };
-    app.market
-        .find(pair)
-        .ok_or_else(|| error(StatusCode::BAD_REQUEST, "INVALID_CURRENCY_PAIR", &format!("Invalid currency pair {pair}")))
+    app.market.find(pair).ok_or_else(|| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_CURRENCY_PAIR",
+            &format!("Invalid currency pair {pair}"),
+        )
+    })
 }
 
 fn order_book(app: &App, req: &RestRequest) -> Response<Body> {
@@ -116,14 +182,20 @@ fn order_book(app: &App, req: &RestRequest) -> Response<Body> {
         Ok(i) => i,
         Err(r) => return r,
     };
-    let limit = req.param("limit").and_then(|l| l.parse().ok()).unwrap_or(10usize).clamp(1, 1000);
+    let limit = req
+        .param("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(10usize)
+        .clamp(1, 1000);
     let with_id = req.param("with_id") == Some("true");
     let now = app.now_ms();
     let books = app.market.lock();
     let book = &books[idx];
     let (bids, asks) = book.top(limit);
     let lv = |v: Vec<(i64, i64)>| -> Vec<[String; 2]> {
-        v.into_iter().map(|(p, q)| [fixed(p, PRICE_DECIMALS), fixed(q, QTY_DECIMALS)]).collect()
+        v.into_iter()
+            .map(|(p, q)| [fixed(p, PRICE_DECIMALS), fixed(q, QTY_DECIMALS)])
+            .collect()
     };
     let mut m = serde_json::Map::new();
     if with_id {
@@ -161,34 +233,81 @@ fn dec(v: Option<&Value>) -> Option<Decimal> {
 
 fn place(app: &App, key: &str, req: &RestRequest) -> Response<Body> {
     let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
-        return error(StatusCode::BAD_REQUEST, "INVALID_REQUEST_BODY", "Invalid request body");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_REQUEST_BODY",
+            "Invalid request body",
+        );
     };
     let Some(pair) = body.get("currency_pair").and_then(Value::as_str) else {
-        return error(StatusCode::BAD_REQUEST, "MISSING_REQUIRED_PARAM", "Missing required parameter: currency_pair");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "MISSING_REQUIRED_PARAM",
+            "Missing required parameter: currency_pair",
+        );
     };
     let Some(symbol) = app.market.find(pair) else {
-        return error(StatusCode::BAD_REQUEST, "INVALID_CURRENCY_PAIR", &format!("Invalid currency pair {pair}"));
+        return error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_CURRENCY_PAIR",
+            &format!("Invalid currency pair {pair}"),
+        );
     };
     let side = match body.get("side").and_then(Value::as_str) {
         Some("buy") => Side::Buy,
         Some("sell") => Side::Sell,
-        _ => return error(StatusCode::BAD_REQUEST, "INVALID_PARAM_VALUE", "Invalid parameter value: side"),
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "INVALID_PARAM_VALUE",
+                "Invalid parameter value: side",
+            )
+        }
     };
     let kind = match body.get("type").and_then(Value::as_str).unwrap_or("limit") {
         "limit" => OrderKind::Limit,
         "market" => OrderKind::Market,
-        _ => return error(StatusCode::BAD_REQUEST, "INVALID_PARAM_VALUE", "Invalid parameter value: type"),
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "INVALID_PARAM_VALUE",
+                "Invalid parameter value: type",
+            )
+        }
     };
     let Some(amount) = dec(body.get("amount")) else {
-        return error(StatusCode::BAD_REQUEST, "MISSING_REQUIRED_PARAM", "Missing required parameter: amount");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "MISSING_REQUIRED_PARAM",
+            "Missing required parameter: amount",
+        );
     };
     let price = dec(body.get("price"));
     // Gate: a market buy's amount is in the quote currency.
-    let (qty, quote_qty) = if kind == OrderKind::Market && side == Side::Buy { (None, Some(amount)) } else { (Some(amount), None) };
-    let text = body.get("text").and_then(Value::as_str).unwrap_or("").to_owned();
-    let order = NewOrder { symbol, side, kind, price, qty, quote_qty, client_id: text };
+    let (qty, quote_qty) = if kind == OrderKind::Market && side == Side::Buy {
+        (None, Some(amount))
+    } else {
+        (Some(amount), None)
+    };
+    let text = body
+        .get("text")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let order = NewOrder {
+        symbol,
+        side,
+        kind,
+        price,
+        qty,
+        quote_qty,
+        client_id: text,
+    };
     match app.exchange.place(key, order) {
-        Ok(o) => json(StatusCode::CREATED, super::order_json(&o, &app.market.symbols[o.symbol]).to_string()),
+        Ok(o) => json(
+            StatusCode::CREATED,
+            super::order_json(&o, &app.market.symbols[o.symbol]).to_string(),
+        ),
         Err(e) => trade_error(e),
     }
 }
@@ -202,7 +321,11 @@ fn list_orders(app: &App, key: &str, req: &RestRequest) -> Response<Body> {
         return ok(json!([]));
     }
     match app.exchange.open_orders(key, Some(symbol)) {
-        Ok(v) => ok(Value::Array(v.iter().map(|o| super::order_json(o, &app.market.symbols[o.symbol])).collect())),
+        Ok(v) => ok(Value::Array(
+            v.iter()
+                .map(|o| super::order_json(o, &app.market.symbols[o.symbol]))
+                .collect(),
+        )),
         Err(e) => trade_error(e),
     }
 }
@@ -214,7 +337,11 @@ fn with_order(app: &App, key: &str, req: &RestRequest, id: &str, cancel: bool) -
     let Ok(id) = id.parse::<u64>() else {
         return trade_error(TradeError::OrderNotFound);
     };
-    let r = if cancel { app.exchange.cancel(key, id) } else { app.exchange.order(key, id) };
+    let r = if cancel {
+        app.exchange.cancel(key, id)
+    } else {
+        app.exchange.order(key, id)
+    };
     match r {
         Ok(o) => ok(super::order_json(&o, &app.market.symbols[o.symbol])),
         Err(e) => trade_error(e),
@@ -228,7 +355,10 @@ fn open_orders(app: &App, key: &str) -> Response<Body> {
     };
     let mut by_pair: std::collections::BTreeMap<usize, Vec<Value>> = Default::default();
     for o in &orders {
-        by_pair.entry(o.symbol).or_default().push(super::order_json(o, &app.market.symbols[o.symbol]));
+        by_pair
+            .entry(o.symbol)
+            .or_default()
+            .push(super::order_json(o, &app.market.symbols[o.symbol]));
     }
     ok(Value::Array(
         by_pair

@@ -57,7 +57,12 @@ impl GateSession {
         }
     }
 
-    fn head(&self, id: Option<&Value>, channel: &str, event: &str) -> serde_json::Map<String, Value> {
+    fn head(
+        &self,
+        id: Option<&Value>,
+        channel: &str,
+        event: &str,
+    ) -> serde_json::Map<String, Value> {
         let ms = now_ms();
         let mut m = serde_json::Map::new();
         m.insert("time".into(), json!(ms / 1000));
@@ -71,7 +76,13 @@ impl GateSession {
         m
     }
 
-    fn ack(&self, id: Option<&Value>, channel: &str, event: &str, payload: Option<&Value>) -> Message {
+    fn ack(
+        &self,
+        id: Option<&Value>,
+        channel: &str,
+        event: &str,
+        payload: Option<&Value>,
+    ) -> Message {
         let mut m = self.head(id, channel, event);
         if let Some(p) = payload {
             m.insert("payload".into(), p.clone());
@@ -81,7 +92,14 @@ impl GateSession {
         Message::text(Value::Object(m).to_string())
     }
 
-    fn error(&self, id: Option<&Value>, channel: &str, event: &str, code: i64, message: &str) -> Message {
+    fn error(
+        &self,
+        id: Option<&Value>,
+        channel: &str,
+        event: &str,
+        code: i64,
+        message: &str,
+    ) -> Message {
         let mut m = self.head(id, channel, event);
         m.insert("error".into(), json!({"code": code, "message": message}));
         m.insert("result".into(), json!({"status": "fail"}));
@@ -93,9 +111,18 @@ impl GateSession {
         if auth.get("method").and_then(Value::as_str) != Some("api_key") {
             return Err("invalid auth method");
         }
-        let key = auth.get("KEY").and_then(Value::as_str).ok_or("missing KEY")?;
-        let sig = auth.get("SIGN").and_then(Value::as_str).ok_or("missing SIGN")?;
-        let time = req.get("time").and_then(Value::as_i64).ok_or("missing time")?;
+        let key = auth
+            .get("KEY")
+            .and_then(Value::as_str)
+            .ok_or("missing KEY")?;
+        let sig = auth
+            .get("SIGN")
+            .and_then(Value::as_str)
+            .ok_or("missing SIGN")?;
+        let time = req
+            .get("time")
+            .and_then(Value::as_i64)
+            .ok_or("missing time")?;
         let secret = self.exchange.secret(key).ok_or("invalid key")?;
         if (now_ms() / 1000 - time).abs() > sign::MAX_SKEW_SECS {
             return Err("request expired");
@@ -106,8 +133,19 @@ impl GateSession {
         Ok(key.to_owned())
     }
 
-    fn subscribe_public(&mut self, id: Option<&Value>, channel: &str, payload: &[String], reply: &mut Reply) -> Result<(), Message> {
-        if self.check_pairs && matches!(channel, "spot.order_book_update" | "spot.book_ticker" | "spot.trades") {
+    fn subscribe_public(
+        &mut self,
+        id: Option<&Value>,
+        channel: &str,
+        payload: &[String],
+        reply: &mut Reply,
+    ) -> Result<(), Message> {
+        if self.check_pairs
+            && matches!(
+                channel,
+                "spot.order_book_update" | "spot.book_ticker" | "spot.trades"
+            )
+        {
             let pairs: &[String] = if channel == "spot.order_book_update" {
                 &payload[..payload.len().min(1)]
             } else {
@@ -115,21 +153,34 @@ impl GateSession {
             };
             let market = self.exchange.market();
             if let Some(bad) = pairs.iter().find(|p| market.find(p).is_none()) {
-                return Err(self.error(id, channel, "subscribe", INVALID_ARGUMENT, &format!("unknown currency pair: {bad}")));
+                return Err(self.error(
+                    id,
+                    channel,
+                    "subscribe",
+                    INVALID_ARGUMENT,
+                    &format!("unknown currency pair: {bad}"),
+                ));
             }
         }
         for item in payload {
             if let Some(t) = self.topics.table().lookup(channel, item) {
                 if !self.topics.insert(t) {
                     if channel == "spot.obu" {
-                        return Err(self.error(id, channel, "subscribe", INVALID_ARGUMENT, &format!("Alert sub {item}")));
+                        return Err(self.error(
+                            id,
+                            channel,
+                            "subscribe",
+                            INVALID_ARGUMENT,
+                            &format!("Alert sub {item}"),
+                        ));
                     }
                 } else {
                     reply.started.push(t);
                 }
             }
         }
-        self.names.insert(format!("{channel}:{}", payload.join(",")));
+        self.names
+            .insert(format!("{channel}:{}", payload.join(",")));
         Ok(())
     }
 
@@ -141,7 +192,10 @@ impl GateSession {
         }
         let prefix = format!("{channel}:");
         self.names.retain(|n| {
-            !(n.starts_with(&prefix) && n[prefix.len()..].split(',').any(|i| payload.iter().any(|p| p == i)))
+            !(n.starts_with(&prefix)
+                && n[prefix.len()..]
+                    .split(',')
+                    .any(|i| payload.iter().any(|p| p == i)))
         });
     }
 
@@ -158,7 +212,9 @@ impl GateSession {
             k == key
                 && (pair.is_none()
                     || items.is_empty()
-                    || items.iter().any(|i| i == "!all" || Some(i.as_str()) == pair))
+                    || items
+                        .iter()
+                        .any(|i| i == "!all" || Some(i.as_str()) == pair))
         })
     }
 }
@@ -168,13 +224,21 @@ impl Session for GateSession {
         let req: Value = match serde_json::from_str(text) {
             Ok(v @ Value::Object(_)) => v,
             _ => {
-                reply.out.push(self.error(None, "", "", INVALID_BODY, "Invalid request body format"));
+                reply.out.push(self.error(
+                    None,
+                    "",
+                    "",
+                    INVALID_BODY,
+                    "Invalid request body format",
+                ));
                 return;
             }
         };
         let id = req.get("id");
         let Some(channel) = req.get("channel").and_then(Value::as_str) else {
-            reply.out.push(self.error(id, "", "", INVALID_BODY, "Invalid request body format"));
+            reply
+                .out
+                .push(self.error(id, "", "", INVALID_BODY, "Invalid request body format"));
             return;
         };
         let event = req.get("event").and_then(Value::as_str).unwrap_or("");
@@ -192,18 +256,36 @@ impl Session for GateSession {
             Some(_) => None,
         };
         let Some(payload) = payload else {
-            reply.out.push(self.error(id, channel, event, INVALID_ARGUMENT, "Invalid argument provided"));
+            reply.out.push(self.error(
+                id,
+                channel,
+                event,
+                INVALID_ARGUMENT,
+                "Invalid argument provided",
+            ));
             return;
         };
         if event != "subscribe" && event != "unsubscribe" {
-            reply.out.push(self.error(id, channel, event, INVALID_ARGUMENT, &format!("unknown event {event}")));
+            reply.out.push(self.error(
+                id,
+                channel,
+                event,
+                INVALID_ARGUMENT,
+                &format!("unknown event {event}"),
+            ));
             return;
         }
         if let Some(ch) = PRIVATE.iter().find(|c| **c == channel) {
             let key = match self.check_auth(&req, channel, event) {
                 Ok(k) => k,
                 Err(_) => {
-                    reply.out.push(self.error(id, channel, event, AUTH_FAIL, "Authentication fail"));
+                    reply.out.push(self.error(
+                        id,
+                        channel,
+                        event,
+                        AUTH_FAIL,
+                        "Authentication fail",
+                    ));
                     return;
                 }
             };
@@ -220,11 +302,23 @@ impl Session for GateSession {
             return;
         }
         if !PUBLIC.contains(&channel) {
-            reply.out.push(self.error(id, channel, event, INVALID_ARGUMENT, &format!("unknown channel {channel}")));
+            reply.out.push(self.error(
+                id,
+                channel,
+                event,
+                INVALID_ARGUMENT,
+                &format!("unknown channel {channel}"),
+            ));
             return;
         }
         if payload.is_empty() {
-            reply.out.push(self.error(id, channel, event, INVALID_ARGUMENT, "Invalid argument provided"));
+            reply.out.push(self.error(
+                id,
+                channel,
+                event,
+                INVALID_ARGUMENT,
+                "Invalid argument provided",
+            ));
             return;
         }
         if event == "subscribe" {
@@ -285,7 +379,12 @@ impl Session for GateSession {
                     out.push(self.push("spot.usertrades", r));
                 }
             }
-            PrivateChange::Balance { asset, balance, available_change, locked_change } => {
+            PrivateChange::Balance {
+                asset,
+                balance,
+                available_change,
+                locked_change,
+            } => {
                 if self.wants("spot.balances", &ev.key, None) {
                     let r = json!([{
                         "timestamp": (ev.ts_ms / 1000).to_string(),

@@ -37,6 +37,8 @@ pub struct PushDataV3ApiWrapper {
 /// The `body` oneof of [`PushDataV3ApiWrapper`].
 pub mod push_data_v3_api_wrapper {
     /// `oneof body`: variant names are the schema's field names, the tag is the field number.
+    /// Variants hold the messages inline, as prost-generated code does.
+    #[allow(clippy::large_enum_variant)]
     #[derive(Clone, PartialEq, ::prost::Oneof)]
     pub enum Body {
         /// `PublicDealsV3Api publicDeals = 301`.

@@ -60,7 +60,13 @@ impl MexcRender {
                         (t, c, *l)
                     })
                     .collect();
-                SymTopics { name: n, depth, deals, ticker, limit }
+                SymTopics {
+                    name: n,
+                    depth,
+                    deals,
+                    ticker,
+                    limit,
+                }
             })
             .collect();
         Self { syms }
@@ -95,7 +101,10 @@ impl Render for MexcRender {
             if !topics.has_subscribers(*topic) {
                 continue;
             }
-            let item = |c: &(bool, i64, i64)| PublicAggreDepthV3ApiItem { price: p(c.1), quantity: q(c.2) };
+            let item = |c: &(bool, i64, i64)| PublicAggreDepthV3ApiItem {
+                price: p(c.1),
+                quantity: q(c.2),
+            };
             let body = PublicAggreDepthsV3Api {
                 asks: ev.changes.iter().filter(|c| !c.0).map(item).collect(),
                 bids: ev.changes.iter().filter(|c| c.0).map(item).collect(),
@@ -104,7 +113,10 @@ impl Render for MexcRender {
                 to_version: ev.last.to_string(),
                 last_order_create_time: ts,
             };
-            out.push(Frame { topic: *topic, msg: wrap(channel, &st.name, ts, Body::PublicAggreDepths(body)) });
+            out.push(Frame {
+                topic: *topic,
+                msg: wrap(channel, &st.name, ts, Body::PublicAggreDepths(body)),
+            });
         }
         if let Some(t) = ev.trade {
             for (topic, channel, interval) in &st.deals {
@@ -121,7 +133,10 @@ impl Render for MexcRender {
                     }],
                     event_type: format!("spot@public.aggre.deals.v3.api.pb@{interval}"),
                 };
-                out.push(Frame { topic: *topic, msg: wrap(channel, &st.name, ts, Body::PublicAggreDeals(body)) });
+                out.push(Frame {
+                    topic: *topic,
+                    msg: wrap(channel, &st.name, ts, Body::PublicAggreDeals(body)),
+                });
             }
         }
         if let (Some((bp, bq)), Some((ap, aq))) = (book.best_bid(), book.best_ask()) {
@@ -137,7 +152,10 @@ impl Render for MexcRender {
                     version: ev.last.to_string(),
                     last_order_create_time: ts,
                 };
-                out.push(Frame { topic: *topic, msg: wrap(channel, &st.name, ts, Body::PublicAggreBookTicker(body)) });
+                out.push(Frame {
+                    topic: *topic,
+                    msg: wrap(channel, &st.name, ts, Body::PublicAggreBookTicker(body)),
+                });
             }
         }
         for (topic, channel, n) in &st.limit {
@@ -145,7 +163,10 @@ impl Render for MexcRender {
                 continue;
             }
             let (bids, asks) = book.top(*n);
-            let item = |(pr, qt): (i64, i64)| PublicLimitDepthV3ApiItem { price: p(pr), quantity: q(qt) };
+            let item = |(pr, qt): (i64, i64)| PublicLimitDepthV3ApiItem {
+                price: p(pr),
+                quantity: q(qt),
+            };
             let body = PublicLimitDepthsV3Api {
                 asks: asks.into_iter().map(item).collect(),
                 bids: bids.into_iter().map(item).collect(),
@@ -153,7 +174,10 @@ impl Render for MexcRender {
                 version: ev.last.to_string(),
                 last_order_create_time: ts,
             };
-            out.push(Frame { topic: *topic, msg: wrap(channel, &st.name, ts, Body::PublicLimitDepths(body)) });
+            out.push(Frame {
+                topic: *topic,
+                msg: wrap(channel, &st.name, ts, Body::PublicLimitDepths(body)),
+            });
         }
     }
 }

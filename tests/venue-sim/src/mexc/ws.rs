@@ -1,6 +1,9 @@
 //! MEXC spot v3 websocket protocol: JSON `SUBSCRIPTION`/`UNSUBSCRIPTION`/`PING` requests and
 //! acks, the 30-subscription limit, the no-subscription and idle disconnects, and private
 //! protobuf pushes on listen-key connections.
+// Handlers return the venue's error response as `Err` for early exits; boxing it would only
+// add noise on a cold path.
+#![allow(clippy::result_large_err)]
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -13,7 +16,9 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::proto::push_data_v3_api_wrapper::Body;
-use super::proto::{PrivateAccountV3Api, PrivateDealsV3Api, PrivateOrdersV3Api, PushDataV3ApiWrapper};
+use super::proto::{
+    PrivateAccountV3Api, PrivateDealsV3Api, PrivateOrdersV3Api, PushDataV3ApiWrapper,
+};
 use super::{PRIVATE_ACCOUNT, PRIVATE_DEALS, PRIVATE_ORDERS};
 use crate::config::MexcLimits;
 use crate::http::{App, Body as HttpBody};
@@ -43,7 +48,11 @@ impl MexcSession {
             Some(lk) => match app.listen_keys.lock().unwrap().get(lk) {
                 Some(k) => Some(k.clone()),
                 None => {
-                    return Err(super::rest::error(StatusCode::UNAUTHORIZED, 730100, "listenKey does not exist"));
+                    return Err(super::rest::error(
+                        StatusCode::UNAUTHORIZED,
+                        730100,
+                        "listenKey does not exist",
+                    ));
                 }
             },
         };
@@ -88,7 +97,11 @@ impl Session for MexcSession {
         let params: Vec<String> = req
             .get("params")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         match method {
             "PING" => reply.out.push(Self::reply(id, "PONG")),
@@ -120,7 +133,10 @@ impl Session for MexcSession {
                     reply.out.push(Self::reply(id, &ok.join(",")));
                 }
                 if !bad.is_empty() {
-                    let msg = format!("Not Subscribed successfully! [{}].  Reason： Blocked! ", bad.join(","));
+                    let msg = format!(
+                        "Not Subscribed successfully! [{}].  Reason： Blocked! ",
+                        bad.join(",")
+                    );
                     reply.out.push(Self::reply(id, &msg));
                 }
             }
@@ -186,7 +202,12 @@ impl Session for MexcSession {
                     create_time: o.create_ms,
                     ..Default::default()
                 };
-                out.push(self.push(PRIVATE_ORDERS, Some(sym), ev.ts_ms, Body::PrivateOrders(body)));
+                out.push(self.push(
+                    PRIVATE_ORDERS,
+                    Some(sym),
+                    ev.ts_ms,
+                    Body::PrivateOrders(body),
+                ));
             }
             PrivateChange::Fill(f) if self.names.contains(PRIVATE_DEALS) => {
                 let s = &market.symbols[f.order.symbol];
@@ -207,11 +228,19 @@ impl Session for MexcSession {
                     fee_currency: s.quote.clone(),
                     time: f.ts_ms,
                 };
-                out.push(self.push(PRIVATE_DEALS, Some(s.mexc()), ev.ts_ms, Body::PrivateDeals(body)));
+                out.push(self.push(
+                    PRIVATE_DEALS,
+                    Some(s.mexc()),
+                    ev.ts_ms,
+                    Body::PrivateDeals(body),
+                ));
             }
-            PrivateChange::Balance { asset, balance, available_change, locked_change }
-                if self.names.contains(PRIVATE_ACCOUNT) =>
-            {
+            PrivateChange::Balance {
+                asset,
+                balance,
+                available_change,
+                locked_change,
+            } if self.names.contains(PRIVATE_ACCOUNT) => {
                 let body = PrivateAccountV3Api {
                     vcoin_name: asset.clone(),
                     coin_id: asset.clone(),

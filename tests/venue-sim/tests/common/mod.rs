@@ -26,7 +26,9 @@ pub fn fixture(rel: &str) -> String {
 
 /// Start a simulator on a free loopback port.
 pub async fn start(cfg: SimConfig) -> SimHandle {
-    Simulator::start(cfg, "127.0.0.1:0".parse().unwrap()).await.unwrap()
+    Simulator::start(cfg, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
 }
 
 /// A config with the given venue and source.
@@ -52,7 +54,9 @@ pub async fn send(ws: &mut Ws, text: impl Into<String>) {
 
 /// Next message (text, binary or close); panics on timeout.
 pub async fn next(ws: &mut Ws) -> Option<Result<Message, tokio_tungstenite::tungstenite::Error>> {
-    tokio::time::timeout(WAIT, ws.next()).await.expect("no frame within the wait bound")
+    tokio::time::timeout(WAIT, ws.next())
+        .await
+        .expect("no frame within the wait bound")
 }
 
 /// Next text frame parsed as JSON (skipping pings/pongs).
@@ -67,7 +71,10 @@ pub async fn next_json(ws: &mut Ws) -> serde_json::Value {
 }
 
 /// Next text frame whose JSON satisfies `pred`.
-pub async fn next_json_where(ws: &mut Ws, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+pub async fn next_json_where(
+    ws: &mut Ws,
+    pred: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
     loop {
         let v = next_json(ws).await;
         if pred(&v) {
@@ -110,7 +117,9 @@ pub async fn http(
     body: &str,
 ) -> Resp {
     let stream = TcpStream::connect(addr).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
     let driver = tokio::spawn(conn);
     let mut req = hyper::Request::builder()
         .method(method)
@@ -120,12 +129,19 @@ pub async fn http(
         req = req.header(*k, *v);
     }
     let req = req.body(Full::new(Bytes::from(body.to_owned()))).unwrap();
-    let resp = tokio::time::timeout(WAIT, sender.send_request(req)).await.expect("http timed out").unwrap();
+    let resp = tokio::time::timeout(WAIT, sender.send_request(req))
+        .await
+        .expect("http timed out")
+        .unwrap();
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     driver.abort();
-    Resp { status, headers, body }
+    Resp {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// Unix time now, ms.
@@ -146,11 +162,22 @@ pub fn mexc_signed(path: &str, params: &str, key: &str, secret: &str) -> String 
 }
 
 /// Gate REST auth headers for a request.
-pub fn gate_headers(method: &str, path: &str, query: &str, body: &str, key: &str, secret: &str) -> Vec<(String, String)> {
+pub fn gate_headers(
+    method: &str,
+    path: &str,
+    query: &str,
+    body: &str,
+    key: &str,
+    secret: &str,
+) -> Vec<(String, String)> {
     let ts = (now_ms() / 1000).to_string();
     let payload = venue_sim::gateio::sign::rest_payload(method, path, query, body.as_bytes(), &ts);
     let sign = venue_sim::gateio::sign::sign(secret, &payload);
-    vec![("KEY".into(), key.into()), ("Timestamp".into(), ts), ("SIGN".into(), sign)]
+    vec![
+        ("KEY".into(), key.into()),
+        ("Timestamp".into(), ts),
+        ("SIGN".into(), sign),
+    ]
 }
 
 /// Borrow owned header pairs.
