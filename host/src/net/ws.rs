@@ -7,6 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::future::BoxFuture;
+use std::future::poll_fn;
+use std::task::Poll;
+
 use futures_util::{SinkExt, StreamExt};
 use plugin_api::ConnId;
 use tokio::net::TcpStream;
@@ -24,6 +27,9 @@ type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Frames the [`WsSender`] queue holds before `send` waits.
 const OUTBOUND_QUEUE: usize = 1024;
+
+/// Buffered frames read in a row before outbound frames and timers get a turn.
+const READ_BURST: u32 = 32;
 
 /// Settings of one websocket connection.
 #[derive(Debug, Clone)]
@@ -475,9 +481,13 @@ impl Task {
         tokio::pin!(stale_timer, rotate);
 
         loop {
-            tokio::select! {
+            // Checked here because, under a steady stream, the read branch wins before the
+            // `cancelled` branch (polled last: polling it takes a lock) is reached.
+            if token.is_cancelled() {
+                return close(ws, grace).await;
+            }
+            let mut msg = tokio::select! {
                 biased;
-                _ = &mut cancelled => return close(ws, grace).await,
                 out = async { pacer.wait().await; rx.recv().await } => {
                     let Some((frame, queued_in)) = out else { return close(ws, grace).await };
                     if queued_in < epoch {
@@ -491,18 +501,20 @@ impl Task {
                         dropped!(CloseReason::Error(e.to_string()));
                     }
                     shared.frames_out.fetch_add(1, Ordering::Relaxed);
+                    continue;
                 }
                 _ = ping.tick(), if config.protocol_ping.is_some() => {
                     if let Err(e) = ws.send(Message::Ping(Default::default())).await {
                         shared.error(&e);
                         dropped!(CloseReason::Error(e.to_string()));
                     }
+                    continue;
                 }
                 _ = heartbeat.tick(), if config.heartbeat.is_some() => {
                     let hb = tokio::select! {
                         biased;
-                        _ = &mut cancelled => return close(ws, grace).await,
                         f = events.heartbeat(id) => f,
+                        _ = &mut cancelled => return close(ws, grace).await,
                     };
                     if let Some(frame) = hb {
                         if let Err(e) = ws.send(frame.into()).await {
@@ -511,6 +523,7 @@ impl Task {
                         }
                         shared.frames_out.fetch_add(1, Ordering::Relaxed);
                     }
+                    continue;
                 }
                 () = &mut stale_timer, if stale.is_some() => {
                     let due = last_rx + stale.unwrap_or_default();
@@ -520,51 +533,68 @@ impl Task {
                         warn!(stale_ms = stale.unwrap_or_default().as_millis() as u64, "stale: nothing received");
                         dropped!(CloseReason::Stale);
                     }
+                    continue;
                 }
                 () = &mut rotate, if config.max_lifetime.is_some() => {
                     info!("rotating connection");
                     let _ = tokio::time::timeout(config.close_grace, ws.close(None)).await;
                     dropped!(CloseReason::Rotation);
                 }
-                msg = ws.next() => {
-                    let msg = match msg {
-                        Some(Ok(m)) => m,
-                        Some(Err(e)) => {
+                msg = ws.next() => msg,
+                _ = &mut cancelled => return close(ws, grace).await,
+            };
+            // Handle this frame and up to READ_BURST - 1 more that are already buffered
+            // before the other branches get their turn.
+            let mut burst = 0;
+            loop {
+                let message = match msg {
+                    Some(Ok(m)) => m,
+                    Some(Err(e)) => {
+                        shared.error(&e);
+                        dropped!(CloseReason::Error(e.to_string()));
+                    }
+                    None => dropped!(CloseReason::ClosedByServer),
+                };
+                let received_ns = unix_ns();
+                if stale.is_some() {
+                    last_rx = Instant::now();
+                }
+                let data = match &message {
+                    Message::Text(t) => Some(WsIn::Text(t.as_str())),
+                    Message::Binary(b) => Some(WsIn::Binary(b)),
+                    Message::Ping(_) => {
+                        // tungstenite queued the pong; flush it now.
+                        if let Err(e) = ws.flush().await {
                             shared.error(&e);
                             dropped!(CloseReason::Error(e.to_string()));
                         }
-                        None => dropped!(CloseReason::ClosedByServer),
-                    };
-                    let received_ns = unix_ns();
-                    last_rx = Instant::now();
-                    let frame = match &msg {
-                        Message::Text(t) => WsIn::Text(t.as_str()),
-                        Message::Binary(b) => WsIn::Binary(b),
-                        Message::Ping(_) => {
-                            // tungstenite queued the pong; flush it now.
-                            if let Err(e) = ws.flush().await {
-                                shared.error(&e);
-                                dropped!(CloseReason::Error(e.to_string()));
-                            }
-                            continue;
-                        }
-                        Message::Close(_) => dropped!(CloseReason::ClosedByServer),
-                        Message::Pong(_) | Message::Frame(_) => continue,
-                    };
+                        None
+                    }
+                    Message::Close(_) => dropped!(CloseReason::ClosedByServer),
+                    Message::Pong(_) | Message::Frame(_) => None,
+                };
+                if let Some(frame) = data {
                     healthy = true;
                     shared.frames_in.fetch_add(1, Ordering::Relaxed);
-                    shared.bytes_in.fetch_add(msg.len() as u64, Ordering::Relaxed);
-                    trace!(len = msg.len(), "frame");
+                    shared.bytes_in.fetch_add(message.len() as u64, Ordering::Relaxed);
+                    trace!(len = message.len(), "frame");
                     tokio::select! {
                         biased;
-                        _ = &mut cancelled => return close(ws, grace).await,
                         () = events.frame(id, frame, received_ns) => {}
+                        _ = &mut cancelled => return close(ws, grace).await,
                     }
+                }
+                burst += 1;
+                if burst == READ_BURST {
+                    break; // the cancellation check at the top of the loop comes next
+                }
+                match poll_fn(|cx| Poll::Ready(ws.poll_next_unpin(cx))).await {
+                    Poll::Ready(next) => msg = next,
+                    Poll::Pending => break,
                 }
             }
         }
     }
-
 }
 
 /// Sends our close frame and waits at most `grace` for the server's.
