@@ -31,10 +31,21 @@ async fn ping_subscribe_unsubscribe_and_the_31st_subscription() {
     let sim = start(cfg).await;
     let mut ws = connect(&sim.ws_url()).await;
     send(&mut ws, r#"{"method":"PING"}"#).await;
-    assert_eq!(
-        next_json(&mut ws).await,
-        json!({"id": 0, "code": 0, "msg": "PONG"})
-    );
+    // Byte-identical to the real PONG text frame captured from the venue.
+    let pong = r#"{"id":0,"code":0,"msg":"PONG"}"#;
+    let real: Vec<String> = fixture("mexc/samples/ws_control.jsonl")
+        .lines()
+        .filter_map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["raw"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert!(real.iter().any(|r| r == pong));
+    match next(&mut ws).await {
+        Some(Ok(Message::Text(t))) => assert_eq!(t.as_str(), pong),
+        other => panic!("{other:?}"),
+    }
     let chans: Vec<String> = (0..16)
         .flat_map(|i| {
             [

@@ -33,6 +33,31 @@ const INVALID_BODY: i64 = 1;
 const INVALID_ARGUMENT: i64 = 2;
 const AUTH_FAIL: i64 = 4;
 
+/// A JSON object that keeps its keys in insertion order (the venue's order), without turning
+/// on serde_json's `preserve_order` for the whole workspace.
+#[derive(Default)]
+struct Ordered(Vec<(&'static str, Value)>);
+
+impl Ordered {
+    fn insert(&mut self, k: &'static str, v: Value) {
+        self.0.push((k, v));
+    }
+
+    fn message(&self) -> Message {
+        let mut s = String::from("{");
+        for (i, (k, v)) in self.0.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            s.push_str(&Value::from(*k).to_string());
+            s.push(':');
+            s.push_str(&v.to_string());
+        }
+        s.push('}');
+        Message::text(s)
+    }
+}
+
 /// One Gate websocket connection.
 pub(crate) struct GateSession {
     topics: TopicSet,
@@ -57,22 +82,17 @@ impl GateSession {
         }
     }
 
-    fn head(
-        &self,
-        id: Option<&Value>,
-        channel: &str,
-        event: &str,
-    ) -> serde_json::Map<String, Value> {
+    fn head(&self, id: Option<&Value>, channel: &str, event: &str) -> Ordered {
         let ms = now_ms();
-        let mut m = serde_json::Map::new();
-        m.insert("time".into(), json!(ms / 1000));
-        m.insert("time_ms".into(), json!(ms));
+        let mut m = Ordered::default();
+        m.insert("time", json!(ms / 1000));
+        m.insert("time_ms", json!(ms));
         if let Some(id) = id {
-            m.insert("id".into(), id.clone());
+            m.insert("id", id.clone());
         }
-        m.insert("conn_id".into(), json!(self.conn_id));
-        m.insert("channel".into(), json!(channel));
-        m.insert("event".into(), json!(event));
+        m.insert("conn_id", json!(self.conn_id));
+        m.insert("channel", json!(channel));
+        m.insert("event", json!(event));
         m
     }
 
@@ -85,11 +105,11 @@ impl GateSession {
     ) -> Message {
         let mut m = self.head(id, channel, event);
         if let Some(p) = payload {
-            m.insert("payload".into(), p.clone());
+            m.insert("payload", p.clone());
         }
-        m.insert("error".into(), Value::Null);
-        m.insert("result".into(), json!({"status": "success"}));
-        Message::text(Value::Object(m).to_string())
+        m.insert("error", Value::Null);
+        m.insert("result", json!({"status": "success"}));
+        m.message()
     }
 
     fn error(
@@ -101,9 +121,9 @@ impl GateSession {
         message: &str,
     ) -> Message {
         let mut m = self.head(id, channel, event);
-        m.insert("error".into(), json!({"code": code, "message": message}));
-        m.insert("result".into(), json!({"status": "fail"}));
-        Message::text(Value::Object(m).to_string())
+        m.insert("error", json!({"code": code, "message": message}));
+        m.insert("result", json!({"status": "fail"}));
+        m.message()
     }
 
     fn check_auth(&self, req: &Value, channel: &str, event: &str) -> Result<String, &'static str> {
@@ -244,9 +264,9 @@ impl Session for GateSession {
         let event = req.get("event").and_then(Value::as_str).unwrap_or("");
         if channel == "spot.ping" {
             let mut m = self.head(id, "spot.pong", "");
-            m.insert("error".into(), Value::Null);
-            m.insert("result".into(), Value::Null);
-            reply.out.push(Message::text(Value::Object(m).to_string()));
+            m.insert("error", Value::Null);
+            m.insert("result", Value::Null);
+            reply.out.push(m.message());
             return;
         }
         let payload_v = req.get("payload");

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use hyper::{Response, StatusCode};
 use prost::Message as _;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -68,8 +68,12 @@ impl MexcSession {
         })
     }
 
+    /// `{"id":ID,"code":0,"msg":MSG}`, keys in the venue's order.
     fn reply(id: i64, msg: &str) -> Message {
-        Message::text(json!({"id": id, "code": 0, "msg": msg}).to_string())
+        Message::text(format!(
+            r#"{{"id":{id},"code":0,"msg":{}}}"#,
+            Value::from(msg)
+        ))
     }
 
     fn is_private(c: &str) -> bool {
