@@ -40,9 +40,12 @@ async fn server(count: u64) -> String {
         while let Ok((tcp, _)) = listener.accept().await {
             tokio::spawn(async move {
                 tcp.set_nodelay(true).unwrap();
-                let Ok(ws) = tokio_tungstenite::accept_async(tcp).await else { return };
+                let Ok(ws) = tokio_tungstenite::accept_async(tcp).await else {
+                    return;
+                };
                 let (mut tx, mut rx) = ws.split();
-                let reader = tokio::spawn(async move { while let Some(Ok(_)) = rx.next().await {} });
+                let reader =
+                    tokio::spawn(async move { while let Some(Ok(_)) = rx.next().await {} });
                 let msg = Message::text(frame());
                 for i in 0..count {
                     if tx.feed(msg.clone()).await.is_err() {
@@ -61,7 +64,9 @@ async fn server(count: u64) -> String {
 }
 
 async fn bare(url: &str) -> f64 {
-    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
+        .await
+        .unwrap();
     let t = Instant::now();
     let mut n = 0u64;
     while let Some(Ok(m)) = ws.next().await {
@@ -107,7 +112,13 @@ impl WsEvents for Counter {
 }
 
 fn counter(target: u64) -> Arc<Counter> {
-    Arc::new(Counter { n: AtomicU64::new(0), target, done: Notify::new(), opened: Notify::new(), started: Default::default() })
+    Arc::new(Counter {
+        n: AtomicU64::new(0),
+        target,
+        done: Notify::new(),
+        opened: Notify::new(),
+        started: Default::default(),
+    })
 }
 
 /// Frames/s through a `WsConnection`, then the stop time with the stream still running.
@@ -153,11 +164,16 @@ fn median<T: PartialOrd + Copy>(mut v: Vec<T>) -> T {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let streaming = server(FRAMES * 4).await;
         let silent = server(0).await;
-        let (mut bares, mut ours, mut stops, mut idle, mut idle_bare) = (vec![], vec![], vec![], vec![], vec![]);
+        let (mut bares, mut ours, mut stops, mut idle, mut idle_bare) =
+            (vec![], vec![], vec![], vec![], vec![]);
         for _ in 0..RUNS {
             bares.push(bare(&streaming).await);
             let (rate, stop) = resource(&streaming).await;
@@ -170,11 +186,25 @@ fn main() {
         let (b, o) = (median(bares), median(ours));
         println!("frames ({FRAMES} x 212 B, median of {RUNS}):");
         println!("  bare tokio-tungstenite read loop : {:>10.0} frames/s", b);
-        println!("  WsConnection -> WsEvents::frame  : {:>10.0} frames/s  ({:.2} x bare)", o, o / b);
+        println!(
+            "  WsConnection -> WsEvents::frame  : {:>10.0} frames/s  ({:.2} x bare)",
+            o,
+            o / b
+        );
         let (s, i, ib) = (median(stops), median(idle), median(idle_bare));
         println!("stop -> all tasks finished:");
-        println!("  streaming at full speed          : {:>8.1} us", s.as_secs_f64() * 1e6);
-        println!("  idle (close handshake included)  : {:>8.1} us", i.as_secs_f64() * 1e6);
-        println!("  bare: cancel + join idle reader  : {:>8.1} us  (idle stop = {:.1} x bare)", ib.as_secs_f64() * 1e6, i.as_secs_f64() / ib.as_secs_f64());
+        println!(
+            "  streaming at full speed          : {:>8.1} us",
+            s.as_secs_f64() * 1e6
+        );
+        println!(
+            "  idle (close handshake included)  : {:>8.1} us",
+            i.as_secs_f64() * 1e6
+        );
+        println!(
+            "  bare: cancel + join idle reader  : {:>8.1} us  (idle stop = {:.1} x bare)",
+            ib.as_secs_f64() * 1e6,
+            i.as_secs_f64() / ib.as_secs_f64()
+        );
     });
 }

@@ -32,13 +32,29 @@ async fn waits_for_the_sliding_window() {
     limiter.acquire("BTC_USDT", 1).await.unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
     limiter.acquire("ETH_USDT", 1).await.unwrap();
-    assert_eq!(t0.elapsed(), Duration::from_millis(400), "two fit in the window");
+    assert_eq!(
+        t0.elapsed(),
+        Duration::from_millis(400),
+        "two fit in the window"
+    );
     limiter.acquire("BTC_USDT", 1).await.unwrap();
-    assert_eq!(t0.elapsed(), Duration::from_millis(1_000), "third waits for the first to expire");
+    assert_eq!(
+        t0.elapsed(),
+        Duration::from_millis(1_000),
+        "third waits for the first to expire"
+    );
     limiter.acquire("BTC_USDT", 1).await.unwrap();
-    assert_eq!(t0.elapsed(), Duration::from_millis(1_400), "fourth for the second");
+    assert_eq!(
+        t0.elapsed(),
+        Duration::from_millis(1_400),
+        "fourth for the second"
+    );
     limiter.acquire("BTC_USDT", 2).await.unwrap();
-    assert_eq!(t0.elapsed(), Duration::from_millis(2_400), "weight 2 needs both slots free");
+    assert_eq!(
+        t0.elapsed(),
+        Duration::from_millis(2_400),
+        "weight 2 needs both slots free"
+    );
     let stats = limiter.stats();
     assert_eq!((stats.acquired, stats.waited, stats.waiters), (5, 3, 0));
 }
@@ -97,7 +113,11 @@ async fn stop_releases_blocked_waiters_at_once() {
     assert_eq!(limiter.counts().tasks, 0);
     let stats = limiter.stats();
     assert_eq!((stats.rejected_stopped, stats.waiters), (3, 0));
-    assert_eq!(limiter.acquire("", 1).await, Err(Stopped), "refused after stop");
+    assert_eq!(
+        limiter.acquire("", 1).await,
+        Err(Stopped),
+        "refused after stop"
+    );
 }
 
 #[tokio::test]
@@ -111,10 +131,18 @@ async fn stop_releases_waiters_in_real_time() {
         l.acquire("", 1).await
     });
     rx.recv().await.unwrap();
-    assert_eq!(limiter.stats().waiters, 1, "the waiter is blocked (current-thread runtime)");
+    assert_eq!(
+        limiter.stats().waiters,
+        1,
+        "the waiter is blocked (current-thread runtime)"
+    );
     let t0 = std::time::Instant::now();
     limiter.stop().await.unwrap();
     assert_eq!(waiter.await.unwrap(), Err(Stopped));
-    assert!(t0.elapsed() < Duration::from_millis(100), "{:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() < Duration::from_millis(100),
+        "{:?}",
+        t0.elapsed()
+    );
     assert_eq!(limiter.counts().tasks, 0);
 }

@@ -5,12 +5,12 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use host::net::{retry_after, HttpRequest, RateLimiter, RestClient, RestError};
+use host::resource::Resource;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use host::net::{retry_after, HttpRequest, RateLimiter, RestClient, RestError};
-use host::resource::Resource;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, Notify};
 
@@ -46,7 +46,12 @@ async fn handle(
             Response::builder().body(Full::new(Bytes::from_static(b"late")))
         }
         _ => Response::builder()
-            .header("X-Echo", req.headers().get("x-key").map_or("", |v| v.to_str().unwrap()))
+            .header(
+                "X-Echo",
+                req.headers()
+                    .get("x-key")
+                    .map_or("", |v| v.to_str().unwrap()),
+            )
             .body(Full::new(Bytes::from_static(b"hello"))),
     };
     Ok(resp.unwrap())
@@ -62,14 +67,20 @@ async fn server() -> Server {
         while let Ok((tcp, _)) = listener.accept().await {
             let (tx, rel) = (tx.clone(), rel.clone());
             tokio::spawn(async move {
-                let svc = hyper::service::service_fn(move |req| handle(req, tx.clone(), rel.clone()));
+                let svc =
+                    hyper::service::service_fn(move |req| handle(req, tx.clone(), rel.clone()));
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(tcp), svc)
                     .await;
             });
         }
     });
-    Server { base, arrived, release, task }
+    Server {
+        base,
+        arrived,
+        release,
+        task,
+    }
 }
 
 fn client() -> RestClient {
@@ -99,21 +110,35 @@ async fn a_slow_server_times_out() {
         ..HttpRequest::get(format!("{}/slow", srv.base))
     };
     let err = rest.send(req).await.unwrap_err();
-    assert!(matches!(err, RestError::Timeout { after, .. } if after == Duration::from_millis(100)), "{err:?}");
+    assert!(
+        matches!(err, RestError::Timeout { after, .. } if after == Duration::from_millis(100)),
+        "{err:?}"
+    );
     assert_eq!(rest.in_flight(), 0);
 }
 
 #[tokio::test]
 async fn connect_refused_is_a_connect_error() {
-    let port = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
-    let err = client().send(HttpRequest::get(format!("http://127.0.0.1:{port}/"))).await.unwrap_err();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = client()
+        .send(HttpRequest::get(format!("http://127.0.0.1:{port}/")))
+        .await
+        .unwrap_err();
     assert!(matches!(err, RestError::Connect { .. }), "{err:?}");
 }
 
 #[tokio::test]
 async fn too_many_requests_penalizes_the_limiter() {
     let srv = server().await;
-    let resp = client().send(HttpRequest::get(format!("{}/429", srv.base))).await.unwrap();
+    let resp = client()
+        .send(HttpRequest::get(format!("{}/429", srv.base)))
+        .await
+        .unwrap();
     assert_eq!(resp.status, 429);
     let wait = retry_after(&resp).expect("Retry-After on 429");
     assert_eq!(wait, Duration::from_secs(2));
@@ -125,7 +150,10 @@ async fn too_many_requests_penalizes_the_limiter() {
     limiter.acquire("", 1).await.unwrap();
     // The timer wheel rounds up to the next millisecond.
     let waited = t0.elapsed();
-    assert!(waited >= wait && waited <= wait + Duration::from_millis(1), "{waited:?}");
+    assert!(
+        waited >= wait && waited <= wait + Duration::from_millis(1),
+        "{waited:?}"
+    );
 }
 
 #[tokio::test]
@@ -143,7 +171,9 @@ async fn stop_waits_for_the_request_in_flight_and_refuses_new_ones() {
 
     let mut stop = tokio::spawn(rest.stop());
     // The stop cannot finish while the request is in flight.
-    assert!(tokio::time::timeout(Duration::from_millis(50), &mut stop).await.is_err());
+    assert!(tokio::time::timeout(Duration::from_millis(50), &mut stop)
+        .await
+        .is_err());
     let refused = rest.send(HttpRequest::get(url)).await.unwrap_err();
     assert!(matches!(refused, RestError::Stopped { .. }), "{refused:?}");
 
@@ -168,6 +198,10 @@ async fn force_abandons_the_request_in_flight() {
     rest.force().await;
     let err = inflight.await.unwrap().unwrap_err();
     assert!(matches!(err, RestError::Stopped { .. }), "{err:?}");
-    assert!(t0.elapsed() < Duration::from_millis(100), "{:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() < Duration::from_millis(100),
+        "{:?}",
+        t0.elapsed()
+    );
     assert_eq!(rest.counts().tasks, 0);
 }

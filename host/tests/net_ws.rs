@@ -21,7 +21,10 @@ use tokio_tungstenite::tungstenite::Message;
 const EVENT: Duration = Duration::from_secs(5);
 
 async fn next(rx: &mut mpsc::UnboundedReceiver<Ev>) -> Ev {
-    tokio::time::timeout(EVENT, rx.recv()).await.expect("event in time").expect("open channel")
+    tokio::time::timeout(EVENT, rx.recv())
+        .await
+        .expect("event in time")
+        .expect("open channel")
 }
 
 /// Skips events until one matches.
@@ -59,7 +62,10 @@ async fn stop_promptly(conn: &WsConnection) {
     let counts = conn.counts();
     assert_eq!(counts.tasks, 0, "no task after stop");
     assert_eq!(counts.connections, 0, "no connection after stop");
-    assert!(elapsed < Duration::from_millis(100), "stop took {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_millis(100),
+        "stop took {elapsed:?}"
+    );
 }
 
 /// Proves no reconnect after stop: the accept count does not move while a server-side timer
@@ -95,18 +101,32 @@ async fn reconnects_after_a_drop_and_resubscribes() {
     assert_eq!(next(&mut rx).await, Ev::Opened(false));
     assert_eq!(next(&mut rx).await, Ev::Frame("data0-a".into()));
     assert_eq!(next(&mut rx).await, Ev::Frame("data0-b".into()));
-    assert!(matches!(next(&mut rx).await, Ev::Closed(CloseReason::Error(_) | CloseReason::ClosedByServer)));
+    assert!(matches!(
+        next(&mut rx).await,
+        Ev::Closed(CloseReason::Error(_) | CloseReason::ClosedByServer)
+    ));
     assert_eq!(next(&mut rx).await, Ev::Opened(true), "reconnected");
-    assert_eq!(next(&mut rx).await, Ev::Frame("data1-a".into()), "data flows again");
+    assert_eq!(
+        next(&mut rx).await,
+        Ev::Frame("data1-a".into()),
+        "data flows again"
+    );
     assert_eq!(subs.recv().await.unwrap(), (0, "subscribe".into()));
-    assert_eq!(subs.recv().await.unwrap(), (1, "subscribe".into()), "resubscribed");
+    assert_eq!(
+        subs.recv().await.unwrap(),
+        (1, "subscribe".into()),
+        "resubscribed"
+    );
 
     let stats = conn.stats();
     assert_eq!((stats.connects, stats.reconnects), (2, 1));
     assert!(stats.is_connected);
     assert_eq!(conn.counts().connections, 1);
     stop_promptly(&conn).await;
-    assert_eq!(until(&mut rx, |e| matches!(e, Ev::Closed(_))).await, Ev::Closed(CloseReason::Stopped));
+    assert_eq!(
+        until(&mut rx, |e| matches!(e, Ev::Closed(_))).await,
+        Ev::Closed(CloseReason::Stopped)
+    );
 }
 
 #[tokio::test]
@@ -121,14 +141,23 @@ async fn a_silent_server_is_detected_as_stale() {
     let stale = Duration::from_millis(150);
     let conn = WsConnection::start(
         ConnId(2),
-        WsConfig { stale_after: Some(stale), ..config(&server.url) },
+        WsConfig {
+            stale_after: Some(stale),
+            ..config(&server.url)
+        },
         events,
     );
-    assert_eq!(until(&mut rx, |e| matches!(e, Ev::Frame(_))).await, Ev::Frame("hello0".into()));
+    assert_eq!(
+        until(&mut rx, |e| matches!(e, Ev::Frame(_))).await,
+        Ev::Frame("hello0".into())
+    );
     let silent_since = Instant::now();
     assert_eq!(next(&mut rx).await, Ev::Closed(CloseReason::Stale));
     let detected = silent_since.elapsed();
-    assert!(detected >= stale - Duration::from_millis(5), "not before stale_after: {detected:?}");
+    assert!(
+        detected >= stale - Duration::from_millis(5),
+        "not before stale_after: {detected:?}"
+    );
     assert_eq!(next(&mut rx).await, Ev::Opened(true));
     assert_eq!(next(&mut rx).await, Ev::Frame("hello1".into()));
     stop_promptly(&conn).await;
@@ -143,8 +172,18 @@ async fn stop_during_backoff_never_reconnects() {
     })
     .await;
     let (events, mut rx) = Recorder::new(&[]);
-    let policy = ReconnectPolicy { initial: Duration::from_millis(100), ..fast_policy() };
-    let conn = WsConnection::start(ConnId(3), WsConfig { reconnect: policy, ..config(&server.url) }, events);
+    let policy = ReconnectPolicy {
+        initial: Duration::from_millis(100),
+        ..fast_policy()
+    };
+    let conn = WsConnection::start(
+        ConnId(3),
+        WsConfig {
+            reconnect: policy,
+            ..config(&server.url)
+        },
+        events,
+    );
     assert_eq!(next(&mut rx).await, Ev::Opened(false));
     assert_eq!(next(&mut rx).await, Ev::Closed(CloseReason::ClosedByServer));
     // The task is now sleeping its 100 ms backoff.
@@ -164,10 +203,16 @@ async fn stop_during_a_handshake_that_never_answers() {
     let mut server = server;
     let (events, mut rx) = Recorder::new(&[]);
     let conn = WsConnection::start(ConnId(4), config(&server.url), events);
-    tokio::time::timeout(EVENT, server.accepted.recv()).await.unwrap();
+    tokio::time::timeout(EVENT, server.accepted.recv())
+        .await
+        .unwrap();
     stop_promptly(&conn).await;
     no_reconnect_after(&server, 1).await;
-    assert_eq!(next(&mut rx).await, Ev::Closed(CloseReason::Stopped), "opened was never called");
+    assert_eq!(
+        next(&mut rx).await,
+        Ev::Closed(CloseReason::Stopped),
+        "opened was never called"
+    );
     assert_eq!(conn.stats().connects, 0);
 }
 
@@ -235,7 +280,12 @@ async fn sends_paced_frames_heartbeats_and_refuses_after_stop() {
     }
     let mut seen = Vec::new();
     while seen.len() < 5 {
-        seen.push(tokio::time::timeout(EVENT, got.recv()).await.unwrap().unwrap());
+        seen.push(
+            tokio::time::timeout(EVENT, got.recv())
+                .await
+                .unwrap()
+                .unwrap(),
+        );
     }
     let texts: Vec<&str> = seen.iter().map(|(_, t)| t.as_str()).collect();
     assert_eq!(texts, ["sub", "m0", "m1", "m2", "hb"]);

@@ -74,7 +74,13 @@ struct Window {
 
 impl Window {
     /// Grants `weight` now, or returns the instant when it could be granted.
-    fn try_take(&mut self, now: Instant, window: Duration, capacity: u64, weight: u64) -> Result<(), Instant> {
+    fn try_take(
+        &mut self,
+        now: Instant,
+        window: Duration,
+        capacity: u64,
+        weight: u64,
+    ) -> Result<(), Instant> {
         while let Some(&(at, w)) = self.grants.front() {
             if at + window > now {
                 break;

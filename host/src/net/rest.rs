@@ -166,7 +166,12 @@ impl RestClient {
         let inner = &*self.inner;
         // Register before checking `closing`, so `stop` either refuses us or waits for us.
         let _in_flight = inner.in_flight.token();
-        let client = match inner.client.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        let client = match inner
+            .client
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
             Some(c) if !inner.closing.is_cancelled() => c.clone(),
             _ => return Err(RestError::Stopped { url: req.url }),
         };
@@ -189,7 +194,12 @@ impl RestClient {
             let headers = resp
                 .headers()
                 .iter()
-                .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .map(|(n, v)| {
+                    (
+                        n.as_str().to_owned(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
                 .collect();
             let body = resp.bytes().await?.to_vec();
             Ok::<_, reqwest::Error>(HttpResponse {

@@ -29,8 +29,18 @@ pub struct Recorder {
 impl Recorder {
     pub fn new(subscribe: &[&str]) -> (Arc<Recorder>, mpsc::UnboundedReceiver<Ev>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let subscribe = subscribe.iter().map(|s| WsOut::Text((*s).to_owned())).collect();
-        (Arc::new(Recorder { tx, subscribe, heartbeat: None }), rx)
+        let subscribe = subscribe
+            .iter()
+            .map(|s| WsOut::Text((*s).to_owned()))
+            .collect();
+        (
+            Arc::new(Recorder {
+                tx,
+                subscribe,
+                heartbeat: None,
+            }),
+            rx,
+        )
     }
 }
 
@@ -84,7 +94,12 @@ impl Server {
                 tokio::spawn(serve(n, stream));
             }
         });
-        Server { url, accepts, accepted, task }
+        Server {
+            url,
+            accepts,
+            accepted,
+            task,
+        }
     }
 
     pub fn accepts(&self) -> usize {
