@@ -296,3 +296,42 @@ async fn sends_paced_frames_heartbeats_and_refuses_after_stop() {
     stop_promptly(&conn).await;
     assert!(sender.send(WsOut::Text("late".into())).await.is_err());
 }
+
+#[tokio::test]
+async fn rotates_before_max_lifetime_and_answers_server_pings() {
+    let (pong_tx, mut pongs) = mpsc::unbounded_channel();
+    let server = Server::start(move |n, tcp| {
+        let pongs = pong_tx.clone();
+        async move {
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            ws.send(Message::Ping(b"p".to_vec().into())).await.unwrap();
+            while let Some(Ok(m)) = ws.next().await {
+                if let Message::Pong(p) = m {
+                    let _ = pongs.send((n, p.to_vec()));
+                }
+            }
+        }
+    })
+    .await;
+    let (events, mut rx) = Recorder::new(&["sub"]);
+    let conn = WsConnection::start(
+        ConnId(7),
+        WsConfig {
+            max_lifetime: Some(Duration::from_millis(200)),
+            ..config(&server.url)
+        },
+        events,
+    );
+    assert_eq!(next(&mut rx).await, Ev::Opened(false));
+    let pong = tokio::time::timeout(EVENT, pongs.recv()).await.unwrap();
+    assert_eq!(pong, Some((0, b"p".to_vec())), "server ping answered");
+    assert_eq!(next(&mut rx).await, Ev::Closed(CloseReason::Rotation));
+    assert_eq!(
+        next(&mut rx).await,
+        Ev::Opened(true),
+        "replaced at once, no backoff"
+    );
+    let pong = tokio::time::timeout(EVENT, pongs.recv()).await.unwrap();
+    assert_eq!(pong, Some((1, b"p".to_vec())));
+    stop_promptly(&conn).await;
+}
