@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 use crate::queue::{queue, Overflow, QueueRx, QueueStats, QueueTx};
 
 /// What a consumer receives.
+#[allow(clippy::large_enum_variant)] // events dominate; boxing each would cost an allocation
 #[derive(Debug, Clone, PartialEq)]
 pub enum StreamItem {
     /// A normalized event (host-owned: safe to keep after the plugin is unloaded).
@@ -233,7 +234,11 @@ impl Bus {
 
     /// Notified whenever the set of topics with consumers changes for `venue`.
     pub fn interest(&self, venue: &str) -> Arc<Notify> {
-        self.lock().entry(venue.to_owned()).or_default().interest.clone()
+        self.lock()
+            .entry(venue.to_owned())
+            .or_default()
+            .interest
+            .clone()
     }
 
     /// Topics of `venue` that have at least one consumer.
@@ -261,7 +266,10 @@ impl Bus {
         }
         let symbol = match &event {
             Event::Balance(_) => Symbol::EMPTY,
-            other => other.instrument().map(|i| i.symbol).unwrap_or(Symbol::EMPTY),
+            other => other
+                .instrument()
+                .map(|i| i.symbol)
+                .unwrap_or(Symbol::EMPTY),
         };
         let targets = {
             let venues = self.lock();
@@ -428,14 +436,21 @@ mod tests {
     async fn routes_by_topic_and_tracks_interest() {
         let bus = Bus::new(QueuePolicies::default());
         let interest = bus.interest("v");
-        let mut a = bus.subscribe("v", "BTC/USDT", StreamKind::BookTicker).unwrap();
+        let mut a = bus
+            .subscribe("v", "BTC/USDT", StreamKind::BookTicker)
+            .unwrap();
         interest.notified().await;
-        let _b = bus.subscribe("v", "ETH/USDT", StreamKind::BookTicker).unwrap();
+        let _b = bus
+            .subscribe("v", "ETH/USDT", StreamKind::BookTicker)
+            .unwrap();
         assert_eq!(bus.live_subscriptions(), 2);
         assert_eq!(bus.topics("v").len(), 2);
         bus.publish("v", ticker("ETH/USDT", "1")).await;
         bus.publish("v", ticker("BTC/USDT", "2")).await;
-        assert_eq!(a.recv().await, Some(StreamItem::Event(ticker("BTC/USDT", "2"))));
+        assert_eq!(
+            a.recv().await,
+            Some(StreamItem::Event(ticker("BTC/USDT", "2")))
+        );
         drop(_b);
         interest.notified().await;
         assert_eq!(bus.topics("v").len(), 1);
@@ -450,7 +465,9 @@ mod tests {
         bus.publish("v", ticker("BTC/USDT", "1")).await; // other kind: not delivered
         bus.gap_all("v", GapReason::Reload, 1).await;
         bus.end_venue("v").await;
-        assert!(matches!(a.recv().await, Some(StreamItem::Event(Event::Gap(g))) if g.reason == GapReason::Reload));
+        assert!(
+            matches!(a.recv().await, Some(StreamItem::Event(Event::Gap(g))) if g.reason == GapReason::Reload)
+        );
         assert_eq!(a.recv().await, Some(StreamItem::End));
         assert_eq!(a.recv().await, None);
     }

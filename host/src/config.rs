@@ -148,11 +148,19 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("host-config-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("bad.toml");
-        std::fs::write(&file, "plugins_dir = \"x\"\n[shutdown]\noverall = 5000\nbogus = 1\n").unwrap();
+        std::fs::write(
+            &file,
+            "plugins_dir = \"x\"\n[shutdown]\noverall = 5000\nbogus = 1\n",
+        )
+        .unwrap();
         let err = HostConfig::load(Some(&file)).unwrap_err().to_string();
         assert!(err.contains("bad.toml"), "{err}");
         assert!(err.contains("bogus"), "{err}");
-        std::fs::write(&file, "plugins_dir = \"x\"\n[shutdown]\noverall = \"soon\"\n").unwrap();
+        std::fs::write(
+            &file,
+            "plugins_dir = \"x\"\n[shutdown]\noverall = \"soon\"\n",
+        )
+        .unwrap();
         let err = HostConfig::load(Some(&file)).unwrap_err().to_string();
         assert!(err.contains("shutdown.overall"), "{err}");
     }

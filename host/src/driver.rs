@@ -184,7 +184,10 @@ impl Driver {
     fn failed(&self, error: PluginError) -> CallError {
         self.counters.call_errors.fetch_add(1, Ordering::Relaxed);
         let text = format!("{error}");
-        *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(text.clone());
+        if error.kind != ErrorKind::Faulted {
+            // A faulted instance's refusals would hide the panic that caused them.
+            *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(text.clone());
+        }
         if error.kind == ErrorKind::Panic {
             tracing::error!(venue = %self.name, error = %text, "plugin panicked; instance faulted");
             self.faulted.send_replace(Some(text));
@@ -205,6 +208,33 @@ impl Driver {
         let output = self.call(|a| f(a).map(rehome)).await?;
         self.handle(output).await;
         Ok(())
+    }
+
+    /// Like [`Driver::call_output`], but gives up (returning `false`) if another call still
+    /// holds the plugin after `wait`: a callback stuck in plugin code must not hold up a stop.
+    pub async fn call_output_within(
+        &self,
+        wait: Duration,
+        f: impl FnOnce(&mut VenueAdapterBox) -> RResult<Output, PluginError>,
+    ) -> bool {
+        if self.faulted.borrow().is_some() {
+            return true;
+        }
+        let Ok(mut guard) = tokio::time::timeout(wait, self.adapter.lock()).await else {
+            return false;
+        };
+        let Some(adapter) = guard.as_mut() else {
+            return true;
+        };
+        let result = f(adapter).map(rehome);
+        drop(guard);
+        match result {
+            RResult::ROk(output) => self.handle(output).await,
+            RResult::RErr(e) => {
+                self.failed(rehome(e));
+            }
+        }
+        true
     }
 
     /// Delivers events, counts rejects and carries out actions.

@@ -276,8 +276,13 @@ mod tests {
                 node(spec("c", Timer, &["a"])),
             ])
             .unwrap_err();
-        assert!(matches!(err, GraphError::Cycle { ref names, .. } if names.len() == 3), "{err}");
-        let err = g.register(vec![node(spec("a", Timer, &["zzz"]))]).unwrap_err();
+        assert!(
+            matches!(err, GraphError::Cycle { ref names, .. } if names.len() == 3),
+            "{err}"
+        );
+        let err = g
+            .register(vec![node(spec("a", Timer, &["zzz"]))])
+            .unwrap_err();
         assert!(err.to_string().contains("unknown `zzz`"), "{err}");
         g.register(vec![node(spec("a", Timer, &[]))]).unwrap();
         let err = g.register(vec![node(spec("a", Timer, &[]))]).unwrap_err();

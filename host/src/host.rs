@@ -50,13 +50,27 @@ struct Plugin {
     loaded_at: SystemTime,
 }
 
+/// Field order is drop order: instances (holding plugin adapters) and resources go before
+/// the libraries whose code they point into.
 #[derive(Default)]
 struct State_ {
-    plugins: HashMap<String, Plugin>,
     instances: HashMap<String, (Instance, String)>,
     graph: ResourceGraph,
+    plugins: HashMap<String, Plugin>,
     /// Libraries that could not be released; kept mapped for the life of the process.
     quarantine: Vec<LoadedLibrary>,
+}
+
+impl Drop for State_ {
+    fn drop(&mut self) {
+        // A host dropped without `shutdown`: release adapters while their code is mapped.
+        self.instances.clear();
+        self.graph.take_all();
+        // A quarantined library may still be executing; never unmap it.
+        for library in self.quarantine.drain(..) {
+            std::mem::forget(library);
+        }
+    }
 }
 
 struct Inner {
@@ -432,7 +446,9 @@ impl Host {
             }
         }
         futures_util::future::join_all(drivers.iter().map(|(_, d)| last_words(d, overall))).await;
-        let resources = stop_in_order(st.graph.take_all(), overall).await;
+        let nodes = st.graph.take_all();
+        let resources = stop_in_order(nodes.clone(), overall).await;
+        let stop_ms = started.elapsed().as_secs_f64() * 1e3;
         let mut quarantined = Vec::new();
         for (name, driver) in &drivers {
             if !driver.release(self.inner.options.release_wait).await {
@@ -443,6 +459,14 @@ impl Host {
             }
         }
         self.inner.supervisors.shutdown().await;
+        // A task that was aborted while stuck in a plugin call ends right after the call
+        // returned (which `release` waited for); let it go before counting.
+        for node in &nodes {
+            if node.resource.counts().tasks > 0 {
+                node.resource.force().await;
+            }
+        }
+        drop(nodes);
         let venues_q: Vec<String> = quarantined
             .iter()
             .filter_map(|n| st.instances.get(n).map(|(i, _)| i.venue.clone()))
@@ -473,7 +497,7 @@ impl Host {
         drop(st);
         let stop = StopReport {
             scope: "shutdown".into(),
-            elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
+            elapsed_ms: stop_ms,
             resources,
             quarantined,
         };
@@ -502,7 +526,9 @@ impl Host {
             .map(|n| n.resource.counts())
             .fold(ResourceCounts::default(), |a, b| a + b);
         drop(st);
-        let runtime = tokio::runtime::Handle::current().metrics().num_alive_tasks();
+        let runtime = tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks();
         Counts::gather(runtime, resources, self.inner.bus.live_subscriptions())
     }
 
@@ -588,12 +614,16 @@ impl Host {
     }
 }
 
-/// Asks the plugin for its last actions (bounded), and stops new work from starting.
+/// How long the plugin's `stop` waits for a call still running in the plugin.
+const LAST_WORDS_WAIT: Duration = Duration::from_millis(100);
+
+/// Asks the plugin for its last actions and stops new work from starting. Skipped (and
+/// logged) if the plugin is busy in a stuck call or faulted.
 async fn last_words(driver: &Arc<crate::driver::Driver>, bound: Duration) {
     driver.begin_stop();
-    let call = driver.call_output(|a| a.stop(now_ms()));
-    if tokio::time::timeout(bound, call).await.is_err() {
-        tracing::warn!(venue = %driver.name(), "plugin stop() did not return in time");
+    let wait = bound.min(LAST_WORDS_WAIT);
+    if !driver.call_output_within(wait, |a| a.stop(now_ms())).await {
+        tracing::warn!(venue = %driver.name(), "plugin busy in another call; stop() skipped");
     }
 }
 

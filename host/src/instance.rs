@@ -184,7 +184,11 @@ fn resource_nodes(
         })
     };
     if implicit_bindings {
-        implicit("handlers", ResourceKind::HandlerBinding, Arc::new(bindings.clone()));
+        implicit(
+            "handlers",
+            ResourceKind::HandlerBinding,
+            Arc::new(bindings.clone()),
+        );
     }
     if implicit_streams {
         implicit("streams", ResourceKind::Stream, Arc::new(streams.clone()));
@@ -195,10 +199,7 @@ fn resource_nodes(
 /// Runs the plugin's `start` and moves the instance to running (or faulted).
 pub(crate) async fn start(instance: &mut Instance) -> Result<(), HostError> {
     transition(instance, Trigger::Start)?;
-    let result = instance
-        .driver
-        .call_output(|a| a.start(now_ms()))
-        .await;
+    let result = instance.driver.call_output(|a| a.start(now_ms())).await;
     match result {
         Ok(()) => transition(instance, Trigger::Started).map(|_| ()),
         Err(e) => {

@@ -151,7 +151,12 @@ mod tests {
         l.apply(Trigger::Stop).unwrap();
         l.apply(Trigger::Stopped).unwrap();
         l.apply(Trigger::Unload).unwrap();
-        for t in [Trigger::Start, Trigger::Stop, Trigger::Unload, Trigger::Fault] {
+        for t in [
+            Trigger::Start,
+            Trigger::Stop,
+            Trigger::Unload,
+            Trigger::Fault,
+        ] {
             assert!(l.apply(t).is_err(), "{t:?} after unload");
         }
     }

@@ -299,10 +299,8 @@ impl Loader {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "plugin".into());
         let generation = GENERATION.fetch_add(1, Ordering::Relaxed);
-        self.shadow_dir.join(format!(
-            "{stem}.{}.{generation}.so",
-            std::process::id()
-        ))
+        self.shadow_dir
+            .join(format!("{stem}.{}.{generation}.so", std::process::id()))
     }
 
     fn write_report(&self, path: &Path, text: &str) -> Option<PathBuf> {
@@ -329,13 +327,76 @@ fn read_plugin_file(path: &Path) -> Result<Vec<u8>, LoadError> {
             path: path.to_owned(),
         });
     }
+    check_elf_extent(&bytes).map_err(|reason| LoadError::Corrupt {
+        path: path.to_owned(),
+        reason,
+    })?;
     Ok(bytes)
+}
+
+/// Refuses a file whose ELF headers point past its end. `dlopen` maps such a file and then
+/// faults (SIGBUS) on the missing pages, taking the whole process down, so this is checked
+/// before the file gets anywhere near the dynamic loader.
+fn check_elf_extent(b: &[u8]) -> Result<(), String> {
+    let len = b.len() as u64;
+    let u16_at = |o: usize| {
+        b.get(o..o + 2)
+            .map(|x| u16::from_le_bytes([x[0], x[1]]) as u64)
+    };
+    let u64_at = |o: usize| {
+        b.get(o..o + 8)
+            .map(|x| u64::from_le_bytes(x.try_into().unwrap_or([0; 8])))
+    };
+    // 64-bit little-endian only: the host's own format.
+    if b.get(4) != Some(&2) || b.get(5) != Some(&1) {
+        return Err("not a 64-bit little-endian ELF file".into());
+    }
+    let short = || format!("truncated: the ELF header needs more than {len} bytes");
+    let phoff = u64_at(0x20).ok_or_else(short)?;
+    let shoff = u64_at(0x28).ok_or_else(short)?;
+    let phentsize = u16_at(0x36).ok_or_else(short)?;
+    let phnum = u16_at(0x38).ok_or_else(short)?;
+    let shentsize = u16_at(0x3a).ok_or_else(short)?;
+    let shnum = u16_at(0x3c).ok_or_else(short)?;
+    let tables = [
+        ("program headers", phoff, phentsize * phnum),
+        ("section headers", shoff, shentsize * shnum),
+    ];
+    for (what, off, size) in tables {
+        if off.saturating_add(size) > len {
+            return Err(format!(
+                "truncated: {what} end at byte {} but the file has {len}",
+                off.saturating_add(size)
+            ));
+        }
+    }
+    for i in 0..phnum {
+        let ph = (phoff + i * phentsize) as usize;
+        let kind = b
+            .get(ph..ph + 4)
+            .map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]));
+        const PT_LOAD: u32 = 1;
+        if kind == Some(PT_LOAD) {
+            let off = u64_at(ph + 8).ok_or_else(short)?;
+            let filesz = u64_at(ph + 0x20).ok_or_else(short)?;
+            if off.saturating_add(filesz) > len {
+                return Err(format!(
+                    "truncated: a loadable segment ends at byte {} but the file has {len}",
+                    off.saturating_add(filesz)
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn one_line(text: &str) -> String {
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.len() > 300 {
-        let cut = (0..=300).rev().find(|&i| flat.is_char_boundary(i)).unwrap_or(0);
+        let cut = (0..=300)
+            .rev()
+            .find(|&i| flat.is_char_boundary(i))
+            .unwrap_or(0);
         format!("{}…", &flat[..cut])
     } else {
         flat
@@ -347,9 +408,7 @@ fn summarize_abi_errors(full: &str) -> String {
     let interesting = full
         .lines()
         .map(str::trim)
-        .find(|l| {
-            l.starts_with("Error:") || l.contains("mismatched") || l.contains("Mismatched")
-        })
+        .find(|l| l.starts_with("Error:") || l.contains("mismatched") || l.contains("Mismatched"))
         .unwrap_or("layout differs from this host's plugin-api");
     one_line(interesting)
 }

@@ -53,7 +53,10 @@ enum PluginsCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -112,7 +115,9 @@ fn check(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
 fn init_logging(config: &HostConfig) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.filter));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match config.log.format {
         LogFormat::Human => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
@@ -140,7 +145,11 @@ async fn run(
             Ok(()) => {
                 let symbol = venue.settings.get("symbol").and_then(|s| s.as_str());
                 for kind in plugin_api::StreamKind::ALL {
-                    let symbol = if kind.is_private() { "" } else { symbol.unwrap_or("") };
+                    let symbol = if kind.is_private() {
+                        ""
+                    } else {
+                        symbol.unwrap_or("")
+                    };
                     // A consumer that only counts: the driver's counters show the flow.
                     let _ = host.bind(name, symbol, kind, |_| async {}).await;
                 }

@@ -19,7 +19,9 @@ impl ProcessCounts {
     /// Reads the counters now (zeros where `/proc` is unavailable).
     pub fn now() -> ProcessCounts {
         ProcessCounts {
-            fds: fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0),
+            fds: fs::read_dir("/proc/self/fd")
+                .map(|d| d.count())
+                .unwrap_or(0),
             threads: fs::read_dir("/proc/self/task")
                 .map(|d| d.count())
                 .unwrap_or(0),

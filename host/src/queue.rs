@@ -68,7 +68,10 @@ pub struct QueueStats {
 impl QueueStats {
     /// All drops together.
     pub fn dropped(&self) -> u64 {
-        self.dropped_conflated + self.dropped_overflow + self.dropped_closed + self.dropped_undelivered
+        self.dropped_conflated
+            + self.dropped_overflow
+            + self.dropped_closed
+            + self.dropped_undelivered
     }
 }
 

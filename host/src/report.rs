@@ -67,7 +67,8 @@ pub struct UnloadReport {
 pub struct StopReport {
     /// What was stopped (`shutdown`, or the instance name).
     pub scope: String,
-    /// Total time, milliseconds.
+    /// Time to stop (the plugin's last actions and every resource), milliseconds; waiting
+    /// for a stuck plugin call before unloading is not included.
     pub elapsed_ms: f64,
     /// Per resource, in stop order.
     pub resources: Vec<ResourceReport>,

@@ -28,7 +28,10 @@ pub struct Timers {
 
 impl Timers {
     /// Timers for `driver` from `(name, period)` declarations.
-    pub fn new(driver: &Arc<Driver>, decls: impl IntoIterator<Item = (String, Duration)>) -> Timers {
+    pub fn new(
+        driver: &Arc<Driver>,
+        decls: impl IntoIterator<Item = (String, Duration)>,
+    ) -> Timers {
         Timers {
             driver: Arc::downgrade(driver),
             timers: decls
@@ -72,7 +75,9 @@ impl Timers {
                     _ = token.cancelled() => return,
                     _ = ticks.tick() => {}
                 }
-                let Some(driver) = driver.upgrade() else { return };
+                let Some(driver) = driver.upgrade() else {
+                    return;
+                };
                 let name = RStr::from_str(timer_name.as_str());
                 match driver.call_output(|a| a.on_timer(name, now_ms())).await {
                     Ok(()) => {}
@@ -87,7 +92,12 @@ impl Timers {
     /// Stops calling the plugin for `name`.
     pub fn cancel(&self, name: &str) -> Result<(), String> {
         let timer = self.timer(name)?;
-        if let Some(t) = timer.running.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some(t) = timer
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
             t.cancel();
         }
         Ok(())

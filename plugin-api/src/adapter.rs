@@ -8,8 +8,8 @@ use abi_stable::sabi_trait;
 use abi_stable::std_types::{RBox, ROption, RResult, RSlice, RStr, RVec};
 
 use crate::{
-    CancelOrder, ConnId, InFrame, Instrument, NewOrder, OutFrame, Output, PluginError,
-    RestRequest, RestResponse, Topic, VenueDescriptor,
+    CancelOrder, ConnId, InFrame, Instrument, NewOrder, OutFrame, Output, PluginError, RestRequest,
+    RestResponse, Topic, VenueDescriptor,
 };
 
 /// The ABI-stable mirror of [`crate::Venue`]; see there for what each method means.
@@ -58,8 +58,7 @@ pub trait VenueAdapter: Send {
 
     fn place_order(&mut self, order: NewOrder, tag: u64) -> RResult<RestRequest, PluginError>;
 
-    fn cancel_order(&mut self, cancel: CancelOrder, tag: u64)
-        -> RResult<RestRequest, PluginError>;
+    fn cancel_order(&mut self, cancel: CancelOrder, tag: u64) -> RResult<RestRequest, PluginError>;
 
     #[sabi(last_prefix_field)]
     fn stop(&mut self, now_ms: u64) -> RResult<Output, PluginError>;
@@ -67,4 +66,3 @@ pub trait VenueAdapter: Send {
 
 /// An owned venue adapter as the host holds it.
 pub type VenueAdapterBox = VenueAdapter_TO<'static, RBox<()>>;
-

@@ -47,8 +47,8 @@ pub use describe::{
 };
 pub use error::{ErrorKind, PluginError};
 pub use event::{
-    Balance, BookTicker, DepthUpdate, Event, Fill, Gap, GapReason, Level, OrderStatus,
-    OrderUpdate, Side, Stamp, StreamKind, Trade,
+    Balance, BookTicker, DepthUpdate, Event, Fill, Gap, GapReason, Level, OrderStatus, OrderUpdate,
+    Side, Stamp, StreamKind, Trade,
 };
 pub use guard::guard;
 pub use io::{

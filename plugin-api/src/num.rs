@@ -114,7 +114,13 @@ mod tests {
 
     #[test]
     fn round_trips_exactly() {
-        for text in ["0", "84270.01", "0.000001234", "123456789.123456789", "-5.5"] {
+        for text in [
+            "0",
+            "84270.01",
+            "0.000001234",
+            "123456789.123456789",
+            "-5.5",
+        ] {
             assert_eq!(Num::parse(text).unwrap().to_string(), text);
         }
     }

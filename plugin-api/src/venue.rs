@@ -78,7 +78,9 @@ pub trait Venue: Send + 'static {
     fn sign(&self, request: RestRequest, now_ms: u64) -> Result<RestRequest, PluginError> {
         let _ = now_ms;
         let _ = request;
-        Err(PluginError::unsupported("this venue does not sign requests"))
+        Err(PluginError::unsupported(
+            "this venue does not sign requests",
+        ))
     }
 
     /// The answer to a [`RestRequest`] the plugin asked for (matched by `tag`).
@@ -104,8 +106,7 @@ pub trait Venue: Send + 'static {
     }
 
     /// The REST request that cancels an order.
-    fn cancel_order(&mut self, cancel: &CancelOrder, tag: u64)
-        -> Result<RestRequest, PluginError> {
+    fn cancel_order(&mut self, cancel: &CancelOrder, tag: u64) -> Result<RestRequest, PluginError> {
         let _ = (cancel, tag);
         Err(PluginError::unsupported("this venue does not trade"))
     }

@@ -13,3 +13,28 @@ pub use rest::{retry_after, HttpRequest, HttpResponse, Method, RestClient, RestE
 pub use ws::{
     CloseReason, WsClosed, WsConfig, WsConnection, WsEvents, WsIn, WsOut, WsSender, WsStats,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    fn send<T: Send>(_: T) {}
+
+    /// The public handles cross tasks, and so do the futures of their async methods.
+    #[test]
+    fn handles_and_futures_are_send() {
+        let limiter = RateLimiter::with("l", 1, std::time::Duration::from_secs(1), false);
+        send_sync(&limiter);
+        send(limiter.acquire("k", 1));
+        let rest = RestClient::new(std::time::Duration::from_secs(1)).unwrap();
+        send_sync(&rest);
+        send(rest.send(HttpRequest::get("http://127.0.0.1:1/")));
+        fn conn(c: &WsConnection) {
+            send_sync(c);
+            send_sync(&c.sender());
+            send(async move { c.sender().send(WsOut::Text(String::new())).await });
+        }
+        let _ = conn;
+    }
+}

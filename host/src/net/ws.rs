@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use plugin_api::ConnId;
+use plugin_api::{ConnId, ConnectionDecl};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
@@ -54,6 +54,25 @@ pub struct WsConfig {
 }
 
 impl WsConfig {
+    /// A config for `url` with the venue's rules from its [`ConnectionDecl`] (zeros mean
+    /// "none") and the host's reconnect policy.
+    pub fn from_decl(
+        decl: &ConnectionDecl,
+        url: impl Into<String>,
+        reconnect: ReconnectPolicy,
+    ) -> WsConfig {
+        let ms = |v: u64| (v > 0).then(|| Duration::from_millis(v));
+        WsConfig {
+            reconnect,
+            heartbeat: ms(decl.heartbeat_ms),
+            stale_after: ms(decl.stale_after_ms),
+            max_lifetime: ms(decl.max_lifetime_ms),
+            max_outbound_per_sec: (decl.max_outbound_per_sec > 0)
+                .then_some(decl.max_outbound_per_sec),
+            ..WsConfig::new(url)
+        }
+    }
+
     /// A config for `url` with the defaults: no heartbeat, ping, staleness or rotation,
     /// 100 ms close grace, no pacing, 10 s connect timeout.
     pub fn new(url: impl Into<String>) -> WsConfig {

@@ -1,0 +1,98 @@
+//! Shared support for the end-to-end tests: builds the real plugin files (and the `host`
+//! binary) once per test process, and serializes tests that measure process-wide counters.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // Canonical, so paths compare equal to what `/proc/self/maps` shows.
+    root.canonicalize().unwrap_or(root)
+}
+
+/// Packages whose artifacts the tests load or run.
+const PACKAGES: &[&str] = &[
+    "fixture-counter",
+    "fixture-counter-v2",
+    "fixture-no-root",
+    "fixture-wrong-api",
+    "fixture-bad-layout",
+    "gateio-plugin",
+    "mexc-plugin",
+    "host",
+];
+
+/// Builds every test artifact (once per process) into its own target folder, so it never
+/// waits on the lock of the `cargo test` that runs us, and returns the folder of the files.
+pub fn artifacts() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let target = workspace().join("target/test-artifacts");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(workspace())
+            .arg("build")
+            .arg("--quiet")
+            .env("CARGO_TARGET_DIR", &target);
+        for p in PACKAGES {
+            cmd.args(["-p", p]);
+        }
+        let status = cmd
+            .status()
+            .expect("running cargo build for the test plugins");
+        assert!(status.success(), "building the test plugins failed");
+        target.join("debug")
+    })
+}
+
+/// The built plugin file of the crate whose library is called `lib_name`.
+pub fn plugin(lib_name: &str) -> PathBuf {
+    let path = artifacts().join(format!("lib{lib_name}.so"));
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}
+
+/// The built `host` binary.
+pub fn host_binary() -> PathBuf {
+    artifacts().join("host")
+}
+
+/// A fresh private folder for one test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = workspace()
+        .join("target/test-tmp")
+        .join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("creating a test folder");
+    dir
+}
+
+/// Held by tests that compare process-wide counts (fds, threads, RSS), so no other test of
+/// the same process changes them meanwhile.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The next trade id on `sub`, skipping other events; `None` at the end of the stream.
+pub async fn next_trade(sub: &mut host::Subscription) -> Option<String> {
+    use plugin_api::Event;
+    loop {
+        match sub.recv().await? {
+            host::StreamItem::Event(Event::Trade(t)) => return Some(t.trade_id.to_string()),
+            host::StreamItem::Event(_) => continue,
+            host::StreamItem::End => return None,
+        }
+    }
+}
+
+/// A two-worker runtime, built after [`serial`] is held so its threads count in the baseline.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("building a runtime")
+}
