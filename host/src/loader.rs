@@ -155,6 +155,22 @@ impl LoadedLibrary {
         &self.shadow.0
     }
 
+    /// Creates a bare venue adapter from this library, outside any host (benchmarks, tools).
+    /// The adapter must be dropped before `self`.
+    pub fn instantiate(
+        &self,
+        name: &str,
+        settings_json: &str,
+    ) -> Result<plugin_api::VenueAdapterBox, plugin_api::PluginError> {
+        let config = plugin_api::VenueConfig {
+            name: name.into(),
+            settings_json: settings_json.into(),
+        };
+        (self.root.create())(config)
+            .into_result()
+            .map_err(|e| e.clone())
+    }
+
     /// The root module. Valid only while `self` is alive; never store it elsewhere.
     pub(crate) fn root(&self) -> PluginRootRef {
         self.root
