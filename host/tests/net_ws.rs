@@ -27,6 +27,11 @@ async fn next(rx: &mut mpsc::UnboundedReceiver<Ev>) -> Ev {
         .expect("open channel")
 }
 
+/// The next event, without a bound (for paused time, where a bound would auto-advance).
+async fn recv(rx: &mut mpsc::UnboundedReceiver<Ev>) -> Ev {
+    rx.recv().await.expect("open channel")
+}
+
 /// Skips events until one matches.
 async fn until(rx: &mut mpsc::UnboundedReceiver<Ev>, want: impl Fn(&Ev) -> bool) -> Ev {
     loop {
@@ -334,4 +339,40 @@ async fn rotates_before_max_lifetime_and_answers_server_pings() {
     let pong = tokio::time::timeout(EVENT, pongs.recv()).await.unwrap();
     assert_eq!(pong, Some((1, b"p".to_vec())));
     stop_promptly(&conn).await;
+}
+
+/// The same stale detection in paused time: the runtime auto-advances the 30 s of silence as
+/// soon as it is idle (loopback I/O is polled before the clock moves).
+#[tokio::test(start_paused = true)]
+async fn stale_after_thirty_virtual_seconds() {
+    let server = Server::start(|n, tcp| async move {
+        let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        ws.send(Message::text(format!("hello{n}"))).await.unwrap();
+        while let Some(Ok(_)) = ws.next().await {}
+    })
+    .await;
+    let (events, mut rx) = Recorder::new(&[]);
+    let stale = Duration::from_secs(30);
+    let conn = WsConnection::start(
+        ConnId(8),
+        WsConfig {
+            stale_after: Some(stale),
+            connect_timeout: Duration::from_secs(3600),
+            ..config(&server.url)
+        },
+        events,
+    );
+    assert_eq!(recv(&mut rx).await, Ev::Opened(false));
+    assert_eq!(recv(&mut rx).await, Ev::Frame("hello0".into()));
+    let silent_since = tokio::time::Instant::now();
+    assert_eq!(recv(&mut rx).await, Ev::Closed(CloseReason::Stale));
+    let detected = silent_since.elapsed();
+    assert!(
+        detected >= stale && detected < stale + Duration::from_millis(10),
+        "{detected:?}"
+    );
+    assert_eq!(recv(&mut rx).await, Ev::Opened(true));
+    assert_eq!(recv(&mut rx).await, Ev::Frame("hello1".into()));
+    conn.stop().await.unwrap();
+    assert_eq!(conn.counts().tasks, 0);
 }
