@@ -46,7 +46,7 @@ macro_rules! fixture {
     };
 }
 
-/// Gate files replayed, in this order: (path, line format).
+/// Gate files replayed, in this order: (path under `gateio/captures`, contents).
 const GATE_FILES: &[(&str, &str)] = &[
     (
         "cryptofeed_2021-04-22/ws_spot_order_book_update.jsonl",

@@ -61,7 +61,12 @@ fn levels(out: &mut Vec<u8>, levels: impl Iterator<Item = (i64, i64)>) {
         out.extend_from_slice(b"[\"");
         write_fixed(out, p, PRICE_DECIMALS);
         out.extend_from_slice(b"\",\"");
-        write_fixed(out, q, QTY_DECIMALS);
+        // A removed level is "0", as the venue writes it.
+        if q == 0 {
+            out.push(b'0');
+        } else {
+            write_fixed(out, q, QTY_DECIMALS);
+        }
         out.extend_from_slice(b"\"]");
     }
     out.push(b']');

@@ -89,8 +89,13 @@ fn p(v: i64) -> String {
     fixed(v, PRICE_DECIMALS)
 }
 
+/// A quantity; a removed level is "0", as the venue writes it.
 fn q(v: i64) -> String {
-    fixed(v, QTY_DECIMALS)
+    if v == 0 {
+        "0".to_owned()
+    } else {
+        fixed(v, QTY_DECIMALS)
+    }
 }
 
 impl Render for MexcRender {
