@@ -251,7 +251,8 @@ fn upgrade(req: &mut Request<Incoming>, query: &str, app: &Arc<App>) -> Response
     };
     let on_upgrade = hyper::upgrade::on(req);
     let ctx = app.conn_ctx();
-    app.tracker.spawn(async move {
+    let span = tracing::debug_span!("ws", venue = ?app.cfg.venue);
+    let task = async move {
         let upgraded = tokio::select! {
             u = on_upgrade => match u {
                 Ok(u) => u,
@@ -264,7 +265,9 @@ fn upgrade(req: &mut Request<Incoming>, query: &str, app: &Arc<App>) -> Response
             Sess::Gate(s) => crate::ws::run(ws, s, ctx).await,
             Sess::Mexc(s) => crate::ws::run(ws, s, ctx).await,
         }
-    });
+    };
+    app.tracker
+        .spawn(tracing::Instrument::instrument(task, span));
     let mut r = Response::new(Full::new(Bytes::new()));
     *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let h = r.headers_mut();

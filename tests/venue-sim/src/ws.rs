@@ -105,7 +105,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Out<S> {
         } else {
             msg
         };
-        self.sink.feed(msg).await.map_err(|_| End::Gone)?;
+        // A client that stops reading must not block shutdown.
+        tokio::select! {
+            r = self.sink.feed(msg) => r.map_err(|_| End::Gone)?,
+            _ = self.cancel.cancelled() => return Err(End::Gone),
+        }
         self.unflushed += 1;
         if data {
             self.data_sent += 1;
@@ -121,7 +125,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Out<S> {
     }
 
     async fn flush(&mut self) -> Result<(), End> {
-        let r = self.sink.flush().await;
+        let r = tokio::select! {
+            r = self.sink.flush() => r,
+            _ = self.cancel.cancelled() => return Err(End::Gone),
+        };
         if self.unflushed > 0 {
             self.stats.frames_sent(self.unflushed);
             self.unflushed = 0;
@@ -134,7 +141,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Out<S> {
             code,
             reason: "".into(),
         };
-        let _ = self.sink.send(Message::Close(Some(frame))).await;
+        // Bounded: a client that stopped reading gets no close frame rather than a hang.
+        let close = self.sink.send(Message::Close(Some(frame)));
+        let _ = tokio::time::timeout(Duration::from_secs(1), close).await;
     }
 }
 
@@ -170,6 +179,8 @@ where
     T: Session,
 {
     let conn_id = ctx.stats.ws_opened();
+    let opened = Instant::now();
+    tracing::debug!(conn_id, "websocket connection opened");
     let (sink, mut stream) = ws.split();
     let mut out = Out {
         sink,
@@ -240,6 +251,7 @@ where
     };
     match end {
         End::Close(code) => {
+            tracing::trace!(conn_id, ?code, "closing with a close frame");
             let _ = out.flush().await;
             out.close(code).await;
         }
@@ -248,6 +260,7 @@ where
     drop(out);
     drop(stream);
     ctx.stats.ws_closed(conn_id);
+    tracing::debug!(conn_id, elapsed = ?opened.elapsed(), "websocket connection closed");
 }
 
 async fn recv_batch(
