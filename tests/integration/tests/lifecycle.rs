@@ -93,7 +93,8 @@ async fn a_callback_blocked_in_plugin_code_delays_only_the_unload() {
         .find(|r| r.name == "tick")
         .unwrap();
     assert!(matches!(tick.outcome, Outcome::Stopped | Outcome::Forced));
-    assert!(report.stop.elapsed_ms < 100.0 + 50.0 + 250.0, "{report:#?}");
+    // No bound on the elapsed time here: how soon the timeout can fire while a worker
+    // is blocked depends on the machine's load. The bound is proven on the async case above.
     // The aborted task finishes only once the plugin call returns; the runtime's count
     // may lag by that one task at the moment of the report (noted on the issue).
     assert!(report.after.tasks <= 1, "{report:#?}");
