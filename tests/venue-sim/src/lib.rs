@@ -129,7 +129,7 @@ impl Simulator {
         };
         let topics = Arc::new(table);
         let market_tx = render.map(|render| {
-            let (tx, _) = broadcast::channel(4096);
+            let (tx, _) = broadcast::channel(synthetic::batch_capacity(config.rate));
             let gen = Generator::new(
                 market.clone(),
                 topics.clone(),

@@ -40,6 +40,13 @@ pub(crate) struct Event {
     pub(crate) ts_ms: i64,
 }
 
+/// Broadcast capacity in batches for `rate` events/s: about 2^18 frames of buffering in all,
+/// so a slow reader lags (and is counted) instead of the queue growing without bound.
+pub(crate) fn batch_capacity(rate: u32) -> usize {
+    let per_tick = (rate as usize / 1000).max(1);
+    (262_144 / per_tick).clamp(16, 4096)
+}
+
 /// Renders events into venue frames for the topics that have subscribers.
 pub(crate) trait Render: Send + 'static {
     fn render(&mut self, ev: &Event, book: &Book, topics: &TopicTable, out: &mut Vec<Frame>);
@@ -203,7 +210,7 @@ impl Generator {
     }
 
     /// Emit `rate` events per second in batches, one batch per 1 ms tick, until cancelled.
-    /// A generator that falls behind drops any backlog beyond 20 ticks rather than
+    /// A generator that falls behind drops any backlog beyond 10 ticks rather than
     /// producing giant catch-up batches.
     pub(crate) async fn run(
         mut self,
@@ -222,7 +229,7 @@ impl Generator {
                 _ = tick.tick() => {}
             }
             let due = (start.elapsed().as_secs_f64() * rate) as u64;
-            let max_batch = (rate as u64 / 1000).max(1) * 20;
+            let max_batch = (rate as u64 / 1000).max(1) * 10;
             emitted = emitted.max(due.saturating_sub(max_batch));
             let n = due - emitted.min(due);
             if n == 0 {
