@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, Weak};
 
 use plugin_api::{Event, Gap, GapReason, Instrument, Stamp, StreamKind, Symbol};
 use serde::{Deserialize, Serialize};
-use tokio::sync::Notify;
+use tokio::sync::watch;
 
 use crate::queue::{queue, Overflow, QueueRx, QueueStats, QueueTx};
 
@@ -69,14 +69,25 @@ struct Entry {
     tx: QueueTx<StreamItem>,
 }
 
-#[derive(Default)]
 struct VenueSubs {
     topics: HashMap<TopicKey, Arc<Vec<Entry>>>,
-    interest: Arc<Notify>,
+    /// Bumped whenever the set of topics with consumers changes.
+    interest: watch::Sender<u64>,
     /// Subscriptions whose stream ended but whose handle is still held (not live).
     ended: HashMap<u64, QueueTx<StreamItem>>,
     /// Counters of queues already gone, so venue totals never go backwards.
     retired: QueueStats,
+}
+
+impl Default for VenueSubs {
+    fn default() -> Self {
+        VenueSubs {
+            topics: HashMap::new(),
+            interest: watch::Sender::new(0),
+            ended: HashMap::new(),
+            retired: QueueStats::default(),
+        }
+    }
 }
 
 struct BusInner {
@@ -170,7 +181,7 @@ impl Bus {
         let policy = self.inner.policies.for_kind(kind);
         let (tx, rx) = queue(self.inner.policies.capacity, policy);
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        let interest = {
+        {
             let mut venues = self.lock();
             let subs = venues.entry(venue.to_owned()).or_default();
             let list = subs.topics.entry(key).or_default();
@@ -184,11 +195,10 @@ impl Bus {
             next.push(Entry { id, tx });
             let first = next.len() == 1;
             *list = Arc::new(next);
-            first.then(|| subs.interest.clone())
+            if first {
+                subs.interest.send_modify(|v| *v += 1);
+            }
         };
-        if let Some(n) = interest {
-            n.notify_one();
-        }
         Some(Subscription {
             id,
             venue: venue.to_owned(),
@@ -199,7 +209,7 @@ impl Bus {
     }
 
     fn remove(&self, venue: &str, key: TopicKey, id: u64, final_stats: QueueStats) {
-        let interest = {
+        {
             let mut venues = self.lock();
             let Some(subs) = venues.get_mut(venue) else {
                 return;
@@ -225,20 +235,19 @@ impl Bus {
                     *list = Arc::new(next);
                 }
             }
-            last.then(|| subs.interest.clone())
-        };
-        if let Some(n) = interest {
-            n.notify_one();
+            if last {
+                subs.interest.send_modify(|v| *v += 1);
+            }
         }
     }
 
-    /// Notified whenever the set of topics with consumers changes for `venue`.
-    pub fn interest(&self, venue: &str) -> Arc<Notify> {
+    /// Changes whenever the set of topics with consumers changes for `venue`.
+    pub fn interest(&self, venue: &str) -> watch::Receiver<u64> {
         self.lock()
             .entry(venue.to_owned())
             .or_default()
             .interest
-            .clone()
+            .subscribe()
     }
 
     /// Topics of `venue` that have at least one consumer.
@@ -342,7 +351,7 @@ impl Bus {
     /// The subscriptions stop counting as live at once; their queues' counters still count in
     /// [`Bus::venue_stats`].
     pub async fn end_venue(&self, venue: &str) {
-        let (all, interest) = {
+        let all = {
             let mut venues = self.lock();
             let Some(subs) = venues.get_mut(venue) else {
                 return;
@@ -351,13 +360,13 @@ impl Bus {
             for e in all.iter().flat_map(|l| l.iter()) {
                 subs.ended.insert(e.id, e.tx.clone());
             }
-            (all, subs.interest.clone())
+            subs.interest.send_modify(|v| *v += 1);
+            all
         };
         for e in all.iter().flat_map(|l| l.iter()) {
             let _ = e.tx.push(u64::MAX, StreamItem::End).await;
             e.tx.close();
         }
-        interest.notify_one();
     }
 
     /// Subscriptions alive on every venue.
@@ -435,11 +444,11 @@ mod tests {
     #[tokio::test]
     async fn routes_by_topic_and_tracks_interest() {
         let bus = Bus::new(QueuePolicies::default());
-        let interest = bus.interest("v");
+        let mut interest = bus.interest("v");
         let mut a = bus
             .subscribe("v", "BTC/USDT", StreamKind::BookTicker)
             .unwrap();
-        interest.notified().await;
+        interest.changed().await.unwrap();
         let _b = bus
             .subscribe("v", "ETH/USDT", StreamKind::BookTicker)
             .unwrap();
@@ -452,7 +461,7 @@ mod tests {
             Some(StreamItem::Event(ticker("BTC/USDT", "2")))
         );
         drop(_b);
-        interest.notified().await;
+        interest.changed().await.unwrap();
         assert_eq!(bus.topics("v").len(), 1);
         a.dispose();
         assert_eq!(bus.live_subscriptions(), 0);

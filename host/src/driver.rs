@@ -60,6 +60,8 @@ pub struct DriverCounters {
     pub call_errors: AtomicU64,
     /// Actions the host could not carry out (no such connection, timer...).
     pub actions_failed: AtomicU64,
+    /// Connections lost (each followed by a reconnect unless stopping).
+    pub reconnects: AtomicU64,
 }
 
 /// A snapshot of [`DriverCounters`] plus the last error and reject reasons.
@@ -77,6 +79,8 @@ pub struct DriverStats {
     pub call_errors: u64,
     /// Actions the host could not carry out.
     pub actions_failed: u64,
+    /// Connections lost.
+    pub reconnects: u64,
     /// The last error, if any.
     pub last_error: Option<String>,
 }
@@ -84,8 +88,9 @@ pub struct DriverStats {
 /// Handles actions the driver itself does not own (connections, REST), installed by the
 /// instance once its resources exist.
 pub trait ActionSink: Send + Sync + 'static {
-    /// Carries out one action; returns an error text if it could not.
-    fn act(&self, action: Action) -> Result<(), String>;
+    /// Carries out one action (queues a frame, starts a request); returns an error text if
+    /// it could not.
+    fn act(&self, action: Action) -> futures_util::future::BoxFuture<'_, Result<(), String>>;
 }
 
 /// Calls into one plugin instance; shared by every task of the instance.
@@ -261,14 +266,14 @@ impl Driver {
             self.bus.publish(&self.name, event).await;
         }
         for action in actions {
-            if let Err(why) = self.act(action) {
+            if let Err(why) = self.act(action).await {
                 self.counters.actions_failed.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(venue = %self.name, %why, "action not carried out");
             }
         }
     }
 
-    fn act(&self, action: Action) -> Result<(), String> {
+    async fn act(&self, action: Action) -> Result<(), String> {
         if self.stopping.load(Ordering::Relaxed) {
             if let Action::ArmTimer(_) | Action::Open { .. } | Action::Reconnect(_) = action {
                 return Ok(());
@@ -280,7 +285,7 @@ impl Driver {
             other => {
                 let sink = self.sink.lock().unwrap_or_else(|p| p.into_inner()).clone();
                 match sink {
-                    Some(s) => s.act(other),
+                    Some(s) => s.act(other).await,
                     None => Err(format!("no connection or REST resource for {other:?}")),
                 }
             }
@@ -293,6 +298,17 @@ impl Driver {
             .unwrap_or_else(|p| p.into_inner())
             .clone()
             .ok_or_else(|| "the plugin declared no timers".to_owned())
+    }
+
+    /// Delivers one event the host itself produced (a gap after a reconnect).
+    pub async fn publish(&self, event: plugin_api::Event) {
+        self.counters.events_out.fetch_add(1, Ordering::Relaxed);
+        self.bus.publish(&self.name, event).await;
+    }
+
+    /// Counts a lost connection.
+    pub fn count_reconnect(&self) {
+        self.counters.reconnects.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts a frame handed to the plugin.
@@ -332,6 +348,7 @@ impl Driver {
                 .clone(),
             call_errors: c.call_errors.load(Ordering::Relaxed),
             actions_failed: c.actions_failed.load(Ordering::Relaxed),
+            reconnects: c.reconnects.load(Ordering::Relaxed),
             last_error: self
                 .last_error
                 .lock()

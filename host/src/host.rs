@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
-use plugin_api::StreamKind;
+use plugin_api::{CancelOrder, NewOrder, StreamKind};
 
 use crate::bus::{Bus, QueuePolicies, StreamItem, Subscription};
 use crate::driver::{now_ms, DriverStats};
@@ -32,6 +32,8 @@ pub struct HostOptions {
     /// How long an unload waits for a plugin call that is still running before the library
     /// is kept mapped (quarantined).
     pub release_wait: Duration,
+    /// Reconnect backoff and circuit breaker for every websocket connection.
+    pub reconnect: crate::net::ReconnectPolicy,
 }
 
 impl Default for HostOptions {
@@ -41,6 +43,7 @@ impl Default for HostOptions {
             queues: QueuePolicies::default(),
             shadow_dir: None,
             release_wait: Duration::from_secs(5),
+            reconnect: crate::net::ReconnectPolicy::default(),
         }
     }
 }
@@ -117,6 +120,8 @@ pub struct InstanceStatus {
     pub subscriptions: usize,
     /// Bound handlers.
     pub bindings: usize,
+    /// Open websocket connections.
+    pub connections: usize,
     /// Driver counters.
     pub stats: DriverStats,
 }
@@ -209,6 +214,7 @@ impl Host {
             settings_json,
             &self.inner.bus,
             &self.inner.options.timeouts,
+            &self.inner.options.reconnect,
         )
         .await?;
         if let Err(error) = st.graph.register(nodes) {
@@ -568,6 +574,63 @@ impl Host {
         Ok(())
     }
 
+    /// Places an order on the instance `venue`: the plugin builds the signed REST request,
+    /// the host rate-limits and sends it; the venue's answer and later updates arrive as
+    /// order events on the `Orders` stream. Returns the request's tag.
+    pub async fn place_order(&self, venue: &str, order: NewOrder) -> Result<u64, HostError> {
+        let tag = next_tag();
+        self.order_request(venue, |a| a.place_order(order, tag))
+            .await?;
+        Ok(tag)
+    }
+
+    /// Cancels an order on the instance `venue` (see [`Host::place_order`]).
+    pub async fn cancel_order(&self, venue: &str, cancel: CancelOrder) -> Result<u64, HostError> {
+        let tag = next_tag();
+        self.order_request(venue, |a| a.cancel_order(cancel, tag))
+            .await?;
+        Ok(tag)
+    }
+
+    async fn order_request(
+        &self,
+        venue: &str,
+        f: impl FnOnce(
+            &mut plugin_api::VenueAdapterBox,
+        ) -> abi_stable::std_types::RResult<
+            plugin_api::RestRequest,
+            plugin_api::PluginError,
+        >,
+    ) -> Result<(), HostError> {
+        let driver = {
+            let st = self.inner.state.lock().await;
+            let (inst, _) = st
+                .instances
+                .get(venue)
+                .ok_or_else(|| HostError::UnknownInstance(venue.to_owned()))?;
+            if inst.state() != State::Running {
+                return Err(HostError::Start {
+                    venue: venue.to_owned(),
+                    error: format!("instance is {}", inst.state()),
+                });
+            }
+            inst.driver.clone()
+        };
+        let request = driver
+            .call(|a| f(a).map(crate::driver::rehome))
+            .await
+            .map_err(|e| HostError::Start {
+                venue: venue.to_owned(),
+                error: e.to_string(),
+            })?;
+        let output = plugin_api::Output {
+            actions: vec![plugin_api::Action::Rest(request)].into(),
+            ..plugin_api::Output::default()
+        };
+        driver.handle(output).await;
+        Ok(())
+    }
+
     /// The state of instance `name`.
     pub async fn state(&self, name: &str) -> Option<State> {
         let st = self.inner.state.lock().await;
@@ -606,12 +669,19 @@ impl Host {
                 state: i.state(),
                 subscriptions: self.inner.bus.venue_subscriptions(&i.name),
                 bindings: i.bindings.live(),
+                connections: i.net.connections(),
                 stats: i.driver.stats(),
             })
             .collect();
         v.sort_by(|a, b| a.name.cmp(&b.name));
         v
     }
+}
+
+/// Tags for requests the host starts (orders); plugins keep the top bit for their own.
+fn next_tag() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// How long the plugin's `stop` waits for a call still running in the plugin.

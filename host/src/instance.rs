@@ -13,6 +13,8 @@ use crate::error::HostError;
 use crate::graph::Node;
 use crate::lifecycle::{Lifecycle, State, Trigger};
 use crate::loader::LoadedLibrary;
+use crate::net::ReconnectPolicy;
+use crate::network::VenueNet;
 use crate::resource::{Resource, ResourceSpec};
 use crate::shutdown::ShutdownTimeouts;
 use crate::streams::StreamSet;
@@ -30,6 +32,7 @@ pub struct Instance {
     pub(crate) descriptor: VenueDescriptor,
     pub(crate) bindings: Bindings,
     pub(crate) streams: StreamSet,
+    pub(crate) net: Arc<VenueNet>,
 }
 
 impl std::fmt::Debug for Instance {
@@ -48,6 +51,11 @@ impl Instance {
         self.lifecycle.state()
     }
 
+    /// The instance's connections, REST client and rate limiters.
+    pub fn net(&self) -> &VenueNet {
+        &self.net
+    }
+
     /// What the plugin declared (a host-owned copy).
     pub fn descriptor(&self) -> &VenueDescriptor {
         &self.descriptor
@@ -62,6 +70,7 @@ pub(crate) async fn create(
     settings_json: &str,
     bus: &Bus,
     timeouts: &ShutdownTimeouts,
+    reconnect: &ReconnectPolicy,
 ) -> Result<(Instance, Vec<Node>), HostError> {
     let venue = library.info().venue.clone();
     let config = VenueConfig {
@@ -104,7 +113,22 @@ pub(crate) async fn create(
             .map(|t| (t.name.to_string(), Duration::from_millis(t.period_ms))),
     ));
     driver.set_timers(timers.clone());
-    let nodes = resource_nodes(name, &descriptor, &bindings, &streams, &timers, timeouts)?;
+    let net = Arc::new(
+        VenueNet::build(&descriptor, reconnect, &driver, bus).map_err(|error| {
+            HostError::Declaration {
+                venue: name.to_owned(),
+                error,
+            }
+        })?,
+    );
+    driver.set_sink(net.clone());
+    let parts = Parts {
+        bindings: &bindings,
+        streams: &streams,
+        timers: &timers,
+        net: &net,
+    };
+    let nodes = resource_nodes(name, &descriptor, &parts, timeouts)?;
     let instance = Instance {
         name: name.to_owned(),
         venue,
@@ -113,20 +137,37 @@ pub(crate) async fn create(
         descriptor,
         bindings,
         streams,
+        net,
     };
     Ok((instance, nodes))
 }
 
 /// Maps every declared resource to its host implementation, adding the handler bindings
 /// and stream set when the plugin did not declare them.
+/// The host implementations a declaration can map to.
+struct Parts<'a> {
+    bindings: &'a Bindings,
+    streams: &'a StreamSet,
+    timers: &'a Timers,
+    net: &'a VenueNet,
+}
+
 fn resource_nodes(
     owner: &str,
     descriptor: &VenueDescriptor,
-    bindings: &Bindings,
-    streams: &StreamSet,
-    timers: &Timers,
+    parts: &Parts<'_>,
     timeouts: &ShutdownTimeouts,
 ) -> Result<Vec<Node>, HostError> {
+    let Parts {
+        bindings,
+        streams,
+        timers,
+        net,
+    } = *parts;
+    let missing = |what: &str, name: &str| HostError::Declaration {
+        venue: owner.to_owned(),
+        error: format!("{what} resource `{name}` has no matching declaration"),
+    };
     let mut nodes = Vec::new();
     let has = |kind: ResourceKind| descriptor.resources.iter().any(|r| r.kind == kind);
     let implicit_bindings = !has(ResourceKind::HandlerBinding);
@@ -137,26 +178,29 @@ fn resource_nodes(
             ResourceKind::Stream | ResourceKind::MessageQueue => Arc::new(streams.clone()),
             ResourceKind::Timer => match timers.get(decl.name.as_str()) {
                 Some(t) => t,
-                None => {
-                    return Err(HostError::Declaration {
-                        venue: owner.to_owned(),
-                        error: format!(
-                            "timer resource `{}` has no matching timer declaration",
-                            decl.name
-                        ),
-                    })
-                }
+                None => return Err(missing("timer", &decl.name)),
             },
-            ResourceKind::Connection | ResourceKind::RestClient | ResourceKind::RateLimiter => {
-                return Err(HostError::Declaration {
-                    venue: owner.to_owned(),
-                    error: format!(
-                        "resource `{}` of kind {} needs the networking layer",
-                        decl.name,
-                        decl.kind.name()
-                    ),
-                })
-            }
+            ResourceKind::Connection => match net.pools.get(decl.name.as_str()) {
+                Some(p) => p.clone(),
+                None => return Err(missing("connection", &decl.name)),
+            },
+            ResourceKind::RateLimiter => match net.limiters.get(decl.name.as_str()) {
+                Some(l) => l.clone(),
+                None => return Err(missing("rate limiter", &decl.name)),
+            },
+            ResourceKind::RestClient => match &net.rest {
+                Some(r)
+                    if descriptor
+                        .rest
+                        .as_ref()
+                        .into_option()
+                        .map(|d| d.name.as_str())
+                        == Some(decl.name.as_str()) =>
+                {
+                    r.clone()
+                }
+                _ => return Err(missing("REST client", &decl.name)),
+            },
         };
         nodes.push(Node {
             spec: ResourceSpec {
@@ -201,7 +245,10 @@ pub(crate) async fn start(instance: &mut Instance) -> Result<(), HostError> {
     transition(instance, Trigger::Start)?;
     let result = instance.driver.call_output(|a| a.start(now_ms())).await;
     match result {
-        Ok(()) => transition(instance, Trigger::Started).map(|_| ()),
+        Ok(()) => {
+            instance.net.start();
+            transition(instance, Trigger::Started).map(|_| ())
+        }
         Err(e) => {
             transition(instance, Trigger::Fault)?;
             Err(HostError::Start {

@@ -17,6 +17,7 @@ pub mod instance;
 pub mod lifecycle;
 pub mod loader;
 pub mod net;
+pub mod network;
 pub mod proc_stats;
 pub mod queue;
 pub mod report;

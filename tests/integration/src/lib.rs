@@ -31,11 +31,16 @@ pub fn artifacts() -> &'static Path {
     DIR.get_or_init(|| {
         let target = workspace().join("target/test-artifacts");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        // Benchmarks are built optimized; the plugins they load must be too.
+        let release = !cfg!(debug_assertions);
         let mut cmd = Command::new(cargo);
         cmd.current_dir(workspace())
             .arg("build")
             .arg("--quiet")
             .env("CARGO_TARGET_DIR", &target);
+        if release {
+            cmd.arg("--release");
+        }
         for p in PACKAGES {
             cmd.args(["-p", p]);
         }
@@ -43,7 +48,7 @@ pub fn artifacts() -> &'static Path {
             .status()
             .expect("running cargo build for the test plugins");
         assert!(status.success(), "building the test plugins failed");
-        target.join("debug")
+        target.join(if release { "release" } else { "debug" })
     })
 }
 

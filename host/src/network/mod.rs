@@ -1,0 +1,122 @@
+//! A venue instance's network: its declared connections (as pools of websocket
+//! connections), its REST client and its rate limiters, and the plugin actions that use
+//! them (`Send`, `Rest`, `Open`, `Reconnect`).
+
+mod pool;
+mod rest_exec;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use plugin_api::{Action, FrameKind, VenueDescriptor};
+
+pub use pool::ConnPool;
+pub use rest_exec::RestExec;
+
+use crate::driver::{ActionSink, Driver};
+use crate::net::{RateLimiter, ReconnectPolicy, WsOut};
+
+/// The network resources of one venue instance.
+pub struct VenueNet {
+    /// Connection pools by declared name.
+    pub pools: HashMap<String, Arc<ConnPool>>,
+    /// The REST client, if the venue declared one.
+    pub rest: Option<Arc<RestExec>>,
+    /// Rate limiters by declared name.
+    pub limiters: HashMap<String, Arc<RateLimiter>>,
+}
+
+impl VenueNet {
+    /// Builds the network resources `descriptor` declares (nothing connects yet).
+    pub(crate) fn build(
+        descriptor: &VenueDescriptor,
+        reconnect: &ReconnectPolicy,
+        driver: &Arc<Driver>,
+        bus: &crate::Bus,
+    ) -> Result<VenueNet, String> {
+        let limiters: HashMap<String, Arc<RateLimiter>> = descriptor
+            .rate_limits
+            .iter()
+            .map(|d| (d.name.to_string(), Arc::new(RateLimiter::new(d))))
+            .collect();
+        let rest = match descriptor.rest.as_ref().into_option() {
+            Some(decl) => Some(Arc::new(RestExec::new(decl, limiters.clone(), driver)?)),
+            None => None,
+        };
+        let pools = descriptor
+            .connections
+            .iter()
+            .map(|d| {
+                let pool = ConnPool::new(d.clone(), reconnect.clone(), driver, bus.clone());
+                (d.name.to_string(), pool)
+            })
+            .collect();
+        Ok(VenueNet {
+            pools,
+            rest,
+            limiters,
+        })
+    }
+
+    /// Starts following consumer interest on every pool.
+    pub(crate) fn start(&self) {
+        for pool in self.pools.values() {
+            pool.follow();
+        }
+    }
+
+    /// Open connections across pools.
+    pub fn connections(&self) -> usize {
+        self.pools.values().map(|p| p.connections()).sum()
+    }
+
+    /// Reconnects across pools.
+    pub fn reconnects(&self) -> u64 {
+        self.pools.values().map(|p| p.reconnects()).sum()
+    }
+}
+
+impl ActionSink for VenueNet {
+    fn act(&self, action: Action) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            match action {
+                Action::Send { conn, frame } => {
+                    let sender = self
+                        .pools
+                        .values()
+                        .find_map(|p| p.sender(conn))
+                        .ok_or_else(|| format!("no connection {}", conn.0))?;
+                    let out = match frame.kind {
+                        FrameKind::Text => {
+                            WsOut::Text(String::from_utf8_lossy(&frame.data).into_owned())
+                        }
+                        FrameKind::Binary => WsOut::Binary(frame.data.to_vec()),
+                    };
+                    sender.send(out).await.map_err(|e| e.to_string())
+                }
+                Action::Rest(request) => match &self.rest {
+                    Some(rest) => rest.submit(request),
+                    None => Err("the venue declared no REST endpoint".into()),
+                },
+                Action::Open { name, url } => {
+                    let pool = self
+                        .pools
+                        .get(name.as_str())
+                        .ok_or_else(|| format!("no connection `{name}` was declared"))?;
+                    pool.open(url.to_string()).await;
+                    Ok(())
+                }
+                Action::Reconnect(conn) => {
+                    for pool in self.pools.values() {
+                        if pool.reconnect(conn).await {
+                            return Ok(());
+                        }
+                    }
+                    Err(format!("no connection {}", conn.0))
+                }
+                other => Err(format!("not a network action: {other:?}")),
+            }
+        })
+    }
+}

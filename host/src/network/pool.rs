@@ -1,0 +1,451 @@
+//! One declared connection of a venue instance as a pool of websocket connections: the
+//! pool spreads subscriptions so no connection carries more than the venue allows, keeps
+//! them in step with what consumers want, and feeds every frame to the plugin.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+use abi_stable::std_types::{RSlice, RStr};
+use futures_util::future::{join_all, BoxFuture};
+use plugin_api::{
+    ConnId, ConnectionDecl, Event, FrameKind, Gap, GapReason, InFrame, OutFrame, Stamp, Topic,
+};
+
+use crate::driver::{now_ms, now_ns, rehome, Driver};
+use crate::net::{CloseReason, ReconnectPolicy, WsConfig, WsConnection, WsEvents, WsIn, WsOut};
+use crate::resource::{Resource, ResourceCounts, TaskGroup, FORCE_GRACE};
+
+/// Host-wide connection ids.
+static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
+
+struct Slot {
+    conn: WsConnection,
+    topics: Vec<Topic>,
+}
+
+/// The connections opened for one [`ConnectionDecl`].
+pub struct ConnPool {
+    decl: ConnectionDecl,
+    reconnect: ReconnectPolicy,
+    url: Mutex<Option<String>>,
+    slots: Mutex<Vec<Slot>>,
+    driver: Weak<Driver>,
+    events: Arc<PoolEvents>,
+    bus: crate::Bus,
+    venue: String,
+    /// One sync at a time (interest changes and plugin `Open` actions both sync).
+    syncing: tokio::sync::Mutex<()>,
+    /// The task that follows consumer interest.
+    tasks: TaskGroup,
+}
+
+/// What the connections report back to, per pool.
+struct PoolEvents {
+    name: String,
+    driver: Weak<Driver>,
+    pool: Mutex<Weak<ConnPool>>,
+}
+
+fn out(frame: OutFrame) -> WsOut {
+    match frame.kind {
+        FrameKind::Text => WsOut::Text(String::from_utf8_lossy(&frame.data).into_owned()),
+        FrameKind::Binary => WsOut::Binary(frame.data.to_vec()),
+    }
+}
+
+impl ConnPool {
+    /// A pool for `decl`; nothing connects until topics or a URL arrive.
+    pub(crate) fn new(
+        decl: ConnectionDecl,
+        reconnect: ReconnectPolicy,
+        driver: &Arc<Driver>,
+        bus: crate::Bus,
+    ) -> Arc<ConnPool> {
+        let url = (!decl.url.is_empty()).then(|| decl.url.to_string());
+        let events = Arc::new(PoolEvents {
+            name: decl.name.to_string(),
+            driver: Arc::downgrade(driver),
+            pool: Mutex::new(Weak::new()),
+        });
+        let pool = Arc::new(ConnPool {
+            decl,
+            reconnect,
+            url: Mutex::new(url),
+            slots: Mutex::new(Vec::new()),
+            driver: Arc::downgrade(driver),
+            events: events.clone(),
+            venue: driver.name().to_owned(),
+            bus,
+            syncing: tokio::sync::Mutex::new(()),
+            tasks: TaskGroup::new(),
+        });
+        *events.pool.lock().unwrap_or_else(|p| p.into_inner()) = Arc::downgrade(&pool);
+        pool
+    }
+
+    /// The declared name.
+    pub fn name(&self) -> &str {
+        self.decl.name.as_str()
+    }
+
+    fn slots(&self) -> std::sync::MutexGuard<'_, Vec<Slot>> {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Follows consumer interest until the pool stops.
+    pub(crate) fn follow(self: &Arc<Self>) {
+        let pool = Arc::downgrade(self);
+        let token = self.tasks.token().clone();
+        let mut interest = self.bus.interest(&self.venue);
+        self.tasks.spawn(async move {
+            loop {
+                let Some(p) = pool.upgrade() else { return };
+                p.resync().await;
+                drop(p);
+                tokio::select! {
+                    _ = token.cancelled() => return,
+                    changed = interest.changed() => if changed.is_err() { return },
+                }
+            }
+        });
+    }
+
+    async fn resync(self: &Arc<Self>) {
+        let _one_at_a_time = self.syncing.lock().await;
+        let wanted: BTreeSet<_> = self
+            .bus
+            .topics(&self.venue)
+            .into_iter()
+            .filter(|(kind, _)| self.decl.kinds.contains(kind))
+            .collect();
+        self.sync(wanted).await;
+    }
+
+    /// Sets the URL (for connections the plugin opens) and reconnects every connection of
+    /// the pool to it.
+    pub(crate) async fn open(self: &Arc<Self>, url: String) {
+        let previous = self
+            .url
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(url.clone());
+        if previous.as_deref() == Some(url.as_str()) {
+            return;
+        }
+        // Re-target: drop the connections at the old URL; the sync opens new ones.
+        let old: Vec<Slot> = std::mem::take(&mut *self.slots());
+        join_all(old.iter().map(|s| s.conn.stop())).await;
+        self.resync().await;
+    }
+
+    /// Brings the subscriptions in line with `wanted` (kind, normalized symbol).
+    async fn sync(self: &Arc<Self>, wanted: BTreeSet<(plugin_api::StreamKind, String)>) {
+        let Some(driver) = self.driver.upgrade() else {
+            return;
+        };
+        let mut want = Vec::new();
+        for (kind, symbol) in wanted {
+            let instrument = if symbol.is_empty() {
+                Some(plugin_api::Instrument::default())
+            } else {
+                driver
+                    .call(|a| a.resolve(RStr::from_str(&symbol)))
+                    .await
+                    .ok()
+                    .and_then(|o| o.into_option())
+            };
+            match instrument {
+                Some(instrument) => want.push(Topic { kind, instrument }),
+                None => {
+                    tracing::warn!(venue = %driver.name(), %symbol, kind = kind.name(), "venue has no such market; not subscribed")
+                }
+            }
+        }
+        let want_keys: BTreeSet<_> = want.iter().map(key).collect();
+        // Unsubscribe what nobody wants any more.
+        let mut leaving: Vec<(ConnId, crate::net::WsSender, Vec<Topic>)> = Vec::new();
+        {
+            let mut slots = self.slots();
+            for slot in slots.iter_mut() {
+                let (keep, gone): (Vec<Topic>, Vec<Topic>) = slot
+                    .topics
+                    .drain(..)
+                    .partition(|t| want_keys.contains(&key(t)));
+                slot.topics = keep;
+                if !gone.is_empty() {
+                    leaving.push((slot.conn.id(), slot.conn.sender(), gone));
+                }
+            }
+        }
+        for (conn, sender, gone) in leaving {
+            let frames = driver
+                .call(|a| a.unsubscribe(conn, RSlice::from_slice(&gone)).map(rehome))
+                .await
+                .unwrap_or_default();
+            for f in frames {
+                let _ = sender.send(out(f)).await;
+            }
+        }
+        let empty: Vec<Slot> = {
+            let mut slots = self.slots();
+            let (keep, empty) = std::mem::take(&mut *slots)
+                .into_iter()
+                .partition(|s| !s.topics.is_empty());
+            *slots = keep;
+            empty
+        };
+        join_all(empty.iter().map(|s| s.conn.stop())).await;
+        // Subscribe what is new.
+        let have: BTreeSet<_> = self
+            .slots()
+            .iter()
+            .flat_map(|s| s.topics.iter().map(key))
+            .collect();
+        let new: Vec<Topic> = want
+            .into_iter()
+            .filter(|t| !have.contains(&key(t)))
+            .collect();
+        let added = self.place(new);
+        for (conn, sender, topics) in added {
+            let frames = driver
+                .call(|a| a.subscribe(conn, RSlice::from_slice(&topics)).map(rehome))
+                .await
+                .unwrap_or_default();
+            for f in frames {
+                let _ = sender.send(out(f)).await;
+            }
+        }
+    }
+
+    /// Puts `topics` on connections with room, opening new ones as needed. Returns the
+    /// topics added to connections that already exist (new connections subscribe when they
+    /// open).
+    fn place(&self, topics: Vec<Topic>) -> Vec<(ConnId, crate::net::WsSender, Vec<Topic>)> {
+        let url = self.url.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let Some(url) = url else {
+            // Nothing to connect to until the plugin opens the connection; the topics are
+            // placed then, from the bus's interest.
+            return Vec::new();
+        };
+        let cap = match self.decl.max_subscriptions {
+            0 => usize::MAX,
+            n => n as usize,
+        };
+        let mut slots = self.slots();
+        let mut added: Vec<(ConnId, crate::net::WsSender, Vec<Topic>)> = Vec::new();
+        for topic in topics {
+            let index = match slots.iter().position(|s| s.topics.len() < cap) {
+                Some(i) => i,
+                None => {
+                    let id = ConnId(NEXT_CONN.fetch_add(1, Ordering::Relaxed));
+                    let config =
+                        WsConfig::from_decl(&self.decl, url.clone(), self.reconnect.clone());
+                    let events: Arc<dyn WsEvents> = self.events.clone();
+                    slots.push(Slot {
+                        conn: WsConnection::start(id, config, events),
+                        topics: Vec::new(),
+                    });
+                    slots.len() - 1
+                }
+            };
+            let slot = &mut slots[index];
+            // A connection that has not opened yet subscribes everything in `opened`.
+            if slot.conn.stats().is_connected {
+                match added.iter_mut().find(|(c, _, _)| *c == slot.conn.id()) {
+                    Some(entry) => entry.2.push(topic),
+                    None => added.push((slot.conn.id(), slot.conn.sender(), vec![topic])),
+                }
+            }
+            slot.topics.push(topic);
+        }
+        added
+    }
+
+    fn topics_of(&self, conn: ConnId) -> Vec<Topic> {
+        self.slots()
+            .iter()
+            .find(|s| s.conn.id() == conn)
+            .map(|s| s.topics.clone())
+            .unwrap_or_default()
+    }
+
+    /// The sender of connection `conn`, if this pool has it.
+    pub(crate) fn sender(&self, conn: ConnId) -> Option<crate::net::WsSender> {
+        self.slots()
+            .iter()
+            .find(|s| s.conn.id() == conn)
+            .map(|s| s.conn.sender())
+    }
+
+    /// Replaces connection `conn` with a fresh one carrying the same topics.
+    pub(crate) async fn reconnect(&self, conn: ConnId) -> bool {
+        let old = {
+            let mut slots = self.slots();
+            let Some(i) = slots.iter().position(|s| s.conn.id() == conn) else {
+                return false;
+            };
+            slots.remove(i)
+        };
+        let _ = old.conn.stop().await;
+        self.place(old.topics);
+        true
+    }
+
+    /// Open connections now.
+    pub fn connections(&self) -> usize {
+        self.slots()
+            .iter()
+            .filter(|s| s.conn.stats().is_connected)
+            .count()
+    }
+
+    /// Subscriptions placed on connections.
+    pub fn subscriptions(&self) -> usize {
+        self.slots().iter().map(|s| s.topics.len()).sum()
+    }
+
+    /// Connections and their topic counts, for status and tests.
+    pub fn layout(&self) -> Vec<(ConnId, usize)> {
+        self.slots()
+            .iter()
+            .map(|s| (s.conn.id(), s.topics.len()))
+            .collect()
+    }
+
+    /// Reconnects counted over all connections of the pool.
+    pub fn reconnects(&self) -> u64 {
+        self.slots().iter().map(|s| s.conn.stats().reconnects).sum()
+    }
+}
+
+fn key(t: &Topic) -> (plugin_api::StreamKind, String) {
+    (t.kind, t.instrument.symbol.as_str().to_owned())
+}
+
+impl Resource for ConnPool {
+    fn stop(&self) -> BoxFuture<'static, Result<(), String>> {
+        let tasks = self.tasks.clone();
+        let slots: Vec<Slot> = std::mem::take(&mut *self.slots());
+        Box::pin(async move {
+            tasks.shutdown().await;
+            join_all(slots.iter().map(|s| s.conn.stop())).await;
+            Ok(())
+        })
+    }
+
+    fn force(&self) -> BoxFuture<'static, ()> {
+        let tasks = self.tasks.clone();
+        let slots: Vec<Slot> = std::mem::take(&mut *self.slots());
+        Box::pin(async move {
+            tasks.abort(FORCE_GRACE).await;
+            join_all(slots.iter().map(|s| s.conn.force())).await;
+        })
+    }
+
+    fn counts(&self) -> ResourceCounts {
+        let slots = self.slots();
+        slots.iter().map(|s| s.conn.counts()).fold(
+            ResourceCounts {
+                tasks: self.tasks.live(),
+                subscriptions: 0,
+                ..ResourceCounts::default()
+            },
+            |a, b| a + b,
+        )
+    }
+}
+
+impl PoolEvents {
+    fn pool(&self) -> Option<Arc<ConnPool>> {
+        self.pool
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .upgrade()
+    }
+}
+
+impl WsEvents for PoolEvents {
+    fn opened(&self, conn: ConnId, reconnected: bool) -> BoxFuture<'_, Vec<WsOut>> {
+        Box::pin(async move {
+            let (Some(driver), Some(pool)) = (self.driver.upgrade(), self.pool()) else {
+                return Vec::new();
+            };
+            let name = self.name.as_str();
+            let _ = driver
+                .call_output(|a| a.on_connected(conn, RStr::from_str(name)))
+                .await;
+            let topics = pool.topics_of(conn);
+            if reconnected {
+                let received_ns = now_ns();
+                for t in &topics {
+                    let gap = Event::Gap(Gap {
+                        instrument: t.instrument,
+                        kind: t.kind,
+                        reason: GapReason::Reconnect,
+                        last_id: 0,
+                        stamp: Stamp {
+                            venue_ts_ms: 0,
+                            received_ns,
+                        },
+                    });
+                    driver.publish(gap).await;
+                }
+            }
+            if topics.is_empty() {
+                return Vec::new();
+            }
+            driver
+                .call(|a| a.subscribe(conn, RSlice::from_slice(&topics)).map(rehome))
+                .await
+                .map(|frames| frames.into_iter().map(out).collect())
+                .unwrap_or_default()
+        })
+    }
+
+    fn frame<'a>(&'a self, conn: ConnId, frame: WsIn<'a>, received_ns: u64) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let Some(driver) = self.driver.upgrade() else {
+                return;
+            };
+            driver.count_frame();
+            let (kind, data) = match frame {
+                WsIn::Text(t) => (FrameKind::Text, t.as_bytes()),
+                WsIn::Binary(b) => (FrameKind::Binary, b),
+            };
+            let frame = InFrame {
+                kind,
+                data: RSlice::from_slice(data),
+            };
+            let _ = driver
+                .call_output(|a| a.on_frame(conn, frame, received_ns))
+                .await;
+        })
+    }
+
+    fn closed(&self, conn: ConnId, why: CloseReason) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            if why == CloseReason::Stopped {
+                return;
+            }
+            let Some(driver) = self.driver.upgrade() else {
+                return;
+            };
+            tracing::info!(venue = %driver.name(), connection = %self.name, conn = conn.0, ?why, "connection lost");
+            driver.count_reconnect();
+            let _ = driver.call_output(|a| a.on_disconnected(conn)).await;
+        })
+    }
+
+    fn heartbeat(&self, conn: ConnId) -> BoxFuture<'_, Option<WsOut>> {
+        Box::pin(async move {
+            let driver = self.driver.upgrade()?;
+            driver
+                .call(|a| a.heartbeat(conn, now_ms()).map(rehome))
+                .await
+                .ok()
+                .and_then(|o| o.into_option())
+                .map(out)
+        })
+    }
+}

@@ -1,0 +1,179 @@
+//! REST requests the plugin asks for: rate-limited, signed by the plugin, sent by the
+//! host's client, answered back to the plugin. In-flight requests are a resource.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use plugin_api::{RestDecl, RestRequest, RestResponse};
+
+use crate::driver::{now_ms, now_ns, rehome, Driver};
+use crate::net::{retry_after, HttpRequest, Method, RateLimiter, RestClient};
+use crate::resource::{Resource, ResourceCounts, TaskGroup, FORCE_GRACE};
+
+/// The REST client of a venue instance plus the requests it is carrying out.
+pub struct RestExec {
+    base_url: String,
+    timeout: Duration,
+    client: RestClient,
+    limiters: HashMap<String, Arc<RateLimiter>>,
+    driver: Weak<Driver>,
+    tasks: TaskGroup,
+}
+
+impl RestExec {
+    /// A client for `decl` using the instance's `limiters`.
+    pub(crate) fn new(
+        decl: &RestDecl,
+        limiters: HashMap<String, Arc<RateLimiter>>,
+        driver: &Arc<Driver>,
+    ) -> Result<RestExec, String> {
+        let timeout = Duration::from_millis(decl.timeout_ms.max(1));
+        let client = RestClient::new(timeout).map_err(|e| e.to_string())?;
+        Ok(RestExec {
+            base_url: decl.base_url.trim_end_matches('/').to_owned(),
+            timeout,
+            client,
+            limiters,
+            driver: Arc::downgrade(driver),
+            tasks: TaskGroup::new(),
+        })
+    }
+
+    /// Starts carrying out `request`; the answer goes to the plugin's `on_rest_response`.
+    pub(crate) fn submit(&self, request: RestRequest) -> Result<(), String> {
+        let limiter = if request.limit_group.is_empty() {
+            None
+        } else {
+            Some(
+                self.limiters
+                    .get(request.limit_group.as_str())
+                    .cloned()
+                    .ok_or_else(|| {
+                        format!("no rate limit `{}` was declared", request.limit_group)
+                    })?,
+            )
+        };
+        let method = Method::from_bytes(request.method.as_bytes())
+            .map_err(|_| format!("bad HTTP method `{}`", request.method))?;
+        let driver = self.driver.clone();
+        let client = self.client.clone();
+        let base = self.base_url.clone();
+        let timeout = self.timeout;
+        let token = self.tasks.token().clone();
+        self.tasks.spawn(async move {
+            let tag = request.tag;
+            if let Some(limiter) = &limiter {
+                let wait = limiter.acquire(request.limit_key.as_str(), request.weight);
+                let acquired = tokio::select! {
+                    _ = token.cancelled() => Err(()),
+                    r = wait => r.map_err(|_| ()),
+                };
+                if acquired.is_err() {
+                    answer(
+                        &driver,
+                        failed(tag, "stopped while waiting for the rate limit"),
+                    )
+                    .await;
+                    return;
+                }
+            }
+            let request = if request.signed {
+                let Some(d) = driver.upgrade() else { return };
+                match d.call(|a| a.sign(request, now_ms()).map(rehome)).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        drop(d);
+                        answer(&driver, failed(tag, &format!("signing failed: {e}"))).await;
+                        return;
+                    }
+                }
+            } else {
+                request
+            };
+            let mut url = format!("{base}{}", request.path);
+            if !request.query.is_empty() {
+                url.push('?');
+                url.push_str(&request.query);
+            }
+            let http = HttpRequest {
+                method,
+                url,
+                headers: request
+                    .headers
+                    .iter()
+                    .map(|h| (h.name.to_string(), h.value.to_string()))
+                    .collect(),
+                body: request.body.as_bytes().to_vec(),
+                timeout: Some(timeout),
+            };
+            let response = match client.send(http).await {
+                Ok(resp) => {
+                    if let (Some(limiter), Some(wait)) = (&limiter, retry_after(&resp)) {
+                        limiter.penalize(wait);
+                    }
+                    RestResponse {
+                        tag,
+                        status: resp.status,
+                        body: String::from_utf8_lossy(&resp.body).into_owned().into(),
+                        error: Default::default(),
+                    }
+                }
+                Err(e) => failed(tag, &e.to_string()),
+            };
+            answer(&driver, response).await;
+        });
+        Ok(())
+    }
+
+    /// Requests in flight or waiting for their rate limit.
+    pub fn in_flight(&self) -> usize {
+        self.tasks.live()
+    }
+}
+
+fn failed(tag: u64, why: &str) -> RestResponse {
+    RestResponse {
+        tag,
+        status: 0,
+        body: Default::default(),
+        error: why.into(),
+    }
+}
+
+async fn answer(driver: &Weak<Driver>, response: RestResponse) {
+    if let Some(d) = driver.upgrade() {
+        let _ = d
+            .call_output(|a| a.on_rest_response(response, now_ns()))
+            .await;
+    }
+}
+
+impl Resource for RestExec {
+    /// Waits for the requests in flight (each bounded by its timeout); refuses new ones.
+    fn stop(&self) -> BoxFuture<'static, Result<(), String>> {
+        let tasks = self.tasks.clone();
+        let client = self.client.clone();
+        Box::pin(async move {
+            tasks.finished().await;
+            client.stop().await
+        })
+    }
+
+    fn force(&self) -> BoxFuture<'static, ()> {
+        let tasks = self.tasks.clone();
+        let client = self.client.clone();
+        Box::pin(async move {
+            tasks.abort(FORCE_GRACE).await;
+            client.force().await;
+        })
+    }
+
+    fn counts(&self) -> ResourceCounts {
+        ResourceCounts {
+            tasks: self.tasks.live(),
+            ..ResourceCounts::default()
+        }
+    }
+}
