@@ -18,6 +18,7 @@ pub mod lifecycle;
 pub mod loader;
 pub mod net;
 pub mod network;
+pub mod ops;
 pub mod proc_stats;
 pub mod queue;
 pub mod report;

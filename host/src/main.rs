@@ -1,4 +1,6 @@
-//! The `host` command: run venues from configuration, or check plugin files.
+//! The `host` command: run venues from configuration (with plugin-folder watching, config
+//! reload, a control socket and a metrics endpoint), control a running host, or check
+//! plugin files.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -7,7 +9,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use host::config::{HostConfig, LogFormat};
-use host::{Host, HostOptions, ShutdownReport};
+use host::ops::Operator;
+use host::{Host, ShutdownReport};
 use tokio::signal::unix::{signal, SignalKind};
 
 /// Plugin host for exchange venue plugins.
@@ -33,6 +36,17 @@ enum Command {
         #[arg(long)]
         duration: Option<f64>,
     },
+    /// Talk to a running host over its control socket.
+    Ctl {
+        /// The control socket (default: `control.socket` of the configuration).
+        #[arg(long)]
+        socket: Option<PathBuf>,
+        /// Configuration file to read the default socket from.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: CtlCommand,
+    },
     /// Plugin files.
     Plugins {
         #[command(subcommand)]
@@ -49,6 +63,30 @@ enum PluginsCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum CtlCommand {
+    /// Plugins (file, sha256, version, api version, loaded at), venues (state,
+    /// subscriptions, queues, messages, last error) and the last shutdown or reload report.
+    Status,
+    /// Start a configured venue.
+    Start {
+        /// Instance name.
+        venue: String,
+    },
+    /// Stop a venue.
+    Stop {
+        /// Instance name.
+        venue: String,
+    },
+    /// Reload the plugin of a venue (instance name or plugin id) from its file.
+    Reload {
+        /// Instance name or plugin id.
+        venue: String,
+    },
+    /// Shut the host down (it prints and writes its report as on SIGTERM).
+    Shutdown,
 }
 
 fn main() -> ExitCode {
@@ -70,6 +108,11 @@ fn main() -> ExitCode {
                 report,
                 duration,
             } => run(config.as_deref(), report.as_deref(), duration).await,
+            Command::Ctl {
+                socket,
+                config,
+                command,
+            } => ctl(socket, config.as_deref(), command).await,
             Command::Plugins {
                 command: PluginsCommand::Check { files },
             } => check(&files),
@@ -124,52 +167,70 @@ fn init_logging(config: &HostConfig) {
     };
 }
 
+async fn ctl(
+    socket: Option<PathBuf>,
+    config_file: Option<&Path>,
+    command: CtlCommand,
+) -> anyhow::Result<ExitCode> {
+    use host::ops::control::{request, Request};
+    let socket = match socket {
+        Some(s) => s,
+        None => HostConfig::load(config_file)?.control.socket,
+    };
+    let req = match command {
+        CtlCommand::Status => Request::Status,
+        CtlCommand::Start { venue } => Request::Start { venue },
+        CtlCommand::Stop { venue } => Request::Stop { venue },
+        CtlCommand::Reload { venue } => Request::Reload { venue },
+        CtlCommand::Shutdown => Request::Shutdown,
+    };
+    let response = request(&socket, &req)
+        .await
+        .context("is `host run` running? (control socket)")?;
+    println!("{}", serde_json::to_string_pretty(&response)?);
+    Ok(if response["ok"] == serde_json::Value::Bool(true) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
 async fn run(
     config_file: Option<&Path>,
     report_file: Option<&Path>,
     duration: Option<f64>,
 ) -> anyhow::Result<ExitCode> {
-    let config = HostConfig::load(config_file)?;
+    let (config, secrets) = HostConfig::load_with_secrets(config_file)?;
     init_logging(&config);
-    let host = Host::new(HostOptions {
-        timeouts: config.shutdown,
-        queues: config.queues.clone(),
-        shadow_dir: config.shadow_dir.clone(),
-        ..HostOptions::default()
-    })
-    .context("creating the host")?;
-    load_folder(&host, &config.plugins_dir).await;
-    for (name, venue) in config.venues.iter().filter(|(_, v)| v.enabled) {
-        let settings = serde_json::Value::Object(venue.settings.clone()).to_string();
-        match host.start_venue(name, &venue.plugin, &settings).await {
-            Ok(()) => {
-                let symbol = venue.settings.get("symbol").and_then(|s| s.as_str());
-                for kind in plugin_api::StreamKind::ALL {
-                    let symbol = if kind.is_private() {
-                        ""
-                    } else {
-                        symbol.unwrap_or("")
-                    };
-                    // A consumer that only counts: the driver's counters show the flow.
-                    let _ = host.bind(name, symbol, kind, |_| async {}).await;
-                }
-            }
-            Err(e) => eprintln!("venue {name}: {e}"),
-        }
+    let operator = Operator::start(config, secrets, config_file.map(Path::to_owned))
+        .await
+        .context("starting the host")?;
+    if let Some(path) = operator.control_socket() {
+        eprintln!("control socket: {}", path.display());
     }
+    if let Some(addr) = operator.metrics_address() {
+        eprintln!("metrics: http://{addr}/metrics");
+    }
+    let host = operator.host().clone();
     let mut term = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
+    let mut hup = signal(SignalKind::hangup()).context("installing SIGHUP handler")?;
     let mut progress = tokio::time::interval(Duration::from_secs(1));
     let until = duration.map(|s| tokio::time::Instant::now() + Duration::from_secs_f64(s));
     let reason = loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break "signal: SIGINT",
             _ = term.recv() => break "signal: SIGTERM",
+            _ = operator.shutdown_requested() => break "control: shutdown",
+            _ = hup.recv() => {
+                let outcome = operator.reload_config().await;
+                eprintln!("SIGHUP: configuration {}", serde_json::to_string(&outcome)?);
+            }
             _ = sleep_until(until) => break "duration elapsed",
             _ = progress.tick() => print_progress(&host).await,
         }
     };
     eprintln!("shutting down ({reason}); a second signal forces exit");
-    let shutdown = host.shutdown(reason);
+    let shutdown = operator.shutdown(reason);
     tokio::pin!(shutdown);
     let report = tokio::select! {
         r = &mut shutdown => r,
@@ -187,37 +248,6 @@ async fn sleep_until(until: Option<tokio::time::Instant>) {
     match until {
         Some(t) => tokio::time::sleep_until(t).await,
         None => std::future::pending().await,
-    }
-}
-
-async fn load_folder(host: &Host, dir: &Path) {
-    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(entries) => entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "so"))
-            .filter(|p| {
-                !p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-            })
-            .collect(),
-        Err(e) => {
-            eprintln!("plugins folder {}: {e}", dir.display());
-            return;
-        }
-    };
-    files.sort();
-    for file in files {
-        match host.load_plugin(&file).await {
-            Ok(info) => eprintln!(
-                "loaded {}: venue {} version {} api {}",
-                file.display(),
-                info.venue,
-                info.plugin_version,
-                info.api_version
-            ),
-            Err(e) => eprintln!("refused {e}"),
-        }
     }
 }
 

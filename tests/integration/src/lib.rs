@@ -16,6 +16,7 @@ pub fn workspace() -> PathBuf {
 const PACKAGES: &[&str] = &[
     "fixture-counter",
     "fixture-counter-v2",
+    "fixture-counter-alt",
     "fixture-no-root",
     "fixture-wrong-api",
     "fixture-bad-layout",

@@ -2,7 +2,7 @@
 //! tick. Its settings turn on the fault cases the host must survive: a callback that
 //! panics, and a callback that blocks (a resource that never honours cancellation).
 //! Built twice (`fixture-counter` 1.0.0 and `fixture-counter-v2` 2.0.0) with different
-//! trade ids, so a reload is observable.
+//! trade ids, so a reload is observable; `fixture-counter-alt` serves venue `fixture-alt`.
 
 use plugin_api::{
     Action, ConnId, Event, InFrame, Instrument, Num, OutFrame, Output, PluginError, ResourceDecl,
@@ -13,6 +13,14 @@ use serde::Deserialize;
 
 /// Trade ids start with this, per build.
 const BUILD: &str = if cfg!(feature = "v2") { "v2" } else { "v1" };
+
+/// The venue id served: `fixture`, or `fixture-alt` for the `alt` build (a second plugin
+/// that can run beside the first).
+const VENUE: &str = if cfg!(feature = "alt") {
+    "fixture-alt"
+} else {
+    "fixture"
+};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -27,6 +35,13 @@ struct Settings {
     block_ms: Option<u64>,
     /// Stop timeout of the tick timer resource.
     tick_stop_timeout_ms: Option<u64>,
+    /// Trades emitted per tick (default 1): a high message rate without a faster timer.
+    #[serde(default = "default_burst")]
+    burst: u64,
+}
+
+fn default_burst() -> u64 {
+    1
 }
 
 fn default_period() -> u64 {
@@ -63,7 +78,7 @@ impl Venue for Counter {
         let mut tick = ResourceDecl::new("tick", ResourceKind::Timer).depends_on("streams");
         tick.stop_timeout_ms = self.settings.tick_stop_timeout_ms.into();
         VenueDescriptor {
-            venue: "fixture".into(),
+            venue: VENUE.into(),
             version: env!("CARGO_PKG_VERSION").into(),
             streams: vec![StreamKind::Trades].into(),
             trading: false,
@@ -116,22 +131,33 @@ impl Venue for Counter {
             // Deliberately blocks the host's thread: a callback that ignores cancellation.
             std::thread::sleep(std::time::Duration::from_millis(ms));
         }
-        let trade = Trade {
-            instrument: self.instrument,
-            trade_id: format!("{BUILD}-{}", self.ticks).into(),
-            price: Num::from(plugin_api::Decimal::from(self.ticks)),
-            qty: Num::parse("1").map_err(|e| PluginError::protocol(e.to_string()))?,
-            side: Side::Buy,
-            stamp: Stamp {
-                venue_ts_ms: now_ms,
-                received_ns: now_ms * 1_000_000,
-            },
-        };
+        let qty = Num::parse("1").map_err(|e| PluginError::protocol(e.to_string()))?;
+        let burst = self.settings.burst.max(1);
+        let mut events = Vec::with_capacity(burst as usize);
+        for n in 0..burst {
+            // Ids stay `{BUILD}-{tick}` for one trade per tick, `{BUILD}-{tick}.{n}` beyond.
+            let trade_id = if burst == 1 {
+                format!("{BUILD}-{}", self.ticks)
+            } else {
+                format!("{BUILD}-{}.{n}", self.ticks)
+            };
+            events.push(Event::Trade(Trade {
+                instrument: self.instrument,
+                trade_id: trade_id.into(),
+                price: Num::from(plugin_api::Decimal::from(self.ticks)),
+                qty,
+                side: Side::Buy,
+                stamp: Stamp {
+                    venue_ts_ms: now_ms,
+                    received_ns: now_ms * 1_000_000,
+                },
+            }));
+        }
         Ok(Output {
-            events: vec![Event::Trade(trade)].into(),
+            events: events.into(),
             ..Output::default()
         })
     }
 }
 
-plugin_api::export_venue_plugin!(venue: "fixture", create: create);
+plugin_api::export_venue_plugin!(venue: VENUE, create: create);

@@ -1,0 +1,135 @@
+//! Configuration reload: re-read the file, compute the venue diff, apply it step by step
+//! and undo every step taken if one fails (the outcome says which).
+
+use std::collections::BTreeMap;
+
+use super::diff::{self, ConfigOutcome, VenueDiff, VenuePlan};
+use super::{Operator, OpsEvent};
+use crate::config::{HostConfig, Secrets};
+
+impl Operator {
+    /// Re-reads the configuration file (and its secrets file) and applies the venue diff.
+    pub async fn reload_config(&self) -> ConfigOutcome {
+        let outcome = match HostConfig::load_with_secrets(self.inner.config_file.as_deref()) {
+            Ok((config, secrets)) => self.apply_config(config, secrets).await,
+            Err(e) => {
+                let outcome = ConfigOutcome::Rejected {
+                    error: e.to_string(),
+                };
+                self.config_done(&outcome);
+                outcome
+            }
+        };
+        outcome
+    }
+
+    /// Applies `config` as a diff against the running one: removed venues stop, changed
+    /// ones restart with their new settings, added ones start, unchanged ones are not
+    /// touched. If a step fails, the steps taken are undone in reverse order and the old
+    /// configuration stays in force.
+    pub async fn apply_config(&self, config: HostConfig, secrets: Secrets) -> ConfigOutcome {
+        let mut st = self.inner.ops.lock().await;
+        let old = diff::plans(&st.config, &st.secrets);
+        let new = diff::plans(&config, &secrets);
+        let diff = VenueDiff::between(&old, &new);
+        let outcome = if diff.is_empty() && st.config == config {
+            ConfigOutcome::Unchanged
+        } else {
+            match self.apply_diff(&diff, &old, &new).await {
+                Ok(waiting_for_plugin) => {
+                    let restart_required = diff::restart_required(&st.config, &config);
+                    st.config = config;
+                    st.secrets = secrets;
+                    ConfigOutcome::Applied {
+                        diff,
+                        waiting_for_plugin,
+                        restart_required,
+                    }
+                }
+                Err((failed, error, rollback_errors)) => ConfigOutcome::RolledBack {
+                    diff,
+                    failed,
+                    error,
+                    rollback_errors,
+                },
+            }
+        };
+        drop(st);
+        self.config_done(&outcome);
+        outcome
+    }
+
+    fn config_done(&self, outcome: &ConfigOutcome) {
+        match outcome {
+            ConfigOutcome::Rejected { error } => {
+                tracing::error!("configuration change rejected; nothing changed: {error}")
+            }
+            ConfigOutcome::RolledBack { failed, error, .. } => {
+                tracing::error!(venue = %failed, "configuration change rolled back: {error}")
+            }
+            ConfigOutcome::Applied { diff, .. } => {
+                tracing::info!(added = ?diff.to_add, changed = ?diff.to_change, removed = ?diff.to_remove, "configuration applied")
+            }
+            ConfigOutcome::Unchanged => tracing::info!("configuration unchanged"),
+        }
+        self.records().configured(outcome);
+        self.emit(OpsEvent::Config(outcome.clone()));
+    }
+
+    /// Applies the steps in order; on failure undoes them and returns what failed.
+    async fn apply_diff(
+        &self,
+        diff: &VenueDiff,
+        old: &BTreeMap<String, VenuePlan>,
+        new: &BTreeMap<String, VenuePlan>,
+    ) -> Result<Vec<String>, (String, String, Vec<String>)> {
+        enum Undo<'a> {
+            Restore(&'a str, &'a VenuePlan, bool),
+            TakeDown(&'a str),
+        }
+        let mut undo: Vec<Undo<'_>> = Vec::new();
+        let mut waiting = Vec::new();
+        let mut failure = None;
+        let steps = diff
+            .to_remove
+            .iter()
+            .map(|n| (n, true, false))
+            .chain(diff.to_change.iter().map(|n| (n, true, true)))
+            .chain(diff.to_add.iter().map(|n| (n, false, true)));
+        for (name, down, up) in steps {
+            if down {
+                let was_running = self.inner.host.state(name).await.is_some();
+                if let Err(e) = self.take_down(name).await {
+                    failure = Some((name.clone(), e.to_string()));
+                    break;
+                }
+                undo.push(Undo::Restore(name, &old[name], was_running));
+            }
+            if up {
+                match self.bring_up(name, &new[name]).await {
+                    Ok(true) => undo.push(Undo::TakeDown(name)),
+                    Ok(false) => waiting.push(name.clone()),
+                    Err(e) => {
+                        failure = Some((name.clone(), e.to_string()));
+                        break;
+                    }
+                }
+            }
+        }
+        let Some((failed, error)) = failure else {
+            return Ok(waiting);
+        };
+        let mut rollback_errors = Vec::new();
+        for step in undo.into_iter().rev() {
+            let result = match step {
+                Undo::TakeDown(name) => self.take_down(name).await.map(|_| ()),
+                Undo::Restore(name, plan, true) => self.bring_up(name, plan).await.map(|_| ()),
+                Undo::Restore(..) => Ok(()),
+            };
+            if let Err(e) = result {
+                rollback_errors.push(e.to_string());
+            }
+        }
+        Err((failed, error, rollback_errors))
+    }
+}

@@ -1,0 +1,134 @@
+//! Plugin trust: a plugin file is loaded only if neither it nor its folder is writable by
+//! group or other users, and, when the configuration has an allow-list, only if its SHA-256
+//! digest is listed.
+
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::config::TrustConfig;
+
+/// Why a plugin file is not trusted. Each variant names the file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrustError {
+    /// The file or its folder can be written by someone else.
+    #[error(
+        "{path}: refused: {what} mode {mode:04o} is writable by group/other users (chmod go-w)"
+    )]
+    Writable {
+        /// The file or folder.
+        path: PathBuf,
+        /// `file` or `folder`.
+        what: &'static str,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The allow-list does not hold the file's digest.
+    #[error("{path}: refused: sha256 {sha256} is not in trust.allowed_sha256")]
+    NotAllowed {
+        /// The file.
+        path: PathBuf,
+        /// Its digest.
+        sha256: String,
+    },
+    /// The file could not be read.
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// Checks `path` against `trust` and returns its SHA-256 digest (hex).
+pub fn check(path: &Path, trust: &TrustConfig) -> Result<String, TrustError> {
+    let io = |source| TrustError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    if trust.check_permissions {
+        let folder = path.parent().unwrap_or(Path::new("."));
+        let folder = if folder.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            folder
+        };
+        for (what, p) in [("folder", folder), ("file", path)] {
+            let mode = std::fs::metadata(p).map_err(io)?.permissions().mode() & 0o7777;
+            if mode & 0o022 != 0 {
+                return Err(TrustError::Writable {
+                    path: p.to_owned(),
+                    what,
+                    mode,
+                });
+            }
+        }
+    }
+    let sha256 = digest(path).map_err(io)?;
+    if !trust.allowed_sha256.is_empty()
+        && !trust
+            .allowed_sha256
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(&sha256))
+    {
+        return Err(TrustError::NotAllowed {
+            path: path.to_owned(),
+            sha256,
+        });
+    }
+    Ok(sha256)
+}
+
+/// SHA-256 of a file, hex.
+pub fn digest(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writable_files_and_unlisted_digests_are_refused() {
+        let dir = std::env::temp_dir().join(format!("host-trust-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let file = dir.join("p.so");
+        std::fs::write(&file, b"plugin").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o664)).unwrap();
+        let trust = TrustConfig::default();
+        let err = check(&file, &trust).unwrap_err().to_string();
+        assert!(err.contains("p.so") && err.contains("0664"), "{err}");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let sha = check(&file, &trust).unwrap();
+        let listed = TrustConfig {
+            allowed_sha256: vec!["0".repeat(64)],
+            ..TrustConfig::default()
+        };
+        let err = check(&file, &listed).unwrap_err().to_string();
+        assert!(err.contains(&sha), "{err}");
+        let listed = TrustConfig {
+            allowed_sha256: vec![sha.to_uppercase()],
+            ..TrustConfig::default()
+        };
+        assert_eq!(check(&file, &listed).unwrap(), sha);
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = check(&file, &trust).unwrap_err().to_string();
+        assert!(err.contains("folder mode 0777"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
