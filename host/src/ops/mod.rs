@@ -128,7 +128,7 @@ pub enum OpsEvent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct FileRecord {
     plugin: String,
-    sha256: String,
+    fingerprint: String,
 }
 
 /// State changed only under the operations lock.
@@ -413,20 +413,22 @@ impl Operator {
             }
             return;
         }
-        let sha256 = match trust::check(path, &st.config.trust) {
+        let fingerprint = match trust::check(path, &st.config.trust) {
             Ok(d) => d,
             Err(e) => return self.refuse(path, e.to_string()),
         };
         match known {
-            Some(rec) if rec.sha256 == sha256 => {}
+            Some(rec) if rec.fingerprint == fingerprint => {}
             Some(rec) if self.loaded_plugins().await.contains(&rec.plugin) => {
-                let _ = self.reload_locked(&mut st, path, &rec.plugin, sha256).await;
+                let _ = self
+                    .reload_locked(&mut st, path, &rec.plugin, fingerprint)
+                    .await;
             }
-            _ => self.load_locked(&mut st, path, sha256).await,
+            _ => self.load_locked(&mut st, path, fingerprint).await,
         }
     }
 
-    async fn load_locked(&self, st: &mut OpsState, path: &Path, sha256: String) {
+    async fn load_locked(&self, st: &mut OpsState, path: &Path, fingerprint: String) {
         match self.inner.host.load_plugin(path).await {
             Ok(info) => {
                 tracing::info!(file = %path.display(), plugin = %info.venue, version = %info.plugin_version, "plugin file loaded");
@@ -434,7 +436,7 @@ impl Operator {
                     path.to_owned(),
                     FileRecord {
                         plugin: info.venue.clone(),
-                        sha256,
+                        fingerprint,
                     },
                 );
                 self.emit(OpsEvent::PluginLoaded {
@@ -458,7 +460,7 @@ impl Operator {
         st: &mut OpsState,
         path: &Path,
         plugin: &str,
-        sha256: String,
+        fingerprint: String,
     ) -> Result<ReloadReport, OpsError> {
         match self.inner.host.reload_plugin(plugin, path).await {
             Ok(report) => {
@@ -466,7 +468,7 @@ impl Operator {
                     path.to_owned(),
                     FileRecord {
                         plugin: plugin.to_owned(),
-                        sha256,
+                        fingerprint,
                     },
                 );
                 let plans = diff::plans(&st.config, &st.secrets);
@@ -627,8 +629,9 @@ impl Operator {
                 venue: name.to_owned(),
                 plugin: plugin.clone(),
             })?;
-        let sha256 = trust::check(&path, &st.config.trust)?;
-        self.reload_locked(&mut st, &path, &plugin, sha256).await
+        let fingerprint = trust::check(&path, &st.config.trust)?;
+        self.reload_locked(&mut st, &path, &plugin, fingerprint)
+            .await
     }
 
     /// Stops the watcher, control socket and metrics endpoint, then shuts the host down
