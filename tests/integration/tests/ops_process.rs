@@ -172,5 +172,8 @@ fn a_wrong_config_key_fails_with_file_key_and_expectation() {
         err.contains("host.toml") && err.contains("venues.demo") && err.contains("chanels"),
         "{err}"
     );
-    assert!(err.contains("expected") && err.contains("`channels`"), "{err}");
+    assert!(
+        err.contains("expected") && err.contains("`channels`"),
+        "{err}"
+    );
 }
