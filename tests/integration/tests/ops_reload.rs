@@ -138,7 +138,7 @@ fn five_hundred_reload_cycles_under_traffic_stay_flat() {
         let cycles = 500;
         let warmup = 50;
         let (mut warm, mut warm_maps, mut warm_tasks) = (None, 0, 0);
-        let mut times = Vec::new();
+        let (mut times, mut stops) = (Vec::new(), Vec::new());
         let started = std::time::Instant::now();
         for i in 0..cycles {
             let build = &builds[i % 2];
@@ -148,6 +148,7 @@ fn five_hundred_reload_cycles_under_traffic_stay_flat() {
             assert_eq!(op.counters().reloads_ok, i as u64 + 1, "cycle {i}: {:?}", op.reports().refused);
             assert!(report.unload.unmapped, "cycle {i}: {report:?}");
             times.push(report.elapsed_ms);
+            stops.push(report.stop.elapsed_ms);
             let prefix = if i % 2 == 0 { "v2-" } else { "v1-" };
             while !next_trade(&mut a).await.unwrap().starts_with(prefix) {}
             if i + 1 == warmup {
@@ -162,8 +163,9 @@ fn five_hundred_reload_cycles_under_traffic_stay_flat() {
         let (end_maps, end_tasks) = (maps_lines(), host.counts().await.tasks);
         let growth = end.rss_kib as i64 - warm.rss_kib as i64;
         eprintln!(
-            "{cycles} reload cycles under traffic in {elapsed:.1} s; reload (stop+unload+load+start) median {:.2} ms; after cycle {warmup} -> {cycles}: maps {warm_maps} -> {end_maps}, fds {} -> {}, threads {} -> {}, live tasks {warm_tasks} -> {end_tasks}, RSS {} -> {} KiB ({growth:+} KiB)",
+            "{cycles} reload cycles under traffic in {elapsed:.1} s; reload (load+stop+unload+start) median {:.2} ms, of which stop {:.2} ms; after cycle {warmup} -> {cycles}: maps {warm_maps} -> {end_maps}, fds {} -> {}, threads {} -> {}, live tasks {warm_tasks} -> {end_tasks}, RSS {} -> {} KiB ({growth:+} KiB)",
             median(times.clone()),
+            median(stops.clone()),
             warm.fds, end.fds, warm.threads, end.threads, warm.rss_kib, end.rss_kib
         );
         assert_eq!(end_maps, warm_maps, "memory maps flat");
