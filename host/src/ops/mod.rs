@@ -8,6 +8,7 @@
 
 pub mod control;
 pub mod diff;
+mod events;
 pub mod metrics;
 mod reconfig;
 mod records;
@@ -25,104 +26,18 @@ use plugin_api::StreamKind;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{ConfigError, HostConfig, Secrets};
+use crate::config::{HostConfig, Secrets};
 use crate::error::HostError;
 use crate::report::{ReloadReport, ShutdownReport, StopReport};
 use crate::resource::TaskGroup;
 use crate::{Host, HostOptions};
 
 pub use diff::{ConfigOutcome, VenueDiff, VenuePlan};
+pub use events::{OpsError, OpsEvent};
 pub use records::{LastReports, OpsCounters, Refusal};
 pub use trust::TrustError;
 
 use records::Records;
-
-/// An operation of the operator that failed; each variant names the venue, file or key.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum OpsError {
-    /// The host refused it.
-    #[error(transparent)]
-    Host(#[from] HostError),
-    /// The configuration could not be read.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// A plugin file is not trusted.
-    #[error(transparent)]
-    Trust(#[from] TrustError),
-    /// No venue of that name is configured.
-    #[error("venue `{0}` is not configured (no [venues.{0}] entry)")]
-    NotConfigured(String),
-    /// No plugin file in the folder serves the venue's plugin.
-    #[error("venue `{venue}`: no file in the plugin folder provides plugin `{plugin}`")]
-    NoPluginFile {
-        /// Instance name.
-        venue: String,
-        /// Plugin venue id.
-        plugin: String,
-    },
-    /// The venue is running already.
-    #[error("venue `{0}` is already running")]
-    AlreadyRunning(String),
-    /// Setting up the process failed (runtime, folders, watcher).
-    #[error("{what}: {source}")]
-    Setup {
-        /// What was being set up.
-        what: String,
-        /// The error.
-        source: std::io::Error,
-    },
-}
-
-/// Something the operator did, for tests and logs to wait on.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum OpsEvent {
-    /// A new plugin file was loaded.
-    PluginLoaded {
-        /// The file.
-        file: PathBuf,
-        /// Its venue id.
-        plugin: String,
-        /// Its version.
-        version: String,
-    },
-    /// A replaced plugin file was reloaded in place.
-    PluginReloaded {
-        /// The file.
-        file: PathBuf,
-        /// The reload report.
-        report: Box<ReloadReport>,
-    },
-    /// A plugin file was refused; whatever ran before keeps running.
-    PluginRefused {
-        /// The file.
-        file: PathBuf,
-        /// Why (one line naming the file).
-        error: String,
-    },
-    /// A removed plugin file's venues were stopped and the plugin unloaded.
-    PluginRemoved {
-        /// The file.
-        file: PathBuf,
-        /// Its venue id.
-        plugin: String,
-    },
-    /// A configured venue started.
-    VenueStarted {
-        /// Instance name.
-        venue: String,
-    },
-    /// A configured venue failed to start.
-    VenueFailed {
-        /// Instance name.
-        venue: String,
-        /// Why.
-        error: String,
-    },
-    /// A configuration reload finished.
-    Config(ConfigOutcome),
-}
 
 /// What the operator knows about a plugin file it loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
