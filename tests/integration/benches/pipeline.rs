@@ -1,0 +1,530 @@
+//! The whole host pipeline — socket → Gate.io plugin parse (`.so`) → bounded queue →
+//! consumer — against bare tokio-tungstenite loops over the same loopback in the same run:
+//! throughput at the simulator's maximum rate, paced server→consumer latency, stop time while
+//! streaming at full speed, and wake-ups of an idle connection.
+//!
+//! `CARGO_TARGET_DIR=/work/target-pipe cargo bench -p integration-tests --bench pipeline`
+//! (prints tables; figures go to docs/PERFORMANCE.md, "Host pipeline"). Every figure is
+//! printed next to its bare baseline from the same run; rounds are interleaved so both sides
+//! see the same machine. Env: `PIPE_ROUNDS` (default 3), `PIPE_WINDOW_MS` (throughput window,
+//! default 2000), `PIPE_IDLE_SECS` (idle window, default 10).
+
+use std::io::ErrorKind;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures_util::StreamExt;
+use host::{Host, HostOptions, StreamItem};
+use integration_tests::{plugin, temp_dir};
+use plugin_api::{Event, Num, StreamKind};
+use serde::Deserialize;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_util::sync::CancellationToken;
+use venue_sim::{SimConfig, SimHandle, Simulator, Symbol, Venue};
+
+/// Target updates/s of the simulator's generator: above what it can produce, so it runs
+/// saturated ("maximum rate").
+const SIM_RATE: u32 = 2_000_000;
+/// Paced latency: one frame every this often.
+const PACE: Duration = Duration::from_micros(20);
+/// Frames per latency round; the first `LAT_WARMUP` are not counted.
+const LAT_FRAMES: u64 = 50_000;
+const LAT_WARMUP: usize = 2_000;
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn runtime(name: &str) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(name)
+        .enable_all()
+        .build()
+        .expect("building a runtime")
+}
+
+fn settings(ws_url: &str, rest_url: &str) -> String {
+    serde_json::json!({ "ws_url": ws_url, "rest_url": rest_url }).to_string()
+}
+
+/// A host with the Gate.io plugin file loaded and the instance `gate` started.
+async fn gate_host(tag: &str, ws_url: &str, rest_url: &str) -> Host {
+    let host = Host::new(HostOptions {
+        shadow_dir: Some(temp_dir(tag)),
+        ..HostOptions::default()
+    })
+    .unwrap();
+    host.load_plugin(&plugin("gateio_plugin")).await.unwrap();
+    host.start_venue("gate", "gateio", &settings(ws_url, rest_url))
+        .await
+        .unwrap();
+    host
+}
+
+/// The `spot.book_ticker` update, as the plugin reads it (borrowed strings, then exact
+/// decimals): the fair "read + parse" baseline.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    channel: &'a str,
+    #[serde(borrow)]
+    result: Ticker<'a>,
+}
+
+#[derive(Deserialize)]
+struct Ticker<'a> {
+    u: u64,
+    #[serde(borrow)]
+    s: &'a str,
+    b: &'a str,
+    #[serde(rename = "B")]
+    bq: &'a str,
+    a: &'a str,
+    #[serde(rename = "A")]
+    aq: &'a str,
+}
+
+/// Parses a ticker frame; returns its update id (`None` for other frames, such as the ack).
+fn parse_ticker(text: &str) -> Option<u64> {
+    let env: Envelope<'_> = serde_json::from_str(text).ok()?;
+    let t = env.result;
+    for n in [t.b, t.bq, t.a, t.aq] {
+        std::hint::black_box(Num::parse(n).ok()?);
+    }
+    std::hint::black_box((env.channel, t.s));
+    Some(t.u)
+}
+
+// ---------------------------------------------------------------------------------------
+// Throughput and stop time against the simulator
+
+async fn simulator() -> SimHandle {
+    let mut config = SimConfig::new(Venue::Gateio);
+    config.rate = SIM_RATE;
+    config.symbols = vec![Symbol::parse("BTC/USDT").unwrap()];
+    let bind: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    Simulator::start(config, bind).await.unwrap()
+}
+
+/// One measured window: frames per second and what stopping took.
+struct Window {
+    rate: f64,
+    stop: Duration,
+}
+
+/// Waits for the first counted item, warms up, then counts over `window`.
+async fn measure(counter: &AtomicU64, window: Duration) -> (u64, Duration) {
+    while counter.load(Ordering::Relaxed) == 0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let (n0, t0) = (counter.load(Ordering::Relaxed), Instant::now());
+    tokio::time::sleep(window).await;
+    (counter.load(Ordering::Relaxed) - n0, t0.elapsed())
+}
+
+/// A bare tokio-tungstenite reader subscribed to the simulator's book tickers, in a task that
+/// a cancellation token stops; with `parse`, every frame is parsed as the plugin would.
+async fn bare(sim: &SimHandle, window: Duration, parse: bool) -> Window {
+    let (mut ws, _) = tokio_tungstenite::connect_async(sim.ws_url())
+        .await
+        .unwrap();
+    let sub = serde_json::json!({"time": 0, "channel": "spot.book_ticker", "event": "subscribe", "payload": ["BTC_USDT"]});
+    futures_util::SinkExt::send(&mut ws, Message::text(sub.to_string()))
+        .await
+        .unwrap();
+    let counter = Arc::new(AtomicU64::new(0));
+    let token = CancellationToken::new();
+    let task = tokio::spawn({
+        let (counter, token) = (counter.clone(), token.clone());
+        async move {
+            let read = async {
+                let mut n = 0u64;
+                while let Some(Ok(m)) = ws.next().await {
+                    if let Message::Text(t) = m {
+                        if parse {
+                            std::hint::black_box(parse_ticker(&t));
+                        } else {
+                            std::hint::black_box(&t);
+                        }
+                        n += 1;
+                        counter.store(n, Ordering::Relaxed);
+                    }
+                }
+            };
+            tokio::select! {
+                () = token.cancelled() => {}
+                () = read => {}
+            }
+        }
+    });
+    let (n, el) = measure(&counter, window).await;
+    let t = Instant::now();
+    token.cancel();
+    task.await.unwrap();
+    Window {
+        rate: n as f64 / el.as_secs_f64(),
+        stop: t.elapsed(),
+    }
+}
+
+/// Through the host: consumer-side events/s, plugin `frames_in`/s, and the shutdown report
+/// taken while the stream runs at full speed.
+struct Through {
+    consumer: f64,
+    frames_in: f64,
+    dropped: u64,
+    offered: u64,
+    stop_ms: f64,
+    total_ms: f64,
+    tasks_after: usize,
+    connections_after: usize,
+}
+
+async fn frames_in(host: &Host) -> u64 {
+    host.instances().await[0].stats.frames_in
+}
+
+async fn through_host(sim: &SimHandle, window: Duration) -> Through {
+    let host = gate_host(
+        "bench-pipe",
+        &sim.ws_url(),
+        &format!("http://{}", sim.local_addr()),
+    )
+    .await;
+    let mut sub = host
+        .subscribe("gate", "BTC/USDT", StreamKind::BookTicker)
+        .unwrap();
+    let counter = Arc::new(AtomicU64::new(0));
+    let consumer = tokio::spawn({
+        let counter = counter.clone();
+        async move {
+            let mut n = 0u64;
+            while let Some(item) = sub.recv().await {
+                if let StreamItem::Event(Event::BookTicker(t)) = item {
+                    std::hint::black_box(t);
+                    n += 1;
+                    counter.store(n, Ordering::Relaxed);
+                }
+            }
+            sub.stats()
+        }
+    });
+    while counter.load(Ordering::Relaxed) == 0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let (n0, f0, t0) = (
+        counter.load(Ordering::Relaxed),
+        frames_in(&host).await,
+        Instant::now(),
+    );
+    tokio::time::sleep(window).await;
+    let (n1, f1, el) = (
+        counter.load(Ordering::Relaxed),
+        frames_in(&host).await,
+        t0.elapsed(),
+    );
+    let (n, f_rate) = (n1 - n0, (f1 - f0) as f64 / el.as_secs_f64());
+    let report = host.shutdown("bench").await;
+    let stats = consumer.await.unwrap();
+    Through {
+        consumer: n as f64 / el.as_secs_f64(),
+        frames_in: f_rate,
+        dropped: stats.dropped(),
+        offered: stats.offered,
+        stop_ms: report.stop.elapsed_ms,
+        total_ms: report.elapsed_ms,
+        tasks_after: report.after.tasks,
+        connections_after: report.after.connections,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Paced latency against a server of our own that stamps the send time in `u`
+
+/// A blocking websocket server on its own thread: for each accepted connection it sends
+/// `frames` Gate.io `spot.book_ticker` updates, one per `pace` (spinning), whose `u` is the
+/// wall-clock send time in ns; then it waits for the client's close. With `frames == 0` it
+/// sends nothing (idle connection). Serves connections one after another.
+fn stamping_server(frames: u64, pace: Duration) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}/ws/v4/", listener.local_addr().unwrap());
+    std::thread::Builder::new()
+        .name("stamp-server".into())
+        .spawn(move || {
+            for tcp in listener.incoming() {
+                let Ok(tcp) = tcp else { continue };
+                tcp.set_nodelay(true).unwrap();
+                let Ok(mut ws) = tungstenite::accept(tcp) else {
+                    continue;
+                };
+                let mut next = Instant::now() + Duration::from_millis(20);
+                for _ in 0..frames {
+                    while Instant::now() < next {
+                        std::thread::yield_now();
+                    }
+                    next += pace;
+                    let u = now_ns();
+                    let ms = u / 1_000_000;
+                    let f = format!(
+                        r#"{{"time":{},"time_ms":{ms},"channel":"spot.book_ticker","event":"update","result":{{"t":{ms},"u":{u},"s":"BTC_USDT","b":"37000.1","B":"0.0423","a":"37000.2","A":"1.2901"}}}}"#,
+                        ms / 1000
+                    );
+                    if ws.send(Message::text(f)).is_err() {
+                        break;
+                    }
+                }
+                // Wait for the close (answering it), discarding requests and pings.
+                loop {
+                    match ws.read() {
+                        Ok(Message::Close(_)) => {
+                            let _ = ws.flush();
+                        }
+                        Ok(_) => {}
+                        Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::Interrupted => {}
+                        Err(_) => break,
+                    }
+                }
+            }
+        })
+        .unwrap();
+    url
+}
+
+/// p50, p99, p99.9 in µs.
+fn percentiles(mut v: Vec<u64>) -> [f64; 3] {
+    v.sort_unstable();
+    let at = |q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)] as f64 / 1e3;
+    [at(0.5), at(0.99), at(0.999)]
+}
+
+async fn bare_latency(url: &str) -> [f64; 3] {
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let mut lat = Vec::with_capacity(LAT_FRAMES as usize);
+    while let Some(Ok(m)) = ws.next().await {
+        if let Message::Text(t) = m {
+            let Some(sent) = parse_ticker(&t) else {
+                continue;
+            };
+            lat.push(now_ns().saturating_sub(sent));
+            if lat.len() as u64 == LAT_FRAMES {
+                break;
+            }
+        }
+    }
+    let _ = ws.close(None).await;
+    percentiles(lat.split_off(LAT_WARMUP))
+}
+
+/// Server → consumer, and the host-internal part (`Stamp.received_ns` → consumer).
+async fn host_latency(url: &str) -> ([f64; 3], [f64; 3]) {
+    let host = gate_host("bench-pipe-lat", url, "http://127.0.0.1:1").await;
+    let mut sub = host
+        .subscribe("gate", "BTC/USDT", StreamKind::BookTicker)
+        .unwrap();
+    let (mut lat, mut inner) = (Vec::new(), Vec::new());
+    while let Some(item) = sub.recv().await {
+        if let StreamItem::Event(Event::BookTicker(t)) = item {
+            let now = now_ns();
+            lat.push(now.saturating_sub(t.update_id));
+            inner.push(now.saturating_sub(t.stamp.received_ns));
+            if lat.len() as u64 == LAT_FRAMES {
+                break;
+            }
+        }
+    }
+    let dropped = sub.stats().dropped();
+    drop(sub);
+    host.shutdown("bench").await;
+    assert_eq!(dropped, 0, "a paced consumer must not lose tickers");
+    (
+        percentiles(lat.split_off(LAT_WARMUP)),
+        percentiles(inner.split_off(LAT_WARMUP)),
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// Idle wake-ups
+
+/// Worker parks of the current runtime and voluntary context switches of its threads.
+fn wakeups(thread_name: &str) -> (u64, u64) {
+    let m = tokio::runtime::Handle::current().metrics();
+    let parks = (0..m.num_workers()).map(|w| m.worker_park_count(w)).sum();
+    let mut switches = 0;
+    if let Ok(dir) = std::fs::read_dir("/proc/self/task") {
+        for task in dir.flatten() {
+            let p = task.path();
+            let comm = std::fs::read_to_string(p.join("comm")).unwrap_or_default();
+            if comm.trim_end() != thread_name {
+                continue;
+            }
+            let status = std::fs::read_to_string(p.join("status")).unwrap_or_default();
+            switches += status
+                .lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    (parks, switches)
+}
+
+/// Per second over `secs`: (worker parks, voluntary context switches).
+async fn idle_window(thread_name: &str, secs: u64) -> (f64, f64) {
+    // Let connection setup settle first.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (p0, s0) = wakeups(thread_name);
+    let t = Instant::now();
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    let (p1, s1) = wakeups(thread_name);
+    let el = t.elapsed().as_secs_f64();
+    ((p1 - p0) as f64 / el, (s1 - s0) as f64 / el)
+}
+
+async fn idle_host(url: &str, thread_name: &str, secs: u64) -> (f64, f64, usize) {
+    let host = gate_host("bench-pipe-idle", url, "http://127.0.0.1:1").await;
+    let sub = host
+        .subscribe("gate", "BTC/USDT", StreamKind::BookTicker)
+        .unwrap();
+    // Wait for the connection to be open.
+    while host.instances().await[0].connections == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let (parks, switches) = idle_window(thread_name, secs).await;
+    let conns = host.instances().await[0].connections;
+    drop(sub);
+    host.shutdown("bench").await;
+    (parks, switches, conns)
+}
+
+async fn idle_bare(url: &str, thread_name: &str, secs: u64) -> (f64, f64) {
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let token = CancellationToken::new();
+    let task = tokio::spawn({
+        let token = token.clone();
+        async move {
+            tokio::select! {
+                () = token.cancelled() => {}
+                _ = async { while let Some(Ok(_)) = ws.next().await {} } => {}
+            }
+        }
+    });
+    let r = idle_window(thread_name, secs).await;
+    token.cancel();
+    task.await.unwrap();
+    r
+}
+
+// ---------------------------------------------------------------------------------------
+
+fn main() {
+    let rounds = env_or("PIPE_ROUNDS", 3) as usize;
+    let window = Duration::from_millis(env_or("PIPE_WINDOW_MS", 2000));
+    let idle_secs = env_or("PIPE_IDLE_SECS", 10);
+    // Build the plugin files before anything is timed.
+    plugin("gateio_plugin");
+    // The simulator runs on its own runtime; the host and the bare clients share another.
+    let sim_rt = runtime("pipe-sim");
+    let name = "pipe-host";
+    let rt = runtime(name);
+
+    println!("Host pipeline: Gate.io book_ticker, {rounds} interleaved rounds, median\n");
+    let (mut b, mut bp, mut h, mut hf, mut bstop, mut hstop, mut htotal) =
+        (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    for round in 0..rounds {
+        let sim = sim_rt.block_on(simulator());
+        let w_bare = rt.block_on(bare(&sim, window, false));
+        let w_parse = rt.block_on(bare(&sim, window, true));
+        let th = rt.block_on(through_host(&sim, window));
+        let lagged = sim.stats().snapshot().lagged;
+        sim_rt.block_on(sim.shutdown());
+        println!(
+            "  round {round}: bare {:.0}/s, bare+parse {:.0}/s, host consumer {:.0}/s (frames_in {:.0}/s, \
+             queue offered {} dropped {}), stop {:.2} ms, shutdown {:.2} ms (after: {} tasks incl. the consumer's, {} connections), \
+             bare cancel+join {:.1} us; sim lagged {lagged}",
+            w_bare.rate,
+            w_parse.rate,
+            th.consumer,
+            th.frames_in,
+            th.offered,
+            th.dropped,
+            th.stop_ms,
+            th.total_ms,
+            th.tasks_after,
+            th.connections_after,
+            w_bare.stop.as_secs_f64() * 1e6,
+        );
+        b.push(w_bare.rate);
+        bp.push(w_parse.rate);
+        h.push(th.consumer);
+        hf.push(th.frames_in);
+        bstop.push(w_bare.stop.as_secs_f64() * 1e3);
+        bstop.push(w_parse.stop.as_secs_f64() * 1e3);
+        hstop.push(th.stop_ms);
+        htotal.push(th.total_ms);
+    }
+    let (b, bp, h, hf) = (median(b), median(bp), median(h), median(hf));
+    let (bstop, hstop, htotal) = (median(bstop), median(hstop), median(htotal));
+
+    let lat_url = stamping_server(LAT_FRAMES + 100, PACE);
+    let (mut lb, mut lh, mut li) = (vec![], vec![], vec![]);
+    for _ in 0..rounds {
+        lb.push(rt.block_on(bare_latency(&lat_url)));
+        let (through, inner) = rt.block_on(host_latency(&lat_url));
+        lh.push(through);
+        li.push(inner);
+    }
+    let med = |v: &[[f64; 3]], i: usize| median(v.iter().map(|p| p[i]).collect());
+    let lat = |v: &[[f64; 3]]| [med(v, 0), med(v, 1), med(v, 2)];
+    let (lb, lh, li) = (lat(&lb), lat(&lh), lat(&li));
+
+    let idle_url = stamping_server(0, PACE);
+    let (ip, is, conns) = rt.block_on(idle_host(&idle_url, name, idle_secs));
+    let (bpk, bsw) = rt.block_on(idle_bare(&idle_url, name, idle_secs));
+
+    println!("\n| measure | host pipeline | bare baseline(s), same run | ratio |");
+    println!("| --- | --- | --- | --- |");
+    println!(
+        "| book_ticker frames/s at the simulator's max rate (consumer side) | {:.0} k/s (plugin frames_in {:.0} k/s) | read {:.0} k/s; read + parse {:.0} k/s | {:.2} of read; {:.2} of read + parse |",
+        h / 1e3,
+        hf / 1e3,
+        b / 1e3,
+        bp / 1e3,
+        h / b,
+        h / bp
+    );
+    println!(
+        "| server → consumer latency, paced 1 per {} us, p50 / p99 / p99.9 | {:.1} / {:.1} / {:.1} us (host-internal, Stamp.received_ns → consumer: {:.1} / {:.1} / {:.1} us) | read + parse {:.1} / {:.1} / {:.1} us | {:.2} / {:.2} / {:.2} |",
+        PACE.as_micros(),
+        lh[0], lh[1], lh[2], li[0], li[1], li[2], lb[0], lb[1], lb[2],
+        lh[0] / lb[0], lh[1] / lb[1], lh[2] / lb[2]
+    );
+    println!(
+        "| cancel → every task finished, streaming at full speed | stop phase {hstop:.2} ms; whole shutdown (unload included) {htotal:.2} ms | cancel token + join read task {:.1} us | {:.0}x (stop phase) |",
+        bstop * 1e3,
+        hstop / bstop
+    );
+    println!(
+        "| idle connection ({idle_secs} s, subscribed, heartbeats only), per second | {ip:.2} worker parks, {is:.2} voluntary context switches ({conns} connection open) | {bpk:.2} parks, {bsw:.2} switches | {:+.2} switches/s |",
+        is - bsw
+    );
+}
