@@ -460,7 +460,7 @@ fn main() {
         println!(
             "  round {round}: bare {:.0}/s, bare+parse {:.0}/s, host consumer {:.0}/s (frames_in {:.0}/s, \
              queue offered {} dropped {}), stop {:.2} ms, shutdown {:.2} ms (after: {} tasks incl. the consumer's, {} connections), \
-             bare cancel+join {:.1} us; sim lagged {lagged}",
+             bare cancel+join {:.1} us (read + parse loop: {:.1} us); sim lagged {lagged}",
             w_bare.rate,
             w_parse.rate,
             th.consumer,
@@ -472,13 +472,13 @@ fn main() {
             th.tasks_after,
             th.connections_after,
             w_bare.stop.as_secs_f64() * 1e6,
+            w_parse.stop.as_secs_f64() * 1e6,
         );
         b.push(w_bare.rate);
         bp.push(w_parse.rate);
         h.push(th.consumer);
         hf.push(th.frames_in);
         bstop.push(w_bare.stop.as_secs_f64() * 1e3);
-        bstop.push(w_parse.stop.as_secs_f64() * 1e3);
         hstop.push(th.stop_ms);
         htotal.push(th.total_ms);
     }
@@ -519,7 +519,7 @@ fn main() {
         lh[0] / lb[0], lh[1] / lb[1], lh[2] / lb[2]
     );
     println!(
-        "| cancel → every task finished, streaming at full speed | stop phase {hstop:.2} ms; whole shutdown (unload included) {htotal:.2} ms | cancel token + join read task {:.1} us | {:.0}x (stop phase) |",
+        "| cancel → every task finished, streaming at full speed | stop phase {hstop:.2} ms; whole shutdown (unload included) {htotal:.2} ms | cancel token + join read task {:.1} us | {:.1}x (stop phase) |",
         bstop * 1e3,
         hstop / bstop
     );
