@@ -351,10 +351,10 @@ fn stop_at_full_speed_is_quick_and_final() {
     // sent until the server's close arrives, for at most the host's close grace (100 ms, not
     // configurable per host); a debug build that falls behind a saturated simulator spends
     // all of it, so "under 100 ms" holds only when the client keeps up (release does: see
-    // docs/PERFORMANCE.md, "Host pipeline"). Here: the grace plus 50 ms for everything else.
+    // docs/PERFORMANCE.md, "Host pipeline"). Here: the grace plus 50 ms of scheduling slack.
     let public = conns.iter().find(|r| r.name == "public").expect("public");
     assert!(
-        public.elapsed_ms < CLOSE_GRACE_MS + 20.0,
+        public.elapsed_ms < CLOSE_GRACE_MS + 50.0,
         "{}",
         stop_lines(&report)
     );
