@@ -435,6 +435,42 @@ async fn idle_bare(url: &str, thread_name: &str, secs: u64) -> (f64, f64) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Per-frame parse cost: the plugin's `on_frame` through the `.so` against the bare parse
+
+/// A 212-byte `spot.book_ticker` update like the simulator's.
+const TICKER: &str = r#"{"time":1700000000,"time_ms":1700000000123,"channel":"spot.book_ticker","event":"update","result":{"t":1700000000120,"u":48733182,"s":"BTC_USDT","b":"37000.1","B":"0.0423","a":"37000.2","A":"1.2901"}}"#;
+const CALLS: u32 = 200_000;
+
+/// (plugin `on_frame` per call, bare parse per frame), interleaved, medians of `rounds`.
+fn parse_cost(rounds: usize) -> (Duration, Duration) {
+    let loader = host::Loader::new(temp_dir("bench-pipe-call")).unwrap();
+    let library = loader.load(&plugin("gateio_plugin")).unwrap();
+    let mut adapter = library.instantiate("gateio", "{}").unwrap();
+    let (mut p, mut b) = (vec![], vec![]);
+    for _ in 0..rounds.max(1) + 1 {
+        let t = Instant::now();
+        for _ in 0..CALLS {
+            let frame = plugin_api::InFrame {
+                kind: plugin_api::FrameKind::Text,
+                data: TICKER.as_bytes().into(),
+            };
+            std::hint::black_box(adapter.on_frame(plugin_api::ConnId(1), frame, 0));
+        }
+        p.push(t.elapsed().as_secs_f64() / f64::from(CALLS));
+        let t = Instant::now();
+        for _ in 0..CALLS {
+            std::hint::black_box(parse_ticker(std::hint::black_box(TICKER)));
+        }
+        b.push(t.elapsed().as_secs_f64() / f64::from(CALLS));
+    }
+    drop(adapter);
+    drop(library);
+    // The first round warms up.
+    let (p, b) = (median(p[1..].to_vec()), median(b[1..].to_vec()));
+    (Duration::from_secs_f64(p), Duration::from_secs_f64(b))
+}
+
+// ---------------------------------------------------------------------------------------
 
 fn main() {
     let rounds = env_or("PIPE_ROUNDS", 3) as usize;
@@ -497,6 +533,8 @@ fn main() {
     let lat = |v: &[[f64; 3]]| [med(v, 0), med(v, 1), med(v, 2)];
     let (lb, lh, li) = (lat(&lb), lat(&lh), lat(&li));
 
+    let (call, bare_parse) = parse_cost(rounds);
+
     let idle_url = stamping_server(0, PACE);
     let (ip, is, conns) = rt.block_on(idle_host(&idle_url, name, idle_secs));
     let (bpk, bsw) = rt.block_on(idle_bare(&idle_url, name, idle_secs));
@@ -511,6 +549,12 @@ fn main() {
         bp / 1e3,
         h / b,
         h / bp
+    );
+    println!(
+        "| per frame: Gate.io plugin on_frame(book_ticker) through the .so, single thread | {:.2} us | serde_json + Num::parse of the same frame {:.2} us | {:.1}x |",
+        call.as_secs_f64() * 1e6,
+        bare_parse.as_secs_f64() * 1e6,
+        call.as_secs_f64() / bare_parse.as_secs_f64()
     );
     println!(
         "| server → consumer latency, paced 1 per {} us, p50 / p99 / p99.9 | {:.1} / {:.1} / {:.1} us (host-internal, Stamp.received_ns → consumer: {:.1} / {:.1} / {:.1} us) | read + parse {:.1} / {:.1} / {:.1} us | {:.2} / {:.2} / {:.2} |",
