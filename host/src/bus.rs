@@ -152,6 +152,8 @@ impl Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
+        // Count what is left as undelivered first, so the final counters are complete.
+        self.rx.close_and_count();
         if let Some(bus) = self.bus.upgrade() {
             Bus { inner: bus }.remove(&self.venue, self.key, self.id, self.rx.stats());
         }
@@ -364,7 +366,7 @@ impl Bus {
             all
         };
         for e in all.iter().flat_map(|l| l.iter()) {
-            let _ = e.tx.push(u64::MAX, StreamItem::End).await;
+            let _ = e.tx.push_marker(StreamItem::End);
             e.tx.close();
         }
     }
@@ -408,18 +410,15 @@ impl Bus {
 async fn deliver(targets: &[Arc<Vec<Entry>>], event: &Event) {
     for entries in targets {
         for e in entries.iter() {
-            let key = event_key(event);
-            // A closed queue counts the drop itself.
-            let _ = e.tx.push(key, StreamItem::Event(event.clone())).await;
+            let item = StreamItem::Event(event.clone());
+            // A closed queue counts the drop itself. Gaps are markers: they never wait
+            // behind a slow consumer and are never conflated away.
+            let _ = match event {
+                Event::Gap(_) => e.tx.push_marker(item),
+                // One subscription is one topic, so every data item shares one key.
+                _ => e.tx.push(0, item).await,
+            };
         }
-    }
-}
-
-/// The conflation key: gaps never conflate with data.
-fn event_key(event: &Event) -> u64 {
-    match event {
-        Event::Gap(_) => u64::MAX - 1,
-        _ => 0,
     }
 }
 

@@ -225,6 +225,22 @@ impl<T> QueueTx<T> {
         st.items.push_back((key, item));
     }
 
+    /// Queues a control marker (a gap, the end of the stream) even when the queue is full:
+    /// markers must never wait behind a slow consumer, and never replace data.
+    pub fn push_marker(&self, item: T) -> Result<(), Closed> {
+        let s = &self.shared;
+        let mut st = s.lock();
+        s.counters.offered.fetch_add(1, Ordering::Relaxed);
+        if st.closed {
+            s.counters.count(DropReason::Closed, 1);
+            return Err(Closed);
+        }
+        st.items.push_back((u64::MAX, item));
+        drop(st);
+        s.readable.notify_one();
+        Ok(())
+    }
+
     /// Closes the queue: later pushes are dropped (counted), the consumer drains what is
     /// queued and then sees the end.
     pub fn close(&self) {
@@ -269,8 +285,10 @@ impl<T> QueueRx<T> {
     }
 }
 
-impl<T> Drop for QueueRx<T> {
-    fn drop(&mut self) {
+impl<T> QueueRx<T> {
+    /// Closes the queue and counts what is still in it as undelivered (what dropping the
+    /// receiver does), so the final counters can be read before the receiver goes.
+    pub fn close_and_count(&mut self) {
         let left = {
             let mut st = self.shared.lock();
             st.closed = true;
@@ -280,6 +298,12 @@ impl<T> Drop for QueueRx<T> {
         };
         self.shared.counters.count(DropReason::Undelivered, left);
         self.shared.writable.notify_waiters();
+    }
+}
+
+impl<T> Drop for QueueRx<T> {
+    fn drop(&mut self) {
+        self.close_and_count();
     }
 }
 
@@ -352,5 +376,18 @@ mod tests {
         drop(rx);
         assert_eq!(producer.await.unwrap(), Err(Closed));
         assert!(accounted(tx.stats()));
+    }
+
+    #[tokio::test]
+    async fn markers_never_wait_on_a_full_queue() {
+        let (tx, mut rx) = queue(1, Overflow::Backpressure);
+        tx.push(0, 1).await.unwrap();
+        tx.push_marker(2).unwrap();
+        tx.close();
+        assert_eq!(tx.push_marker(3), Err(Closed));
+        assert_eq!(rx.recv().await, Some(1));
+        assert_eq!(rx.recv().await, Some(2));
+        assert_eq!(rx.recv().await, None);
+        assert!(accounted(rx.stats()));
     }
 }
