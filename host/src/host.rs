@@ -34,6 +34,9 @@ pub struct HostOptions {
     pub release_wait: Duration,
     /// Reconnect backoff and circuit breaker for every websocket connection.
     pub reconnect: crate::net::ReconnectPolicy,
+    /// Rate limits that replace what plugins declare, by limiter name (`orders`) or by
+    /// instance and name (`gate.orders`, which wins).
+    pub rate_limits: std::collections::BTreeMap<String, crate::config::RateLimitOverride>,
 }
 
 impl Default for HostOptions {
@@ -44,6 +47,7 @@ impl Default for HostOptions {
             shadow_dir: None,
             release_wait: Duration::from_secs(5),
             reconnect: crate::net::ReconnectPolicy::default(),
+            rate_limits: Default::default(),
         }
     }
 }
@@ -215,6 +219,7 @@ impl Host {
             &self.inner.bus,
             &self.inner.options.timeouts,
             &self.inner.options.reconnect,
+            &self.inner.options.rate_limits,
         )
         .await?;
         if let Err(error) = st.graph.register(nodes) {

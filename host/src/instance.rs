@@ -71,6 +71,7 @@ pub(crate) async fn create(
     bus: &Bus,
     timeouts: &ShutdownTimeouts,
     reconnect: &ReconnectPolicy,
+    rate_limits: &std::collections::BTreeMap<String, crate::config::RateLimitOverride>,
 ) -> Result<(Instance, Vec<Node>), HostError> {
     let venue = library.info().venue.clone();
     let config = VenueConfig {
@@ -114,7 +115,7 @@ pub(crate) async fn create(
     ));
     driver.set_timers(timers.clone());
     let net = Arc::new(
-        VenueNet::build(&descriptor, reconnect, &driver, bus).map_err(|error| {
+        VenueNet::build(&descriptor, reconnect, rate_limits, &driver, bus).map_err(|error| {
             HostError::Declaration {
                 venue: name.to_owned(),
                 error,

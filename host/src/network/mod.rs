@@ -5,7 +5,7 @@
 mod pool;
 mod rest_exec;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
@@ -14,6 +14,7 @@ use plugin_api::{Action, FrameKind, VenueDescriptor};
 pub use pool::ConnPool;
 pub use rest_exec::RestExec;
 
+use crate::config::RateLimitOverride;
 use crate::driver::{ActionSink, Driver};
 use crate::net::{RateLimiter, ReconnectPolicy, WsOut};
 
@@ -32,13 +33,23 @@ impl VenueNet {
     pub(crate) fn build(
         descriptor: &VenueDescriptor,
         reconnect: &ReconnectPolicy,
+        overrides: &BTreeMap<String, RateLimitOverride>,
         driver: &Arc<Driver>,
         bus: &crate::Bus,
     ) -> Result<VenueNet, String> {
         let limiters: HashMap<String, Arc<RateLimiter>> = descriptor
             .rate_limits
             .iter()
-            .map(|d| (d.name.to_string(), Arc::new(RateLimiter::new(d))))
+            .map(|d| {
+                let mut decl = d.clone();
+                let scoped = format!("{}.{}", driver.name(), d.name);
+                if let Some(o) = overrides.get(&scoped).or_else(|| overrides.get(d.name.as_str())) {
+                    tracing::info!(venue = %driver.name(), limit = %d.name, capacity = o.capacity, window_ms = o.window_ms, "rate limit overridden by configuration");
+                    decl.capacity = o.capacity;
+                    decl.window_ms = o.window_ms;
+                }
+                (d.name.to_string(), Arc::new(RateLimiter::new(&decl)))
+            })
             .collect();
         let rest = match descriptor.rest.as_ref().into_option() {
             Some(decl) => Some(Arc::new(RestExec::new(decl, limiters.clone(), driver)?)),

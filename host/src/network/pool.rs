@@ -233,6 +233,11 @@ impl ConnPool {
             n => n as usize,
         };
         let mut slots = self.slots();
+        if self.tasks.token().is_cancelled() {
+            // Stopping: `stop` cancels before it takes the slots, under this same lock, so
+            // no connection can be opened behind its back.
+            return Vec::new();
+        }
         let mut added: Vec<(ConnId, crate::net::WsSender, Vec<Topic>)> = Vec::new();
         for topic in topics {
             let index = match slots.iter().position(|s| s.topics.len() < cap) {
@@ -326,6 +331,7 @@ fn key(t: &Topic) -> (plugin_api::StreamKind, String) {
 impl Resource for ConnPool {
     fn stop(&self) -> BoxFuture<'static, Result<(), String>> {
         let tasks = self.tasks.clone();
+        tasks.token().cancel();
         let slots: Vec<Slot> = std::mem::take(&mut *self.slots());
         Box::pin(async move {
             tasks.shutdown().await;
@@ -336,6 +342,7 @@ impl Resource for ConnPool {
 
     fn force(&self) -> BoxFuture<'static, ()> {
         let tasks = self.tasks.clone();
+        tasks.token().cancel();
         let slots: Vec<Slot> = std::mem::take(&mut *self.slots());
         Box::pin(async move {
             tasks.abort(FORCE_GRACE).await;

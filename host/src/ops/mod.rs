@@ -96,6 +96,8 @@ impl Operator {
             timeouts: config.shutdown,
             queues: config.queues.clone(),
             shadow_dir: config.shadow_dir.clone(),
+            reconnect: config.reconnect.clone(),
+            rate_limits: config.rate_limits.clone(),
             ..HostOptions::default()
         })
         .map_err(|source| OpsError::Setup {
