@@ -30,6 +30,7 @@ const KEYS: &[&str] = &[
     "depth_levels",
     "snapshot_limit",
     "max_frame_bytes",
+    "listen_key_keepalive_ms",
 ];
 
 /// A secret string whose `Debug` and `Display` never show it.
@@ -109,6 +110,8 @@ pub struct Settings {
     pub snapshot_limit: u32,
     /// Frames larger than this are rejected without decoding.
     pub max_frame_bytes: usize,
+    /// How often the listen key is kept alive (the venue's key lives 60 min; default 30 min).
+    pub listen_key_keepalive_ms: u64,
 }
 
 impl Default for Settings {
@@ -125,6 +128,7 @@ impl Default for Settings {
             depth_levels: 20,
             snapshot_limit: 5_000,
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+            listen_key_keepalive_ms: crate::listen_key::KEEPALIVE_MS,
         }
     }
 }
@@ -216,6 +220,14 @@ impl Settings {
                 return Err(PluginError::config("`snapshot_limit` must be 1..=5000"));
             }
             s.snapshot_limit = v;
+        }
+        if let Some(v) = get::<u64>(&map, "listen_key_keepalive_ms", "an integer")? {
+            if !(1..=crate::listen_key::KEEPALIVE_MS).contains(&v) {
+                return Err(PluginError::config(
+                    "`listen_key_keepalive_ms` must be 1..=1800000 (the key lives 60 min)",
+                ));
+            }
+            s.listen_key_keepalive_ms = v;
         }
         if let Some(v) = get::<usize>(&map, "max_frame_bytes", "an integer")? {
             if v < 1024 {

@@ -8,7 +8,7 @@ use plugin_api::{
 };
 
 use crate::config::Settings;
-use crate::listen_key::{KEEPALIVE_MS, PRIVATE_CONN, TIMER};
+use crate::listen_key::{PRIVATE_CONN, TIMER};
 use crate::rest::{LIMIT_CAPACITY, LIMIT_GROUPS, LIMIT_WINDOW_MS};
 
 /// Name of the public market-data connection.
@@ -80,7 +80,7 @@ pub fn descriptor(settings: &Settings) -> VenueDescriptor {
         ));
         timers.push(TimerDecl {
             name: TIMER.into(),
-            period_ms: KEEPALIVE_MS,
+            period_ms: settings.listen_key_keepalive_ms,
         });
         // The timer and the private stream use the listen key, which the REST client deletes
         // at stop: both must be gone before the REST client stops.

@@ -265,7 +265,6 @@ fn stop_with_messages_queued_accounts_for_every_item() {
 /// the venue totals *before* its `QueueRx` field is dropped, which is what moves the queued
 /// items to `dropped_undelivered`; the venue totals keep them as `depth` for ever.
 #[test]
-#[ignore = "host bug: Subscription::drop retires queue counters before leftovers count as undelivered"]
 fn dropping_a_subscription_with_items_queued_counts_them_undelivered() {
     let sim_rt = runtime();
     let sim = sim_rt.block_on(simulator(20_000));
@@ -303,7 +302,6 @@ fn dropping_a_subscription_with_items_queued_counts_them_undelivered() {
 /// queue to push `End`, so the stream resource is forced after the 1 s processing timeout and
 /// the queues after it in that loop are never closed (their consumers would wait forever).
 #[test]
-#[ignore = "host bug: Bus::end_venue waits for room in a full backpressure queue"]
 fn stop_does_not_wait_for_a_consumer_that_stopped_reading() {
     let sim_rt = runtime();
     let sim = sim_rt.block_on(simulator(20_000));

@@ -106,6 +106,19 @@ async fn run(sim: &SimHandle) {
     )
     .await;
 
+    // Reload the plugin file in place: consumers see a reload gap, then data again.
+    let reload = host
+        .reload_plugin("gateio", &plugin("gateio_plugin"))
+        .await
+        .unwrap();
+    assert!(reload.unload.unmapped, "{reload:#?}");
+    next_matching(
+        &mut ticker,
+        |e| matches!(e, Event::Gap(g) if g.reason == GapReason::Reload),
+    )
+    .await;
+    next_matching(&mut ticker, |e| matches!(e, Event::BookTicker(_))).await;
+
     let report = host.shutdown("test").await;
     assert_eq!(report.after.tasks, 0, "{report:#?}");
     assert_eq!(report.after.connections, 0);

@@ -1,0 +1,180 @@
+//! The MEXC plugin loaded from its `.so`, driven by the host over real loopback sockets
+//! against the MEXC simulator: 40 subscriptions spread over two connections (the venue
+//! allows 30 per connection), depth sync with an injected gap, the listen key created, kept
+//! alive and deleted at stop, a signed order with its private updates, stop and unload.
+
+use std::net::SocketAddr;
+
+use host::{Host, HostOptions, StreamItem, Subscription};
+use integration_tests::{plugin, runtime, temp_dir};
+use plugin_api::{
+    Event, GapReason, Instrument, NewOrder, Num, OrderStatus, OrderType, Side, StreamKind,
+};
+use venue_sim::{SimConfig, SimHandle, Simulator, Symbol, Venue};
+
+/// BTC/USDT plus 19 more markets: 20 symbols × 2 kinds = 40 subscriptions.
+fn symbols() -> Vec<String> {
+    let mut v = vec!["BTC/USDT".to_owned()];
+    v.extend((1..20).map(|i| format!("C{i:02}/USDT")));
+    v
+}
+
+async fn simulator() -> SimHandle {
+    let mut config = SimConfig::new(Venue::Mexc);
+    config.rate = 400;
+    config.symbols = symbols().iter().filter_map(|s| Symbol::parse(s)).collect();
+    let bind: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    Simulator::start(config, bind).await.unwrap()
+}
+
+async fn next_matching(sub: &mut Subscription, want: impl Fn(&Event) -> bool) -> Event {
+    loop {
+        match sub.recv().await {
+            Some(StreamItem::Event(e)) if want(&e) => return e,
+            Some(StreamItem::Event(_)) => continue,
+            other => panic!("stream ended: {other:?}"),
+        }
+    }
+}
+
+fn route(sim: &SimHandle, r: &str) -> u64 {
+    sim.stats()
+        .snapshot()
+        .rest_by_route
+        .get(r)
+        .copied()
+        .unwrap_or(0)
+}
+
+#[test]
+fn mexc_through_the_host_against_the_simulator() {
+    let sim_rt = runtime();
+    let sim = sim_rt.block_on(simulator());
+    runtime().block_on(run(&sim));
+    // The listen key was deleted during the stop (the REST client stops after the private
+    // stream and the keep-alive timer).
+    assert_eq!(route(&sim, "DELETE /api/v3/userDataStream"), 1);
+    sim_rt.block_on(sim.shutdown());
+}
+
+async fn run(sim: &SimHandle) {
+    let host = Host::new(HostOptions {
+        shadow_dir: Some(temp_dir("mexc-e2e")),
+        ..HostOptions::default()
+    })
+    .unwrap();
+    host.load_plugin(&plugin("mexc_plugin")).await.unwrap();
+    let settings = serde_json::json!({
+        "ws_url": sim.ws_url(),
+        "rest_url": format!("http://{}", sim.local_addr()),
+        "api_key": "test-key",
+        "api_secret": "test-secret",
+        "listen_key_keepalive_ms": 200,
+    });
+    host.start_venue("mexc", "mexc", &settings.to_string())
+        .await
+        .unwrap();
+
+    let mut subs = Vec::new();
+    for s in symbols() {
+        for kind in [StreamKind::BookTicker, StreamKind::Trades] {
+            subs.push(host.subscribe("mexc", &s, kind).unwrap());
+        }
+    }
+    // Two public connections carry the 40 subscriptions, none more than 30.
+    let snap = sim
+        .stats()
+        .wait_until(|s| {
+            let public: Vec<usize> = s
+                .subscriptions
+                .values()
+                .filter(|c| c.iter().any(|ch| ch.contains("public")))
+                .map(Vec::len)
+                .collect();
+            public.iter().sum::<usize>() == 40
+        })
+        .await;
+    let public: Vec<usize> = snap
+        .subscriptions
+        .values()
+        .filter(|c| c.iter().any(|ch| ch.contains("public")))
+        .map(Vec::len)
+        .collect();
+    assert_eq!(public.len(), 2, "{public:?}");
+    assert!(public.iter().all(|&n| n <= 30), "{public:?}");
+    next_matching(&mut subs[0], |e| matches!(e, Event::BookTicker(_))).await;
+
+    // The listen key: created at start, kept alive by the timer resource.
+    sim.stats()
+        .wait_until(|s| {
+            s.rest_by_route
+                .get("PUT /api/v3/userDataStream")
+                .copied()
+                .unwrap_or(0)
+                >= 2
+        })
+        .await;
+    assert_eq!(route(sim, "POST /api/v3/userDataStream"), 1);
+
+    // Depth synced from the REST snapshot; a skipped version resyncs.
+    let mut depth = host
+        .subscribe("mexc", "BTC/USDT", StreamKind::Depth)
+        .unwrap();
+    next_matching(&mut depth, |e| matches!(e, Event::Depth(d) if d.snapshot)).await;
+    next_matching(&mut depth, |e| matches!(e, Event::Depth(d) if !d.snapshot)).await;
+    sim.faults().skip_sequence(1);
+    next_matching(
+        &mut depth,
+        |e| matches!(e, Event::Gap(g) if g.reason == GapReason::SequenceGap),
+    )
+    .await;
+    next_matching(&mut depth, |e| matches!(e, Event::Depth(d) if d.snapshot)).await;
+
+    // A signed order that crosses the book fills; the private stream reports it.
+    let mut orders = host.subscribe("mexc", "", StreamKind::Orders).unwrap();
+    let order = NewOrder {
+        instrument: Instrument::new("BTC/USDT", "BTCUSDT").unwrap(),
+        side: Side::Buy,
+        order_type: OrderType::Limit,
+        price: Num::parse("1000000").unwrap(),
+        qty: Num::parse("0.01").unwrap(),
+        client_id: "e2e1".into(),
+    };
+    host.place_order("mexc", order).await.unwrap();
+    next_matching(
+        &mut orders,
+        |e| matches!(e, Event::Order(o) if o.status == OrderStatus::Filled),
+    )
+    .await;
+
+    eprintln!("reloading");
+    // Reload the plugin file in place: consumers see a reload gap, then data again.
+    let reload = host
+        .reload_plugin("mexc", &plugin("mexc_plugin"))
+        .await
+        .unwrap();
+    assert!(reload.unload.unmapped, "{reload:#?}");
+    eprintln!("reloaded in {:.1} ms", reload.elapsed_ms);
+    next_matching(
+        &mut subs[0],
+        |e| matches!(e, Event::Gap(g) if g.reason == GapReason::Reload),
+    )
+    .await;
+    next_matching(&mut subs[0], |e| matches!(e, Event::BookTicker(_))).await;
+
+    let report = host.shutdown("test").await;
+    assert_eq!(report.after.tasks, 0, "{report:#?}");
+    assert_eq!(report.after.connections, 0);
+    assert!(report.images_still_mapped.is_empty());
+    assert!(report.unloaded.iter().all(|u| u.unmapped));
+    let position = |n: &str| {
+        report
+            .stop
+            .resources
+            .iter()
+            .position(|r| r.name == n)
+            .unwrap()
+    };
+    assert!(position("listen-key-keepalive") < position("rest"));
+    assert!(position("private") < position("rest"));
+}
