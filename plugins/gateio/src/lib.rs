@@ -540,11 +540,13 @@ impl Venue for GateioVenue {
     }
 }
 
+#[cfg_attr(not(feature = "export"), allow(dead_code))]
 fn create(config: &VenueConfig) -> Result<GateioVenue, PluginError> {
     GateioVenue::from_config(config)
 }
 
 /// The exported root module (the macro's items carry no docs of their own).
+#[cfg(feature = "export")]
 #[doc(hidden)]
 #[allow(missing_docs)]
 pub mod plugin_export {

@@ -75,6 +75,7 @@ pub fn create(config: &VenueConfig) -> Result<Mexc, PluginError> {
     Mexc::new(Settings::parse(config.settings_json.as_str())?)
 }
 
+#[cfg(feature = "export")]
 mod export {
     //! The plugin root module (its generated items carry no docs of their own).
     #![allow(missing_docs, unreachable_pub)]

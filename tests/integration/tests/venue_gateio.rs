@@ -7,7 +7,8 @@ use std::net::SocketAddr;
 use host::{Host, HostOptions, StreamItem, Subscription};
 use integration_tests::{plugin, runtime, temp_dir};
 use plugin_api::{
-    Event, GapReason, Instrument, NewOrder, Num, OrderStatus, OrderType, Side, StreamKind,
+    CancelOrder, Event, GapReason, Instrument, NewOrder, Num, OrderStatus, OrderType, Side,
+    StreamKind,
 };
 use venue_sim::{Kick, SimConfig, SimHandle, Simulator, Venue};
 
@@ -89,6 +90,34 @@ async fn run(sim: &SimHandle) {
     next_matching(&mut depth, |e| matches!(e, Event::Depth(d) if d.snapshot)).await;
     next_matching(&mut ticker, |e| matches!(e, Event::BookTicker(_))).await;
     assert!(sim.stats().snapshot().ws_accepted > accepted);
+
+    // A resting order: accepted as open, then cancelled; both show on the private stream.
+    let resting = NewOrder {
+        instrument: Instrument::new("BTC/USDT", "BTC_USDT").unwrap(),
+        side: Side::Buy,
+        order_type: OrderType::Limit,
+        price: Num::parse("1").unwrap(),
+        qty: Num::parse("0.01").unwrap(),
+        client_id: "t-rest-1".into(),
+    };
+    host.place_order("gate", resting).await.unwrap();
+    let open = next_matching(
+        &mut orders,
+        |e| matches!(e, Event::Order(o) if o.status == OrderStatus::Open),
+    )
+    .await;
+    let Event::Order(open) = open else {
+        unreachable!()
+    };
+    let cancel = CancelOrder {
+        instrument: open.instrument,
+        order_id: open.order_id.clone(),
+    };
+    host.cancel_order("gate", cancel).await.unwrap();
+    next_matching(&mut orders, |e| {
+        matches!(e, Event::Order(o) if o.status == OrderStatus::Cancelled && o.order_id == open.order_id)
+    })
+    .await;
 
     // A signed order that crosses the book fills; its private updates arrive.
     let order = NewOrder {
