@@ -7,7 +7,7 @@ use std::future::Future;
 use futures_util::future::BoxFuture;
 
 use crate::bus::{StreamItem, Subscription};
-use crate::resource::{Resource, ResourceCounts, TaskGroup, FORCE_GRACE};
+use crate::resource::{Resource, ResourceCounts, TaskGroup};
 
 /// The handlers bound to one venue instance.
 #[derive(Debug, Default, Clone)]
@@ -46,23 +46,17 @@ impl Bindings {
 
 impl Resource for Bindings {
     fn stop(&self) -> BoxFuture<'static, Result<(), String>> {
-        let tasks = self.tasks.clone();
-        Box::pin(async move {
-            tasks.shutdown().await;
-            Ok(())
-        })
+        self.tasks.stop()
     }
 
     fn force(&self) -> BoxFuture<'static, ()> {
-        let tasks = self.tasks.clone();
-        Box::pin(async move { tasks.abort(FORCE_GRACE).await })
+        self.tasks.force()
     }
 
     fn counts(&self) -> ResourceCounts {
         ResourceCounts {
-            tasks: self.tasks.live(),
             bindings: self.tasks.live(),
-            ..ResourceCounts::default()
+            ..self.tasks.counts()
         }
     }
 }

@@ -199,7 +199,7 @@ mod tests {
     use plugin_api::ResourceKind;
 
     use super::*;
-    use crate::resource::TaskResource;
+    use crate::resource::TaskGroup;
 
     fn spec(name: &str, kind: ResourceKind, deps: &[&str]) -> ResourceSpec {
         ResourceSpec {
@@ -215,7 +215,7 @@ mod tests {
     fn node(s: ResourceSpec) -> Node {
         Node {
             spec: s,
-            resource: Arc::new(TaskResource::default()),
+            resource: Arc::new(TaskGroup::new()),
         }
     }
 

@@ -171,16 +171,11 @@ impl Default for TaskGroup {
 /// How long `force` waits for aborted tasks to disappear.
 pub const FORCE_GRACE: Duration = Duration::from_millis(20);
 
-/// A resource that is nothing but a [`TaskGroup`]; stopping it cancels and joins the tasks.
-#[derive(Clone, Debug, Default)]
-pub struct TaskResource {
-    /// The tasks.
-    pub tasks: TaskGroup,
-}
-
-impl Resource for TaskResource {
+/// A group of tasks is the simplest resource: stopping cancels and joins them, forcing
+/// aborts them. Resources built on a group delegate to it.
+impl Resource for TaskGroup {
     fn stop(&self) -> BoxFuture<'static, Result<(), String>> {
-        let tasks = self.tasks.clone();
+        let tasks = self.clone();
         Box::pin(async move {
             tasks.shutdown().await;
             Ok(())
@@ -188,13 +183,13 @@ impl Resource for TaskResource {
     }
 
     fn force(&self) -> BoxFuture<'static, ()> {
-        let tasks = self.tasks.clone();
+        let tasks = self.clone();
         Box::pin(async move { tasks.abort(FORCE_GRACE).await })
     }
 
     fn counts(&self) -> ResourceCounts {
         ResourceCounts {
-            tasks: self.tasks.live(),
+            tasks: self.live(),
             ..ResourceCounts::default()
         }
     }

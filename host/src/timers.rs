@@ -10,7 +10,7 @@ use futures_util::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 
 use crate::driver::{now_ms, Driver};
-use crate::resource::{Resource, ResourceCounts, TaskGroup, FORCE_GRACE};
+use crate::resource::{Resource, ResourceCounts, TaskGroup};
 
 /// One declared timer.
 pub struct Timer {
@@ -112,22 +112,14 @@ impl Timers {
 
 impl Resource for Timer {
     fn stop(&self) -> BoxFuture<'static, Result<(), String>> {
-        let tasks = self.tasks.clone();
-        Box::pin(async move {
-            tasks.shutdown().await;
-            Ok(())
-        })
+        self.tasks.stop()
     }
 
     fn force(&self) -> BoxFuture<'static, ()> {
-        let tasks = self.tasks.clone();
-        Box::pin(async move { tasks.abort(FORCE_GRACE).await })
+        self.tasks.force()
     }
 
     fn counts(&self) -> ResourceCounts {
-        ResourceCounts {
-            tasks: self.tasks.live(),
-            ..ResourceCounts::default()
-        }
+        self.tasks.counts()
     }
 }
