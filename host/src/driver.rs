@@ -334,6 +334,11 @@ impl Driver {
         }
     }
 
+    /// True while a call into the plugin is running (its code must stay mapped).
+    pub fn is_busy(&self) -> bool {
+        self.adapter.try_lock().is_err()
+    }
+
     /// Counters now.
     pub fn stats(&self) -> DriverStats {
         let c = &self.counters;

@@ -70,7 +70,15 @@ struct State_ {
 
 impl Drop for State_ {
     fn drop(&mut self) {
-        // A host dropped without `shutdown`: release adapters while their code is mapped.
+        // A host dropped without `shutdown` while a plugin call still runs (on another
+        // thread) must not unmap that plugin's code: keep every library mapped then.
+        let busy = self.instances.values().any(|(i, _)| i.driver.is_busy());
+        if busy {
+            for (_, plugin) in self.plugins.drain() {
+                std::mem::forget(plugin.library);
+            }
+        }
+        // Release adapters while their code is mapped.
         self.instances.clear();
         self.graph.take_all();
         // A quarantined library may still be executing; never unmap it.

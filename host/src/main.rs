@@ -304,5 +304,7 @@ async fn forced_exit(host: &Host, report_file: Option<&Path>) -> anyhow::Result<
         });
         write_report(file, &partial)?;
     }
-    Ok(ExitCode::from(130))
+    // Leave without running destructors: a plugin call may still be running on a worker
+    // thread, and unloading its library under it would crash the process.
+    std::process::exit(130)
 }
