@@ -102,3 +102,81 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .build()
         .expect("building a runtime")
 }
+
+/// The next event on `sub` matching `want`, skipping others; panics if the stream ends.
+pub async fn next_matching(
+    sub: &mut host::Subscription,
+    want: impl Fn(&plugin_api::Event) -> bool,
+) -> plugin_api::Event {
+    loop {
+        match sub.recv().await {
+            Some(host::StreamItem::Event(e)) if want(&e) => return e,
+            Some(host::StreamItem::Event(_)) => continue,
+            other => panic!("stream ended: {other:?}"),
+        }
+    }
+}
+
+/// Orders on `venue`'s BTC/USDT (spelled `venue_symbol` there): a resting buy is accepted as
+/// open and then cancelled, a crossing buy fills; each step is seen on `orders`.
+pub async fn order_round_trip(
+    host: &host::Host,
+    venue: &str,
+    venue_symbol: &str,
+    orders: &mut host::Subscription,
+) {
+    use plugin_api::{CancelOrder, Event, Instrument, NewOrder, Num, OrderStatus, OrderType, Side};
+    let order = |price: &str, client_id: &str| NewOrder {
+        instrument: Instrument::new("BTC/USDT", venue_symbol).unwrap(),
+        side: Side::Buy,
+        order_type: OrderType::Limit,
+        price: Num::parse(price).unwrap(),
+        qty: Num::parse("0.01").unwrap(),
+        client_id: client_id.into(),
+    };
+    host.place_order(venue, order("1", "t-rest-1"))
+        .await
+        .unwrap();
+    let open = next_matching(
+        orders,
+        |e| matches!(e, Event::Order(o) if o.status == OrderStatus::Open),
+    )
+    .await;
+    let Event::Order(open) = open else {
+        unreachable!()
+    };
+    let cancel = CancelOrder {
+        instrument: open.instrument,
+        order_id: open.order_id.clone(),
+    };
+    host.cancel_order(venue, cancel).await.unwrap();
+    next_matching(orders, |e| {
+        matches!(e, Event::Order(o) if o.status == OrderStatus::Cancelled && o.order_id == open.order_id)
+    })
+    .await;
+    host.place_order(venue, order("1000000", "t-fill-1"))
+        .await
+        .unwrap();
+    next_matching(
+        orders,
+        |e| matches!(e, Event::Order(o) if o.status == OrderStatus::Filled),
+    )
+    .await;
+}
+
+/// Reloads the plugin serving `venue` from its own file: the old image is unmapped and the
+/// consumer `sub` sees a reload gap, then book tickers again.
+pub async fn reload_in_place(host: &host::Host, venue: &str, sub: &mut host::Subscription) {
+    use plugin_api::{Event, GapReason};
+    let reload = host
+        .reload_plugin(venue, &plugin(&format!("{venue}_plugin")))
+        .await
+        .unwrap();
+    assert!(reload.unload.unmapped, "{reload:#?}");
+    next_matching(
+        sub,
+        |e| matches!(e, Event::Gap(g) if g.reason == GapReason::Reload),
+    )
+    .await;
+    next_matching(sub, |e| matches!(e, Event::BookTicker(_))).await;
+}

@@ -4,12 +4,11 @@
 
 use std::net::SocketAddr;
 
-use host::{Host, HostOptions, StreamItem, Subscription};
-use integration_tests::{plugin, runtime, temp_dir};
-use plugin_api::{
-    CancelOrder, Event, GapReason, Instrument, NewOrder, Num, OrderStatus, OrderType, Side,
-    StreamKind,
+use host::{Host, HostOptions};
+use integration_tests::{
+    next_matching, order_round_trip, plugin, reload_in_place, runtime, temp_dir,
 };
+use plugin_api::{Event, GapReason, StreamKind};
 use venue_sim::{Kick, SimConfig, SimHandle, Simulator, Venue};
 
 async fn simulator() -> SimHandle {
@@ -28,17 +27,6 @@ fn settings(sim: &SimHandle) -> String {
         "api_secret": "test-secret",
     })
     .to_string()
-}
-
-/// The next event on `sub` matching `want`, skipping others.
-async fn next_matching(sub: &mut Subscription, want: impl Fn(&Event) -> bool) -> Event {
-    loop {
-        match sub.recv().await {
-            Some(StreamItem::Event(e)) if want(&e) => return e,
-            Some(StreamItem::Event(_)) => continue,
-            other => panic!("stream ended: {other:?}"),
-        }
-    }
 }
 
 #[test]
@@ -91,62 +79,12 @@ async fn run(sim: &SimHandle) {
     next_matching(&mut ticker, |e| matches!(e, Event::BookTicker(_))).await;
     assert!(sim.stats().snapshot().ws_accepted > accepted);
 
-    // A resting order: accepted as open, then cancelled; both show on the private stream.
-    let resting = NewOrder {
-        instrument: Instrument::new("BTC/USDT", "BTC_USDT").unwrap(),
-        side: Side::Buy,
-        order_type: OrderType::Limit,
-        price: Num::parse("1").unwrap(),
-        qty: Num::parse("0.01").unwrap(),
-        client_id: "t-rest-1".into(),
-    };
-    host.place_order("gate", resting).await.unwrap();
-    let open = next_matching(
-        &mut orders,
-        |e| matches!(e, Event::Order(o) if o.status == OrderStatus::Open),
-    )
-    .await;
-    let Event::Order(open) = open else {
-        unreachable!()
-    };
-    let cancel = CancelOrder {
-        instrument: open.instrument,
-        order_id: open.order_id.clone(),
-    };
-    host.cancel_order("gate", cancel).await.unwrap();
-    next_matching(&mut orders, |e| {
-        matches!(e, Event::Order(o) if o.status == OrderStatus::Cancelled && o.order_id == open.order_id)
-    })
-    .await;
-
-    // A signed order that crosses the book fills; its private updates arrive.
-    let order = NewOrder {
-        instrument: Instrument::new("BTC/USDT", "BTC_USDT").unwrap(),
-        side: Side::Buy,
-        order_type: OrderType::Limit,
-        price: Num::parse("1000000").unwrap(),
-        qty: Num::parse("0.01").unwrap(),
-        client_id: "t-e2e-1".into(),
-    };
-    host.place_order("gate", order).await.unwrap();
-    next_matching(
-        &mut orders,
-        |e| matches!(e, Event::Order(o) if o.status == OrderStatus::Filled),
-    )
-    .await;
+    // A resting order is opened then cancelled, a crossing one fills; the private stream
+    // reports each step.
+    order_round_trip(&host, "gate", "BTC_USDT", &mut orders).await;
 
     // Reload the plugin file in place: consumers see a reload gap, then data again.
-    let reload = host
-        .reload_plugin("gateio", &plugin("gateio_plugin"))
-        .await
-        .unwrap();
-    assert!(reload.unload.unmapped, "{reload:#?}");
-    next_matching(
-        &mut ticker,
-        |e| matches!(e, Event::Gap(g) if g.reason == GapReason::Reload),
-    )
-    .await;
-    next_matching(&mut ticker, |e| matches!(e, Event::BookTicker(_))).await;
+    reload_in_place(&host, "gateio", &mut ticker).await;
 
     let report = host.shutdown("test").await;
     assert_eq!(report.after.tasks, 0, "{report:#?}");

@@ -5,12 +5,11 @@
 
 use std::net::SocketAddr;
 
-use host::{Host, HostOptions, StreamItem, Subscription};
-use integration_tests::{plugin, runtime, temp_dir};
-use plugin_api::{
-    CancelOrder, Event, GapReason, Instrument, NewOrder, Num, OrderStatus, OrderType, Side,
-    StreamKind,
+use host::{Host, HostOptions};
+use integration_tests::{
+    next_matching, order_round_trip, plugin, reload_in_place, runtime, temp_dir,
 };
+use plugin_api::{Event, GapReason, StreamKind};
 use venue_sim::{SimConfig, SimHandle, Simulator, Symbol, Venue};
 
 /// BTC/USDT plus 19 more markets: 20 symbols × 2 kinds = 40 subscriptions.
@@ -26,16 +25,6 @@ async fn simulator() -> SimHandle {
     config.symbols = symbols().iter().filter_map(|s| Symbol::parse(s)).collect();
     let bind: SocketAddr = "127.0.0.1:0".parse().unwrap();
     Simulator::start(config, bind).await.unwrap()
-}
-
-async fn next_matching(sub: &mut Subscription, want: impl Fn(&Event) -> bool) -> Event {
-    loop {
-        match sub.recv().await {
-            Some(StreamItem::Event(e)) if want(&e) => return e,
-            Some(StreamItem::Event(_)) => continue,
-            other => panic!("stream ended: {other:?}"),
-        }
-    }
 }
 
 fn route(sim: &SimHandle, r: &str) -> u64 {
@@ -133,62 +122,12 @@ async fn run(sim: &SimHandle) {
     next_matching(&mut depth, |e| matches!(e, Event::Depth(d) if d.snapshot)).await;
 
     let mut orders = host.subscribe("mexc", "", StreamKind::Orders).unwrap();
-    // A resting order: accepted as open, then cancelled; both show on the private stream.
-    let resting = NewOrder {
-        instrument: Instrument::new("BTC/USDT", "BTCUSDT").unwrap(),
-        side: Side::Buy,
-        order_type: OrderType::Limit,
-        price: Num::parse("1").unwrap(),
-        qty: Num::parse("0.01").unwrap(),
-        client_id: "t-rest-1".into(),
-    };
-    host.place_order("mexc", resting).await.unwrap();
-    let open = next_matching(
-        &mut orders,
-        |e| matches!(e, Event::Order(o) if o.status == OrderStatus::Open),
-    )
-    .await;
-    let Event::Order(open) = open else {
-        unreachable!()
-    };
-    let cancel = CancelOrder {
-        instrument: open.instrument,
-        order_id: open.order_id.clone(),
-    };
-    host.cancel_order("mexc", cancel).await.unwrap();
-    next_matching(&mut orders, |e| {
-        matches!(e, Event::Order(o) if o.status == OrderStatus::Cancelled && o.order_id == open.order_id)
-    })
-    .await;
-
-    // A signed order that crosses the book fills; the private stream reports it.
-    let order = NewOrder {
-        instrument: Instrument::new("BTC/USDT", "BTCUSDT").unwrap(),
-        side: Side::Buy,
-        order_type: OrderType::Limit,
-        price: Num::parse("1000000").unwrap(),
-        qty: Num::parse("0.01").unwrap(),
-        client_id: "e2e1".into(),
-    };
-    host.place_order("mexc", order).await.unwrap();
-    next_matching(
-        &mut orders,
-        |e| matches!(e, Event::Order(o) if o.status == OrderStatus::Filled),
-    )
-    .await;
+    // A resting order is opened then cancelled, a crossing one fills; the private stream
+    // reports each step.
+    order_round_trip(&host, "mexc", "BTCUSDT", &mut orders).await;
 
     // Reload the plugin file in place: consumers see a reload gap, then data again.
-    let reload = host
-        .reload_plugin("mexc", &plugin("mexc_plugin"))
-        .await
-        .unwrap();
-    assert!(reload.unload.unmapped, "{reload:#?}");
-    next_matching(
-        &mut subs[0],
-        |e| matches!(e, Event::Gap(g) if g.reason == GapReason::Reload),
-    )
-    .await;
-    next_matching(&mut subs[0], |e| matches!(e, Event::BookTicker(_))).await;
+    reload_in_place(&host, "mexc", &mut subs[0]).await;
 
     let report = host.shutdown("test").await;
     assert_eq!(report.after.tasks, 0, "{report:#?}");
