@@ -20,6 +20,7 @@ const PACKAGES: &[&str] = &[
     "fixture-no-root",
     "fixture-wrong-api",
     "fixture-bad-layout",
+    "fixture-relay",
     "gateio-plugin",
     "mexc-plugin",
     "host",
