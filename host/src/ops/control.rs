@@ -67,31 +67,17 @@ pub(super) fn serve(op: &Operator, path: &Path) -> std::io::Result<PathBuf> {
     std::fs::set_permissions(&temp, std::fs::Permissions::from_mode(0o600))?;
     std::fs::rename(&temp, path)?;
     let path = path.canonicalize().unwrap_or_else(|_| path.to_owned());
-    let tasks = op.inner.tasks.clone();
-    let token = tasks.token().clone();
-    let op = op.clone();
-    tasks.clone().spawn(async move {
-        loop {
-            let stream = tokio::select! {
-                _ = token.cancelled() => break,
-                r = listener.accept() => match r {
-                    Ok((stream, _)) => stream,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "control socket accept failed");
-                        continue;
-                    }
-                },
-            };
-            let op = op.clone();
-            let token = token.clone();
-            tasks.spawn(async move {
-                tokio::select! {
-                    _ = token.cancelled() => {}
-                    _ = connection(op, stream) => {}
-                }
-            });
-        }
-    });
+    super::serve::accept_loop(
+        op,
+        listener,
+        "control socket",
+        |op, stream, token| async move {
+            tokio::select! {
+                _ = token.cancelled() => {}
+                _ = connection(op, stream) => {}
+            }
+        },
+    );
     Ok(path)
 }
 

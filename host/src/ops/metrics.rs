@@ -25,39 +25,20 @@ pub(super) async fn serve(op: &Operator, address: SocketAddr) -> std::io::Result
     }
     let listener = TcpListener::bind(address).await?;
     let bound = listener.local_addr()?;
-    let tasks = op.inner.tasks.clone();
-    let token = tasks.token().clone();
-    let op = op.clone();
-    tasks.clone().spawn(async move {
-        loop {
-            let stream = tokio::select! {
-                _ = token.cancelled() => break,
-                r = listener.accept() => match r {
-                    Ok((stream, _)) => stream,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "metrics accept failed");
-                        continue;
-                    }
-                },
-            };
+    super::serve::accept_loop(op, listener, "metrics", |op, stream, token| async move {
+        let service = service_fn(move |req| {
             let op = op.clone();
-            let token = token.clone();
-            tasks.spawn(async move {
-                let service = service_fn(move |req| {
-                    let op = op.clone();
-                    async move { Ok::<_, Infallible>(respond(&op, req).await) }
-                });
-                let conn = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service);
-                tokio::pin!(conn);
-                tokio::select! {
-                    _ = conn.as_mut() => {}
-                    _ = token.cancelled() => {
-                        conn.as_mut().graceful_shutdown();
-                        let _ = conn.await;
-                    }
-                }
-            });
+            async move { Ok::<_, Infallible>(respond(&op, req).await) }
+        });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), service);
+        tokio::pin!(conn);
+        tokio::select! {
+            _ = conn.as_mut() => {}
+            _ = token.cancelled() => {
+                conn.as_mut().graceful_shutdown();
+                let _ = conn.await;
+            }
         }
     });
     Ok(bound)

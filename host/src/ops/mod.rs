@@ -12,6 +12,7 @@ mod events;
 pub mod metrics;
 mod reconfig;
 mod records;
+mod serve;
 pub mod status;
 pub mod trust;
 pub mod watch;
