@@ -10,7 +10,7 @@ use plugin_api::{Event, Gap, GapReason, Instrument, Stamp, StreamKind, Symbol};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::queue::{queue, Overflow, QueueRx, QueueStats, QueueTx};
+use crate::queue::{queue, Overflow, QueueRx, QueueStats, QueueTx, WakeBatch};
 
 /// What a consumer receives.
 #[allow(clippy::large_enum_variant)] // events dominate; boxing each would cost an allocation
@@ -265,14 +265,24 @@ impl Bus {
             .unwrap_or_default()
     }
 
-    /// Delivers an event to every consumer of its topic (a clone each). Waits only when a
-    /// consumer's queue applies backpressure.
+    /// Delivers an event to every consumer of its topic. Waits only when a consumer's queue
+    /// applies backpressure.
     pub async fn publish(&self, venue: &str, event: Event) {
+        self.publish_with(venue, event, None).await;
+    }
+
+    /// Like [`Bus::publish`], with the consumers' wake-ups held in `wakes` until it is
+    /// flushed (see [`WakeBatch`]).
+    pub async fn publish_deferred(&self, venue: &str, event: Event, wakes: &WakeBatch) {
+        self.publish_with(venue, event, Some(wakes)).await;
+    }
+
+    async fn publish_with(&self, venue: &str, event: Event, wakes: Option<&WakeBatch>) {
         let kind = event.kind();
         if let Event::Gap(gap) = &event {
             if gap.instrument.symbol.is_empty() {
                 let targets = self.entries_of_kind(venue, kind);
-                return deliver(&targets, &event).await;
+                return deliver(&targets, event, wakes).await;
             }
         }
         let symbol = match &event {
@@ -282,26 +292,21 @@ impl Bus {
                 .map(|i| i.symbol)
                 .unwrap_or(Symbol::EMPTY),
         };
-        let targets = {
-            let venues = self.lock();
-            venues
-                .get(venue)
-                .and_then(|s| s.topics.get(&(symbol, kind)).cloned())
-        };
         // Private streams: account-wide subscribers (empty symbol) see every instrument.
-        let account_wide = (kind.is_private() && !symbol.is_empty())
-            .then(|| {
-                let venues = self.lock();
-                venues
-                    .get(venue)
-                    .and_then(|s| s.topics.get(&(Symbol::EMPTY, kind)).cloned())
-            })
-            .flatten();
-        if let Some(t) = targets {
-            deliver(std::slice::from_ref(&t), &event).await;
-        }
-        if let Some(t) = account_wide {
-            deliver(std::slice::from_ref(&t), &event).await;
+        let targets: [Option<Arc<Vec<Entry>>>; 2] = {
+            let venues = self.lock();
+            let Some(subs) = venues.get(venue) else {
+                return;
+            };
+            let account_wide = (kind.is_private() && !symbol.is_empty())
+                .then(|| subs.topics.get(&(Symbol::EMPTY, kind)).cloned())
+                .flatten();
+            [subs.topics.get(&(symbol, kind)).cloned(), account_wide]
+        };
+        match targets {
+            [Some(t), None] | [None, Some(t)] => deliver(&[t], event, wakes).await,
+            [Some(t), Some(a)] => deliver(&[t, a], event, wakes).await,
+            [None, None] => {}
         }
     }
 
@@ -343,7 +348,7 @@ impl Bus {
                     received_ns,
                 },
             });
-            deliver(&[entries], &gap).await;
+            deliver(&[entries], gap, None).await;
         }
     }
 
@@ -407,16 +412,29 @@ impl Bus {
     }
 }
 
-async fn deliver(targets: &[Arc<Vec<Entry>>], event: &Event) {
-    for entries in targets {
-        for e in entries.iter() {
-            let item = StreamItem::Event(event.clone());
+/// Hands `event` to every entry of `targets`: a clone each, the last one takes it.
+async fn deliver(targets: &[Arc<Vec<Entry>>], event: Event, wakes: Option<&WakeBatch>) {
+    let total: usize = targets.iter().map(|list| list.len()).sum();
+    let mut event = Some(event);
+    let mut n = 0;
+    for list in targets {
+        for e in list.iter() {
+            n += 1;
+            let item = if n == total {
+                event.take()
+            } else {
+                event.clone()
+            };
+            let Some(item) = item else { return };
             // A closed queue counts the drop itself. Gaps are markers: they never wait
             // behind a slow consumer and are never conflated away.
-            let _ = match event {
-                Event::Gap(_) => e.tx.push_marker(item),
+            let gap = matches!(item, Event::Gap(_));
+            let item = StreamItem::Event(item);
+            let _ = match wakes {
+                _ if gap => e.tx.push_marker(item),
                 // One subscription is one topic, so every data item shares one key.
-                _ => e.tx.push(0, item).await,
+                None => e.tx.push(0, item).await,
+                Some(w) => e.tx.push_deferred(0, item, w).await,
             };
         }
     }

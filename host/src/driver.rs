@@ -13,6 +13,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::bus::Bus;
+use crate::queue::WakeBatch;
 use crate::timers::Timers;
 
 /// Why a call into the plugin did not produce a result.
@@ -215,6 +216,18 @@ impl Driver {
         Ok(())
     }
 
+    /// Like [`Driver::call_output`], with the consumers' wake-ups for the events held in
+    /// `wakes` (a socket reader flushes it once per burst of buffered frames).
+    pub async fn call_output_deferred(
+        &self,
+        wakes: &WakeBatch,
+        f: impl FnOnce(&mut VenueAdapterBox) -> RResult<Output, PluginError>,
+    ) -> Result<(), CallError> {
+        let output = self.call(|a| f(a).map(rehome)).await?;
+        self.handle_with(output, Some(wakes)).await;
+        Ok(())
+    }
+
     /// Like [`Driver::call_output`], but gives up (returning `false`) if another call still
     /// holds the plugin after `wait`: a callback stuck in plugin code must not hold up a stop.
     pub async fn call_output_within(
@@ -244,6 +257,10 @@ impl Driver {
 
     /// Delivers events, counts rejects and carries out actions.
     pub async fn handle(&self, output: Output) {
+        self.handle_with(output, None).await;
+    }
+
+    async fn handle_with(&self, output: Output, wakes: Option<&WakeBatch>) {
         let Output {
             events,
             actions,
@@ -263,7 +280,10 @@ impl Driver {
             .events_out
             .fetch_add(events.len() as u64, Ordering::Relaxed);
         for event in events {
-            self.bus.publish(&self.name, event).await;
+            match wakes {
+                Some(w) => self.bus.publish_deferred(&self.name, event, w).await,
+                None => self.bus.publish(&self.name, event).await,
+            }
         }
         for action in actions {
             if let Err(why) = self.act(action).await {

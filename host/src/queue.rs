@@ -171,40 +171,150 @@ impl<T> Shared<T> {
     }
 }
 
+/// A queue whose consumer can be woken; lets a [`WakeBatch`] hold queues of any item type.
+trait Consumer: Send + Sync {
+    fn wake(&self);
+}
+
+impl<T: Send> Consumer for Shared<T> {
+    fn wake(&self) {
+        self.readable.notify_one();
+    }
+}
+
+/// Consumer wake-ups held back while a producer delivers a burst of items (the frames a
+/// socket reader found already buffered): each consumer is woken once per burst, by
+/// [`WakeBatch::flush`] or when the batch is dropped, instead of once per item.
+///
+/// Items are visible to consumers as soon as they are pushed; only the wake-up waits. A push
+/// that has to wait for room wakes its consumer at once, so a batch never stalls a full queue.
+#[derive(Default)]
+pub struct WakeBatch {
+    pending: Mutex<Vec<Arc<dyn Consumer>>>,
+}
+
+impl std::fmt::Debug for WakeBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.pending.lock().map(|p| p.len()).unwrap_or(0);
+        f.debug_struct("WakeBatch").field("pending", &n).finish()
+    }
+}
+
+impl WakeBatch {
+    /// An empty batch.
+    pub fn new() -> WakeBatch {
+        WakeBatch::default()
+    }
+
+    fn defer<T: Send + 'static>(&self, queue: &Arc<Shared<T>>) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let this = Arc::as_ptr(queue) as *const ();
+        if !pending.iter().any(|q| Arc::as_ptr(q) as *const () == this) {
+            pending.push(queue.clone());
+        }
+    }
+
+    /// Wakes every consumer that received items since the last flush.
+    pub fn flush(&self) {
+        let woken = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        for queue in woken {
+            queue.wake();
+        }
+    }
+}
+
+impl Drop for WakeBatch {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
 /// The queue is closed; the item was counted as dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("queue closed")]
 pub struct Closed;
+
+/// What [`QueueTx::try_offer`] did with an item.
+enum Offer<T> {
+    /// Placed (or conflated, or it pushed out the oldest): counted as offered.
+    Placed,
+    /// The queue is closed: counted as offered and dropped.
+    Closed,
+    /// Full under [`Overflow::Backpressure`]: handed back, not counted yet.
+    Full(T),
+}
 
 impl<T> QueueTx<T> {
     /// Offers `item` under `key` (used by [`Overflow::LatestValueWins`]). Waits only under
     /// [`Overflow::Backpressure`] while the queue is full; the wait ends when the consumer
     /// takes an item or the queue closes. Cancel-safe: a cancelled push offered nothing.
     pub async fn push(&self, key: u64, item: T) -> Result<(), Closed> {
+        self.offer(key, item, |queue| queue.readable.notify_one())
+            .await
+    }
+
+    /// Like [`QueueTx::push`], but the consumer's wake-up waits in `wakes` until
+    /// [`WakeBatch::flush`]: a producer delivering a burst wakes each consumer once per
+    /// burst instead of once per item. The item itself is visible to the consumer at once.
+    pub async fn push_deferred(&self, key: u64, item: T, wakes: &WakeBatch) -> Result<(), Closed>
+    where
+        T: Send + 'static,
+    {
+        self.offer(key, item, |queue| wakes.defer(queue)).await
+    }
+
+    /// Places `item`, waiting for room under backpressure; `wake` tells the consumer.
+    async fn offer(
+        &self,
+        key: u64,
+        item: T,
+        wake: impl FnOnce(&Arc<Shared<T>>),
+    ) -> Result<(), Closed> {
         let s = &self.shared;
-        let mut item = Some(item);
+        // Fast path: room, or a policy that never waits. No waiter is registered.
+        let mut item = match self.try_offer(key, item) {
+            Offer::Placed => {
+                wake(&self.shared);
+                return Ok(());
+            }
+            Offer::Closed => return Err(Closed),
+            Offer::Full(item) => item,
+        };
+        // Full under backpressure. The consumer must be awake (its wake-up may be waiting
+        // in a batch that is flushed only after this push), then wait for room.
+        s.readable.notify_one();
         loop {
             let writable = s.writable.notified();
             tokio::pin!(writable);
             writable.as_mut().enable();
-            {
-                let mut st = s.lock();
-                if st.closed {
-                    s.counters.offered.fetch_add(1, Ordering::Relaxed);
-                    s.counters.count(DropReason::Closed, 1);
-                    return Err(Closed);
-                }
-                if st.items.len() < s.capacity || s.policy != Overflow::Backpressure {
-                    s.counters.offered.fetch_add(1, Ordering::Relaxed);
-                    let item = item.take().expect("item is offered once");
-                    self.place(&mut st, key, item);
-                    drop(st);
+            item = match self.try_offer(key, item) {
+                Offer::Placed => {
                     s.readable.notify_one();
                     return Ok(());
                 }
-            }
+                Offer::Closed => return Err(Closed),
+                Offer::Full(item) => item,
+            };
             writable.await;
         }
+    }
+
+    fn try_offer(&self, key: u64, item: T) -> Offer<T> {
+        let s = &self.shared;
+        let mut st = s.lock();
+        if st.closed {
+            drop(st);
+            s.counters.offered.fetch_add(1, Ordering::Relaxed);
+            s.counters.count(DropReason::Closed, 1);
+            return Offer::Closed;
+        }
+        if st.items.len() >= s.capacity && s.policy == Overflow::Backpressure {
+            return Offer::Full(item);
+        }
+        self.place(&mut st, key, item);
+        drop(st);
+        s.counters.offered.fetch_add(1, Ordering::Relaxed);
+        Offer::Placed
     }
 
     fn place(&self, st: &mut State<T>, key: u64, item: T) {
@@ -214,7 +324,9 @@ impl<T> QueueTx<T> {
             return;
         }
         if s.policy == Overflow::LatestValueWins {
-            if let Some(slot) = st.items.iter_mut().find(|(k, _)| *k == key) {
+            // The newest queued value of the key is replaced where it stands, so the
+            // consumer still sees each key's values in order.
+            if let Some(slot) = st.items.iter_mut().rev().find(|(k, _)| *k == key) {
                 slot.1 = item;
                 s.counters.count(DropReason::Conflated, 1);
                 return;
@@ -259,23 +371,34 @@ impl<T> QueueRx<T> {
     /// The next item, or `None` once the queue is closed and drained. Cancel-safe.
     pub async fn recv(&mut self) -> Option<T> {
         let s = &self.shared;
+        // Fast path: an item is ready. No waiter is registered.
+        if let Some(ready) = self.try_recv() {
+            return ready;
+        }
         loop {
             let readable = s.readable.notified();
             tokio::pin!(readable);
             readable.as_mut().enable();
-            {
-                let mut st = s.lock();
-                if let Some((_, item)) = st.items.pop_front() {
-                    drop(st);
-                    s.counters.delivered.fetch_add(1, Ordering::Relaxed);
-                    s.writable.notify_one();
-                    return Some(item);
-                }
-                if st.closed {
-                    return None;
-                }
+            if let Some(ready) = self.try_recv() {
+                return ready;
             }
             readable.await;
+        }
+    }
+
+    /// `Some(Some(item))`, `Some(None)` when closed and drained, `None` when empty.
+    fn try_recv(&self) -> Option<Option<T>> {
+        let s = &self.shared;
+        let mut st = s.lock();
+        match st.items.pop_front() {
+            Some((_, item)) => {
+                drop(st);
+                s.counters.delivered.fetch_add(1, Ordering::Relaxed);
+                s.writable.notify_one();
+                Some(Some(item))
+            }
+            None if st.closed => Some(None),
+            None => None,
         }
     }
 
@@ -309,6 +432,8 @@ impl<T> Drop for QueueRx<T> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn accounted(s: QueueStats) -> bool {
@@ -389,5 +514,58 @@ mod tests {
         assert_eq!(rx.recv().await, Some(2));
         assert_eq!(rx.recv().await, None);
         assert!(accounted(rx.stats()));
+    }
+
+    #[tokio::test]
+    async fn latest_value_wins_keeps_one_keys_values_in_order() {
+        let (tx, mut rx) = queue(3, Overflow::LatestValueWins);
+        for v in 1..=5 {
+            tx.push(0, v).await.unwrap();
+        }
+        // 4 replaced 3 and 5 replaced 4, each in the newest slot: never out of order.
+        let got = [rx.recv().await, rx.recv().await, rx.recv().await];
+        assert_eq!(got, [Some(1), Some(2), Some(5)]);
+        assert_eq!(rx.stats().dropped_conflated, 2);
+        assert!(accounted(rx.stats()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn deferred_wakes_wait_for_the_flush() {
+        let (tx, mut rx) = queue(8, Overflow::Backpressure);
+        let consumer = tokio::spawn(async move { (rx.recv().await, rx) });
+        tokio::task::yield_now().await;
+        let wakes = WakeBatch::new();
+        tx.push_deferred(0, 1, &wakes).await.unwrap();
+        tx.push_deferred(0, 2, &wakes).await.unwrap();
+        for _ in 0..3 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!consumer.is_finished(), "woken before the flush");
+        wakes.flush();
+        let (first, mut rx) = consumer.await.unwrap();
+        assert_eq!(first, Some(1));
+        assert_eq!(rx.recv().await, Some(2), "one wake-up, both items");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deferred_push_into_a_full_queue_wakes_the_consumer() {
+        let (tx, mut rx) = queue(1, Overflow::Backpressure);
+        let consumer = tokio::spawn(async move {
+            let a = rx.recv().await;
+            let b = rx.recv().await;
+            (a, b)
+        });
+        tokio::task::yield_now().await;
+        let wakes = WakeBatch::new();
+        let both = async {
+            tx.push_deferred(0, 1, &wakes).await.unwrap();
+            tx.push_deferred(0, 2, &wakes).await.unwrap();
+        };
+        // Without the wake-up before waiting for room, this would wait forever.
+        tokio::time::timeout(Duration::from_secs(1), both)
+            .await
+            .expect("the second push stalled behind a held-back wake-up");
+        drop(wakes);
+        assert_eq!(consumer.await.unwrap(), (Some(1), Some(2)));
     }
 }

@@ -140,6 +140,12 @@ pub trait WsEvents: Send + Sync + 'static {
     fn opened(&self, conn: ConnId, reconnected: bool) -> BoxFuture<'_, Vec<WsOut>>;
     /// One received data frame. `received_ns` is the unix time in ns at receive.
     fn frame<'a>(&'a self, conn: ConnId, frame: WsIn<'a>, received_ns: u64) -> BoxFuture<'a, ()>;
+    /// The frames already buffered in the socket have been handed to [`WsEvents::frame`]
+    /// (called after every burst of up to 32 frames, and when a session ends): the place
+    /// to release work held back for the burst, such as consumer wake-ups.
+    fn burst_end(&self, conn: ConnId) {
+        let _ = conn;
+    }
     /// The connection dropped (error, close, stale, rotation, stop); a reconnect follows
     /// unless the reason is [`CloseReason::Stopped`].
     fn closed(&self, conn: ConnId, why: CloseReason) -> BoxFuture<'_, ()>;

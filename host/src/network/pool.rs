@@ -14,6 +14,7 @@ use plugin_api::{
 
 use crate::driver::{now_ms, now_ns, rehome, Driver};
 use crate::net::{CloseReason, ReconnectPolicy, WsConfig, WsConnection, WsEvents, WsIn, WsOut};
+use crate::queue::WakeBatch;
 use crate::resource::{Resource, ResourceCounts, TaskGroup, FORCE_GRACE};
 
 /// Host-wide connection ids.
@@ -45,6 +46,9 @@ struct PoolEvents {
     name: String,
     driver: Weak<Driver>,
     pool: Mutex<Weak<ConnPool>>,
+    /// Consumer wake-ups held back during a read burst (any connection's burst end flushes
+    /// them all; an early wake-up is harmless).
+    wakes: WakeBatch,
 }
 
 fn out(frame: OutFrame) -> WsOut {
@@ -67,6 +71,7 @@ impl ConnPool {
             name: decl.name.to_string(),
             driver: Arc::downgrade(driver),
             pool: Mutex::new(Weak::new()),
+            wakes: WakeBatch::new(),
         });
         let pool = Arc::new(ConnPool {
             decl,
@@ -425,9 +430,13 @@ impl WsEvents for PoolEvents {
                 data: RSlice::from_slice(data),
             };
             let _ = driver
-                .call_output(|a| a.on_frame(conn, frame, received_ns))
+                .call_output_deferred(&self.wakes, |a| a.on_frame(conn, frame, received_ns))
                 .await;
         })
+    }
+
+    fn burst_end(&self, _conn: ConnId) {
+        self.wakes.flush();
     }
 
     fn closed(&self, conn: ConnId, why: CloseReason) -> BoxFuture<'_, ()> {

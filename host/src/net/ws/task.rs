@@ -160,6 +160,11 @@ impl Task {
         tokio::pin!(cancelled);
         let opened_at = Instant::now();
         let mut healthy = false;
+        // A session can end in the middle of a burst; the burst still ends.
+        let _burst = BurstGuard {
+            events: events.as_ref(),
+            id,
+        };
         macro_rules! dropped {
             ($why:expr) => {
                 return End::Dropped { why: $why, healthy }
@@ -304,7 +309,10 @@ impl Task {
                     tokio::select! {
                         biased;
                         () = events.frame(id, frame, received_ns) => {}
-                        _ = &mut cancelled => return close(ws, grace).await,
+                        _ = &mut cancelled => {
+                            events.burst_end(id);
+                            return close(ws, grace).await;
+                        }
                     }
                 }
                 burst += 1;
@@ -316,7 +324,20 @@ impl Task {
                     Poll::Pending => break,
                 }
             }
+            events.burst_end(id);
         }
+    }
+}
+
+/// Calls [`WsEvents::burst_end`] when dropped.
+struct BurstGuard<'a> {
+    events: &'a dyn WsEvents,
+    id: ConnId,
+}
+
+impl Drop for BurstGuard<'_> {
+    fn drop(&mut self) {
+        self.events.burst_end(self.id);
     }
 }
 
