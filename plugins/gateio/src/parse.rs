@@ -10,7 +10,7 @@ use plugin_api::{
     Balance, BookTicker, DepthUpdate, Fill, Instrument, Level, Num, OrderStatus, OrderUpdate, Side,
     Stamp, Trade,
 };
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -134,6 +134,7 @@ const UNSUPPORTED: &[&str] = &[
     "spot.order_list",
 ];
 
+/// The envelope as `serde` derives it, `result` kept raw: the two-pass reference parse.
 #[derive(Deserialize)]
 struct Envelope<'a> {
     #[serde(borrow, default)]
@@ -172,9 +173,173 @@ struct AckResult<'a> {
     status: Option<&'a str>,
 }
 
+/// A frame's envelope with its `result` as far as the parse that read it settled it.
+struct Frame<'a> {
+    channel: Option<&'a str>,
+    event: Option<&'a str>,
+    time: Option<u64>,
+    time_ms: Option<u64>,
+    error: Option<WsError<'a>>,
+    result: Body<'a>,
+    header: Option<ApiHeader<'a>>,
+}
+
+/// `result`: absent (or `null`), raw (to parse once the envelope is known), or already typed
+/// by the one-pass parse for the hot market-data channels.
+enum Body<'a> {
+    Absent,
+    Raw(&'a RawValue),
+    BookTicker(RawBookTicker<'a>),
+    Trade(RawTrade<'a>),
+    Depth(RawDepth<'a>),
+}
+
+impl<'a> From<Envelope<'a>> for Frame<'a> {
+    fn from(env: Envelope<'a>) -> Frame<'a> {
+        Frame {
+            channel: env.channel,
+            event: env.event,
+            time: env.time,
+            time_ms: env.time_ms,
+            error: env.error,
+            result: env.result.map_or(Body::Absent, Body::Raw),
+            header: env.header,
+        }
+    }
+}
+
+impl<'a> Body<'a> {
+    fn is_absent(&self) -> bool {
+        matches!(self, Body::Absent)
+    }
+
+    /// The raw result parsed as `T`, or `T` as the one pass typed it (`pick`).
+    fn take<T: Deserialize<'a>>(self, pick: fn(Body<'a>) -> Option<T>) -> Result<T, ParseError> {
+        match self {
+            Body::Absent => Err(malformed("missing result")),
+            Body::Raw(raw) => serde_json::from_str(raw.get()).map_err(malformed),
+            // The one pass types `result` only after it has seen this very channel, so a
+            // mismatch cannot happen; it is still an error rather than a panic.
+            typed => pick(typed).ok_or_else(|| malformed("result typed for another channel")),
+        }
+    }
+}
+
+/// Top-level keys the envelope reads; anything else is skipped.
+#[derive(Deserialize, Clone, Copy)]
+#[serde(field_identifier, rename_all = "snake_case")]
+enum Key {
+    Channel,
+    Event,
+    Time,
+    TimeMs,
+    Error,
+    Result,
+    Header,
+    #[serde(other)]
+    Other,
+}
+
+/// Visits the envelope once. When `channel` and `event` precede `result` (Gate always sends
+/// them first) and name a book ticker, trade or depth update, `result` is deserialized
+/// straight into its borrowed struct; in any other order it is kept raw and parsed after.
+///
+/// Any error here (bad JSON, a wrong type, a repeated key, a result that does not fit) only
+/// means "not settled in one pass": [`parse_frame`] then runs the two-pass reference, so
+/// every outcome, error texts included, is the reference's.
+struct OnePass;
+
+impl<'de> Visitor<'de> for OnePass {
+    type Value = Frame<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Gate.io websocket frame object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Frame<'de>, A::Error> {
+        let mut frame = Frame {
+            channel: None,
+            event: None,
+            time: None,
+            time_ms: None,
+            error: None,
+            result: Body::Absent,
+            header: None,
+        };
+        let mut seen = 0u8;
+        while let Some(key) = map.next_key::<Key>()? {
+            if key as u8 != Key::Other as u8 {
+                let bit = 1u8 << (key as u8);
+                if seen & bit != 0 {
+                    return Err(de::Error::custom("repeated key"));
+                }
+                seen |= bit;
+            }
+            match key {
+                Key::Channel => frame.channel = map.next_value()?,
+                Key::Event => frame.event = map.next_value()?,
+                Key::Time => frame.time = map.next_value()?,
+                Key::TimeMs => frame.time_ms = map.next_value()?,
+                Key::Error => frame.error = map.next_value()?,
+                Key::Header => frame.header = map.next_value()?,
+                Key::Result => {
+                    let event_seen = seen & (1 << Key::Event as u8) != 0;
+                    let data_event = matches!(frame.event, None | Some("update") | Some("all"));
+                    frame.result = match frame.channel {
+                        Some("spot.book_ticker") if event_seen && data_event => {
+                            Body::BookTicker(map.next_value()?)
+                        }
+                        Some("spot.trades") if event_seen && data_event => {
+                            Body::Trade(map.next_value()?)
+                        }
+                        Some("spot.order_book_update") if event_seen && data_event => {
+                            Body::Depth(map.next_value()?)
+                        }
+                        _ => map
+                            .next_value::<Option<&'de RawValue>>()?
+                            .map_or(Body::Absent, Body::Raw),
+                    };
+                }
+                Key::Other => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(frame)
+    }
+}
+
+/// The one-pass envelope, or `None` when the frame needs the two-pass reference.
+fn one_pass(data: &[u8]) -> Option<Frame<'_>> {
+    // Valid UTF-8 up front: the reference would refuse it inside a raw `result` even where
+    // a typed parse skips the bytes (an ignored field), and strings need no check after.
+    let text = std::str::from_utf8(data).ok()?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let frame = de.deserialize_map(OnePass).ok()?;
+    de.end().ok()?;
+    Some(frame)
+}
+
 /// Parses one text frame. `received_ns` goes into every event's [`Stamp`].
+///
+/// One pass over the bytes for well-formed frames; the result is always the same as
+/// [`parse_frame_two_pass`], which it falls back to for anything unusual.
 pub fn parse_frame(data: &[u8], received_ns: u64) -> Result<Parsed<'_>, ParseError> {
+    match one_pass(data) {
+        Some(frame) => classify(frame, received_ns),
+        None => parse_frame_two_pass(data, received_ns),
+    }
+}
+
+/// The reference parse: the envelope with `result` raw, then `result` again once the
+/// channel is known. Slower than [`parse_frame`] and defines its outcome.
+pub fn parse_frame_two_pass(data: &[u8], received_ns: u64) -> Result<Parsed<'_>, ParseError> {
     let env: Envelope<'_> = serde_json::from_slice(data).map_err(malformed)?;
+    classify(env.into(), received_ns)
+}
+
+/// Classifies a parsed envelope and normalizes its result.
+fn classify(env: Frame<'_>, received_ns: u64) -> Result<Parsed<'_>, ParseError> {
     let Some(channel) = env.channel else {
         if let Some(h) = env.header {
             if UNSUPPORTED.contains(&h.channel) {
@@ -198,12 +363,13 @@ pub fn parse_frame(data: &[u8], received_ns: u64) -> Result<Parsed<'_>, ParseErr
         .time_ms
         .or_else(|| env.time.map(|t| t.saturating_mul(1000)))
         .unwrap_or(0);
+    let result = env.result;
     match env.event {
-        Some("subscribe") | Some("unsubscribe") | Some("api") | None if env.result.is_none() => {
+        Some("subscribe") | Some("unsubscribe") | Some("api") | None if result.is_absent() => {
             return Ok(Parsed::Request { channel });
         }
         Some("subscribe") | Some("unsubscribe") => {
-            let ack: AckResult<'_> = parse_result(env.result)?;
+            let ack: AckResult<'_> = result.take(|_| None)?;
             return match ack.status {
                 Some("success") => Ok(Parsed::Ack { channel }),
                 other => Ok(Parsed::VenueError {
@@ -227,7 +393,10 @@ pub fn parse_frame(data: &[u8], received_ns: u64) -> Result<Parsed<'_>, ParseErr
     };
     match channel {
         "spot.book_ticker" => {
-            let r: RawBookTicker<'_> = parse_result(env.result)?;
+            let r = result.take(|b| match b {
+                Body::BookTicker(r) => Some(r),
+                _ => None,
+            })?;
             Ok(Parsed::BookTicker(BookTicker {
                 instrument: instrument(r.s)?,
                 bid_price: num(r.b)?,
@@ -239,7 +408,10 @@ pub fn parse_frame(data: &[u8], received_ns: u64) -> Result<Parsed<'_>, ParseErr
             }))
         }
         "spot.trades" => {
-            let r: RawTrade<'_> = parse_result(env.result)?;
+            let r = result.take(|b| match b {
+                Body::Trade(r) => Some(r),
+                _ => None,
+            })?;
             let ts = r
                 .create_time_ms
                 .and_then(raw_ms)
@@ -255,7 +427,10 @@ pub fn parse_frame(data: &[u8], received_ns: u64) -> Result<Parsed<'_>, ParseErr
             }))
         }
         "spot.order_book_update" => {
-            let r: RawDepth<'_> = parse_result(env.result)?;
+            let r = result.take(|b| match b {
+                Body::Depth(r) => Some(r),
+                _ => None,
+            })?;
             if r.first > r.last {
                 return Err(malformed(format_args!("U {} > u {}", r.first, r.last)));
             }
@@ -270,7 +445,7 @@ pub fn parse_frame(data: &[u8], received_ns: u64) -> Result<Parsed<'_>, ParseErr
             }))
         }
         "spot.orders" => {
-            let list: Vec<RawOrder<'_>> = parse_result(env.result)?;
+            let list: Vec<RawOrder<'_>> = result.take(|_| None)?;
             let orders = list
                 .iter()
                 .map(|o| order_update(o, fallback_ms, received_ns))
@@ -278,7 +453,7 @@ pub fn parse_frame(data: &[u8], received_ns: u64) -> Result<Parsed<'_>, ParseErr
             Ok(Parsed::Orders(orders))
         }
         "spot.usertrades" => {
-            let list: Vec<RawUserTrade<'_>> = parse_result(env.result)?;
+            let list: Vec<RawUserTrade<'_>> = result.take(|_| None)?;
             let fills = list
                 .iter()
                 .map(|t| fill(t, fallback_ms, received_ns))
@@ -286,7 +461,7 @@ pub fn parse_frame(data: &[u8], received_ns: u64) -> Result<Parsed<'_>, ParseErr
             Ok(Parsed::Fills(fills))
         }
         "spot.balances" => {
-            let list: Vec<RawBalance<'_>> = parse_result(env.result)?;
+            let list: Vec<RawBalance<'_>> = result.take(|_| None)?;
             let balances = list
                 .iter()
                 .map(|b| {
@@ -303,11 +478,6 @@ pub fn parse_frame(data: &[u8], received_ns: u64) -> Result<Parsed<'_>, ParseErr
         c if UNSUPPORTED.contains(&c) => Ok(Parsed::Unsupported { channel }),
         c => Err(ParseError::UnknownChannel(truncate(c, 64).to_owned())),
     }
-}
-
-fn parse_result<'a, T: Deserialize<'a>>(result: Option<&'a RawValue>) -> Result<T, ParseError> {
-    let raw = result.ok_or_else(|| malformed("missing result"))?;
-    serde_json::from_str(raw.get()).map_err(malformed)
 }
 
 /// A venue pair → instrument, or a malformed error.
@@ -557,4 +727,50 @@ struct RawBalance<'a> {
     freeze: Option<&'a str>,
     #[serde(borrow, default)]
     timestamp_ms: Option<&'a RawValue>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TICKER: &str = r#"{"time":1606293275,"time_ms":1606293275723,"channel":"spot.book_ticker","event":"update","result":{"t":1606293275123,"u":48733182,"s":"BTC_USDT","b":"19177.79","B":"0.0003341504","a":"19179.38","A":"0.09"}}"#;
+
+    fn body(text: &str) -> Option<&'static str> {
+        one_pass(text.as_bytes()).map(|f| match f.result {
+            Body::Absent => "absent",
+            Body::Raw(_) => "raw",
+            Body::BookTicker(_) => "book_ticker",
+            Body::Trade(_) => "trade",
+            Body::Depth(_) => "depth",
+        })
+    }
+
+    #[test]
+    fn wire_order_market_data_is_typed_in_one_pass() {
+        assert_eq!(body(TICKER), Some("book_ticker"));
+        let trade = TICKER
+            .replace("spot.book_ticker", "spot.trades")
+            .replace(r#""t":1606293275123,"u":48733182,"s":"BTC_USDT","b":"19177.79","B":"0.0003341504","a":"19179.38","A":"0.09""#,
+                r#""id":1,"side":"buy","currency_pair":"GT_USDT","amount":"1","price":"2""#);
+        assert_eq!(body(&trade), Some("trade"));
+        let depth = r#"{"time":1,"channel":"spot.order_book_update","event":"update","result":{"t":1,"s":"BTC_USDT","U":1,"u":2,"b":[["1","2"]],"a":[]}}"#;
+        assert_eq!(body(depth), Some("depth"));
+    }
+
+    #[test]
+    fn other_orders_and_channels_stay_raw_or_fall_back() {
+        // `result` before `event`: kept raw, parsed after the envelope.
+        let late_event = r#"{"channel":"spot.book_ticker","result":{"u":1},"event":"update"}"#;
+        assert_eq!(body(late_event), Some("raw"));
+        let ack = r#"{"channel":"spot.trades","event":"subscribe","result":{"status":"success"}}"#;
+        assert_eq!(body(ack), Some("raw"));
+        assert_eq!(
+            body(r#"{"channel":"spot.pong","result":null}"#),
+            Some("absent")
+        );
+        // Not settled in one pass: a repeated key, a result that does not fit, not UTF-8.
+        assert_eq!(body(r#"{"event":"a","event":"a"}"#), None);
+        assert_eq!(body(&TICKER.replace(r#""u":48733182,"#, "")), None);
+        assert_eq!(one_pass(b"{\"channel\":\"\xff\"}").map(|_| ()), None);
+    }
 }
