@@ -1,13 +1,26 @@
 //! The whole host pipeline — socket → Gate.io plugin parse (`.so`) → bounded queue →
 //! consumer — against bare tokio-tungstenite loops over the same loopback in the same run:
 //! throughput at the simulator's maximum rate, paced server→consumer latency, stop time while
-//! streaming at full speed, and wake-ups of an idle connection.
+//! streaming at full speed, and wake-ups of an idle connection. A second throughput row runs
+//! the same path with the `fixture-relay` plugin, which turns each frame into one book ticker
+//! without reading it: the host's own overhead, apart from a venue's parse.
 //!
 //! `CARGO_TARGET_DIR=/work/target-pipe cargo bench -p integration-tests --bench pipeline`
 //! (prints tables; figures go to docs/PERFORMANCE.md, "Host pipeline"). Every figure is
 //! printed next to its bare baseline from the same run; rounds are interleaved so both sides
-//! see the same machine. Env: `PIPE_ROUNDS` (default 3), `PIPE_WINDOW_MS` (throughput window,
-//! default 2000), `PIPE_IDLE_SECS` (idle window, default 10).
+//! see the same machine.
+//!
+//! Env:
+//! - `PIPE_ROUNDS`: rounds of throughput and latency (default 3).
+//! - `PIPE_WINDOW_MS`: throughput window per measurement (default 2000).
+//! - `PIPE_IDLE_SECS`: idle window (default 10).
+//! - `PIPE_ONLY`: comma-separated parts to run, the others are skipped (default: all), so a
+//!   profiler can record one path alone. Throughput rows, interleaved per round: `bare`
+//!   (read loop), `parse` (read + parse loop), `gate` (host with the Gate.io plugin; its
+//!   shutdown gives the stop figures), `relay` (host with the relay plugin); `throughput`
+//!   means all four. Then `latency`, `call` (per-frame `on_frame` against the bare parse) and
+//!   `idle`. A table row whose baseline was skipped prints `-` for the ratio; for example
+//!   `PIPE_ONLY=relay` runs only the relay path and `PIPE_ONLY=bare,relay` adds its ratio.
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpListener};
@@ -74,6 +87,26 @@ async fn gate_host(tag: &str, ws_url: &str, rest_url: &str) -> Host {
     .unwrap();
     host.load_plugin(&plugin("gateio_plugin")).await.unwrap();
     host.start_venue("gate", "gateio", &settings(ws_url, rest_url))
+        .await
+        .unwrap();
+    host
+}
+
+/// A host with the relay plugin file loaded and the instance `relay` started against the
+/// Gate.io endpoint `ws_url` (it subscribes as Gate.io expects and parses nothing).
+async fn relay_host(tag: &str, ws_url: &str) -> Host {
+    let host = Host::new(HostOptions {
+        shadow_dir: Some(temp_dir(tag)),
+        ..HostOptions::default()
+    })
+    .unwrap();
+    host.load_plugin(&plugin("fixture_relay")).await.unwrap();
+    let settings = serde_json::json!({
+        "ws_url": ws_url,
+        "subscribe": r#"{"time":0,"channel":"spot.book_ticker","event":"subscribe","payload":["{symbol}"]}"#,
+        "symbol": "BTC/USDT",
+    });
+    host.start_venue("relay", "relay", &settings.to_string())
         .await
         .unwrap();
     host
@@ -203,15 +236,25 @@ async fn frames_in(host: &Host) -> u64 {
     host.instances().await[0].stats.frames_in
 }
 
-async fn through_host(sim: &SimHandle, window: Duration) -> Through {
-    let host = gate_host(
-        "bench-pipe",
-        &sim.ws_url(),
-        &format!("http://{}", sim.local_addr()),
-    )
-    .await;
+/// The plugin behind the host in a throughput round.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Plugin {
+    /// The Gate.io plugin: the venue's full parse.
+    Gate,
+    /// The relay fixture: one event per frame, no parse.
+    Relay,
+}
+
+async fn through_host(sim: &SimHandle, window: Duration, plugin: Plugin) -> Through {
+    let (host, venue) = match plugin {
+        Plugin::Gate => {
+            let rest = format!("http://{}", sim.local_addr());
+            (gate_host("bench-pipe", &sim.ws_url(), &rest).await, "gate")
+        }
+        Plugin::Relay => (relay_host("bench-pipe-relay", &sim.ws_url()).await, "relay"),
+    };
     let mut sub = host
-        .subscribe("gate", "BTC/USDT", StreamKind::BookTicker)
+        .subscribe(venue, "BTC/USDT", StreamKind::BookTicker)
         .unwrap();
     let counter = Arc::new(AtomicU64::new(0));
     let consumer = tokio::spawn({
@@ -472,33 +515,141 @@ fn parse_cost(rounds: usize) -> (Duration, Duration) {
 
 // ---------------------------------------------------------------------------------------
 
-fn main() {
-    let rounds = env_or("PIPE_ROUNDS", 3) as usize;
-    let window = Duration::from_millis(env_or("PIPE_WINDOW_MS", 2000));
-    let idle_secs = env_or("PIPE_IDLE_SECS", 10);
-    // Build the plugin files before anything is timed.
-    plugin("gateio_plugin");
-    // The simulator runs on its own runtime; the host and the bare clients share another.
-    let sim_rt = runtime("pipe-sim");
-    let name = "pipe-host";
-    let rt = runtime(name);
+/// The parts of the bench that `PIPE_ONLY` selects (see the top of the file).
+#[derive(Clone, Copy)]
+struct Parts {
+    bare: bool,
+    parse: bool,
+    gate: bool,
+    relay: bool,
+    latency: bool,
+    call: bool,
+    idle: bool,
+}
 
-    println!("Host pipeline: Gate.io book_ticker, {rounds} interleaved rounds, median\n");
-    let (mut b, mut bp, mut h, mut hf, mut bstop, mut hstop, mut htotal) =
-        (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
-    for round in 0..rounds {
-        let sim = sim_rt.block_on(simulator());
-        let w_bare = rt.block_on(bare(&sim, window, false));
-        let w_parse = rt.block_on(bare(&sim, window, true));
-        let th = rt.block_on(through_host(&sim, window));
-        let lagged = sim.stats().snapshot().lagged;
-        sim_rt.block_on(sim.shutdown());
-        println!(
-            "  round {round}: bare {:.0}/s, bare+parse {:.0}/s, host consumer {:.0}/s (frames_in {:.0}/s, \
-             queue offered {} dropped {}), stop {:.2} ms, shutdown {:.2} ms (after: {} tasks incl. the consumer's, {} connections), \
-             bare cancel+join {:.1} us (read + parse loop: {:.1} us); sim lagged {lagged}",
-            w_bare.rate,
-            w_parse.rate,
+impl Parts {
+    const ALL: Parts = Parts {
+        bare: true,
+        parse: true,
+        gate: true,
+        relay: true,
+        latency: true,
+        call: true,
+        idle: true,
+    };
+
+    fn from_env() -> Parts {
+        let list = std::env::var("PIPE_ONLY").unwrap_or_default();
+        let names: Vec<&str> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .collect();
+        if names.is_empty() {
+            return Parts::ALL;
+        }
+        let mut p = Parts {
+            bare: false,
+            parse: false,
+            gate: false,
+            relay: false,
+            latency: false,
+            call: false,
+            idle: false,
+        };
+        for name in names {
+            match name {
+                "bare" => p.bare = true,
+                "parse" => p.parse = true,
+                "gate" => p.gate = true,
+                "relay" => p.relay = true,
+                "throughput" => (p.bare, p.parse, p.gate, p.relay) = (true, true, true, true),
+                "latency" => p.latency = true,
+                "call" => p.call = true,
+                "idle" => p.idle = true,
+                other => panic!(
+                    "PIPE_ONLY: unknown part `{other}` \
+                     (bare, parse, gate, relay, throughput, latency, call, idle)"
+                ),
+            }
+        }
+        p
+    }
+
+    fn throughput(self) -> bool {
+        self.bare || self.parse || self.gate || self.relay
+    }
+}
+
+/// The median of what was measured, `None` for a part that did not run.
+fn median_of(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| median(v.to_vec()))
+}
+
+/// `v` in thousands per second, or `-`.
+fn kps(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{:.0} k/s", v / 1e3))
+}
+
+/// `a / b` to two decimals, or `-` when either is missing.
+fn ratio(a: Option<f64>, b: Option<f64>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) => format!("{:.2}", a / b),
+        _ => "-".into(),
+    }
+}
+
+/// Per-round figures of the throughput rows (empty for parts that did not run).
+#[derive(Default)]
+struct Rounds {
+    bare: Vec<f64>,
+    parse: Vec<f64>,
+    bare_stop_ms: Vec<f64>,
+    gate: Vec<f64>,
+    gate_frames: Vec<f64>,
+    gate_stop_ms: Vec<f64>,
+    gate_total_ms: Vec<f64>,
+    relay: Vec<f64>,
+    relay_frames: Vec<f64>,
+    relay_offered: u64,
+    relay_dropped: u64,
+}
+
+/// One throughput round on a fresh simulator: the selected rows one after another.
+fn throughput_round(
+    round: usize,
+    parts: Parts,
+    window: Duration,
+    sim_rt: &tokio::runtime::Runtime,
+    rt: &tokio::runtime::Runtime,
+    r: &mut Rounds,
+) {
+    let sim = sim_rt.block_on(simulator());
+    let mut line = Vec::new();
+    if parts.bare {
+        let w = rt.block_on(bare(&sim, window, false));
+        line.push(format!(
+            "bare {:.0}/s (cancel+join {:.1} us)",
+            w.rate,
+            w.stop.as_secs_f64() * 1e6
+        ));
+        r.bare.push(w.rate);
+        r.bare_stop_ms.push(w.stop.as_secs_f64() * 1e3);
+    }
+    if parts.parse {
+        let w = rt.block_on(bare(&sim, window, true));
+        line.push(format!(
+            "bare+parse {:.0}/s (cancel+join {:.1} us)",
+            w.rate,
+            w.stop.as_secs_f64() * 1e6
+        ));
+        r.parse.push(w.rate);
+    }
+    if parts.gate {
+        let th = rt.block_on(through_host(&sim, window, Plugin::Gate));
+        line.push(format!(
+            "host gate consumer {:.0}/s (frames_in {:.0}/s, queue offered {} dropped {}), \
+             stop {:.2} ms, shutdown {:.2} ms (after: {} tasks incl. the consumer's, {} connections)",
             th.consumer,
             th.frames_in,
             th.offered,
@@ -507,68 +658,132 @@ fn main() {
             th.total_ms,
             th.tasks_after,
             th.connections_after,
-            w_bare.stop.as_secs_f64() * 1e6,
-            w_parse.stop.as_secs_f64() * 1e6,
-        );
-        b.push(w_bare.rate);
-        bp.push(w_parse.rate);
-        h.push(th.consumer);
-        hf.push(th.frames_in);
-        bstop.push(w_bare.stop.as_secs_f64() * 1e3);
-        hstop.push(th.stop_ms);
-        htotal.push(th.total_ms);
+        ));
+        r.gate.push(th.consumer);
+        r.gate_frames.push(th.frames_in);
+        r.gate_stop_ms.push(th.stop_ms);
+        r.gate_total_ms.push(th.total_ms);
     }
-    let (b, bp, h, hf) = (median(b), median(bp), median(h), median(hf));
-    let (bstop, hstop, htotal) = (median(bstop), median(hstop), median(htotal));
-
-    let lat_url = stamping_server(LAT_FRAMES + 100, PACE);
-    let (mut lb, mut lh, mut li) = (vec![], vec![], vec![]);
-    for _ in 0..rounds {
-        lb.push(rt.block_on(bare_latency(&lat_url)));
-        let (through, inner) = rt.block_on(host_latency(&lat_url));
-        lh.push(through);
-        li.push(inner);
+    if parts.relay {
+        let th = rt.block_on(through_host(&sim, window, Plugin::Relay));
+        line.push(format!(
+            "host relay consumer {:.0}/s (frames_in {:.0}/s, queue offered {} dropped {}), \
+             stop {:.2} ms (after: {} connections)",
+            th.consumer, th.frames_in, th.offered, th.dropped, th.stop_ms, th.connections_after,
+        ));
+        r.relay.push(th.consumer);
+        r.relay_frames.push(th.frames_in);
+        r.relay_offered += th.offered;
+        r.relay_dropped += th.dropped;
     }
-    let med = |v: &[[f64; 3]], i: usize| median(v.iter().map(|p| p[i]).collect());
-    let lat = |v: &[[f64; 3]]| [med(v, 0), med(v, 1), med(v, 2)];
-    let (lb, lh, li) = (lat(&lb), lat(&lh), lat(&li));
+    let lagged = sim.stats().snapshot().lagged;
+    sim_rt.block_on(sim.shutdown());
+    println!("  round {round}: {}; sim lagged {lagged}", line.join(", "));
+}
 
-    let (call, bare_parse) = parse_cost(rounds);
+fn main() {
+    let rounds = env_or("PIPE_ROUNDS", 3) as usize;
+    let window = Duration::from_millis(env_or("PIPE_WINDOW_MS", 2000));
+    let idle_secs = env_or("PIPE_IDLE_SECS", 10);
+    let parts = Parts::from_env();
+    // Build the plugin files before anything is timed.
+    plugin("gateio_plugin");
+    plugin("fixture_relay");
+    // The simulator runs on its own runtime; the host and the bare clients share another.
+    let sim_rt = runtime("pipe-sim");
+    let name = "pipe-host";
+    let rt = runtime(name);
 
-    let idle_url = stamping_server(0, PACE);
-    let (ip, is, conns) = rt.block_on(idle_host(&idle_url, name, idle_secs));
-    let (bpk, bsw) = rt.block_on(idle_bare(&idle_url, name, idle_secs));
+    println!("Host pipeline: Gate.io book_ticker, {rounds} interleaved rounds, median\n");
+    let mut r = Rounds::default();
+    if parts.throughput() {
+        for round in 0..rounds {
+            throughput_round(round, parts, window, &sim_rt, &rt, &mut r);
+        }
+    }
+    let (b, bp) = (median_of(&r.bare), median_of(&r.parse));
+    let (h, hf) = (median_of(&r.gate), median_of(&r.gate_frames));
+    let (rl, rlf) = (median_of(&r.relay), median_of(&r.relay_frames));
+
+    let latency = parts.latency.then(|| {
+        let lat_url = stamping_server(LAT_FRAMES + 100, PACE);
+        let (mut lb, mut lh, mut li) = (vec![], vec![], vec![]);
+        for _ in 0..rounds {
+            lb.push(rt.block_on(bare_latency(&lat_url)));
+            let (through, inner) = rt.block_on(host_latency(&lat_url));
+            lh.push(through);
+            li.push(inner);
+        }
+        let med = |v: &[[f64; 3]], i: usize| median(v.iter().map(|p| p[i]).collect());
+        let lat = |v: &[[f64; 3]]| [med(v, 0), med(v, 1), med(v, 2)];
+        (lat(&lb), lat(&lh), lat(&li))
+    });
+
+    let call = parts.call.then(|| parse_cost(rounds));
+
+    let idle = parts.idle.then(|| {
+        let idle_url = stamping_server(0, PACE);
+        let host = rt.block_on(idle_host(&idle_url, name, idle_secs));
+        let bare = rt.block_on(idle_bare(&idle_url, name, idle_secs));
+        (host, bare)
+    });
 
     println!("\n| measure | host pipeline | bare baseline(s), same run | ratio |");
     println!("| --- | --- | --- | --- |");
-    println!(
-        "| book_ticker frames/s at the simulator's max rate (consumer side) | {:.0} k/s (plugin frames_in {:.0} k/s) | read {:.0} k/s; read + parse {:.0} k/s | {:.2} of read; {:.2} of read + parse |",
-        h / 1e3,
-        hf / 1e3,
-        b / 1e3,
-        bp / 1e3,
-        h / b,
-        h / bp
-    );
-    println!(
-        "| per frame: Gate.io plugin on_frame(book_ticker) through the .so, single thread | {:.2} us | serde_json + Num::parse of the same frame {:.2} us | {:.1}x |",
-        call.as_secs_f64() * 1e6,
-        bare_parse.as_secs_f64() * 1e6,
-        call.as_secs_f64() / bare_parse.as_secs_f64()
-    );
-    println!(
-        "| server → consumer latency, paced 1 per {} us, p50 / p99 / p99.9 | {:.1} / {:.1} / {:.1} us (host-internal, Stamp.received_ns → consumer: {:.1} / {:.1} / {:.1} us) | read + parse {:.1} / {:.1} / {:.1} us | {:.2} / {:.2} / {:.2} |",
-        PACE.as_micros(),
-        lh[0], lh[1], lh[2], li[0], li[1], li[2], lb[0], lb[1], lb[2],
-        lh[0] / lb[0], lh[1] / lb[1], lh[2] / lb[2]
-    );
-    println!(
-        "| cancel → every task finished, streaming at full speed | stop phase {hstop:.2} ms; whole shutdown (unload included) {htotal:.2} ms | cancel token + join read task {:.1} us | {:.1}x (stop phase) |",
-        bstop * 1e3,
-        hstop / bstop
-    );
-    println!(
-        "| idle connection ({idle_secs} s, subscribed, heartbeats only), per second | {ip:.2} worker parks, {is:.2} voluntary context switches ({conns} connection open) | {bpk:.2} parks, {bsw:.2} switches | {:+.2} switches/s |",
-        is - bsw
-    );
+    if parts.gate {
+        println!(
+            "| book_ticker frames/s at the simulator's max rate (consumer side) | {} (plugin frames_in {}) | read {}; read + parse {} | {} of read; {} of read + parse |",
+            kps(h),
+            kps(hf),
+            kps(b),
+            kps(bp),
+            ratio(h, b),
+            ratio(h, bp)
+        );
+    }
+    if parts.relay {
+        println!(
+            "| host overhead: same path, relay plugin (no parse), frames/s (consumer side) | {} (plugin frames_in {}; queue dropped {} of {} offered) | read {} | {} of read; Gate.io host {} of relay host |",
+            kps(rl),
+            kps(rlf),
+            r.relay_dropped,
+            r.relay_offered,
+            kps(b),
+            ratio(rl, b),
+            ratio(h, rl)
+        );
+    }
+    if let Some((call, bare_parse)) = call {
+        println!(
+            "| per frame: Gate.io plugin on_frame(book_ticker) through the .so, single thread | {:.2} us | serde_json + Num::parse of the same frame {:.2} us | {:.1}x |",
+            call.as_secs_f64() * 1e6,
+            bare_parse.as_secs_f64() * 1e6,
+            call.as_secs_f64() / bare_parse.as_secs_f64()
+        );
+    }
+    if let Some((lb, lh, li)) = latency {
+        println!(
+            "| server → consumer latency, paced 1 per {} us, p50 / p99 / p99.9 | {:.1} / {:.1} / {:.1} us (host-internal, Stamp.received_ns → consumer: {:.1} / {:.1} / {:.1} us) | read + parse {:.1} / {:.1} / {:.1} us | {:.2} / {:.2} / {:.2} |",
+            PACE.as_micros(),
+            lh[0], lh[1], lh[2], li[0], li[1], li[2], lb[0], lb[1], lb[2],
+            lh[0] / lb[0], lh[1] / lb[1], lh[2] / lb[2]
+        );
+    }
+    if parts.gate {
+        let (hstop, htotal) = (median_of(&r.gate_stop_ms), median_of(&r.gate_total_ms));
+        let bstop = median_of(&r.bare_stop_ms);
+        println!(
+            "| cancel → every task finished, streaming at full speed | stop phase {:.2} ms; whole shutdown (unload included) {:.2} ms | cancel token + join read task {} | {}x (stop phase) |",
+            hstop.unwrap_or(f64::NAN),
+            htotal.unwrap_or(f64::NAN),
+            bstop.map_or("-".into(), |v| format!("{:.1} us", v * 1e3)),
+            ratio(hstop, bstop)
+        );
+    }
+    if let Some(((ip, is, conns), (bpk, bsw))) = idle {
+        println!(
+            "| idle connection ({idle_secs} s, subscribed, heartbeats only), per second | {ip:.2} worker parks, {is:.2} voluntary context switches ({conns} connection open) | {bpk:.2} parks, {bsw:.2} switches | {:+.2} switches/s |",
+            is - bsw
+        );
+    }
 }
