@@ -3,6 +3,9 @@
 //! venue's driver learns when the first consumer of a topic arrives and the last one leaves.
 
 use std::collections::{BTreeSet, HashMap};
+
+use arc_swap::ArcSwap;
+use rustc_hash::FxHashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
@@ -64,13 +67,19 @@ impl QueuePolicies {
 
 type TopicKey = (Symbol, StreamKind);
 
+/// Consumers by topic: what publishing reads, swapped whole when subscriptions change.
+type Routes = FxHashMap<TopicKey, Arc<Vec<Entry>>>;
+
+#[derive(Clone)]
 struct Entry {
     id: u64,
     tx: QueueTx<StreamItem>,
 }
 
 struct VenueSubs {
-    topics: HashMap<TopicKey, Arc<Vec<Entry>>>,
+    topics: Routes,
+    /// A snapshot of `topics` for publishers, renewed after every change of `topics`.
+    routes: Arc<ArcSwap<Routes>>,
     /// Bumped whenever the set of topics with consumers changes.
     interest: watch::Sender<u64>,
     /// Subscriptions whose stream ended but whose handle is still held (not live).
@@ -79,10 +88,18 @@ struct VenueSubs {
     retired: QueueStats,
 }
 
+impl VenueSubs {
+    /// Hands publishers the current `topics`.
+    fn renew_routes(&self) {
+        self.routes.store(Arc::new(self.topics.clone()));
+    }
+}
+
 impl Default for VenueSubs {
     fn default() -> Self {
         VenueSubs {
-            topics: HashMap::new(),
+            topics: Routes::default(),
+            routes: Arc::default(),
             interest: watch::Sender::new(0),
             ended: HashMap::new(),
             retired: QueueStats::default(),
@@ -160,6 +177,72 @@ impl Drop for Subscription {
     }
 }
 
+/// Delivers one venue's events to its consumers, reading a snapshot of the subscriptions
+/// that the bus renews whenever they change: publishing takes no lock of the bus. Cheap to
+/// clone.
+#[derive(Clone)]
+pub struct Publisher {
+    routes: Arc<ArcSwap<Routes>>,
+}
+
+impl std::fmt::Debug for Publisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Publisher")
+            .field("topics", &self.routes.load().len())
+            .finish()
+    }
+}
+
+impl Publisher {
+    /// Delivers `event` to every consumer of its topic (a clone each; the last one takes
+    /// it). Waits only when a consumer's queue applies backpressure.
+    pub async fn publish(&self, event: Event) {
+        self.publish_with(event, None).await;
+    }
+
+    /// Like [`Publisher::publish`], with the consumers' wake-ups held in `wakes` until it
+    /// is flushed (see [`WakeBatch`]).
+    pub async fn publish_deferred(&self, event: Event, wakes: &WakeBatch) {
+        self.publish_with(event, Some(wakes)).await;
+    }
+
+    async fn publish_with(&self, event: Event, wakes: Option<&WakeBatch>) {
+        let kind = event.kind();
+        let whole_kind = matches!(&event, Event::Gap(g) if g.instrument.symbol.is_empty());
+        let symbol = match &event {
+            Event::Balance(_) => Symbol::EMPTY,
+            other => other
+                .instrument()
+                .map(|i| i.symbol)
+                .unwrap_or(Symbol::EMPTY),
+        };
+        if whole_kind {
+            // A gap of a whole stream kind: every topic of that kind.
+            let targets: Vec<Arc<Vec<Entry>>> = self
+                .routes
+                .load()
+                .iter()
+                .filter(|((_, k), _)| *k == kind)
+                .map(|(_, v)| v.clone())
+                .collect();
+            return deliver(&targets, event, wakes).await;
+        }
+        let (topic, account_wide) = {
+            let routes = self.routes.load();
+            // Private streams: account-wide subscribers (empty symbol) see every instrument.
+            let account_wide = (kind.is_private() && !symbol.is_empty())
+                .then(|| routes.get(&(Symbol::EMPTY, kind)).cloned())
+                .flatten();
+            (routes.get(&(symbol, kind)).cloned(), account_wide)
+        };
+        match (topic, account_wide) {
+            (Some(t), None) | (None, Some(t)) => deliver(&[t], event, wakes).await,
+            (Some(t), Some(a)) => deliver(&[t, a], event, wakes).await,
+            (None, None) => {}
+        }
+    }
+}
+
 impl Bus {
     /// A bus with the given queue policies.
     pub fn new(policies: QueuePolicies) -> Bus {
@@ -187,16 +270,11 @@ impl Bus {
             let mut venues = self.lock();
             let subs = venues.entry(venue.to_owned()).or_default();
             let list = subs.topics.entry(key).or_default();
-            let mut next: Vec<Entry> = list
-                .iter()
-                .map(|e| Entry {
-                    id: e.id,
-                    tx: e.tx.clone(),
-                })
-                .collect();
+            let mut next: Vec<Entry> = list.to_vec();
             next.push(Entry { id, tx });
             let first = next.len() == 1;
             *list = Arc::new(next);
+            subs.renew_routes();
             if first {
                 subs.interest.send_modify(|v| *v += 1);
             }
@@ -222,20 +300,14 @@ impl Bus {
             }
             let mut last = false;
             if let Some(list) = subs.topics.get_mut(&key) {
-                let next: Vec<Entry> = list
-                    .iter()
-                    .filter(|e| e.id != id)
-                    .map(|e| Entry {
-                        id: e.id,
-                        tx: e.tx.clone(),
-                    })
-                    .collect();
+                let next: Vec<Entry> = list.iter().filter(|e| e.id != id).cloned().collect();
                 if next.is_empty() {
                     subs.topics.remove(&key);
                     last = true;
                 } else {
                     *list = Arc::new(next);
                 }
+                subs.renew_routes();
             }
             if last {
                 subs.interest.send_modify(|v| *v += 1);
@@ -266,62 +338,20 @@ impl Bus {
     }
 
     /// Delivers an event to every consumer of its topic. Waits only when a consumer's queue
-    /// applies backpressure.
+    /// applies backpressure. A venue's driver uses its [`Publisher`] instead.
     pub async fn publish(&self, venue: &str, event: Event) {
-        self.publish_with(venue, event, None).await;
+        self.publisher(venue).publish(event).await;
     }
 
-    /// Like [`Bus::publish`], with the consumers' wake-ups held in `wakes` until it is
-    /// flushed (see [`WakeBatch`]).
-    pub async fn publish_deferred(&self, venue: &str, event: Event, wakes: &WakeBatch) {
-        self.publish_with(venue, event, Some(wakes)).await;
-    }
-
-    async fn publish_with(&self, venue: &str, event: Event, wakes: Option<&WakeBatch>) {
-        let kind = event.kind();
-        if let Event::Gap(gap) = &event {
-            if gap.instrument.symbol.is_empty() {
-                let targets = self.entries_of_kind(venue, kind);
-                return deliver(&targets, event, wakes).await;
-            }
-        }
-        let symbol = match &event {
-            Event::Balance(_) => Symbol::EMPTY,
-            other => other
-                .instrument()
-                .map(|i| i.symbol)
-                .unwrap_or(Symbol::EMPTY),
-        };
-        // Private streams: account-wide subscribers (empty symbol) see every instrument.
-        let targets: [Option<Arc<Vec<Entry>>>; 2] = {
-            let venues = self.lock();
-            let Some(subs) = venues.get(venue) else {
-                return;
-            };
-            let account_wide = (kind.is_private() && !symbol.is_empty())
-                .then(|| subs.topics.get(&(Symbol::EMPTY, kind)).cloned())
-                .flatten();
-            [subs.topics.get(&(symbol, kind)).cloned(), account_wide]
-        };
-        match targets {
-            [Some(t), None] | [None, Some(t)] => deliver(&[t], event, wakes).await,
-            [Some(t), Some(a)] => deliver(&[t, a], event, wakes).await,
-            [None, None] => {}
-        }
-    }
-
-    fn entries_of_kind(&self, venue: &str, kind: StreamKind) -> Vec<Arc<Vec<Entry>>> {
-        let venues = self.lock();
-        venues
-            .get(venue)
-            .map(|s| {
-                s.topics
-                    .iter()
-                    .filter(|((_, k), _)| *k == kind)
-                    .map(|(_, v)| v.clone())
-                    .collect()
-            })
-            .unwrap_or_default()
+    /// The publishing side of `venue`'s streams.
+    pub fn publisher(&self, venue: &str) -> Publisher {
+        let routes = self
+            .lock()
+            .entry(venue.to_owned())
+            .or_default()
+            .routes
+            .clone();
+        Publisher { routes }
     }
 
     /// Sends a gap marker to every consumer of `venue` (after a reconnect of everything or a
@@ -364,6 +394,7 @@ impl Bus {
                 return;
             };
             let all: Vec<Arc<Vec<Entry>>> = subs.topics.drain().map(|(_, v)| v).collect();
+            subs.renew_routes();
             for e in all.iter().flat_map(|l| l.iter()) {
                 subs.ended.insert(e.id, e.tx.clone());
             }

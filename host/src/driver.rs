@@ -12,7 +12,7 @@ use plugin_api::{Action, ErrorKind, Output, PluginError, VenueAdapterBox};
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::bus::Bus;
+use crate::bus::{Bus, Publisher};
 use crate::queue::WakeBatch;
 use crate::timers::Timers;
 
@@ -97,8 +97,8 @@ pub trait ActionSink: Send + Sync + 'static {
 /// Calls into one plugin instance; shared by every task of the instance.
 pub struct Driver {
     name: String,
-    adapter: tokio::sync::Mutex<Option<VenueAdapterBox>>,
-    bus: Bus,
+    adapter: async_lock::Mutex<Option<VenueAdapterBox>>,
+    publisher: Publisher,
     counters: DriverCounters,
     rejects: Mutex<HashMap<String, u64>>,
     last_error: Mutex<Option<String>>,
@@ -135,8 +135,8 @@ impl Driver {
     pub fn new(name: &str, adapter: VenueAdapterBox, bus: Bus) -> Arc<Driver> {
         Arc::new(Driver {
             name: name.to_owned(),
-            adapter: tokio::sync::Mutex::new(Some(adapter)),
-            bus,
+            adapter: async_lock::Mutex::new(Some(adapter)),
+            publisher: bus.publisher(name),
             counters: DriverCounters::default(),
             rejects: Mutex::new(HashMap::new()),
             last_error: Mutex::new(None),
@@ -281,8 +281,8 @@ impl Driver {
             .fetch_add(events.len() as u64, Ordering::Relaxed);
         for event in events {
             match wakes {
-                Some(w) => self.bus.publish_deferred(&self.name, event, w).await,
-                None => self.bus.publish(&self.name, event).await,
+                Some(w) => self.publisher.publish_deferred(event, w).await,
+                None => self.publisher.publish(event).await,
             }
         }
         for action in actions {
@@ -323,7 +323,7 @@ impl Driver {
     /// Delivers one event the host itself produced (a gap after a reconnect).
     pub async fn publish(&self, event: plugin_api::Event) {
         self.counters.events_out.fetch_add(1, Ordering::Relaxed);
-        self.bus.publish(&self.name, event).await;
+        self.publisher.publish(event).await;
     }
 
     /// Counts a lost connection.
@@ -356,7 +356,7 @@ impl Driver {
 
     /// True while a call into the plugin is running (its code must stay mapped).
     pub fn is_busy(&self) -> bool {
-        self.adapter.try_lock().is_err()
+        self.adapter.try_lock().is_none()
     }
 
     /// Counters now.
