@@ -167,7 +167,8 @@ async fn stop_waits_for_the_request_in_flight_and_refuses_new_ones() {
         async move { rest.send(HttpRequest::get(url)).await }
     });
     assert_eq!(srv.arrived.recv().await.unwrap(), "/slow");
-    assert_eq!(rest.counts().tasks, 1, "in flight");
+    assert_eq!(rest.in_flight(), 1);
+    assert_eq!(rest.counts().tasks, 2, "the request and its connection");
 
     let mut stop = tokio::spawn(rest.stop());
     // The stop cannot finish while the request is in flight.
@@ -181,6 +182,27 @@ async fn stop_waits_for_the_request_in_flight_and_refuses_new_ones() {
     let resp = inflight.await.unwrap().unwrap();
     assert_eq!(resp.body, b"late");
     stop.await.unwrap().unwrap();
+    assert_eq!(rest.counts().tasks, 0);
+}
+
+#[tokio::test]
+async fn the_http_clients_background_tasks_belong_to_it_until_it_stops() {
+    let srv = server().await;
+    let rest = client();
+    for _ in 0..3 {
+        rest.send(HttpRequest::get(format!("{}/ok", srv.base)))
+            .await
+            .unwrap();
+    }
+    // One connection, reused. Its task and the pool's idle reaper belong to the client, not
+    // loose on the runtime, so the stop can wait for them.
+    assert_eq!(rest.in_flight(), 0);
+    assert_eq!(
+        rest.counts().tasks,
+        2,
+        "the keep-alive connection and the idle reaper"
+    );
+    rest.stop().await.unwrap();
     assert_eq!(rest.counts().tasks, 0);
 }
 

@@ -1,16 +1,29 @@
 //! The REST client resource: one keep-alive HTTP client per venue with per-request timeouts,
-//! tracked in-flight requests and a stop that drains them.
+//! tracked in-flight requests and a stop that drains them. The client's connection tasks run
+//! in the resource's own task group: they are counted, and none outlives the stop.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_util::future::BoxFuture;
+use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioTimer;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::resource::{Resource, ResourceCounts, FORCE_GRACE};
+use crate::resource::{Resource, ResourceCounts, TaskGroup, FORCE_GRACE};
 
-pub use reqwest::Method;
+pub use hyper::Method;
+
+/// A boxed error from the HTTP stack.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+type Https = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// One request, already signed by the driver.
 #[derive(Debug, Clone)]
@@ -86,7 +99,7 @@ pub enum RestError {
         url: String,
         /// The cause.
         #[source]
-        source: reqwest::Error,
+        source: BoxError,
     },
     /// The request could not be built (bad URL, method or header).
     #[error("{url}: invalid request: {reason}")]
@@ -103,7 +116,7 @@ pub enum RestError {
         url: String,
         /// The cause.
         #[source]
-        source: reqwest::Error,
+        source: BoxError,
     },
 }
 
@@ -126,9 +139,31 @@ pub struct RestClient {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
+/// Runs the HTTP client's background work (one task per open connection, the idle-pool
+/// reaper) in the resource's task group instead of loose on the runtime.
+#[derive(Clone)]
+struct GroupExecutor(TaskGroup);
+
+impl<F> hyper::rt::Executor<F> for GroupExecutor
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn execute(&self, work: F) {
+        let token = self.0.token().clone();
+        self.0.spawn(async move {
+            tokio::select! {
+                _ = token.cancelled() => {}
+                _ = work => {}
+            }
+        });
+    }
+}
+
 struct Inner {
-    client: Mutex<Option<reqwest::Client>>,
+    client: Mutex<Option<Https>>,
+    /// The client's connection tasks.
+    connections: TaskGroup,
     default_timeout: Duration,
     /// Cancelled by `stop`: no new request.
     closing: CancellationToken,
@@ -137,17 +172,36 @@ struct Inner {
     in_flight: TaskTracker,
 }
 
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RestClient")
+            .field("in_flight", &self.in_flight.len())
+            .field("connections", &self.connections.live())
+            .finish()
+    }
+}
+
 impl RestClient {
     /// A client whose requests time out after `default_timeout` unless they say otherwise.
-    pub fn new(default_timeout: Duration) -> Result<RestClient, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .tcp_nodelay(true)
+    /// `http://` and `https://` (rustls, Mozilla's roots) URLs; HTTP/1.1 with keep-alive.
+    pub fn new(default_timeout: Duration) -> Result<RestClient, BoxError> {
+        let mut http = HttpConnector::new();
+        http.set_nodelay(true);
+        http.enforce_http(false);
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let connections = TaskGroup::new();
+        let client = Client::builder(GroupExecutor(connections.clone()))
             .pool_idle_timeout(Duration::from_secs(60))
-            .no_proxy()
-            .build()?;
+            .pool_timer(TokioTimer::new())
+            .build(https);
         Ok(RestClient {
             inner: Arc::new(Inner {
                 client: Mutex::new(Some(client)),
+                connections,
                 default_timeout,
                 closing: CancellationToken::new(),
                 abort: CancellationToken::new(),
@@ -177,19 +231,23 @@ impl RestClient {
         };
         let after = req.timeout.unwrap_or(inner.default_timeout);
         let url = req.url;
-        let mut builder = client.request(req.method, url.as_str());
+        let invalid = |reason: String| RestError::Invalid {
+            url: url.clone(),
+            reason,
+        };
+        let uri: hyper::Uri = url.parse().map_err(|e| invalid(format!("{e}")))?;
+        let mut builder = hyper::Request::builder().method(req.method).uri(uri);
         for (name, value) in &req.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
-        if !req.body.is_empty() {
-            builder = builder.body(req.body);
-        }
-        let request = builder.build().map_err(|e| RestError::Invalid {
-            url: url.clone(),
-            reason: e.to_string(),
-        })?;
+        let request = builder
+            .body(Full::new(Bytes::from(req.body)))
+            .map_err(|e| invalid(e.to_string()))?;
         let exchange = async {
-            let resp = client.execute(request).await?;
+            let resp = client.request(request).await.map_err(|e| {
+                let connect = e.is_connect();
+                (connect, BoxError::from(e))
+            })?;
             let status = resp.status().as_u16();
             let headers = resp
                 .headers()
@@ -201,8 +259,14 @@ impl RestClient {
                     )
                 })
                 .collect();
-            let body = resp.bytes().await?.to_vec();
-            Ok::<_, reqwest::Error>(HttpResponse {
+            let body = resp
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| (false, BoxError::from(e)))?
+                .to_bytes()
+                .to_vec();
+            Ok::<_, (bool, BoxError)>(HttpResponse {
                 status,
                 headers,
                 body,
@@ -216,13 +280,8 @@ impl RestClient {
         match result {
             Err(_) => Err(RestError::Timeout { url, after }),
             Ok(Ok(resp)) => Ok(resp),
-            Ok(Err(e)) if e.is_timeout() => Err(RestError::Timeout { url, after }),
-            Ok(Err(e)) if e.is_connect() => Err(RestError::Connect { url, source: e }),
-            Ok(Err(e)) if e.is_builder() => Err(RestError::Invalid {
-                url,
-                reason: e.to_string(),
-            }),
-            Ok(Err(e)) => Err(RestError::Request { url, source: e }),
+            Ok(Err((true, source))) => Err(RestError::Connect { url, source }),
+            Ok(Err((false, source))) => Err(RestError::Request { url, source }),
         }
     }
 
@@ -243,6 +302,8 @@ impl Resource for RestClient {
             this.inner.in_flight.close();
             this.inner.in_flight.wait().await;
             this.drop_pool();
+            // Idle keep-alive connections close here.
+            this.inner.connections.shutdown().await;
             Ok(())
         })
     }
@@ -255,13 +316,14 @@ impl Resource for RestClient {
             this.inner.in_flight.close();
             let _ = tokio::time::timeout(FORCE_GRACE, this.inner.in_flight.wait()).await;
             this.drop_pool();
+            this.inner.connections.abort(FORCE_GRACE).await;
         })
     }
 
-    /// In-flight requests count as tasks.
+    /// In-flight requests and open connections count as tasks.
     fn counts(&self) -> ResourceCounts {
         ResourceCounts {
-            tasks: self.inner.in_flight.len(),
+            tasks: self.inner.in_flight.len() + self.inner.connections.live(),
             ..ResourceCounts::default()
         }
     }
