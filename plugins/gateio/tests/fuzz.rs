@@ -35,26 +35,6 @@ fn load_corpus() -> Vec<String> {
     v
 }
 
-fn mutate(base: &str, ops: &[(usize, u8, u8)]) -> Vec<u8> {
-    let mut b = base.as_bytes().to_vec();
-    for &(pos, kind, byte) in ops {
-        if b.is_empty() {
-            b.push(byte);
-            continue;
-        }
-        let i = pos % b.len();
-        match kind % 4 {
-            0 => b[i] = byte,
-            1 => b.truncate(i),
-            2 => b.insert(i, byte),
-            _ => {
-                b.remove(i);
-            }
-        }
-    }
-    b
-}
-
 fn feed_both(data: &[u8]) {
     let mut direct = venue();
     let _ = common::frame_bytes(&mut direct, data);
@@ -103,7 +83,7 @@ proptest! {
     ) {
         let c = corpus();
         let base = &c[idx % c.len()];
-        feed_both(&mutate(base, &ops));
+        feed_both(&common::mutate(base.as_bytes(), &ops));
     }
 }
 

@@ -194,26 +194,6 @@ fn unusual_frames_take_the_reference_path() {
     assert_eq!(parse_frame(&bytes, 1), parse_frame_two_pass(&bytes, 1));
 }
 
-fn mutate(base: &[u8], ops: &[(usize, u8, u8)]) -> Vec<u8> {
-    let mut b = base.to_vec();
-    for &(pos, kind, byte) in ops {
-        if b.is_empty() {
-            b.push(byte);
-            continue;
-        }
-        let i = pos % b.len();
-        match kind % 4 {
-            0 => b[i] = byte,
-            1 => b.truncate(i),
-            2 => b.insert(i, byte),
-            _ => {
-                b.remove(i);
-            }
-        }
-    }
-    b
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
@@ -225,7 +205,7 @@ proptest! {
     ) {
         let f = &frames()[idx % frames().len()];
         let text = write(f, ORDERS[order % ORDERS.len()]);
-        let data = mutate(text.as_bytes(), &ops);
+        let data = common::mutate(text.as_bytes(), &ops);
         prop_assert_eq!(parse_frame(&data, 3), parse_frame_two_pass(&data, 3));
     }
 }

@@ -77,3 +77,25 @@ pub fn frame_bytes(v: &mut impl Venue, data: &[u8]) -> Output {
     )
     .unwrap()
 }
+
+/// `base` with each `(position, kind, byte)` applied in turn: replace, truncate, insert or
+/// remove a byte (kind modulo 4) at position modulo the length; the fuzzers' mutation.
+pub fn mutate(base: &[u8], ops: &[(usize, u8, u8)]) -> Vec<u8> {
+    let mut b = base.to_vec();
+    for &(pos, kind, byte) in ops {
+        if b.is_empty() {
+            b.push(byte);
+            continue;
+        }
+        let i = pos % b.len();
+        match kind % 4 {
+            0 => b[i] = byte,
+            1 => b.truncate(i),
+            2 => b.insert(i, byte),
+            _ => {
+                b.remove(i);
+            }
+        }
+    }
+    b
+}
