@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 use futures_util::{SinkExt, StreamExt};
-use host::net::{CloseReason, WsConfig, WsConnection, WsEvents, WsIn, WsOut};
+use host::net::{CloseReason, WsConfig, WsConnection, WsEvents, WsFrame, WsIn, WsOut};
 use host::resource::Resource;
 use plugin_api::ConnId;
 use tokio::net::TcpListener;
@@ -94,11 +94,13 @@ impl WsEvents for Counter {
         self.opened.notify_one();
         Box::pin(async { Vec::new() })
     }
-    fn frame<'a>(&'a self, _: ConnId, frame: WsIn<'a>, _: u64) -> BoxFuture<'a, ()> {
-        if let WsIn::Text(t) = frame {
-            std::hint::black_box(t);
-            if self.n.fetch_add(1, Ordering::Relaxed) + 1 == self.target {
-                self.done.notify_one();
+    fn frames<'a>(&'a self, _: ConnId, frames: &'a [WsFrame<'a>]) -> BoxFuture<'a, ()> {
+        for frame in frames {
+            if let WsIn::Text(t) = frame.data {
+                std::hint::black_box(t);
+                if self.n.fetch_add(1, Ordering::Relaxed) + 1 == self.target {
+                    self.done.notify_one();
+                }
             }
         }
         Box::pin(async {})

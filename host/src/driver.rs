@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use abi_stable::std_types::RResult;
-use plugin_api::{Action, ErrorKind, Output, PluginError, VenueAdapterBox};
+use plugin_api::{Action, ConnId, ErrorKind, InFrame, Output, PluginError, VenueAdapterBox};
 use serde::Serialize;
 use tokio::sync::watch;
 
@@ -216,16 +216,38 @@ impl Driver {
         Ok(())
     }
 
-    /// Like [`Driver::call_output`], with the consumers' wake-ups for the events held in
-    /// `wakes` (a socket reader flushes it once per burst of buffered frames).
-    pub async fn call_output_deferred(
-        &self,
-        wakes: &WakeBatch,
-        f: impl FnOnce(&mut VenueAdapterBox) -> RResult<Output, PluginError>,
-    ) -> Result<(), CallError> {
-        let output = self.call(|a| f(a).map(rehome)).await?;
-        self.handle_with(output, Some(wakes)).await;
-        Ok(())
+    /// Hands a burst of received frames (each with its receive time) to the plugin under one
+    /// lock, then delivers their events, waking each consumer once for the whole burst. Each
+    /// frame is one plugin call: a frame the plugin fails on is counted and the rest go on.
+    pub async fn on_frames(&self, conn: ConnId, frames: &[(InFrame<'_>, u64)]) {
+        self.counters
+            .frames_in
+            .fetch_add(frames.len() as u64, Ordering::Relaxed);
+        let results: Vec<RResult<Output, PluginError>> = {
+            let mut guard = self.adapter.lock().await;
+            let Some(adapter) = guard.as_mut() else {
+                return;
+            };
+            frames
+                .iter()
+                .map(|(frame, received_ns)| {
+                    adapter
+                        .on_frame(conn, *frame, *received_ns)
+                        .map(rehome)
+                        .map_err(rehome)
+                })
+                .collect()
+        };
+        let wakes = WakeBatch::new();
+        for result in results {
+            match result {
+                RResult::ROk(output) => self.handle_with(output, Some(&wakes)).await,
+                RResult::RErr(e) => {
+                    self.failed(e);
+                }
+            }
+        }
+        wakes.flush();
     }
 
     /// Like [`Driver::call_output`], but gives up (returning `false`) if another call still
@@ -329,11 +351,6 @@ impl Driver {
     /// Counts a lost connection.
     pub fn count_reconnect(&self) {
         self.counters.reconnects.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Counts a frame handed to the plugin.
-    pub fn count_frame(&self) {
-        self.counters.frames_in.fetch_add(1, Ordering::Relaxed);
     }
 
     /// From now on actions that would start new work (timers, connections) are ignored.

@@ -90,13 +90,22 @@ impl WsConfig {
     }
 }
 
-/// A received data frame, lent for the duration of one [`WsEvents::frame`] call.
+/// A received data frame's payload, lent for the duration of one [`WsEvents::frames`] call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WsIn<'a> {
     /// A text frame.
     Text(&'a str),
     /// A binary frame.
     Binary(&'a [u8]),
+}
+
+/// A received data frame with the unix time in ns at which it was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WsFrame<'a> {
+    /// The payload.
+    pub data: WsIn<'a>,
+    /// Unix time in ns when the frame was read from the socket.
+    pub received_ns: u64,
 }
 
 /// A frame to send.
@@ -138,14 +147,10 @@ pub trait WsEvents: Send + Sync + 'static {
     /// A connection is open (first time or after reconnect/rotation). Returns the frames to
     /// send before anything else (subscriptions).
     fn opened(&self, conn: ConnId, reconnected: bool) -> BoxFuture<'_, Vec<WsOut>>;
-    /// One received data frame. `received_ns` is the unix time in ns at receive.
-    fn frame<'a>(&'a self, conn: ConnId, frame: WsIn<'a>, received_ns: u64) -> BoxFuture<'a, ()>;
-    /// The frames already buffered in the socket have been handed to [`WsEvents::frame`]
-    /// (called after every burst of up to 32 frames, and when a session ends): the place
-    /// to release work held back for the burst, such as consumer wake-ups.
-    fn burst_end(&self, conn: ConnId) {
-        let _ = conn;
-    }
+    /// The data frames that were already buffered when the connection read (up to 32, in
+    /// order), handed over together so the owner can process a burst under one lock and wake
+    /// its consumers once.
+    fn frames<'a>(&'a self, conn: ConnId, frames: &'a [WsFrame<'a>]) -> BoxFuture<'a, ()>;
     /// The connection dropped (error, close, stale, rotation, stop); a reconnect follows
     /// unless the reason is [`CloseReason::Stopped`].
     fn closed(&self, conn: ConnId, why: CloseReason) -> BoxFuture<'_, ()>;

@@ -13,8 +13,9 @@ use plugin_api::{
 };
 
 use crate::driver::{now_ms, now_ns, rehome, Driver};
-use crate::net::{CloseReason, ReconnectPolicy, WsConfig, WsConnection, WsEvents, WsIn, WsOut};
-use crate::queue::WakeBatch;
+use crate::net::{
+    CloseReason, ReconnectPolicy, WsConfig, WsConnection, WsEvents, WsFrame, WsIn, WsOut,
+};
 use crate::resource::{Resource, ResourceCounts, TaskGroup, FORCE_GRACE};
 
 /// Host-wide connection ids.
@@ -46,9 +47,6 @@ struct PoolEvents {
     name: String,
     driver: Weak<Driver>,
     pool: Mutex<Weak<ConnPool>>,
-    /// Consumer wake-ups held back during a read burst (any connection's burst end flushes
-    /// them all; an early wake-up is harmless).
-    wakes: WakeBatch,
 }
 
 fn out(frame: OutFrame) -> WsOut {
@@ -71,7 +69,6 @@ impl ConnPool {
             name: decl.name.to_string(),
             driver: Arc::downgrade(driver),
             pool: Mutex::new(Weak::new()),
-            wakes: WakeBatch::new(),
         });
         let pool = Arc::new(ConnPool {
             decl,
@@ -415,28 +412,27 @@ impl WsEvents for PoolEvents {
         })
     }
 
-    fn frame<'a>(&'a self, conn: ConnId, frame: WsIn<'a>, received_ns: u64) -> BoxFuture<'a, ()> {
+    fn frames<'a>(&'a self, conn: ConnId, frames: &'a [WsFrame<'a>]) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             let Some(driver) = self.driver.upgrade() else {
                 return;
             };
-            driver.count_frame();
-            let (kind, data) = match frame {
-                WsIn::Text(t) => (FrameKind::Text, t.as_bytes()),
-                WsIn::Binary(b) => (FrameKind::Binary, b),
-            };
-            let frame = InFrame {
-                kind,
-                data: RSlice::from_slice(data),
-            };
-            let _ = driver
-                .call_output_deferred(&self.wakes, |a| a.on_frame(conn, frame, received_ns))
-                .await;
+            let frames: Vec<(InFrame<'_>, u64)> = frames
+                .iter()
+                .map(|f| {
+                    let (kind, data) = match f.data {
+                        WsIn::Text(t) => (FrameKind::Text, t.as_bytes()),
+                        WsIn::Binary(b) => (FrameKind::Binary, b),
+                    };
+                    let frame = InFrame {
+                        kind,
+                        data: RSlice::from_slice(data),
+                    };
+                    (frame, f.received_ns)
+                })
+                .collect();
+            driver.on_frames(conn, &frames).await;
         })
-    }
-
-    fn burst_end(&self, _conn: ConnId) {
-        self.wakes.flush();
     }
 
     fn closed(&self, conn: ConnId, why: CloseReason) -> BoxFuture<'_, ()> {

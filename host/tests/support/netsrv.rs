@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
-use host::net::{CloseReason, WsEvents, WsIn, WsOut};
+use host::net::{CloseReason, WsEvents, WsFrame, WsIn, WsOut};
 use plugin_api::ConnId;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -49,12 +49,14 @@ impl WsEvents for Recorder {
         let _ = self.tx.send(Ev::Opened(reconnected));
         Box::pin(async move { self.subscribe.clone() })
     }
-    fn frame<'a>(&'a self, _conn: ConnId, frame: WsIn<'a>, _ns: u64) -> BoxFuture<'a, ()> {
-        let text = match frame {
-            WsIn::Text(t) => t.to_owned(),
-            WsIn::Binary(b) => format!("{b:?}"),
-        };
-        let _ = self.tx.send(Ev::Frame(text));
+    fn frames<'a>(&'a self, _conn: ConnId, frames: &'a [WsFrame<'a>]) -> BoxFuture<'a, ()> {
+        for frame in frames {
+            let text = match frame.data {
+                WsIn::Text(t) => t.to_owned(),
+                WsIn::Binary(b) => format!("{b:?}"),
+            };
+            let _ = self.tx.send(Ev::Frame(text));
+        }
         Box::pin(async {})
     }
     fn closed(&self, _conn: ConnId, why: CloseReason) -> BoxFuture<'_, ()> {

@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, trace, warn};
 
-use super::{CloseReason, Shared, Ws, WsConfig, WsEvents, WsIn, WsOut, READ_BURST};
+use super::{CloseReason, Shared, Ws, WsConfig, WsEvents, WsFrame, WsIn, WsOut, READ_BURST};
 use crate::net::backoff::Backoff;
 
 fn unix_ns() -> u64 {
@@ -160,11 +160,8 @@ impl Task {
         tokio::pin!(cancelled);
         let opened_at = Instant::now();
         let mut healthy = false;
-        // A session can end in the middle of a burst; the burst still ends.
-        let _burst = BurstGuard {
-            events: events.as_ref(),
-            id,
-        };
+        // Data frames of the current burst, kept across bursts for their capacity.
+        let mut buffered: Vec<(Message, u64)> = Vec::with_capacity(READ_BURST as usize);
         macro_rules! dropped {
             ($why:expr) => {
                 return End::Dropped { why: $why, healthy }
@@ -269,51 +266,46 @@ impl Task {
                 msg = ws.next() => msg,
                 _ = &mut cancelled => return close(ws, grace).await,
             };
-            // Handle this frame and up to READ_BURST - 1 more that are already buffered
-            // before the other branches get their turn.
+            // Take this frame and up to READ_BURST - 1 more that are already buffered, then
+            // hand the data frames over in one call before the other branches get a turn.
+            let mut ended = None;
             let mut burst = 0;
             loop {
                 let message = match msg {
                     Some(Ok(m)) => m,
                     Some(Err(e)) => {
                         shared.error(&e);
-                        dropped!(CloseReason::Error(e.to_string()));
+                        ended = Some(CloseReason::Error(e.to_string()));
+                        break;
                     }
-                    None => dropped!(CloseReason::ClosedByServer),
+                    None => {
+                        ended = Some(CloseReason::ClosedByServer);
+                        break;
+                    }
                 };
-                let received_ns = unix_ns();
-                if stale.is_some() {
-                    last_rx = Instant::now();
-                }
-                let data = match &message {
-                    Message::Text(t) => Some(WsIn::Text(t.as_str())),
-                    Message::Binary(b) => Some(WsIn::Binary(b)),
+                match &message {
+                    Message::Text(_) | Message::Binary(_) => {
+                        healthy = true;
+                        shared.frames_in.fetch_add(1, Ordering::Relaxed);
+                        shared
+                            .bytes_in
+                            .fetch_add(message.len() as u64, Ordering::Relaxed);
+                        trace!(len = message.len(), "frame");
+                        buffered.push((message, unix_ns()));
+                    }
                     Message::Ping(_) => {
                         // tungstenite queued the pong; flush it now.
                         if let Err(e) = ws.flush().await {
                             shared.error(&e);
-                            dropped!(CloseReason::Error(e.to_string()));
-                        }
-                        None
-                    }
-                    Message::Close(_) => dropped!(CloseReason::ClosedByServer),
-                    Message::Pong(_) | Message::Frame(_) => None,
-                };
-                if let Some(frame) = data {
-                    healthy = true;
-                    shared.frames_in.fetch_add(1, Ordering::Relaxed);
-                    shared
-                        .bytes_in
-                        .fetch_add(message.len() as u64, Ordering::Relaxed);
-                    trace!(len = message.len(), "frame");
-                    tokio::select! {
-                        biased;
-                        () = events.frame(id, frame, received_ns) => {}
-                        _ = &mut cancelled => {
-                            events.burst_end(id);
-                            return close(ws, grace).await;
+                            ended = Some(CloseReason::Error(e.to_string()));
+                            break;
                         }
                     }
+                    Message::Close(_) => {
+                        ended = Some(CloseReason::ClosedByServer);
+                        break;
+                    }
+                    Message::Pong(_) | Message::Frame(_) => {}
                 }
                 burst += 1;
                 if burst == READ_BURST {
@@ -324,20 +316,40 @@ impl Task {
                     Poll::Pending => break,
                 }
             }
-            events.burst_end(id);
+            if stale.is_some() {
+                last_rx = Instant::now();
+            }
+            // Frames read before an error or the server's close are still delivered.
+            if !buffered.is_empty() {
+                let frames: Vec<WsFrame<'_>> = buffered
+                    .iter()
+                    .filter_map(|(m, received_ns)| {
+                        let data = match m {
+                            Message::Text(t) => WsIn::Text(t.as_str()),
+                            Message::Binary(b) => WsIn::Binary(b),
+                            _ => return None,
+                        };
+                        Some(WsFrame {
+                            data,
+                            received_ns: *received_ns,
+                        })
+                    })
+                    .collect();
+                let delivered = tokio::select! {
+                    biased;
+                    () = events.frames(id, &frames) => true,
+                    _ = &mut cancelled => false,
+                };
+                drop(frames);
+                buffered.clear();
+                if !delivered {
+                    return close(ws, grace).await;
+                }
+            }
+            if let Some(why) = ended {
+                dropped!(why);
+            }
         }
-    }
-}
-
-/// Calls [`WsEvents::burst_end`] when dropped.
-struct BurstGuard<'a> {
-    events: &'a dyn WsEvents,
-    id: ConnId,
-}
-
-impl Drop for BurstGuard<'_> {
-    fn drop(&mut self) {
-        self.events.burst_end(self.id);
     }
 }
 
