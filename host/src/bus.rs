@@ -195,20 +195,53 @@ impl std::fmt::Debug for Publisher {
 
 impl Publisher {
     /// Delivers `event` to every consumer of its topic (a clone each; the last one takes
-    /// it). Waits only when a consumer's queue applies backpressure.
+    /// it) and wakes them. Waits only when a consumer's queue applies backpressure.
     pub async fn publish(&self, event: Event) {
-        self.publish_with(event, None).await;
+        self.burst().publish(event).await;
     }
 
-    /// Like [`Publisher::publish`], with the consumers' wake-ups held in `wakes` until it
-    /// is flushed (see [`WakeBatch`]).
-    pub async fn publish_deferred(&self, event: Event, wakes: &WakeBatch) {
-        self.publish_with(event, Some(wakes)).await;
+    /// Starts a burst of events: see [`Burst`].
+    pub fn burst(&self) -> Burst {
+        Burst {
+            routes: self.routes.load_full(),
+            wakes: WakeBatch::new(),
+        }
     }
+}
 
-    async fn publish_with(&self, event: Event, wakes: Option<&WakeBatch>) {
+/// A burst of events from one venue (the frames of one socket read): delivered against the
+/// subscriptions as they were when the burst began, each consumer woken once when the burst
+/// is dropped (see [`WakeBatch`]).
+pub struct Burst {
+    routes: Arc<Routes>,
+    wakes: WakeBatch,
+}
+
+impl std::fmt::Debug for Burst {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Burst")
+            .field("topics", &self.routes.len())
+            .field("wakes", &self.wakes)
+            .finish()
+    }
+}
+
+impl Burst {
+    /// Delivers `event` to every consumer of its topic (a clone each; the last one takes
+    /// it). Waits only when a consumer's queue applies backpressure.
+    pub async fn publish(&mut self, event: Event) {
         let kind = event.kind();
         let whole_kind = matches!(&event, Event::Gap(g) if g.instrument.symbol.is_empty());
+        if whole_kind {
+            // A gap of a whole stream kind: every topic of that kind.
+            let targets: Vec<&[Entry]> = self
+                .routes
+                .iter()
+                .filter(|((_, k), _)| *k == kind)
+                .map(|(_, v)| v.as_slice())
+                .collect();
+            return deliver(&targets, event, &mut self.wakes).await;
+        }
         let symbol = match &event {
             Event::Balance(_) => Symbol::EMPTY,
             other => other
@@ -216,28 +249,13 @@ impl Publisher {
                 .map(|i| i.symbol)
                 .unwrap_or(Symbol::EMPTY),
         };
-        if whole_kind {
-            // A gap of a whole stream kind: every topic of that kind.
-            let targets: Vec<Arc<Vec<Entry>>> = self
-                .routes
-                .load()
-                .iter()
-                .filter(|((_, k), _)| *k == kind)
-                .map(|(_, v)| v.clone())
-                .collect();
-            return deliver(&targets, event, wakes).await;
-        }
-        let (topic, account_wide) = {
-            let routes = self.routes.load();
-            // Private streams: account-wide subscribers (empty symbol) see every instrument.
-            let account_wide = (kind.is_private() && !symbol.is_empty())
-                .then(|| routes.get(&(Symbol::EMPTY, kind)).cloned())
-                .flatten();
-            (routes.get(&(symbol, kind)).cloned(), account_wide)
-        };
-        match (topic, account_wide) {
-            (Some(t), None) | (None, Some(t)) => deliver(&[t], event, wakes).await,
-            (Some(t), Some(a)) => deliver(&[t, a], event, wakes).await,
+        // Private streams: account-wide subscribers (empty symbol) see every instrument.
+        let account_wide = (kind.is_private() && !symbol.is_empty())
+            .then(|| self.routes.get(&(Symbol::EMPTY, kind)))
+            .flatten();
+        match (self.routes.get(&(symbol, kind)), account_wide) {
+            (Some(t), None) | (None, Some(t)) => deliver(&[t], event, &mut self.wakes).await,
+            (Some(t), Some(a)) => deliver(&[t, a], event, &mut self.wakes).await,
             (None, None) => {}
         }
     }
@@ -378,7 +396,7 @@ impl Bus {
                     received_ns,
                 },
             });
-            deliver(&[entries], gap, None).await;
+            deliver(&[entries.as_slice()], gap, &mut WakeBatch::new()).await;
         }
     }
 
@@ -444,7 +462,7 @@ impl Bus {
 }
 
 /// Hands `event` to every entry of `targets`: a clone each, the last one takes it.
-async fn deliver(targets: &[Arc<Vec<Entry>>], event: Event, wakes: Option<&WakeBatch>) {
+async fn deliver(targets: &[&[Entry]], event: Event, wakes: &mut WakeBatch) {
     let total: usize = targets.iter().map(|list| list.len()).sum();
     let mut event = Some(event);
     let mut n = 0;
@@ -459,13 +477,11 @@ async fn deliver(targets: &[Arc<Vec<Entry>>], event: Event, wakes: Option<&WakeB
             let Some(item) = item else { return };
             // A closed queue counts the drop itself. Gaps are markers: they never wait
             // behind a slow consumer and are never conflated away.
-            let gap = matches!(item, Event::Gap(_));
-            let item = StreamItem::Event(item);
-            let _ = match wakes {
-                _ if gap => e.tx.push_marker(item),
+            let _ = if matches!(item, Event::Gap(_)) {
+                e.tx.push_marker(StreamItem::Event(item))
+            } else {
                 // One subscription is one topic, so every data item shares one key.
-                None => e.tx.push(0, item).await,
-                Some(w) => e.tx.push_deferred(0, item, w).await,
+                e.tx.push_deferred(0, StreamItem::Event(item), wakes).await
             };
         }
     }

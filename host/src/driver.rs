@@ -12,8 +12,7 @@ use plugin_api::{Action, ConnId, ErrorKind, InFrame, Output, PluginError, VenueA
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::bus::{Bus, Publisher};
-use crate::queue::WakeBatch;
+use crate::bus::{Burst, Bus, Publisher};
 use crate::timers::Timers;
 
 /// Why a call into the plugin did not produce a result.
@@ -238,16 +237,15 @@ impl Driver {
                 })
                 .collect()
         };
-        let wakes = WakeBatch::new();
+        let mut burst = self.publisher.burst();
         for result in results {
             match result {
-                RResult::ROk(output) => self.handle_with(output, Some(&wakes)).await,
+                RResult::ROk(output) => self.handle_with(output, &mut burst).await,
                 RResult::RErr(e) => {
                     self.failed(e);
                 }
             }
         }
-        wakes.flush();
     }
 
     /// Like [`Driver::call_output`], but gives up (returning `false`) if another call still
@@ -279,10 +277,11 @@ impl Driver {
 
     /// Delivers events, counts rejects and carries out actions.
     pub async fn handle(&self, output: Output) {
-        self.handle_with(output, None).await;
+        self.handle_with(output, &mut self.publisher.burst()).await;
     }
 
-    async fn handle_with(&self, output: Output, wakes: Option<&WakeBatch>) {
+    /// Handles one output within `burst`; its consumers wake when the burst is dropped.
+    async fn handle_with(&self, output: Output, burst: &mut Burst) {
         let Output {
             events,
             actions,
@@ -302,10 +301,7 @@ impl Driver {
             .events_out
             .fetch_add(events.len() as u64, Ordering::Relaxed);
         for event in events {
-            match wakes {
-                Some(w) => self.publisher.publish_deferred(event, w).await,
-                None => self.publisher.publish(event).await,
-            }
+            burst.publish(event).await;
         }
         for action in actions {
             if let Err(why) = self.act(action).await {

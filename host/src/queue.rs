@@ -190,13 +190,14 @@ impl<T: Send> Consumer for Shared<T> {
 /// that has to wait for room wakes its consumer at once, so a batch never stalls a full queue.
 #[derive(Default)]
 pub struct WakeBatch {
-    pending: Mutex<Vec<Arc<dyn Consumer>>>,
+    pending: Vec<Arc<dyn Consumer>>,
 }
 
 impl std::fmt::Debug for WakeBatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let n = self.pending.lock().map(|p| p.len()).unwrap_or(0);
-        f.debug_struct("WakeBatch").field("pending", &n).finish()
+        f.debug_struct("WakeBatch")
+            .field("pending", &self.pending.len())
+            .finish()
     }
 }
 
@@ -206,18 +207,20 @@ impl WakeBatch {
         WakeBatch::default()
     }
 
-    fn defer<T: Send + 'static>(&self, queue: &Arc<Shared<T>>) {
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+    fn defer<T: Send + 'static>(&mut self, queue: &Arc<Shared<T>>) {
         let this = Arc::as_ptr(queue) as *const ();
-        if !pending.iter().any(|q| Arc::as_ptr(q) as *const () == this) {
-            pending.push(queue.clone());
+        if !self
+            .pending
+            .iter()
+            .any(|q| Arc::as_ptr(q) as *const () == this)
+        {
+            self.pending.push(queue.clone());
         }
     }
 
     /// Wakes every consumer that received items since the last flush.
-    pub fn flush(&self) {
-        let woken = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
-        for queue in woken {
+    pub fn flush(&mut self) {
+        for queue in self.pending.drain(..) {
             queue.wake();
         }
     }
@@ -256,7 +259,12 @@ impl<T> QueueTx<T> {
     /// Like [`QueueTx::push`], but the consumer's wake-up waits in `wakes` until
     /// [`WakeBatch::flush`]: a producer delivering a burst wakes each consumer once per
     /// burst instead of once per item. The item itself is visible to the consumer at once.
-    pub async fn push_deferred(&self, key: u64, item: T, wakes: &WakeBatch) -> Result<(), Closed>
+    pub async fn push_deferred(
+        &self,
+        key: u64,
+        item: T,
+        wakes: &mut WakeBatch,
+    ) -> Result<(), Closed>
     where
         T: Send + 'static,
     {
@@ -534,9 +542,9 @@ mod tests {
         let (tx, mut rx) = queue(8, Overflow::Backpressure);
         let consumer = tokio::spawn(async move { (rx.recv().await, rx) });
         tokio::task::yield_now().await;
-        let wakes = WakeBatch::new();
-        tx.push_deferred(0, 1, &wakes).await.unwrap();
-        tx.push_deferred(0, 2, &wakes).await.unwrap();
+        let mut wakes = WakeBatch::new();
+        tx.push_deferred(0, 1, &mut wakes).await.unwrap();
+        tx.push_deferred(0, 2, &mut wakes).await.unwrap();
         for _ in 0..3 {
             tokio::task::yield_now().await;
         }
@@ -556,10 +564,10 @@ mod tests {
             (a, b)
         });
         tokio::task::yield_now().await;
-        let wakes = WakeBatch::new();
+        let mut wakes = WakeBatch::new();
         let both = async {
-            tx.push_deferred(0, 1, &wakes).await.unwrap();
-            tx.push_deferred(0, 2, &wakes).await.unwrap();
+            tx.push_deferred(0, 1, &mut wakes).await.unwrap();
+            tx.push_deferred(0, 2, &mut wakes).await.unwrap();
         };
         // Without the wake-up before waiting for room, this would wait forever.
         tokio::time::timeout(Duration::from_secs(1), both)
