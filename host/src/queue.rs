@@ -3,7 +3,6 @@
 //! `offered = delivered + dropped (by reason)`.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
@@ -35,18 +34,8 @@ pub enum DropReason {
     Undelivered,
 }
 
-/// Counters of a queue; read them at any time.
-#[derive(Debug, Default)]
-pub struct QueueCounters {
-    offered: AtomicU64,
-    delivered: AtomicU64,
-    conflated: AtomicU64,
-    overflow: AtomicU64,
-    closed: AtomicU64,
-    undelivered: AtomicU64,
-}
-
-/// A snapshot of [`QueueCounters`].
+/// A queue's counters. Kept under the queue's lock, so a snapshot always balances:
+/// `offered = delivered + dropped + depth`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct QueueStats {
     /// Items offered to the queue.
@@ -87,21 +76,23 @@ impl std::ops::AddAssign for QueueStats {
     }
 }
 
-impl QueueCounters {
-    fn count(&self, reason: DropReason, n: u64) {
+impl QueueStats {
+    fn count(&mut self, reason: DropReason, n: u64) {
         let c = match reason {
-            DropReason::Conflated => &self.conflated,
-            DropReason::Overflow => &self.overflow,
-            DropReason::Closed => &self.closed,
-            DropReason::Undelivered => &self.undelivered,
+            DropReason::Conflated => &mut self.dropped_conflated,
+            DropReason::Overflow => &mut self.dropped_overflow,
+            DropReason::Closed => &mut self.dropped_closed,
+            DropReason::Undelivered => &mut self.dropped_undelivered,
         };
-        c.fetch_add(n, Ordering::Relaxed);
+        *c += n;
     }
 }
 
 struct State<T> {
     items: VecDeque<(u64, T)>,
     closed: bool,
+    /// Every counter but `depth` (that is `items.len()`).
+    counts: QueueStats,
 }
 
 struct Shared<T> {
@@ -110,7 +101,6 @@ struct Shared<T> {
     policy: Overflow,
     readable: Notify,
     writable: Notify,
-    counters: QueueCounters,
 }
 
 /// The producing side. Cloneable.
@@ -137,12 +127,12 @@ pub fn queue<T>(capacity: usize, policy: Overflow) -> (QueueTx<T>, QueueRx<T>) {
         state: Mutex::new(State {
             items: VecDeque::with_capacity(capacity.clamp(1, 4096)),
             closed: false,
+            counts: QueueStats::default(),
         }),
         capacity: capacity.max(1),
         policy,
         readable: Notify::new(),
         writable: Notify::new(),
-        counters: QueueCounters::default(),
     });
     (
         QueueTx {
@@ -158,15 +148,10 @@ impl<T> Shared<T> {
     }
 
     fn stats(&self) -> QueueStats {
-        let c = &self.counters;
+        let st = self.lock();
         QueueStats {
-            offered: c.offered.load(Ordering::Relaxed),
-            delivered: c.delivered.load(Ordering::Relaxed),
-            dropped_conflated: c.conflated.load(Ordering::Relaxed),
-            dropped_overflow: c.overflow.load(Ordering::Relaxed),
-            dropped_closed: c.closed.load(Ordering::Relaxed),
-            dropped_undelivered: c.undelivered.load(Ordering::Relaxed),
-            depth: self.lock().items.len() as u64,
+            depth: st.items.len() as u64,
+            ..st.counts
         }
     }
 }
@@ -311,17 +296,15 @@ impl<T> QueueTx<T> {
         let s = &self.shared;
         let mut st = s.lock();
         if st.closed {
-            drop(st);
-            s.counters.offered.fetch_add(1, Ordering::Relaxed);
-            s.counters.count(DropReason::Closed, 1);
+            st.counts.offered += 1;
+            st.counts.count(DropReason::Closed, 1);
             return Offer::Closed;
         }
         if st.items.len() >= s.capacity && s.policy == Overflow::Backpressure {
             return Offer::Full(item);
         }
+        st.counts.offered += 1;
         self.place(&mut st, key, item);
-        drop(st);
-        s.counters.offered.fetch_add(1, Ordering::Relaxed);
         Offer::Placed
     }
 
@@ -336,12 +319,12 @@ impl<T> QueueTx<T> {
             // consumer still sees each key's values in order.
             if let Some(slot) = st.items.iter_mut().rev().find(|(k, _)| *k == key) {
                 slot.1 = item;
-                s.counters.count(DropReason::Conflated, 1);
+                st.counts.count(DropReason::Conflated, 1);
                 return;
             }
         }
         st.items.pop_front();
-        s.counters.count(DropReason::Overflow, 1);
+        st.counts.count(DropReason::Overflow, 1);
         st.items.push_back((key, item));
     }
 
@@ -350,9 +333,9 @@ impl<T> QueueTx<T> {
     pub fn push_marker(&self, item: T) -> Result<(), Closed> {
         let s = &self.shared;
         let mut st = s.lock();
-        s.counters.offered.fetch_add(1, Ordering::Relaxed);
+        st.counts.offered += 1;
         if st.closed {
-            s.counters.count(DropReason::Closed, 1);
+            st.counts.count(DropReason::Closed, 1);
             return Err(Closed);
         }
         st.items.push_back((u64::MAX, item));
@@ -400,8 +383,8 @@ impl<T> QueueRx<T> {
         let mut st = s.lock();
         match st.items.pop_front() {
             Some((_, item)) => {
+                st.counts.delivered += 1;
                 drop(st);
-                s.counters.delivered.fetch_add(1, Ordering::Relaxed);
                 s.writable.notify_one();
                 Some(Some(item))
             }
@@ -420,14 +403,13 @@ impl<T> QueueRx<T> {
     /// Closes the queue and counts what is still in it as undelivered (what dropping the
     /// receiver does), so the final counters can be read before the receiver goes.
     pub fn close_and_count(&mut self) {
-        let left = {
+        {
             let mut st = self.shared.lock();
             st.closed = true;
-            let n = st.items.len() as u64;
+            let left = st.items.len() as u64;
             st.items.clear();
-            n
-        };
-        self.shared.counters.count(DropReason::Undelivered, left);
+            st.counts.count(DropReason::Undelivered, left);
+        }
         self.shared.writable.notify_waiters();
     }
 }

@@ -270,6 +270,7 @@ impl Task {
             // hand the data frames over in one call before the other branches get a turn.
             let mut ended = None;
             let mut burst = 0;
+            let mut bytes = 0;
             loop {
                 let message = match msg {
                     Some(Ok(m)) => m,
@@ -285,12 +286,8 @@ impl Task {
                 };
                 match &message {
                     Message::Text(_) | Message::Binary(_) => {
-                        healthy = true;
-                        shared.frames_in.fetch_add(1, Ordering::Relaxed);
-                        shared
-                            .bytes_in
-                            .fetch_add(message.len() as u64, Ordering::Relaxed);
                         trace!(len = message.len(), "frame");
+                        bytes += message.len() as u64;
                         buffered.push((message, unix_ns()));
                     }
                     Message::Ping(_) => {
@@ -321,6 +318,11 @@ impl Task {
             }
             // Frames read before an error or the server's close are still delivered.
             if !buffered.is_empty() {
+                healthy = true;
+                shared
+                    .frames_in
+                    .fetch_add(buffered.len() as u64, Ordering::Relaxed);
+                shared.bytes_in.fetch_add(bytes, Ordering::Relaxed);
                 let frames: Vec<WsFrame<'_>> = buffered
                     .iter()
                     .filter_map(|(m, received_ns)| {
