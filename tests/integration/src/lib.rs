@@ -181,3 +181,28 @@ pub async fn reload_in_place(host: &host::Host, venue: &str, sub: &mut host::Sub
     .await;
     next_matching(sub, |e| matches!(e, Event::BookTicker(_))).await;
 }
+
+/// Waits (yielding, no timer) until the current runtime has no task left and returns how
+/// many there were at the start; panics if any is still there after 20 s.
+///
+/// `TaskTracker` counts a task done when its future ends, slightly before the runtime
+/// releases it, so the runtime's alive-task count taken right after a stop (the report's
+/// `after.tasks`) can still include a task that has ended. Tests therefore assert the host's
+/// own count exactly (`after.resource_tasks == 0`) and use this for everything else on the
+/// runtime: a leaked task never settles.
+pub async fn runtime_tasks_settle() -> usize {
+    let alive = || {
+        tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks()
+    };
+    let first = alive();
+    tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while alive() > 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("tasks left on the runtime after shutdown");
+    first
+}

@@ -9,7 +9,7 @@ use std::path::Path;
 use host::proc_stats::{is_mapped, mapped_paths_containing, ProcessCounts};
 use host::shutdown::Outcome;
 use host::{Host, HostOptions, State, StreamItem};
-use integration_tests::{next_trade, plugin, runtime, serial, temp_dir};
+use integration_tests::{next_trade, plugin, runtime, runtime_tasks_settle, serial, temp_dir};
 use plugin_api::StreamKind;
 
 #[test]
@@ -53,7 +53,8 @@ fn normal_run_stops_in_order_and_leaves_nothing_behind() {
             .resources
             .iter()
             .all(|r| r.outcome == Outcome::Stopped));
-        assert_eq!(report.after.tasks, 0, "{report:#?}");
+        assert_eq!(report.after.resource_tasks, 0, "{report:#?}");
+        runtime_tasks_settle().await;
         assert_eq!(report.after.subscriptions, 0);
         assert_eq!(report.after.bindings, 0);
         assert_eq!(report.after.connections, 0);
@@ -131,7 +132,8 @@ fn two_hundred_load_start_stop_unload_cycles_stay_flat() {
         assert_eq!(end.threads, warm.threads);
         assert!(growth < 2048, "RSS grew {growth} KiB over 180 cycles");
         assert!(mapped_paths_containing(&shadow.to_string_lossy()).is_empty());
-        assert_eq!(host.counts().await.tasks, 0);
+        assert_eq!(host.counts().await.resource_tasks, 0);
+        runtime_tasks_settle().await;
         host.shutdown("test").await;
     });
 }

@@ -12,7 +12,7 @@ use futures_util::{SinkExt, StreamExt};
 use host::queue::QueueStats;
 use host::shutdown::Outcome;
 use host::{Host, HostOptions, QueuePolicies, ShutdownReport, StreamItem, Subscription};
-use integration_tests::{plugin, runtime, temp_dir};
+use integration_tests::{plugin, runtime, runtime_tasks_settle, temp_dir};
 use plugin_api::{Event, StreamKind};
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message;
@@ -85,26 +85,6 @@ async fn until_sim_progress(sim: &SimHandle, mut cond: impl FnMut() -> bool) {
     })
     .await
     .expect("condition not reached in time");
-}
-
-/// Waits (yielding, no timer) until the current runtime has no task left, and returns how
-/// many there were at the start. `TaskTracker` counts a task done when its future ends,
-/// slightly before the runtime drops it, so a count taken right after a stop can still see it.
-async fn runtime_tasks_settle() -> usize {
-    let alive = || {
-        tokio::runtime::Handle::current()
-            .metrics()
-            .num_alive_tasks()
-    };
-    let first = alive();
-    timeout(HANG, async {
-        while alive() > 0 {
-            tokio::task::yield_now().await;
-        }
-    })
-    .await
-    .expect("tasks left on the host runtime after shutdown");
-    first
 }
 
 /// One line per resource: wave, name, kind, outcome, elapsed.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use host::shutdown::Outcome;
 use host::{Host, HostOptions, StreamItem, Subscription};
-use integration_tests::{plugin, runtime, temp_dir};
+use integration_tests::{plugin, runtime, runtime_tasks_settle, temp_dir};
 use plugin_api::{Event, StreamKind};
 use tokio::time::timeout;
 use venue_sim::{SimConfig, SimHandle, Simulator, Symbol, Venue};
@@ -63,22 +63,6 @@ async fn consume(mut sub: Subscription, first: tokio::sync::oneshot::Sender<()>)
         }
     }
     Seen { events, ended, sub }
-}
-
-/// Waits (yielding, no timer) until the current runtime has no task left.
-async fn runtime_tasks_settle() {
-    let alive = || {
-        tokio::runtime::Handle::current()
-            .metrics()
-            .num_alive_tasks()
-    };
-    timeout(HANG, async {
-        while alive() > 0 {
-            tokio::task::yield_now().await;
-        }
-    })
-    .await
-    .expect("tasks left on the host runtime after shutdown");
 }
 
 #[test]

@@ -7,7 +7,8 @@ use std::net::SocketAddr;
 
 use host::{Host, HostOptions};
 use integration_tests::{
-    next_matching, order_round_trip, plugin, reload_in_place, runtime, temp_dir,
+    next_matching, order_round_trip, plugin, reload_in_place, runtime, runtime_tasks_settle,
+    temp_dir,
 };
 use plugin_api::{Event, GapReason, StreamKind};
 use venue_sim::{SimConfig, SimHandle, Simulator, Symbol, Venue};
@@ -130,7 +131,8 @@ async fn run(sim: &SimHandle) {
     reload_in_place(&host, "mexc", &mut subs[0]).await;
 
     let report = host.shutdown("test").await;
-    assert_eq!(report.after.tasks, 0, "{report:#?}");
+    assert_eq!(report.after.resource_tasks, 0, "{report:#?}");
+    runtime_tasks_settle().await;
     assert_eq!(report.after.connections, 0);
     assert!(report.images_still_mapped.is_empty());
     assert!(report.unloaded.iter().all(|u| u.unmapped));
