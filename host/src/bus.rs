@@ -153,6 +153,14 @@ impl Subscription {
         self.rx.recv().await
     }
 
+    /// Waits for at least one item, then moves everything queued, up to `limit`, into `buf`
+    /// at once; returns how many (0 after [`StreamItem::End`] has been taken). Cheaper per
+    /// item than [`Subscription::recv`] for a consumer that handles a backlog in one go.
+    /// Cancel-safe.
+    pub async fn recv_many(&mut self, buf: &mut Vec<StreamItem>, limit: usize) -> usize {
+        self.rx.recv_many(buf, limit).await
+    }
+
     /// Unsubscribes now (same as dropping).
     pub fn dispose(self) {}
 

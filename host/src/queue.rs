@@ -377,6 +377,44 @@ impl<T> QueueRx<T> {
         }
     }
 
+    /// Waits for at least one item, then moves every queued item, up to `limit`, into
+    /// `buf` under one lock; returns how many. `0` once the queue is closed and drained (or
+    /// `limit` is 0). Cancel-safe. For consumers that handle whatever has piled up at once.
+    pub async fn recv_many(&mut self, buf: &mut Vec<T>, limit: usize) -> usize {
+        if limit == 0 {
+            return 0;
+        }
+        let s = &self.shared;
+        if let Some(n) = self.try_recv_many(buf, limit) {
+            return n;
+        }
+        loop {
+            let readable = s.readable.notified();
+            tokio::pin!(readable);
+            readable.as_mut().enable();
+            if let Some(n) = self.try_recv_many(buf, limit) {
+                return n;
+            }
+            readable.await;
+        }
+    }
+
+    /// `Some(n > 0)` items moved, `Some(0)` when closed and drained, `None` when empty.
+    fn try_recv_many(&self, buf: &mut Vec<T>, limit: usize) -> Option<usize> {
+        let s = &self.shared;
+        let mut st = s.lock();
+        let n = st.items.len().min(limit);
+        if n == 0 {
+            return st.closed.then_some(0);
+        }
+        buf.extend(st.items.drain(..n).map(|(_, item)| item));
+        st.counts.delivered += n as u64;
+        drop(st);
+        // Room for `n`: every producer waiting for it may go.
+        s.writable.notify_waiters();
+        Some(n)
+    }
+
     /// `Some(Some(item))`, `Some(None)` when closed and drained, `None` when empty.
     fn try_recv(&self) -> Option<Option<T>> {
         let s = &self.shared;
@@ -557,5 +595,30 @@ mod tests {
             .expect("the second push stalled behind a held-back wake-up");
         drop(wakes);
         assert_eq!(consumer.await.unwrap(), (Some(1), Some(2)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn recv_many_takes_what_piled_up_and_frees_room_for_waiting_producers() {
+        let (tx, mut rx) = queue(3, Overflow::Backpressure);
+        for v in 1..=3 {
+            tx.push(0, v).await.unwrap();
+        }
+        let producer = tokio::spawn({
+            let tx = tx.clone();
+            async move { tx.push(0, 4).await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!producer.is_finished(), "the queue is full");
+        let mut buf = Vec::new();
+        assert_eq!(rx.recv_many(&mut buf, 2).await, 2);
+        assert_eq!(buf, [1, 2]);
+        producer.await.unwrap().unwrap();
+        assert_eq!(rx.recv_many(&mut buf, 10).await, 2);
+        assert_eq!(buf, [1, 2, 3, 4]);
+        tx.close();
+        assert_eq!(rx.recv_many(&mut buf, 10).await, 0, "closed and drained");
+        let s = rx.stats();
+        assert_eq!((s.offered, s.delivered, s.depth), (4, 4, 0));
+        assert!(accounted(s));
     }
 }

@@ -21,6 +21,8 @@
 //!   means all four. Then `latency`, `call` (per-frame `on_frame` against the bare parse) and
 //!   `idle`. A table row whose baseline was skipped prints `-` for the ratio; for example
 //!   `PIPE_ONLY=relay` runs only the relay path and `PIPE_ONLY=bare,relay` adds its ratio.
+//! - `PIPE_RECV_MANY=1`: the host consumers drain their subscription with `recv_many` (up to
+//!   256 items per call) instead of one `recv` per item.
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpListener};
@@ -45,6 +47,14 @@ const PACE: Duration = Duration::from_micros(20);
 /// Frames per latency round; the first `LAT_WARMUP` are not counted.
 const LAT_FRAMES: u64 = 50_000;
 const LAT_WARMUP: usize = 2_000;
+
+/// Items a batch-draining consumer takes at most per `recv_many`.
+const RECV_MANY: usize = 256;
+
+/// `PIPE_RECV_MANY=1`: host consumers drain with `Subscription::recv_many` instead of `recv`.
+fn recv_many() -> bool {
+    env_or("PIPE_RECV_MANY", 0) == 1
+}
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -261,11 +271,21 @@ async fn through_host(sim: &SimHandle, window: Duration, plugin: Plugin) -> Thro
         let counter = counter.clone();
         async move {
             let mut n = 0u64;
-            while let Some(item) = sub.recv().await {
+            let mut count = |item: StreamItem| {
                 if let StreamItem::Event(Event::BookTicker(t)) = item {
                     std::hint::black_box(t);
                     n += 1;
                     counter.store(n, Ordering::Relaxed);
+                }
+            };
+            if recv_many() {
+                let mut batch = Vec::with_capacity(RECV_MANY);
+                while sub.recv_many(&mut batch, RECV_MANY).await > 0 {
+                    batch.drain(..).for_each(&mut count);
+                }
+            } else {
+                while let Some(item) = sub.recv().await {
+                    count(item);
                 }
             }
             sub.stats()
