@@ -202,6 +202,11 @@ async fn run(
 ) -> anyhow::Result<ExitCode> {
     let (config, secrets) = HostConfig::load_with_secrets(config_file)?;
     init_logging(&config);
+    // Installed before anything starts: a signal that arrives while venues start is queued
+    // and handled by the loop below, instead of killing the process mid-start.
+    let mut int = signal(SignalKind::interrupt()).context("installing SIGINT handler")?;
+    let mut term = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
+    let mut hup = signal(SignalKind::hangup()).context("installing SIGHUP handler")?;
     let operator = Operator::start(config, secrets, config_file.map(Path::to_owned))
         .await
         .context("starting the host")?;
@@ -212,13 +217,11 @@ async fn run(
         eprintln!("metrics: http://{addr}/metrics");
     }
     let host = operator.host().clone();
-    let mut term = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
-    let mut hup = signal(SignalKind::hangup()).context("installing SIGHUP handler")?;
     let mut progress = tokio::time::interval(Duration::from_secs(1));
     let until = duration.map(|s| tokio::time::Instant::now() + Duration::from_secs_f64(s));
     let reason = loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break "signal: SIGINT",
+            _ = int.recv() => break "signal: SIGINT",
             _ = term.recv() => break "signal: SIGTERM",
             _ = operator.shutdown_requested() => break "control: shutdown",
             _ = hup.recv() => {
@@ -234,7 +237,7 @@ async fn run(
     tokio::pin!(shutdown);
     let report = tokio::select! {
         r = &mut shutdown => r,
-        _ = tokio::signal::ctrl_c() => return forced_exit(&host, report_file).await,
+        _ = int.recv() => return forced_exit(&host, report_file).await,
         _ = term.recv() => return forced_exit(&host, report_file).await,
     };
     print_summary(&report);
