@@ -70,7 +70,12 @@ fn sigterm_shuts_down_cleanly_and_writes_the_report() {
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(report["reason"], "signal: SIGTERM");
     assert_eq!(report["forced"], false);
-    assert_eq!(report["after"]["tasks"], 0, "{report:#}");
+    // The host's own tasks, counted exactly. The runtime's count is read the moment the
+    // stop ends and can still include a task whose future has ended but which the runtime
+    // has not released yet (see `integration_tests::runtime_tasks_settle`, which the
+    // in-process tests use to check it reaches zero); a process cannot wait for that.
+    assert_eq!(report["after"]["resource_tasks"], 0, "{report:#}");
+    assert!(report["after"]["tasks"].as_u64().unwrap() <= 1, "{report:#}");
     assert_eq!(report["after"]["subscriptions"], 0);
     assert_eq!(report["images_still_mapped"].as_array().unwrap().len(), 0);
     assert!(report["stop"]["resources"].as_array().unwrap().len() >= 3);
