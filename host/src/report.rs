@@ -11,9 +11,11 @@ use crate::shutdown::ResourceReport;
 /// Live counts of the whole process at one moment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
-    /// Tasks alive in the tokio runtime.
+    /// Tasks alive in the tokio runtime, the caller's own included. Read at once: right
+    /// after a stop it can still include a task whose future has ended but which the runtime
+    /// has not released yet; `resource_tasks` is exact.
     pub tasks: usize,
-    /// Tasks owned by registered resources.
+    /// Tasks owned by registered resources (exact: counted as each task's future ends).
     pub resource_tasks: usize,
     /// Consumer subscriptions.
     pub subscriptions: usize,
