@@ -75,7 +75,10 @@ fn sigterm_shuts_down_cleanly_and_writes_the_report() {
     // has not released yet (see `integration_tests::runtime_tasks_settle`, which the
     // in-process tests use to check it reaches zero); a process cannot wait for that.
     assert_eq!(report["after"]["resource_tasks"], 0, "{report:#}");
-    assert!(report["after"]["tasks"].as_u64().unwrap() <= 1, "{report:#}");
+    assert!(
+        report["after"]["tasks"].as_u64().unwrap() <= 1,
+        "{report:#}"
+    );
     assert_eq!(report["after"]["subscriptions"], 0);
     assert_eq!(report["images_still_mapped"].as_array().unwrap().len(), 0);
     assert!(report["stop"]["resources"].as_array().unwrap().len() >= 3);
