@@ -54,6 +54,9 @@ pub struct DriverCounters {
     pub frames_in: AtomicU64,
     /// Events delivered to the bus.
     pub events_out: AtomicU64,
+    /// Events the plugin produced that never reached the bus: a stop cancelled their burst
+    /// while a consumer's full queue held it back.
+    pub events_abandoned: AtomicU64,
     /// Frames or parts the plugin rejected.
     pub rejected: AtomicU64,
     /// Plugin calls that returned an error.
@@ -71,6 +74,8 @@ pub struct DriverStats {
     pub frames_in: u64,
     /// Events delivered to the bus.
     pub events_out: u64,
+    /// Events the plugin produced that a stop kept from reaching the bus.
+    pub events_abandoned: u64,
     /// Rejected frames or parts.
     pub rejected: u64,
     /// Reject counts by reason.
@@ -219,9 +224,6 @@ impl Driver {
     /// lock, then delivers their events, waking each consumer once for the whole burst. Each
     /// frame is one plugin call: a frame the plugin fails on is counted and the rest go on.
     pub async fn on_frames(&self, conn: ConnId, frames: &[(InFrame<'_>, u64)]) {
-        self.counters
-            .frames_in
-            .fetch_add(frames.len() as u64, Ordering::Relaxed);
         let results: Vec<RResult<Output, PluginError>> = {
             let mut guard = self.adapter.lock().await;
             let Some(adapter) = guard.as_mut() else {
@@ -237,8 +239,16 @@ impl Driver {
                 })
                 .collect()
         };
+        self.counters
+            .frames_in
+            .fetch_add(frames.len() as u64, Ordering::Relaxed);
         let mut burst = self.publisher.burst();
-        for result in results {
+        // If a stop cancels the burst, the outputs not yet handled count as abandoned.
+        let mut outputs = Unhandled {
+            rest: results.into_iter(),
+            counters: &self.counters,
+        };
+        while let Some(result) = outputs.rest.next() {
             match result {
                 RResult::ROk(output) => self.handle_with(output, &mut burst).await,
                 RResult::RErr(e) => {
@@ -297,11 +307,15 @@ impl Driver {
                 *by.entry(r.reason.to_string()).or_default() += 1;
             }
         }
-        self.counters
-            .events_out
-            .fetch_add(events.len() as u64, Ordering::Relaxed);
+        let mut tally = EventTally {
+            out: 0,
+            left: events.len() as u64,
+            counters: &self.counters,
+        };
         for event in events {
             burst.publish(event).await;
+            tally.out += 1;
+            tally.left -= 1;
         }
         for action in actions {
             if let Err(why) = self.act(action).await {
@@ -378,6 +392,7 @@ impl Driver {
         DriverStats {
             frames_in: c.frames_in.load(Ordering::Relaxed),
             events_out: c.events_out.load(Ordering::Relaxed),
+            events_abandoned: c.events_abandoned.load(Ordering::Relaxed),
             rejected: c.rejected.load(Ordering::Relaxed),
             rejects_by_reason: self
                 .rejects
@@ -392,6 +407,52 @@ impl Driver {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone(),
+        }
+    }
+}
+
+/// Counts an output's events when its delivery ends, however it ends: those handed to the
+/// bus, and those a cancelled delivery never handed over.
+struct EventTally<'a> {
+    out: u64,
+    left: u64,
+    counters: &'a DriverCounters,
+}
+
+impl Drop for EventTally<'_> {
+    fn drop(&mut self) {
+        self.counters
+            .events_out
+            .fetch_add(self.out, Ordering::Relaxed);
+        if self.left > 0 {
+            self.counters
+                .events_abandoned
+                .fetch_add(self.left, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The outputs of a burst not handled yet; dropped early (a stop), their events count as
+/// abandoned.
+struct Unhandled<'a> {
+    rest: std::vec::IntoIter<RResult<Output, PluginError>>,
+    counters: &'a DriverCounters,
+}
+
+impl Drop for Unhandled<'_> {
+    fn drop(&mut self) {
+        let left: usize = self
+            .rest
+            .by_ref()
+            .map(|r| match r {
+                RResult::ROk(output) => output.events.len(),
+                RResult::RErr(_) => 0,
+            })
+            .sum();
+        if left > 0 {
+            self.counters
+                .events_abandoned
+                .fetch_add(left as u64, Ordering::Relaxed);
         }
     }
 }

@@ -211,7 +211,7 @@ pub async fn render(op: &Operator) -> String {
         c.config_rejected,
     );
     let venues = host.instances().await;
-    let per_venue: [(&str, &str, &str); 8] = [
+    let per_venue: [(&str, &str, &str); 9] = [
         (
             "host_venue_up",
             "gauge",
@@ -225,7 +225,12 @@ pub async fn render(op: &Operator) -> String {
         (
             "host_venue_messages_out_total",
             "counter",
-            "Events the plugin produced.",
+            "Events delivered to the bus.",
+        ),
+        (
+            "host_venue_messages_abandoned_total",
+            "counter",
+            "Events the plugin produced that a stop kept from the bus.",
         ),
         (
             "host_venue_rejected_total",
@@ -253,7 +258,7 @@ pub async fn render(op: &Operator) -> String {
             "Items waiting in consumer queues.",
         ),
     ];
-    let rows: Vec<(String, [u64; 8])> = venues
+    let rows: Vec<(String, [u64; 9])> = venues
         .iter()
         .map(|i| {
             let q = host.bus().venue_stats(&i.name);
@@ -262,6 +267,7 @@ pub async fn render(op: &Operator) -> String {
                 up,
                 i.stats.frames_in,
                 i.stats.events_out,
+                i.stats.events_abandoned,
                 i.stats.rejected,
                 q.offered,
                 q.delivered,
