@@ -248,7 +248,7 @@ impl Driver {
             rest: results.into_iter(),
             counters: &self.counters,
         };
-        while let Some(result) = outputs.rest.next() {
+        for result in outputs.rest.by_ref() {
             match result {
                 RResult::ROk(output) => self.handle_with(output, &mut burst).await,
                 RResult::RErr(e) => {
