@@ -3,13 +3,12 @@
 //! venue's driver learns when the first consumer of a topic arrives and the last one leaves.
 
 use std::collections::{BTreeSet, HashMap};
-
-use arc_swap::ArcSwap;
-use rustc_hash::FxHashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
+use arc_swap::ArcSwap;
 use plugin_api::{Event, Gap, GapReason, Instrument, Stamp, StreamKind, Symbol};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -67,7 +66,8 @@ impl QueuePolicies {
 
 type TopicKey = (Symbol, StreamKind);
 
-/// Consumers by topic: what publishing reads, swapped whole when subscriptions change.
+/// Consumers by topic; replaced whole when subscriptions change, so publishers read it
+/// without a lock.
 type Routes = FxHashMap<TopicKey, Arc<Vec<Entry>>>;
 
 #[derive(Clone)]
@@ -77,8 +77,7 @@ struct Entry {
 }
 
 struct VenueSubs {
-    topics: Routes,
-    /// A snapshot of `topics` for publishers, renewed after every change of `topics`.
+    /// The live subscriptions, shared with the venue's [`Publisher`]s.
     routes: Arc<ArcSwap<Routes>>,
     /// Bumped whenever the set of topics with consumers changes.
     interest: watch::Sender<u64>,
@@ -89,16 +88,19 @@ struct VenueSubs {
 }
 
 impl VenueSubs {
-    /// Hands publishers the current `topics`.
-    fn renew_routes(&self) {
-        self.routes.store(Arc::new(self.topics.clone()));
+    /// Changes the subscriptions: a changed copy replaces the map. Writers hold the bus's
+    /// lock, so they never race each other; publishers see the old map or the new one.
+    fn edit<R>(&self, change: impl FnOnce(&mut Routes) -> R) -> R {
+        let mut next = Routes::clone(&self.routes.load());
+        let result = change(&mut next);
+        self.routes.store(Arc::new(next));
+        result
     }
 }
 
 impl Default for VenueSubs {
     fn default() -> Self {
         VenueSubs {
-            topics: Routes::default(),
             routes: Arc::default(),
             interest: watch::Sender::new(0),
             ended: HashMap::new(),
@@ -295,12 +297,11 @@ impl Bus {
         {
             let mut venues = self.lock();
             let subs = venues.entry(venue.to_owned()).or_default();
-            let list = subs.topics.entry(key).or_default();
-            let mut next: Vec<Entry> = list.to_vec();
-            next.push(Entry { id, tx });
-            let first = next.len() == 1;
-            *list = Arc::new(next);
-            subs.renew_routes();
+            let first = subs.edit(|topics| {
+                let list = topics.entry(key).or_default();
+                Arc::make_mut(list).push(Entry { id, tx });
+                list.len() == 1
+            });
             if first {
                 subs.interest.send_modify(|v| *v += 1);
             }
@@ -324,17 +325,17 @@ impl Bus {
             if subs.ended.remove(&id).is_some() {
                 return;
             }
-            let mut last = false;
-            if let Some(list) = subs.topics.get_mut(&key) {
-                let next: Vec<Entry> = list.iter().filter(|e| e.id != id).cloned().collect();
-                if next.is_empty() {
-                    subs.topics.remove(&key);
-                    last = true;
-                } else {
-                    *list = Arc::new(next);
+            let last = subs.edit(|topics| {
+                let Some(list) = topics.get_mut(&key) else {
+                    return false;
+                };
+                Arc::make_mut(list).retain(|e| e.id != id);
+                let last = list.is_empty();
+                if last {
+                    topics.remove(&key);
                 }
-                subs.renew_routes();
-            }
+                last
+            });
             if last {
                 subs.interest.send_modify(|v| *v += 1);
             }
@@ -355,7 +356,8 @@ impl Bus {
         self.lock()
             .get(venue)
             .map(|s| {
-                s.topics
+                s.routes
+                    .load()
                     .keys()
                     .map(|(sym, kind)| (*kind, sym.as_str().to_owned()))
                     .collect()
@@ -387,7 +389,13 @@ impl Bus {
             let venues = self.lock();
             venues
                 .get(venue)
-                .map(|s| s.topics.iter().map(|(k, v)| (*k, v.clone())).collect())
+                .map(|s| {
+                    s.routes
+                        .load()
+                        .iter()
+                        .map(|(k, v)| (*k, v.clone()))
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         for ((symbol, kind), entries) in targets {
@@ -419,15 +427,14 @@ impl Bus {
             let Some(subs) = venues.get_mut(venue) else {
                 return;
             };
-            let all: Vec<Arc<Vec<Entry>>> = subs.topics.drain().map(|(_, v)| v).collect();
-            subs.renew_routes();
-            for e in all.iter().flat_map(|l| l.iter()) {
+            let all = subs.routes.swap(Arc::default());
+            for e in all.values().flat_map(|l| l.iter()) {
                 subs.ended.insert(e.id, e.tx.clone());
             }
             subs.interest.send_modify(|v| *v += 1);
             all
         };
-        for e in all.iter().flat_map(|l| l.iter()) {
+        for e in all.values().flat_map(|l| l.iter()) {
             let _ = e.tx.push_marker(StreamItem::End);
             e.tx.close();
         }
@@ -437,8 +444,7 @@ impl Bus {
     pub fn live_subscriptions(&self) -> usize {
         self.lock()
             .values()
-            .flat_map(|s| s.topics.values())
-            .map(|l| l.len())
+            .map(|s| s.routes.load().values().map(|l| l.len()).sum::<usize>())
             .sum()
     }
 
@@ -446,7 +452,7 @@ impl Bus {
     pub fn venue_subscriptions(&self, venue: &str) -> usize {
         self.lock()
             .get(venue)
-            .map(|s| s.topics.values().map(|l| l.len()).sum())
+            .map(|s| s.routes.load().values().map(|l| l.len()).sum())
             .unwrap_or(0)
     }
 
@@ -460,7 +466,7 @@ impl Bus {
         for tx in subs.ended.values() {
             total += tx.stats();
         }
-        for list in subs.topics.values() {
+        for list in subs.routes.load().values() {
             for e in list.iter() {
                 total += e.tx.stats();
             }
