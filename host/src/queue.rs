@@ -361,20 +361,7 @@ impl<T> QueueTx<T> {
 impl<T> QueueRx<T> {
     /// The next item, or `None` once the queue is closed and drained. Cancel-safe.
     pub async fn recv(&mut self) -> Option<T> {
-        let s = &self.shared;
-        // Fast path: an item is ready. No waiter is registered.
-        if let Some(ready) = self.try_recv() {
-            return ready;
-        }
-        loop {
-            let readable = s.readable.notified();
-            tokio::pin!(readable);
-            readable.as_mut().enable();
-            if let Some(ready) = self.try_recv() {
-                return ready;
-            }
-            readable.await;
-        }
+        self.when_readable(|| self.try_recv()).await
     }
 
     /// Waits for at least one item, then moves every queued item, up to `limit`, into
@@ -384,16 +371,21 @@ impl<T> QueueRx<T> {
         if limit == 0 {
             return 0;
         }
-        let s = &self.shared;
-        if let Some(n) = self.try_recv_many(buf, limit) {
-            return n;
+        self.when_readable(|| self.try_recv_many(buf, limit)).await
+    }
+
+    /// Tries `take` until it gives a result, waiting for the producer's wake-up between
+    /// tries. The first try registers no waiter (the fast path when items are ready).
+    async fn when_readable<R>(&self, mut take: impl FnMut() -> Option<R>) -> R {
+        if let Some(ready) = take() {
+            return ready;
         }
         loop {
-            let readable = s.readable.notified();
+            let readable = self.shared.readable.notified();
             tokio::pin!(readable);
             readable.as_mut().enable();
-            if let Some(n) = self.try_recv_many(buf, limit) {
-                return n;
+            if let Some(ready) = take() {
+                return ready;
             }
             readable.await;
         }
