@@ -224,12 +224,8 @@ impl Driver {
     /// lock, then delivers their events, waking each consumer once for the whole burst. Each
     /// frame is one plugin call: a frame the plugin fails on is counted and the rest go on.
     pub async fn on_frames(&self, conn: ConnId, frames: &[(InFrame<'_>, u64)]) {
-        let results: Vec<RResult<Output, PluginError>> = {
-            let mut guard = self.adapter.lock().await;
-            let Some(adapter) = guard.as_mut() else {
-                return;
-            };
-            frames
+        let call = self.call(|adapter| {
+            let each: Vec<RResult<Output, PluginError>> = frames
                 .iter()
                 .map(|(frame, received_ns)| {
                     adapter
@@ -237,7 +233,11 @@ impl Driver {
                         .map(rehome)
                         .map_err(rehome)
                 })
-                .collect()
+                .collect();
+            RResult::ROk(each)
+        });
+        let Ok(results) = call.await else {
+            return; // stopped
         };
         self.counters
             .frames_in
@@ -308,14 +308,13 @@ impl Driver {
             }
         }
         let mut tally = EventTally {
+            total: events.len() as u64,
             out: 0,
-            left: events.len() as u64,
             counters: &self.counters,
         };
         for event in events {
             burst.publish(event).await;
             tally.out += 1;
-            tally.left -= 1;
         }
         for action in actions {
             if let Err(why) = self.act(action).await {
@@ -414,8 +413,8 @@ impl Driver {
 /// Counts an output's events when its delivery ends, however it ends: those handed to the
 /// bus, and those a cancelled delivery never handed over.
 struct EventTally<'a> {
+    total: u64,
     out: u64,
-    left: u64,
     counters: &'a DriverCounters,
 }
 
@@ -424,10 +423,10 @@ impl Drop for EventTally<'_> {
         self.counters
             .events_out
             .fetch_add(self.out, Ordering::Relaxed);
-        if self.left > 0 {
+        if self.out < self.total {
             self.counters
                 .events_abandoned
-                .fetch_add(self.left, Ordering::Relaxed);
+                .fetch_add(self.total - self.out, Ordering::Relaxed);
         }
     }
 }
