@@ -114,14 +114,13 @@ pub(crate) async fn create(
             .map(|t| (t.name.to_string(), Duration::from_millis(t.period_ms))),
     ));
     driver.set_timers(timers.clone());
-    let net = Arc::new(
-        VenueNet::build(&descriptor, reconnect, rate_limits, &driver, bus).map_err(|error| {
-            HostError::Declaration {
-                venue: name.to_owned(),
-                error,
-            }
-        })?,
-    );
+    let net = Arc::new(VenueNet::build(
+        &descriptor,
+        reconnect,
+        rate_limits,
+        &driver,
+        bus,
+    ));
     driver.set_sink(net.clone());
     let parts = Parts {
         bindings: &bindings,

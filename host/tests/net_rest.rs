@@ -84,7 +84,7 @@ async fn server() -> Server {
 }
 
 fn client() -> RestClient {
-    RestClient::new(Duration::from_secs(10)).unwrap()
+    RestClient::new(Duration::from_secs(10))
 }
 
 #[tokio::test]

@@ -28,7 +28,7 @@ mod tests {
         let limiter = RateLimiter::with("l", 1, std::time::Duration::from_secs(1), false);
         send_sync(&limiter);
         send(limiter.acquire("k", 1));
-        let rest = RestClient::new(std::time::Duration::from_secs(1)).unwrap();
+        let rest = RestClient::new(std::time::Duration::from_secs(1));
         send_sync(&rest);
         send(rest.send(HttpRequest::get("http://127.0.0.1:1/")));
         fn conn(c: &WsConnection) {

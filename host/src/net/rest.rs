@@ -184,7 +184,7 @@ impl std::fmt::Debug for Inner {
 impl RestClient {
     /// A client whose requests time out after `default_timeout` unless they say otherwise.
     /// `http://` and `https://` (rustls, Mozilla's roots) URLs; HTTP/1.1 with keep-alive.
-    pub fn new(default_timeout: Duration) -> Result<RestClient, BoxError> {
+    pub fn new(default_timeout: Duration) -> RestClient {
         let mut http = HttpConnector::new();
         http.set_nodelay(true);
         http.enforce_http(false);
@@ -198,7 +198,7 @@ impl RestClient {
             .pool_idle_timeout(Duration::from_secs(60))
             .pool_timer(TokioTimer::new())
             .build(https);
-        Ok(RestClient {
+        RestClient {
             inner: Arc::new(Inner {
                 client: Mutex::new(Some(client)),
                 connections,
@@ -207,7 +207,7 @@ impl RestClient {
                 abort: CancellationToken::new(),
                 in_flight: TaskTracker::new(),
             }),
-        })
+        }
     }
 
     /// Requests in flight now.

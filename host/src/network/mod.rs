@@ -36,7 +36,7 @@ impl VenueNet {
         overrides: &BTreeMap<String, RateLimitOverride>,
         driver: &Arc<Driver>,
         bus: &crate::Bus,
-    ) -> Result<VenueNet, String> {
+    ) -> VenueNet {
         let limiters: HashMap<String, Arc<RateLimiter>> = descriptor
             .rate_limits
             .iter()
@@ -51,10 +51,11 @@ impl VenueNet {
                 (d.name.to_string(), Arc::new(RateLimiter::new(&decl)))
             })
             .collect();
-        let rest = match descriptor.rest.as_ref().into_option() {
-            Some(decl) => Some(Arc::new(RestExec::new(decl, limiters.clone(), driver)?)),
-            None => None,
-        };
+        let rest = descriptor
+            .rest
+            .as_ref()
+            .into_option()
+            .map(|decl| Arc::new(RestExec::new(decl, limiters.clone(), driver)));
         let pools = descriptor
             .connections
             .iter()
@@ -63,11 +64,11 @@ impl VenueNet {
                 (d.name.to_string(), pool)
             })
             .collect();
-        Ok(VenueNet {
+        VenueNet {
             pools,
             rest,
             limiters,
-        })
+        }
     }
 
     /// Starts following consumer interest on every pool.

@@ -28,17 +28,16 @@ impl RestExec {
         decl: &RestDecl,
         limiters: HashMap<String, Arc<RateLimiter>>,
         driver: &Arc<Driver>,
-    ) -> Result<RestExec, String> {
+    ) -> RestExec {
         let timeout = Duration::from_millis(decl.timeout_ms.max(1));
-        let client = RestClient::new(timeout).map_err(|e| e.to_string())?;
-        Ok(RestExec {
+        RestExec {
             base_url: decl.base_url.trim_end_matches('/').to_owned(),
             timeout,
-            client,
+            client: RestClient::new(timeout),
             limiters,
             driver: Arc::downgrade(driver),
             tasks: TaskGroup::new(),
-        })
+        }
     }
 
     /// Starts carrying out `request`; the answer goes to the plugin's `on_rest_response`.
