@@ -25,19 +25,19 @@
 //!   256 items per call) instead of one `recv` per item.
 
 use std::io::ErrorKind;
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt;
 use host::{Host, HostOptions, StreamItem};
-use integration_tests::{plugin, temp_dir};
+use integration_tests::{gate_simulator, plugin, temp_dir};
 use plugin_api::{Event, Num, StreamKind};
 use serde::Deserialize;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_util::sync::CancellationToken;
-use venue_sim::{SimConfig, SimHandle, Simulator, Symbol, Venue};
+use venue_sim::SimHandle;
 
 /// Target updates/s of the simulator's generator: above what it can produce, so it runs
 /// saturated ("maximum rate").
@@ -158,14 +158,6 @@ fn parse_ticker(text: &str) -> Option<u64> {
 
 // ---------------------------------------------------------------------------------------
 // Throughput and stop time against the simulator
-
-async fn simulator() -> SimHandle {
-    let mut config = SimConfig::new(Venue::Gateio);
-    config.rate = SIM_RATE;
-    config.symbols = vec![Symbol::parse("BTC/USDT").unwrap()];
-    let bind: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    Simulator::start(config, bind).await.unwrap()
-}
 
 /// One measured window: frames per second and what stopping took.
 struct Window {
@@ -644,7 +636,7 @@ fn throughput_round(
     rt: &tokio::runtime::Runtime,
     r: &mut Rounds,
 ) {
-    let sim = sim_rt.block_on(simulator());
+    let sim = sim_rt.block_on(gate_simulator(SIM_RATE));
     let mut line = Vec::new();
     if parts.bare {
         let w = rt.block_on(bare(&sim, window, false));

@@ -104,6 +104,18 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .expect("building a runtime")
 }
 
+/// A Gate.io simulator on a free loopback port streaming one market, `BTC/USDT`, at `rate`
+/// updates per second (more than it can produce means as fast as it can).
+pub async fn gate_simulator(rate: u32) -> venue_sim::SimHandle {
+    let mut config = venue_sim::SimConfig::new(venue_sim::Venue::Gateio);
+    config.rate = rate;
+    config.symbols = vec![venue_sim::Symbol::parse("BTC/USDT").expect("a valid symbol")];
+    let bind: std::net::SocketAddr = "127.0.0.1:0".parse().expect("a loopback address");
+    venue_sim::Simulator::start(config, bind)
+        .await
+        .expect("starting the simulator")
+}
+
 /// The next event on `sub` matching `want`, skipping others; panics if the stream ends.
 pub async fn next_matching(
     sub: &mut host::Subscription,

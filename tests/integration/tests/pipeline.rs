@@ -3,7 +3,6 @@
 //! plugin's driver) accounts for every item, and a stop in the middle of a full-speed stream
 //! ends every connection resource quickly, leaves no task or connection, and never reconnects.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,25 +11,17 @@ use futures_util::{SinkExt, StreamExt};
 use host::queue::QueueStats;
 use host::shutdown::Outcome;
 use host::{Host, HostOptions, QueuePolicies, ShutdownReport, StreamItem, Subscription};
-use integration_tests::{plugin, runtime, runtime_tasks_settle, temp_dir};
+use integration_tests::{gate_simulator, plugin, runtime, runtime_tasks_settle, temp_dir};
 use plugin_api::{Event, StreamKind};
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message;
-use venue_sim::{SimConfig, SimHandle, Simulator, Symbol, Venue};
+use venue_sim::SimHandle;
 
 /// The host's default websocket close grace, in ms.
 const CLOSE_GRACE_MS: f64 = 100.0;
 
 /// Bound on every wait, against hangs only.
 const HANG: Duration = Duration::from_secs(20);
-
-async fn simulator(rate: u32) -> SimHandle {
-    let mut config = SimConfig::new(Venue::Gateio);
-    config.rate = rate;
-    config.symbols = vec![Symbol::parse("BTC/USDT").unwrap()];
-    let bind: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    Simulator::start(config, bind).await.unwrap()
-}
 
 async fn gate_host(tag: &str, sim: &SimHandle, queues: QueuePolicies) -> Host {
     let host = Host::new(HostOptions {
@@ -182,7 +173,7 @@ async fn drain(sub: &mut Subscription) -> u64 {
 #[test]
 fn stop_with_messages_queued_accounts_for_every_item() {
     let sim_rt = runtime();
-    let sim = sim_rt.block_on(simulator(20_000));
+    let sim = sim_rt.block_on(gate_simulator(20_000));
     runtime().block_on(async {
         let (host, mut ticker, mut trades, held) = stalled_consumers(&sim, "pipe-queued").await;
         // Held back by the full trades queue, the plugin takes no more frames.
@@ -245,7 +236,7 @@ fn stop_with_messages_queued_accounts_for_every_item() {
 #[test]
 fn dropping_a_subscription_with_items_queued_counts_them_undelivered() {
     let sim_rt = runtime();
-    let sim = sim_rt.block_on(simulator(20_000));
+    let sim = sim_rt.block_on(gate_simulator(20_000));
     runtime().block_on(async {
         let (host, mut ticker, mut trades, _) = stalled_consumers(&sim, "pipe-undelivered").await;
         let (stop, _) = tokio::join!(host.stop_venue("gate"), drain(&mut trades));
@@ -278,7 +269,7 @@ fn dropping_a_subscription_with_items_queued_counts_them_undelivered() {
 #[test]
 fn stop_does_not_wait_for_a_consumer_that_stopped_reading() {
     let sim_rt = runtime();
-    let sim = sim_rt.block_on(simulator(20_000));
+    let sim = sim_rt.block_on(gate_simulator(20_000));
     runtime().block_on(async {
         let (host, mut ticker, mut trades, _) = stalled_consumers(&sim, "pipe-stalled").await;
         let stop = host.stop_venue("gate").await.unwrap();
@@ -309,7 +300,7 @@ fn stop_does_not_wait_for_a_consumer_that_stopped_reading() {
 #[test]
 fn stop_at_full_speed_is_quick_and_final() {
     let sim_rt = runtime();
-    let sim = sim_rt.block_on(simulator(2_000_000));
+    let sim = sim_rt.block_on(gate_simulator(2_000_000));
     // The consumer runs on a runtime of its own, so the host runtime's task count is the
     // host's alone.
     let consumer_rt = runtime();

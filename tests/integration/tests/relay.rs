@@ -4,29 +4,19 @@
 //! connection is left and the queue accounts for every item it was offered. The pipeline
 //! bench's "host overhead" row relies on this behaviour.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use host::shutdown::Outcome;
 use host::{Host, HostOptions, StreamItem, Subscription};
-use integration_tests::{plugin, runtime, runtime_tasks_settle, temp_dir};
+use integration_tests::{gate_simulator, plugin, runtime, runtime_tasks_settle, temp_dir};
 use plugin_api::{Event, StreamKind};
 use tokio::time::timeout;
-use venue_sim::{SimConfig, SimHandle, Simulator, Symbol, Venue};
 
 /// Bound on every wait, against hangs only.
 const HANG: Duration = Duration::from_secs(20);
 
 /// Events the consumer must see before the shutdown starts.
 const EVENTS: u64 = 2_000;
-
-async fn simulator() -> SimHandle {
-    let mut config = SimConfig::new(Venue::Gateio);
-    config.rate = 50_000;
-    config.symbols = vec![Symbol::parse("BTC/USDT").unwrap()];
-    let bind: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    Simulator::start(config, bind).await.unwrap()
-}
 
 /// What the consumer saw: data events, whether its stream ended, and its subscription (for
 /// the queue counters).
@@ -68,7 +58,7 @@ async fn consume(mut sub: Subscription, first: tokio::sync::oneshot::Sender<()>)
 #[test]
 fn relay_delivers_a_ticker_per_frame_and_shuts_down_clean() {
     let sim_rt = runtime();
-    let sim = sim_rt.block_on(simulator());
+    let sim = sim_rt.block_on(gate_simulator(50_000));
     // The consumer runs on a runtime of its own, so the host runtime's tasks are the host's.
     let consumer_rt = runtime();
     let rt = runtime();
