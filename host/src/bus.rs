@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::queue::{queue, Overflow, QueueRx, QueueStats, QueueTx, WakeBatch};
+use crate::queue::{queue, Overflow, QueueRx, QueueStats, QueueTx, TryPushError, WakeBatch};
 
 /// What a consumer receives.
 #[allow(clippy::large_enum_variant)] // events dominate; boxing each would cost an allocation
@@ -240,6 +240,15 @@ impl Burst {
     /// Delivers `event` to every consumer of its topic (a clone each; the last one takes
     /// it). Waits only when a consumer's queue applies backpressure.
     pub async fn publish(&mut self, event: Event) {
+        if let Err(stalled) = self.try_publish(event) {
+            self.finish(stalled).await;
+        }
+    }
+
+    /// Like [`Burst::publish`], but never waits: when a consumer's queue is full under
+    /// backpressure it returns what is left of the delivery, for [`Burst::finish`]. The
+    /// path every event of a burst takes; the wait is the exception.
+    pub fn try_publish(&mut self, event: Event) -> Result<(), Box<Stalled>> {
         let kind = event.kind();
         let whole_kind = matches!(&event, Event::Gap(g) if g.instrument.symbol.is_empty());
         if whole_kind {
@@ -250,7 +259,7 @@ impl Burst {
                 .filter(|((_, k), _)| *k == kind)
                 .map(|(_, v)| v.as_slice())
                 .collect();
-            return deliver(&targets, event, &mut self.wakes).await;
+            return deliver(&targets, event, &mut self.wakes);
         }
         let symbol = match &event {
             Event::Balance(_) => Symbol::EMPTY,
@@ -264,10 +273,54 @@ impl Burst {
             .then(|| self.routes.get(&(Symbol::EMPTY, kind)))
             .flatten();
         match (self.routes.get(&(symbol, kind)), account_wide) {
-            (Some(t), None) | (None, Some(t)) => deliver(&[t], event, &mut self.wakes).await,
-            (Some(t), Some(a)) => deliver(&[t, a], event, &mut self.wakes).await,
-            (None, None) => {}
+            (Some(t), None) | (None, Some(t)) => deliver(&[t], event, &mut self.wakes),
+            (Some(t), Some(a)) => deliver(&[t, a], event, &mut self.wakes),
+            (None, None) => Ok(()),
         }
+    }
+
+    /// Finishes a delivery that [`Burst::try_publish`] could not complete: waits for room
+    /// in the full queue, then delivers to the consumers after it.
+    pub async fn finish(&mut self, stalled: Box<Stalled>) {
+        let Stalled {
+            full,
+            item,
+            rest,
+            mut event,
+        } = *stalled;
+        // A closed queue counts the drop itself.
+        let _ = full.push_deferred(0, item, &mut self.wakes).await;
+        let last = rest.len();
+        for (n, tx) in rest.iter().enumerate() {
+            let item = if n + 1 == last {
+                event.take()
+            } else {
+                event.clone()
+            };
+            let Some(item) = item else { return };
+            let _ = tx
+                .push_deferred(0, StreamItem::Event(item), &mut self.wakes)
+                .await;
+        }
+    }
+}
+
+/// A delivery that met a consumer's queue full under backpressure: the item for that queue,
+/// and the consumers still to get the event after it. Finish it with [`Burst::finish`].
+pub struct Stalled {
+    full: QueueTx<StreamItem>,
+    item: StreamItem,
+    rest: Vec<QueueTx<StreamItem>>,
+    /// The event for `rest` (a clone each; the last one takes it).
+    event: Option<Event>,
+}
+
+impl std::fmt::Debug for Stalled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stalled")
+            .field("item", &self.item)
+            .field("rest", &self.rest.len())
+            .finish()
     }
 }
 
@@ -383,8 +436,8 @@ impl Bus {
     }
 
     /// Sends a gap marker to every consumer of `venue` (after a reconnect of everything or a
-    /// reload); consumers stay subscribed.
-    pub async fn gap_all(&self, venue: &str, reason: GapReason, received_ns: u64) {
+    /// reload); consumers stay subscribed. Markers never wait for room.
+    pub fn gap_all(&self, venue: &str, reason: GapReason, received_ns: u64) {
         let targets: Vec<(TopicKey, Arc<Vec<Entry>>)> = {
             let venues = self.lock();
             venues
@@ -412,7 +465,8 @@ impl Bus {
                     received_ns,
                 },
             });
-            deliver(&[entries.as_slice()], gap, &mut WakeBatch::new()).await;
+            // Gaps are markers: their delivery never stalls.
+            let _ = deliver(&[entries.as_slice()], gap, &mut WakeBatch::new());
         }
     }
 
@@ -476,29 +530,40 @@ impl Bus {
 }
 
 /// Hands `event` to every entry of `targets`: a clone each, the last one takes it.
-async fn deliver(targets: &[&[Entry]], event: Event, wakes: &mut WakeBatch) {
+/// Offers `event` to every queue in `targets` without waiting (a clone each; the last one
+/// takes it); stops at the first queue that is full under backpressure.
+fn deliver(targets: &[&[Entry]], event: Event, wakes: &mut WakeBatch) -> Result<(), Box<Stalled>> {
     let total: usize = targets.iter().map(|list| list.len()).sum();
     let mut event = Some(event);
+    let mut queues = targets.iter().flat_map(|list| list.iter());
     let mut n = 0;
-    for list in targets {
-        for e in list.iter() {
-            n += 1;
-            let item = if n == total {
-                event.take()
-            } else {
-                event.clone()
-            };
-            let Some(item) = item else { return };
-            // A closed queue counts the drop itself. Gaps are markers: they never wait
-            // behind a slow consumer and are never conflated away.
-            let _ = if matches!(item, Event::Gap(_)) {
-                e.tx.push_marker(StreamItem::Event(item))
-            } else {
-                // One subscription is one topic, so every data item shares one key.
-                e.tx.push_deferred(0, StreamItem::Event(item), wakes).await
-            };
+    while let Some(e) = queues.next() {
+        n += 1;
+        let item = if n == total {
+            event.take()
+        } else {
+            event.clone()
+        };
+        let Some(item) = item else { break };
+        // A closed queue counts the drop itself. Gaps are markers: they never wait
+        // behind a slow consumer and are never conflated away.
+        if matches!(item, Event::Gap(_)) {
+            let _ = e.tx.push_marker(StreamItem::Event(item));
+            continue;
+        }
+        // One subscription is one topic, so every data item shares one key.
+        if let Err(TryPushError::Full(item)) =
+            e.tx.try_push_deferred(0, StreamItem::Event(item), wakes)
+        {
+            return Err(Box::new(Stalled {
+                full: e.tx.clone(),
+                item,
+                rest: queues.map(|e| e.tx.clone()).collect(),
+                event,
+            }));
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -545,12 +610,52 @@ mod tests {
         assert_eq!(bus.live_subscriptions(), 0);
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_full_queue_holds_up_only_the_consumers_after_it() {
+        let bus = Bus::new(QueuePolicies {
+            capacity: 1,
+            book_ticker: Overflow::Backpressure,
+            ..QueuePolicies::default()
+        });
+        let mut subs: Vec<Subscription> = (0..3)
+            .map(|_| {
+                bus.subscribe("v", "BTC/USDT", StreamKind::BookTicker)
+                    .unwrap()
+            })
+            .collect();
+        bus.publish("v", ticker("BTC/USDT", "1")).await;
+        for n in [0, 2] {
+            assert_eq!(
+                subs[n].recv().await,
+                Some(StreamItem::Event(ticker("BTC/USDT", "1")))
+            );
+        }
+        // The middle consumer's queue is full: the first consumer has the event at once,
+        // the last one only after the middle one made room.
+        let mut burst = bus.publisher("v").burst();
+        let stalled = burst.try_publish(ticker("BTC/USDT", "2")).unwrap_err();
+        let depths =
+            |subs: &[Subscription]| subs.iter().map(|s| s.stats().depth).collect::<Vec<_>>();
+        assert_eq!(depths(&subs), [1, 1, 0]);
+        let (_, first) = tokio::join!(burst.finish(stalled), subs[1].recv());
+        assert_eq!(first, Some(StreamItem::Event(ticker("BTC/USDT", "1"))));
+        assert_eq!(depths(&subs), [1, 1, 1]);
+        drop(burst);
+        for sub in &mut subs {
+            assert_eq!(
+                sub.recv().await,
+                Some(StreamItem::Event(ticker("BTC/USDT", "2")))
+            );
+            assert_eq!(sub.stats().dropped(), 0);
+        }
+    }
+
     #[tokio::test]
     async fn end_of_stream_after_queued_items() {
         let bus = Bus::new(QueuePolicies::default());
         let mut a = bus.subscribe("v", "BTC/USDT", StreamKind::Trades).unwrap();
         bus.publish("v", ticker("BTC/USDT", "1")).await; // other kind: not delivered
-        bus.gap_all("v", GapReason::Reload, 1).await;
+        bus.gap_all("v", GapReason::Reload, 1);
         bus.end_venue("v").await;
         assert!(
             matches!(a.recv().await, Some(StreamItem::Event(Event::Gap(g))) if g.reason == GapReason::Reload)

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use abi_stable::std_types::RResult;
-use plugin_api::{Action, ConnId, ErrorKind, InFrame, Output, PluginError, VenueAdapterBox};
+use abi_stable::std_types::{RResult, RVec};
+use plugin_api::{Action, ConnId, ErrorKind, Event, InFrame, Output, PluginError, VenueAdapterBox};
 use serde::Serialize;
 use tokio::sync::watch;
 
@@ -215,8 +215,8 @@ impl Driver {
         &self,
         f: impl FnOnce(&mut VenueAdapterBox) -> RResult<Output, PluginError>,
     ) -> Result<(), CallError> {
-        let output = self.call(|a| f(a).map(rehome)).await?;
-        self.handle(output).await;
+        let returned = self.call(|a| f(a).map(|o| self.take(o))).await?;
+        self.deliver(returned, &mut self.publisher.burst()).await;
         Ok(())
     }
 
@@ -224,38 +224,27 @@ impl Driver {
     /// lock, then delivers their events, waking each consumer once for the whole burst. Each
     /// frame is one plugin call: a frame the plugin fails on is counted and the rest go on.
     pub async fn on_frames(&self, conn: ConnId, frames: &[(InFrame<'_>, u64)]) {
+        let mut returned = Returned::with_capacity(frames.len());
+        let mut errors = Vec::new();
         let call = self.call(|adapter| {
-            let each: Vec<RResult<Output, PluginError>> = frames
-                .iter()
-                .map(|(frame, received_ns)| {
-                    adapter
-                        .on_frame(conn, *frame, *received_ns)
-                        .map(rehome)
-                        .map_err(rehome)
-                })
-                .collect();
-            RResult::ROk(each)
+            for (frame, received_ns) in frames {
+                match adapter.on_frame(conn, *frame, *received_ns) {
+                    RResult::ROk(output) => self.take_into(output, &mut returned),
+                    RResult::RErr(e) => errors.push(rehome(e)),
+                }
+            }
+            RResult::ROk(())
         });
-        let Ok(results) = call.await else {
+        if call.await.is_err() {
             return; // stopped
-        };
+        }
         self.counters
             .frames_in
             .fetch_add(frames.len() as u64, Ordering::Relaxed);
-        let mut burst = self.publisher.burst();
-        // If a stop cancels the burst, the outputs not yet handled count as abandoned.
-        let mut outputs = Unhandled {
-            rest: results.into_iter(),
-            counters: &self.counters,
-        };
-        for result in outputs.rest.by_ref() {
-            match result {
-                RResult::ROk(output) => self.handle_with(output, &mut burst).await,
-                RResult::RErr(e) => {
-                    self.failed(e);
-                }
-            }
+        for e in errors {
+            self.failed(e);
         }
+        self.deliver(returned, &mut self.publisher.burst()).await;
     }
 
     /// Like [`Driver::call_output`], but gives up (returning `false`) if another call still
@@ -274,10 +263,10 @@ impl Driver {
         let Some(adapter) = guard.as_mut() else {
             return true;
         };
-        let result = f(adapter).map(rehome);
+        let result = f(adapter).map(|o| self.take(o));
         drop(guard);
         match result {
-            RResult::ROk(output) => self.handle(output).await,
+            RResult::ROk(returned) => self.deliver(returned, &mut self.publisher.burst()).await,
             RResult::RErr(e) => {
                 self.failed(rehome(e));
             }
@@ -287,11 +276,21 @@ impl Driver {
 
     /// Delivers events, counts rejects and carries out actions.
     pub async fn handle(&self, output: Output) {
-        self.handle_with(output, &mut self.publisher.burst()).await;
+        let returned = self.take(output);
+        self.deliver(returned, &mut self.publisher.burst()).await;
     }
 
-    /// Handles one output within `burst`; its consumers wake when the burst is dropped.
-    async fn handle_with(&self, output: Output, burst: &mut Burst) {
+    /// Copies what a plugin call returned into host memory (see [`Returned`]).
+    fn take(&self, output: Output) -> Returned {
+        let mut returned = Returned::with_capacity(output.events.len());
+        self.take_into(output, &mut returned);
+        returned
+    }
+
+    /// Counts `output`'s rejects and adds host-owned copies of its events and actions to
+    /// `into`. `output` itself (the plugin's memory) is dropped here, while the plugin is
+    /// loaded.
+    fn take_into(&self, output: Output, into: &mut Returned) {
         let Output {
             events,
             actions,
@@ -307,15 +306,38 @@ impl Driver {
                 *by.entry(r.reason.to_string()).or_default() += 1;
             }
         }
+        // `Event::clone` runs in the host: the copies' containers belong to the host.
+        into.events.extend(events.iter().cloned());
+        if !actions.is_empty() {
+            into.actions.push((into.events.len(), rehome(actions)));
+        }
+    }
+
+    /// Delivers `returned` within `burst` (its consumers wake when the burst is dropped):
+    /// each output's events, then its actions, in order.
+    async fn deliver(&self, returned: Returned, burst: &mut Burst) {
+        let Returned { events, actions } = returned;
         let mut tally = EventTally {
             total: events.len() as u64,
             out: 0,
             counters: &self.counters,
         };
-        for event in events {
-            burst.publish(event).await;
+        let mut actions = actions.into_iter().peekable();
+        for (n, event) in events.into_iter().enumerate() {
+            while let Some((_, list)) = actions.next_if(|(before, _)| *before == n) {
+                self.act_all(list).await;
+            }
+            if let Err(stalled) = burst.try_publish(event) {
+                burst.finish(stalled).await;
+            }
             tally.out += 1;
         }
+        for (_, list) in actions {
+            self.act_all(list).await;
+        }
+    }
+
+    async fn act_all(&self, actions: RVec<Action>) {
         for action in actions {
             if let Err(why) = self.act(action).await {
                 self.counters.actions_failed.fetch_add(1, Ordering::Relaxed);
@@ -431,27 +453,19 @@ impl Drop for EventTally<'_> {
     }
 }
 
-/// The outputs of a burst not handled yet; dropped early (a stop), their events count as
-/// abandoned.
-struct Unhandled<'a> {
-    rest: std::vec::IntoIter<RResult<Output, PluginError>>,
-    counters: &'a DriverCounters,
+/// What plugin calls returned, copied into host memory so it can be delivered after the
+/// plugin's lock is released: every event in order, and each output's actions with the
+/// number of events that came before them.
+struct Returned {
+    events: Vec<Event>,
+    actions: Vec<(usize, RVec<Action>)>,
 }
 
-impl Drop for Unhandled<'_> {
-    fn drop(&mut self) {
-        let left: usize = self
-            .rest
-            .by_ref()
-            .map(|r| match r {
-                RResult::ROk(output) => output.events.len(),
-                RResult::RErr(_) => 0,
-            })
-            .sum();
-        if left > 0 {
-            self.counters
-                .events_abandoned
-                .fetch_add(left as u64, Ordering::Relaxed);
+impl Returned {
+    fn with_capacity(events: usize) -> Returned {
+        Returned {
+            events: Vec::with_capacity(events),
+            actions: Vec::new(),
         }
     }
 }

@@ -91,6 +91,9 @@ impl QueueStats {
 struct State<T> {
     items: VecDeque<(u64, T)>,
     closed: bool,
+    /// A producer found the queue full under backpressure and waits for room: the next
+    /// receive wakes the waiting producers (otherwise a receive touches no `Notify`).
+    producer_waiting: bool,
     /// Every counter but `depth` (that is `items.len()`).
     counts: QueueStats,
 }
@@ -127,6 +130,7 @@ pub fn queue<T>(capacity: usize, policy: Overflow) -> (QueueTx<T>, QueueRx<T>) {
         state: Mutex::new(State {
             items: VecDeque::with_capacity(capacity.clamp(1, 4096)),
             closed: false,
+            producer_waiting: false,
             counts: QueueStats::default(),
         }),
         capacity: capacity.max(1),
@@ -222,6 +226,17 @@ impl Drop for WakeBatch {
 #[error("queue closed")]
 pub struct Closed;
 
+/// Why [`QueueTx::try_push_deferred`] did not place an item.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TryPushError<T> {
+    /// The queue is closed; the item was counted as dropped.
+    Closed,
+    /// The queue is full under [`Overflow::Backpressure`]: the item is handed back, not
+    /// counted, and the consumer was woken to make room. Finish with
+    /// [`QueueTx::push_deferred`], which waits.
+    Full(T),
+}
+
 /// What [`QueueTx::try_offer`] did with an item.
 enum Offer<T> {
     /// Placed (or conflated, or it pushed out the oldest): counted as offered.
@@ -256,6 +271,43 @@ impl<T> QueueTx<T> {
         self.offer(key, item, |queue| wakes.defer(queue)).await
     }
 
+    /// Like [`QueueTx::push_deferred`], but never waits: the path a producer takes for
+    /// each item of a burst, falling back to `push_deferred` only when this reports
+    /// [`TryPushError::Full`].
+    pub fn try_push_deferred(
+        &self,
+        key: u64,
+        item: T,
+        wakes: &mut WakeBatch,
+    ) -> Result<(), TryPushError<T>>
+    where
+        T: Send + 'static,
+    {
+        self.try_place(key, item, |queue| wakes.defer(queue))
+    }
+
+    /// Places `item` if it need not wait; `wake` tells the consumer. A full queue under
+    /// backpressure wakes its consumer at once (its wake-up may be waiting in a batch that is
+    /// flushed only after the producer got room) and hands the item back.
+    fn try_place(
+        &self,
+        key: u64,
+        item: T,
+        wake: impl FnOnce(&Arc<Shared<T>>),
+    ) -> Result<(), TryPushError<T>> {
+        match self.try_offer(key, item) {
+            Offer::Placed => {
+                wake(&self.shared);
+                Ok(())
+            }
+            Offer::Closed => Err(TryPushError::Closed),
+            Offer::Full(item) => {
+                self.shared.readable.notify_one();
+                Err(TryPushError::Full(item))
+            }
+        }
+    }
+
     /// Places `item`, waiting for room under backpressure; `wake` tells the consumer.
     async fn offer(
         &self,
@@ -265,17 +317,12 @@ impl<T> QueueTx<T> {
     ) -> Result<(), Closed> {
         let s = &self.shared;
         // Fast path: room, or a policy that never waits. No waiter is registered.
-        let mut item = match self.try_offer(key, item) {
-            Offer::Placed => {
-                wake(&self.shared);
-                return Ok(());
-            }
-            Offer::Closed => return Err(Closed),
-            Offer::Full(item) => item,
+        let mut item = match self.try_place(key, item, wake) {
+            Ok(()) => return Ok(()),
+            Err(TryPushError::Closed) => return Err(Closed),
+            Err(TryPushError::Full(item)) => item,
         };
-        // Full under backpressure. The consumer must be awake (its wake-up may be waiting
-        // in a batch that is flushed only after this push), then wait for room.
-        s.readable.notify_one();
+        // Full under backpressure (the consumer is awake): wait for room.
         loop {
             let writable = s.writable.notified();
             tokio::pin!(writable);
@@ -301,6 +348,7 @@ impl<T> QueueTx<T> {
             return Offer::Closed;
         }
         if st.items.len() >= s.capacity && s.policy == Overflow::Backpressure {
+            st.producer_waiting = true;
             return Offer::Full(item);
         }
         st.counts.offered += 1;
@@ -401,9 +449,12 @@ impl<T> QueueRx<T> {
         }
         buf.extend(st.items.drain(..n).map(|(_, item)| item));
         st.counts.delivered += n as u64;
+        let waiting = std::mem::take(&mut st.producer_waiting);
         drop(st);
-        // Room for `n`: every producer waiting for it may go.
-        s.writable.notify_waiters();
+        if waiting {
+            // Room for `n`: every producer waiting for it may go.
+            s.writable.notify_waiters();
+        }
         Some(n)
     }
 
@@ -414,8 +465,12 @@ impl<T> QueueRx<T> {
         match st.items.pop_front() {
             Some((_, item)) => {
                 st.counts.delivered += 1;
+                let waiting = std::mem::take(&mut st.producer_waiting);
                 drop(st);
-                s.writable.notify_one();
+                if waiting {
+                    // A producer that finds the queue full again sets the flag again.
+                    s.writable.notify_waiters();
+                }
                 Some(Some(item))
             }
             None if st.closed => Some(None),
@@ -587,6 +642,27 @@ mod tests {
             .expect("the second push stalled behind a held-back wake-up");
         drop(wakes);
         assert_eq!(consumer.await.unwrap(), (Some(1), Some(2)));
+    }
+
+    #[tokio::test]
+    async fn try_push_hands_back_what_a_full_queue_would_make_wait_for() {
+        let (tx, mut rx) = queue(1, Overflow::Backpressure);
+        let mut wakes = WakeBatch::new();
+        assert_eq!(tx.try_push_deferred(0, 1, &mut wakes), Ok(()));
+        assert_eq!(
+            tx.try_push_deferred(0, 2, &mut wakes),
+            Err(TryPushError::Full(2))
+        );
+        assert_eq!(tx.stats().offered, 1, "a handed-back item is not offered");
+        assert_eq!(rx.recv().await, Some(1));
+        tx.close();
+        assert_eq!(
+            tx.try_push_deferred(0, 3, &mut wakes),
+            Err(TryPushError::Closed)
+        );
+        let s = rx.stats();
+        assert_eq!((s.offered, s.delivered, s.dropped_closed), (2, 1, 1));
+        assert!(accounted(s));
     }
 
     #[tokio::test(start_paused = true)]

@@ -45,9 +45,7 @@ impl Resource for StreamSet {
                 return Ok(());
             }
             if this.reloading.load(Ordering::Relaxed) {
-                this.bus
-                    .gap_all(&this.venue, GapReason::Reload, now_ns())
-                    .await;
+                this.bus.gap_all(&this.venue, GapReason::Reload, now_ns());
             } else {
                 this.bus.end_venue(&this.venue).await;
             }
