@@ -77,7 +77,8 @@ pub struct Stamp {
     /// The venue's event time in milliseconds since the Unix epoch (0 if the venue sent none).
     pub venue_ts_ms: u64,
     /// When the host received the frame, nanoseconds since the Unix epoch (set from the
-    /// `received_ns` the host passes to [`crate::Venue::on_frame`]).
+    /// `received_ns` the host passes to [`crate::Venue::on_frame`]). Frames the host found
+    /// buffered together share the time the first of them was ready.
     pub received_ns: u64,
 }
 

@@ -99,12 +99,13 @@ pub enum WsIn<'a> {
     Binary(&'a [u8]),
 }
 
-/// A received data frame with the unix time in ns at which it was read.
+/// A received data frame with the unix time in ns at which the host took it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WsFrame<'a> {
     /// The payload.
     pub data: WsIn<'a>,
-    /// Unix time in ns when the frame was read from the socket.
+    /// Unix time in ns when the frame was ready to read. The frames of one burst (found
+    /// buffered together) share the time the first of them was ready.
     pub received_ns: u64,
 }
 
