@@ -11,7 +11,7 @@
 //! see the same machine.
 //!
 //! Env:
-//! - `PIPE_ROUNDS`: rounds of throughput and latency (default 3).
+//! - `PIPE_ROUNDS`: rounds of throughput and latency (default 5).
 //! - `PIPE_WINDOW_MS`: throughput window per measurement (default 2000).
 //! - `PIPE_IDLE_SECS`: idle window (default 10).
 //! - `PIPE_ONLY`: comma-separated parts to run, the others are skipped (default: all), so a
@@ -611,6 +611,19 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
     }
 }
 
+/// The median of the per-round ratios `a[i] / b[i]` (each pair measured in the same round)
+/// with their range, or `-`. Rounds differ a lot on a small VM (see docs/PERFORMANCE.md), so
+/// the range is part of the result.
+fn round_ratios(a: &[f64], b: &[f64]) -> String {
+    if a.is_empty() || a.len() != b.len() {
+        return "-".into();
+    }
+    let r: Vec<f64> = a.iter().zip(b).map(|(a, b)| a / b).collect();
+    let lo = r.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = r.iter().copied().fold(0.0, f64::max);
+    format!("{:.2} (rounds {lo:.2}–{hi:.2})", median(r))
+}
+
 /// Per-round figures of the throughput rows (empty for parts that did not run).
 #[derive(Default)]
 struct Rounds {
@@ -694,7 +707,7 @@ fn throughput_round(
 }
 
 fn main() {
-    let rounds = env_or("PIPE_ROUNDS", 3) as usize;
+    let rounds = env_or("PIPE_ROUNDS", 5) as usize;
     let window = Duration::from_millis(env_or("PIPE_WINDOW_MS", 2000));
     let idle_secs = env_or("PIPE_IDLE_SECS", 10);
     let parts = Parts::from_env();
@@ -749,8 +762,8 @@ fn main() {
             kps(hf),
             kps(b),
             kps(bp),
-            ratio(h, b),
-            ratio(h, bp)
+            round_ratios(&r.gate, &r.bare),
+            round_ratios(&r.gate, &r.parse)
         );
     }
     if parts.relay {
@@ -761,8 +774,8 @@ fn main() {
             r.relay_dropped,
             r.relay_offered,
             kps(b),
-            ratio(rl, b),
-            ratio(h, rl)
+            round_ratios(&r.relay, &r.bare),
+            round_ratios(&r.gate, &r.relay)
         );
     }
     if let Some((call, bare_parse)) = call {
