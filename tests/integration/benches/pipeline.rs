@@ -42,6 +42,8 @@ use venue_sim::SimHandle;
 /// Target updates/s of the simulator's generator: above what it can produce, so it runs
 /// saturated ("maximum rate").
 const SIM_RATE: u32 = 2_000_000;
+/// The simulator runtime's thread name.
+const SIM_THREADS: &str = "pipe-sim";
 /// Paced latency: one frame every this often.
 const PACE: Duration = Duration::from_micros(20);
 /// Frames per latency round; the first `LAT_WARMUP` are not counted.
@@ -232,6 +234,9 @@ struct Through {
     total_ms: f64,
     tasks_after: usize,
     connections_after: usize,
+    /// Voluntary context switches of the simulator's threads in the window: a round in
+    /// which they thrash is a round the simulator fed slowly (see docs/PERFORMANCE.md).
+    sim_switches: u64,
 }
 
 async fn frames_in(host: &Host) -> u64 {
@@ -292,7 +297,9 @@ async fn through_host(sim: &SimHandle, window: Duration, plugin: Plugin) -> Thro
         frames_in(&host).await,
         Instant::now(),
     );
+    let (_, sim0) = wakeups(SIM_THREADS);
     tokio::time::sleep(window).await;
+    let (_, sim1) = wakeups(SIM_THREADS);
     let (n1, f1, el) = (
         counter.load(Ordering::Relaxed),
         frames_in(&host).await,
@@ -310,6 +317,7 @@ async fn through_host(sim: &SimHandle, window: Duration, plugin: Plugin) -> Thro
         total_ms: report.elapsed_ms,
         tasks_after: report.after.tasks,
         connections_after: report.after.connections,
+        sim_switches: sim1 - sim0,
     }
 }
 
@@ -673,12 +681,14 @@ fn throughput_round(
     if parts.gate {
         let th = rt.block_on(through_host(&sim, window, Plugin::Gate));
         line.push(format!(
-            "host gate consumer {:.0}/s (frames_in {:.0}/s, queue offered {} dropped {}), \
-             stop {:.2} ms, shutdown {:.2} ms (after: {} tasks incl. the consumer's, {} connections)",
+            "host gate consumer {:.0}/s (frames_in {:.0}/s, queue offered {} dropped {}, \
+             simulator switches {}), stop {:.2} ms, shutdown {:.2} ms (after: {} tasks incl. \
+             the consumer's, {} connections)",
             th.consumer,
             th.frames_in,
             th.offered,
             th.dropped,
+            th.sim_switches,
             th.stop_ms,
             th.total_ms,
             th.tasks_after,
@@ -692,9 +702,15 @@ fn throughput_round(
     if parts.relay {
         let th = rt.block_on(through_host(&sim, window, Plugin::Relay));
         line.push(format!(
-            "host relay consumer {:.0}/s (frames_in {:.0}/s, queue offered {} dropped {}), \
-             stop {:.2} ms (after: {} connections)",
-            th.consumer, th.frames_in, th.offered, th.dropped, th.stop_ms, th.connections_after,
+            "host relay consumer {:.0}/s (frames_in {:.0}/s, queue offered {} dropped {}, \
+             simulator switches {}), stop {:.2} ms (after: {} connections)",
+            th.consumer,
+            th.frames_in,
+            th.offered,
+            th.dropped,
+            th.sim_switches,
+            th.stop_ms,
+            th.connections_after,
         ));
         r.relay.push(th.consumer);
         r.relay_frames.push(th.frames_in);
@@ -715,7 +731,7 @@ fn main() {
     plugin("gateio_plugin");
     plugin("fixture_relay");
     // The simulator runs on its own runtime; the host and the bare clients share another.
-    let sim_rt = runtime("pipe-sim");
+    let sim_rt = runtime(SIM_THREADS);
     let name = "pipe-host";
     let rt = runtime(name);
 
