@@ -44,6 +44,8 @@ use venue_sim::SimHandle;
 const SIM_RATE: u32 = 2_000_000;
 /// The simulator runtime's thread name.
 const SIM_THREADS: &str = "pipe-sim";
+/// The thread name of the runtime the host and the bare clients share.
+const HOST_THREADS: &str = "pipe-host";
 /// Paced latency: one frame every this often.
 const PACE: Duration = Duration::from_micros(20);
 /// Frames per latency round; the first `LAT_WARMUP` are not counted.
@@ -165,17 +167,26 @@ fn parse_ticker(text: &str) -> Option<u64> {
 struct Window {
     rate: f64,
     stop: Duration,
+    /// CPU ns of the host runtime's threads per frame.
+    cpu_ns: f64,
 }
 
 /// Waits for the first counted item, warms up, then counts over `window`.
-async fn measure(counter: &AtomicU64, window: Duration) -> (u64, Duration) {
+/// Also returns the CPU time the host runtime's threads used per item in the window.
+async fn measure(counter: &AtomicU64, window: Duration) -> (u64, Duration, f64) {
     while counter.load(Ordering::Relaxed) == 0 {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     tokio::time::sleep(Duration::from_millis(250)).await;
-    let (n0, t0) = (counter.load(Ordering::Relaxed), Instant::now());
+    let (n0, t0, c0) = (
+        counter.load(Ordering::Relaxed),
+        Instant::now(),
+        cpu_ns(HOST_THREADS),
+    );
     tokio::time::sleep(window).await;
-    (counter.load(Ordering::Relaxed) - n0, t0.elapsed())
+    let n = counter.load(Ordering::Relaxed) - n0;
+    let cpu = (cpu_ns(HOST_THREADS) - c0) as f64 / n.max(1) as f64;
+    (n, t0.elapsed(), cpu)
 }
 
 /// A bare tokio-tungstenite reader subscribed to the simulator's book tickers, in a task that
@@ -213,13 +224,14 @@ async fn bare(sim: &SimHandle, window: Duration, parse: bool) -> Window {
             }
         }
     });
-    let (n, el) = measure(&counter, window).await;
+    let (n, el, cpu_ns) = measure(&counter, window).await;
     let t = Instant::now();
     token.cancel();
     task.await.unwrap();
     Window {
         rate: n as f64 / el.as_secs_f64(),
         stop: t.elapsed(),
+        cpu_ns,
     }
 }
 
@@ -234,6 +246,8 @@ struct Through {
     total_ms: f64,
     tasks_after: usize,
     connections_after: usize,
+    /// CPU ns of the host runtime's threads per event the consumer counted.
+    cpu_ns: f64,
     /// Voluntary context switches of the simulator's threads in the window: a round in
     /// which they thrash is a round the simulator fed slowly (see docs/PERFORMANCE.md).
     sim_switches: u64,
@@ -298,7 +312,9 @@ async fn through_host(sim: &SimHandle, window: Duration, plugin: Plugin) -> Thro
         Instant::now(),
     );
     let (_, sim0) = wakeups(SIM_THREADS);
+    let cpu0 = cpu_ns(HOST_THREADS);
     tokio::time::sleep(window).await;
+    let cpu1 = cpu_ns(HOST_THREADS);
     let (_, sim1) = wakeups(SIM_THREADS);
     let (n1, f1, el) = (
         counter.load(Ordering::Relaxed),
@@ -317,6 +333,7 @@ async fn through_host(sim: &SimHandle, window: Duration, plugin: Plugin) -> Thro
         total_ms: report.elapsed_ms,
         tasks_after: report.after.tasks,
         connections_after: report.after.connections,
+        cpu_ns: (cpu1 - cpu0) as f64 / (n1 - n0).max(1) as f64,
         sim_switches: sim1 - sim0,
     }
 }
@@ -429,6 +446,28 @@ async fn host_latency(url: &str) -> ([f64; 3], [f64; 3]) {
 // Idle wake-ups
 
 /// Worker parks of the current runtime and voluntary context switches of its threads.
+/// CPU time in ns the threads named `thread_name` have used (user + system, from
+/// `/proc/self/task/*/stat`, in 10 ms clock ticks: USER_HZ is 100 on Linux).
+fn cpu_ns(thread_name: &str) -> u64 {
+    let mut ticks = 0;
+    if let Ok(dir) = std::fs::read_dir("/proc/self/task") {
+        for task in dir.flatten() {
+            let p = task.path();
+            let comm = std::fs::read_to_string(p.join("comm")).unwrap_or_default();
+            if comm.trim_end() != thread_name {
+                continue;
+            }
+            let stat = std::fs::read_to_string(p.join("stat")).unwrap_or_default();
+            // Fields after the parenthesized name: state is field 3, utime 14, stime 15.
+            let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let num = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            ticks += num(11) + num(12);
+        }
+    }
+    ticks * 10_000_000
+}
+
 fn wakeups(thread_name: &str) -> (u64, u64) {
     let m = tokio::runtime::Handle::current().metrics();
     let parks = (0..m.num_workers()).map(|w| m.worker_park_count(w)).sum();
@@ -646,6 +685,9 @@ struct Rounds {
     relay_frames: Vec<f64>,
     relay_offered: u64,
     relay_dropped: u64,
+    bare_cpu: Vec<f64>,
+    gate_cpu: Vec<f64>,
+    relay_cpu: Vec<f64>,
 }
 
 /// One throughput round on a fresh simulator: the selected rows one after another.
@@ -668,6 +710,7 @@ fn throughput_round(
         ));
         r.bare.push(w.rate);
         r.bare_stop_ms.push(w.stop.as_secs_f64() * 1e3);
+        r.bare_cpu.push(w.cpu_ns);
     }
     if parts.parse {
         let w = rt.block_on(bare(&sim, window, true));
@@ -695,6 +738,7 @@ fn throughput_round(
             th.connections_after,
         ));
         r.gate.push(th.consumer);
+        r.gate_cpu.push(th.cpu_ns);
         r.gate_frames.push(th.frames_in);
         r.gate_stop_ms.push(th.stop_ms);
         r.gate_total_ms.push(th.total_ms);
@@ -713,6 +757,7 @@ fn throughput_round(
             th.connections_after,
         ));
         r.relay.push(th.consumer);
+        r.relay_cpu.push(th.cpu_ns);
         r.relay_frames.push(th.frames_in);
         r.relay_offered += th.offered;
         r.relay_dropped += th.dropped;
@@ -732,7 +777,7 @@ fn main() {
     plugin("fixture_relay");
     // The simulator runs on its own runtime; the host and the bare clients share another.
     let sim_rt = runtime(SIM_THREADS);
-    let name = "pipe-host";
+    let name = HOST_THREADS;
     let rt = runtime(name);
 
     println!("Host pipeline: Gate.io book_ticker, {rounds} interleaved rounds, median\n");
@@ -792,6 +837,17 @@ fn main() {
             kps(b),
             round_ratios(&r.relay, &r.bare),
             round_ratios(&r.gate, &r.relay)
+        );
+    }
+    if parts.relay || parts.gate {
+        let ns = |v: &[f64]| median_of(v).map_or("-".into(), |v| format!("{v:.0} ns"));
+        println!(
+            "| CPU time of the host runtime's threads per frame (reader, plugin, queue, consumer; 10 ms ticks) | relay {}; Gate.io {} | read {} | relay {}; Gate.io {} |",
+            ns(&r.relay_cpu),
+            ns(&r.gate_cpu),
+            ns(&r.bare_cpu),
+            round_ratios(&r.relay_cpu, &r.bare_cpu),
+            round_ratios(&r.gate_cpu, &r.bare_cpu),
         );
     }
     if let Some((call, bare_parse)) = call {
