@@ -253,6 +253,26 @@ struct Through {
     sim_switches: u64,
 }
 
+impl Through {
+    /// One round's figures for the round line.
+    fn summary(&self, plugin: &str) -> String {
+        format!(
+            "host {plugin} consumer {:.0}/s (frames_in {:.0}/s, queue offered {} dropped {}, \
+             simulator switches {}), stop {:.2} ms, shutdown {:.2} ms (after: {} tasks incl. \
+             the consumer's, {} connections)",
+            self.consumer,
+            self.frames_in,
+            self.offered,
+            self.dropped,
+            self.sim_switches,
+            self.stop_ms,
+            self.total_ms,
+            self.tasks_after,
+            self.connections_after,
+        )
+    }
+}
+
 async fn frames_in(host: &Host) -> u64 {
     host.instances().await[0].stats.frames_in
 }
@@ -311,11 +331,11 @@ async fn through_host(sim: &SimHandle, window: Duration, plugin: Plugin) -> Thro
         frames_in(&host).await,
         Instant::now(),
     );
-    let (_, sim0) = wakeups(SIM_THREADS);
+    let sim0 = switches(SIM_THREADS);
     let cpu0 = cpu_ns(HOST_THREADS);
     tokio::time::sleep(window).await;
     let cpu1 = cpu_ns(HOST_THREADS);
-    let (_, sim1) = wakeups(SIM_THREADS);
+    let sim1 = switches(SIM_THREADS);
     let (n1, f1, el) = (
         counter.load(Ordering::Relaxed),
         frames_in(&host).await,
@@ -445,49 +465,53 @@ async fn host_latency(url: &str) -> ([f64; 3], [f64; 3]) {
 // ---------------------------------------------------------------------------------------
 // Idle wake-ups
 
-/// Worker parks of the current runtime and voluntary context switches of its threads.
+/// Sums `read(task dir)` over this process's threads named `thread_name`.
+fn per_thread(thread_name: &str, read: impl Fn(&std::path::Path) -> u64) -> u64 {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    dir.flatten()
+        .map(|task| task.path())
+        .filter(|p| {
+            let comm = std::fs::read_to_string(p.join("comm")).unwrap_or_default();
+            comm.trim_end() == thread_name
+        })
+        .map(|p| read(&p))
+        .sum()
+}
+
+/// Voluntary context switches of the threads named `thread_name`.
+fn switches(thread_name: &str) -> u64 {
+    per_thread(thread_name, |p| {
+        let status = std::fs::read_to_string(p.join("status")).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    })
+}
+
 /// CPU time in ns the threads named `thread_name` have used (user + system, from
 /// `/proc/self/task/*/stat`, in 10 ms clock ticks: USER_HZ is 100 on Linux).
 fn cpu_ns(thread_name: &str) -> u64 {
-    let mut ticks = 0;
-    if let Ok(dir) = std::fs::read_dir("/proc/self/task") {
-        for task in dir.flatten() {
-            let p = task.path();
-            let comm = std::fs::read_to_string(p.join("comm")).unwrap_or_default();
-            if comm.trim_end() != thread_name {
-                continue;
-            }
-            let stat = std::fs::read_to_string(p.join("stat")).unwrap_or_default();
-            // Fields after the parenthesized name: state is field 3, utime 14, stime 15.
-            let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            let num = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-            ticks += num(11) + num(12);
-        }
-    }
+    let ticks = per_thread(thread_name, |p| {
+        let stat = std::fs::read_to_string(p.join("stat")).unwrap_or_default();
+        // The fields after the parenthesized name start with the state (field 3); utime and
+        // stime are fields 14 and 15.
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let num = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        num(11) + num(12)
+    });
     ticks * 10_000_000
 }
 
+/// Worker parks of the current runtime and voluntary context switches of its threads.
 fn wakeups(thread_name: &str) -> (u64, u64) {
     let m = tokio::runtime::Handle::current().metrics();
     let parks = (0..m.num_workers()).map(|w| m.worker_park_count(w)).sum();
-    let mut switches = 0;
-    if let Ok(dir) = std::fs::read_dir("/proc/self/task") {
-        for task in dir.flatten() {
-            let p = task.path();
-            let comm = std::fs::read_to_string(p.join("comm")).unwrap_or_default();
-            if comm.trim_end() != thread_name {
-                continue;
-            }
-            let status = std::fs::read_to_string(p.join("status")).unwrap_or_default();
-            switches += status
-                .lines()
-                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .unwrap_or(0);
-        }
-    }
-    (parks, switches)
+    (parks, switches(thread_name))
 }
 
 /// Per second over `secs`: (worker parks, voluntary context switches).
@@ -723,20 +747,7 @@ fn throughput_round(
     }
     if parts.gate {
         let th = rt.block_on(through_host(&sim, window, Plugin::Gate));
-        line.push(format!(
-            "host gate consumer {:.0}/s (frames_in {:.0}/s, queue offered {} dropped {}, \
-             simulator switches {}), stop {:.2} ms, shutdown {:.2} ms (after: {} tasks incl. \
-             the consumer's, {} connections)",
-            th.consumer,
-            th.frames_in,
-            th.offered,
-            th.dropped,
-            th.sim_switches,
-            th.stop_ms,
-            th.total_ms,
-            th.tasks_after,
-            th.connections_after,
-        ));
+        line.push(th.summary("gate"));
         r.gate.push(th.consumer);
         r.gate_cpu.push(th.cpu_ns);
         r.gate_frames.push(th.frames_in);
@@ -745,17 +756,7 @@ fn throughput_round(
     }
     if parts.relay {
         let th = rt.block_on(through_host(&sim, window, Plugin::Relay));
-        line.push(format!(
-            "host relay consumer {:.0}/s (frames_in {:.0}/s, queue offered {} dropped {}, \
-             simulator switches {}), stop {:.2} ms (after: {} connections)",
-            th.consumer,
-            th.frames_in,
-            th.offered,
-            th.dropped,
-            th.sim_switches,
-            th.stop_ms,
-            th.connections_after,
-        ));
+        line.push(th.summary("relay"));
         r.relay.push(th.consumer);
         r.relay_cpu.push(th.cpu_ns);
         r.relay_frames.push(th.frames_in);
