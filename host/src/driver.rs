@@ -432,8 +432,8 @@ impl Driver {
     }
 }
 
-/// Counts an output's events when its delivery ends, however it ends: those handed to the
-/// bus, and those a cancelled delivery never handed over.
+/// Counts the events of one delivery ([`Returned`]) when it ends, however it ends: those
+/// handed to the bus, and those a cancelled delivery never handed over.
 struct EventTally<'a> {
     total: u64,
     out: u64,
