@@ -292,12 +292,9 @@ impl Burst {
         let _ = full.push_deferred(0, item, &mut self.wakes).await;
         let last = rest.len();
         for (n, tx) in rest.iter().enumerate() {
-            let item = if n + 1 == last {
-                event.take()
-            } else {
-                event.clone()
+            let Some(item) = copy_for(&mut event, n + 1 == last) else {
+                return;
             };
-            let Some(item) = item else { return };
             let _ = tx
                 .push_deferred(0, StreamItem::Event(item), &mut self.wakes)
                 .await;
@@ -530,6 +527,15 @@ impl Bus {
 }
 
 /// Hands `event` to every entry of `targets`: a clone each, the last one takes it.
+/// The event for the next of several consumers: a clone, or the event itself for the last.
+fn copy_for(event: &mut Option<Event>, last: bool) -> Option<Event> {
+    if last {
+        event.take()
+    } else {
+        event.clone()
+    }
+}
+
 /// Offers `event` to every queue in `targets` without waiting (a clone each; the last one
 /// takes it); stops at the first queue that is full under backpressure.
 fn deliver(targets: &[&[Entry]], event: Event, wakes: &mut WakeBatch) -> Result<(), Box<Stalled>> {
@@ -539,12 +545,9 @@ fn deliver(targets: &[&[Entry]], event: Event, wakes: &mut WakeBatch) -> Result<
     let mut n = 0;
     while let Some(e) = queues.next() {
         n += 1;
-        let item = if n == total {
-            event.take()
-        } else {
-            event.clone()
+        let Some(item) = copy_for(&mut event, n == total) else {
+            break;
         };
-        let Some(item) = item else { break };
         // A closed queue counts the drop itself. Gaps are markers: they never wait
         // behind a slow consumer and are never conflated away.
         if matches!(item, Event::Gap(_)) {

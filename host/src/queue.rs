@@ -151,6 +151,16 @@ impl<T> Shared<T> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Unlocks after the consumer took items: the room they leave wakes the producers that
+    /// wait for it, if any (one that finds the queue full again sets the flag again).
+    fn unlock_after_taking(&self, mut st: std::sync::MutexGuard<'_, State<T>>) {
+        let waiting = std::mem::take(&mut st.producer_waiting);
+        drop(st);
+        if waiting {
+            self.writable.notify_waiters();
+        }
+    }
+
     fn stats(&self) -> QueueStats {
         let st = self.lock();
         QueueStats {
@@ -449,12 +459,7 @@ impl<T> QueueRx<T> {
         }
         buf.extend(st.items.drain(..n).map(|(_, item)| item));
         st.counts.delivered += n as u64;
-        let waiting = std::mem::take(&mut st.producer_waiting);
-        drop(st);
-        if waiting {
-            // Room for `n`: every producer waiting for it may go.
-            s.writable.notify_waiters();
-        }
+        s.unlock_after_taking(st);
         Some(n)
     }
 
@@ -465,12 +470,7 @@ impl<T> QueueRx<T> {
         match st.items.pop_front() {
             Some((_, item)) => {
                 st.counts.delivered += 1;
-                let waiting = std::mem::take(&mut st.producer_waiting);
-                drop(st);
-                if waiting {
-                    // A producer that finds the queue full again sets the flag again.
-                    s.writable.notify_waiters();
-                }
+                s.unlock_after_taking(st);
                 Some(Some(item))
             }
             None if st.closed => Some(None),

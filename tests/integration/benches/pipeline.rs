@@ -171,6 +171,17 @@ struct Window {
     cpu_ns: f64,
 }
 
+impl Window {
+    /// One round's figures for the round line.
+    fn summary(&self, name: &str) -> String {
+        format!(
+            "{name} {:.0}/s (cancel+join {:.1} us)",
+            self.rate,
+            self.stop.as_secs_f64() * 1e6
+        )
+    }
+}
+
 /// Waits for the first counted item, warms up, then counts over `window`.
 /// Also returns the CPU time the host runtime's threads used per item in the window.
 async fn measure(counter: &AtomicU64, window: Duration) -> (u64, Duration, f64) {
@@ -727,22 +738,14 @@ fn throughput_round(
     let mut line = Vec::new();
     if parts.bare {
         let w = rt.block_on(bare(&sim, window, false));
-        line.push(format!(
-            "bare {:.0}/s (cancel+join {:.1} us)",
-            w.rate,
-            w.stop.as_secs_f64() * 1e6
-        ));
+        line.push(w.summary("bare"));
         r.bare.push(w.rate);
         r.bare_stop_ms.push(w.stop.as_secs_f64() * 1e3);
         r.bare_cpu.push(w.cpu_ns);
     }
     if parts.parse {
         let w = rt.block_on(bare(&sim, window, true));
-        line.push(format!(
-            "bare+parse {:.0}/s (cancel+join {:.1} us)",
-            w.rate,
-            w.stop.as_secs_f64() * 1e6
-        ));
+        line.push(w.summary("bare+parse"));
         r.parse.push(w.rate);
     }
     if parts.gate {
