@@ -1,4 +1,4 @@
-//! Frames per second through [`WsConnection`] (server → socket → `WsEvents::frame`) against a
+//! Frames per second through [`WsConnection`] (server → socket → `WsEvents::frames`) against a
 //! bare tokio-tungstenite read loop over the same loopback in the same run, and the time from
 //! `stop()` to every task finished. Run with
 //! `cargo bench -p host --bench ws_throughput`; figures are medians of 3 runs.

@@ -2,7 +2,7 @@
 //! calling the `Venue` impl statically (no FFI). In-run baseline: prost skipping every field
 //! of the same bytes (`Skip`, a message with no fields), i.e. the bare wire walk.
 //!
-//! Run: `CARGO_TARGET_DIR=/work/target-mexc cargo bench -p mexc-plugin --bench decode`
+//! Run: `cargo bench -p mexc-plugin --bench decode`
 
 use std::hint::black_box;
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //! the same path with the `fixture-relay` plugin, which turns each frame into one book ticker
 //! without reading it: the host's own overhead, apart from a venue's parse.
 //!
-//! `CARGO_TARGET_DIR=/work/target-pipe cargo bench -p integration-tests --bench pipeline`
+//! `cargo bench -p integration-tests --bench pipeline`
 //! (prints tables; figures go to docs/PERFORMANCE.md, "Host pipeline"). Every figure is
 //! printed next to its bare baseline from the same run; rounds are interleaved so both sides
 //! see the same machine.
