@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 use futures_util::{SinkExt, StreamExt};
-use host::net::{CloseReason, WsConfig, WsConnection, WsEvents, WsFrame, WsIn, WsOut};
-use host::resource::Resource;
+use host::stop::Resource;
+use host::transport::{CloseReason, WsConfig, WsConnection, WsEvents, WsFrame, WsIn, WsOut};
 use plugin_api::ConnId;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;

@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use crate::graph::GraphError;
-use crate::lifecycle::InvalidTransition;
-use crate::loader::LoadError;
+use crate::plugin::loader::LoadError;
+use crate::stop::graph::GraphError;
+use crate::venue::lifecycle::InvalidTransition;
 
 /// A host operation that failed.
 #[derive(Debug, thiserror::Error)]

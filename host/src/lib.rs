@@ -5,32 +5,26 @@
 //! Start with [`Host`]: [`Host::load_plugin`], [`Host::start_venue`], [`Host::subscribe`]
 //! or [`Host::bind`], [`Host::reload_plugin`], and [`Host::shutdown`], which returns a
 //! [`ShutdownReport`]. Plugins are written against the `plugin-api` crate.
+//!
+//! The folders follow the data: [`transport`] (sockets, REST, rate limits) feeds each
+//! [`venue`] (the driver, the only caller of plugin code, and the action router), which
+//! publishes into the [`pipeline`] (bus, queues, subscriptions, bindings) that consumers
+//! read. [`plugin`] loads and checks libraries, [`stop`] stops everything in dependency
+//! order and reports, [`ops`] runs a host as a process, [`config`] reads its settings.
 
-pub mod bindings;
-pub mod bus;
 pub mod config;
-pub mod driver;
 pub mod error;
-pub mod graph;
 mod host;
-pub mod instance;
-pub mod lifecycle;
-pub mod loader;
-pub mod net;
-pub mod network;
 pub mod ops;
-pub mod proc_stats;
-pub mod queue;
-pub mod report;
-pub mod resource;
-pub mod shutdown;
-pub mod streams;
-pub mod timers;
+pub mod pipeline;
+pub mod plugin;
+pub mod stop;
+pub mod transport;
+pub mod venue;
 
-pub use bus::{Bus, QueuePolicies, StreamItem, Subscription};
 pub use error::HostError;
 pub use host::{Host, HostOptions, InstanceStatus, PluginStatus};
-pub use lifecycle::State;
-pub use loader::{LoadError, Loader, PluginInfo};
-pub use report::{ReloadReport, ShutdownReport, StopReport, UnloadReport};
-pub use shutdown::ShutdownTimeouts;
+pub use pipeline::{Bus, QueuePolicies, StreamItem, Subscription};
+pub use plugin::{LoadError, Loader, PluginInfo};
+pub use stop::{ReloadReport, ShutdownReport, ShutdownTimeouts, StopReport, UnloadReport};
+pub use venue::State;

@@ -271,7 +271,7 @@ fn print_summary(r: &ShutdownReport) {
         r.stop
             .resources
             .iter()
-            .filter(|x| x.outcome == host::shutdown::Outcome::Forced)
+            .filter(|x| x.outcome == host::stop::Outcome::Forced)
             .count(),
         r.before.tasks,
         r.after.tasks,
@@ -299,7 +299,7 @@ async fn forced_exit(host: &Host, report_file: Option<&Path>) -> anyhow::Result<
         let partial = serde_json::json!({
             "reason": "forced by a second signal",
             "forced": true,
-            "counts": host::report::Counts::gather(
+            "counts": host::stop::Counts::gather(
                 tokio::runtime::Handle::current().metrics().num_alive_tasks(),
                 Default::default(),
                 host.bus().live_subscriptions(),

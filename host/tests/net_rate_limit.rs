@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use host::net::{RateLimiter, Stopped};
-use host::resource::Resource;
+use host::stop::Resource;
+use host::transport::{RateLimiter, Stopped};
 use plugin_api::RateLimitDecl;
 use tokio::time::Instant;
 

@@ -5,8 +5,8 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use host::net::{retry_after, HttpRequest, RateLimiter, RestClient, RestError};
-use host::resource::Resource;
+use host::stop::Resource;
+use host::transport::{retry_after, HttpRequest, RateLimiter, RestClient, RestError};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};

@@ -10,8 +10,8 @@ mod support {
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use host::net::{CloseReason, ReconnectPolicy, WsConfig, WsConnection, WsOut};
-use host::resource::Resource;
+use host::stop::Resource;
+use host::transport::{CloseReason, ReconnectPolicy, WsConfig, WsConnection, WsOut};
 use plugin_api::ConnId;
 use support::netsrv::{Ev, Recorder, Server};
 use tokio::sync::mpsc;

@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 
 use super::diff::ConfigOutcome;
-use super::trust::TrustError;
 use crate::config::ConfigError;
 use crate::error::HostError;
-use crate::report::ReloadReport;
+use crate::plugin::trust::TrustError;
+use crate::stop::report::ReloadReport;
 
 /// An operation of the operator that failed; each variant names the venue, file or key.
 #[derive(Debug, thiserror::Error)]

@@ -14,7 +14,7 @@ mod reconfig;
 mod records;
 mod serve;
 pub mod status;
-pub mod trust;
+
 pub mod watch;
 
 use std::collections::BTreeMap;
@@ -29,14 +29,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{HostConfig, Secrets};
 use crate::error::HostError;
-use crate::report::{ReloadReport, ShutdownReport, StopReport};
-use crate::resource::TaskGroup;
+use crate::stop::report::{ReloadReport, ShutdownReport, StopReport};
+use crate::stop::resource::TaskGroup;
 use crate::{Host, HostOptions};
 
+pub use crate::plugin::trust::TrustError;
 pub use diff::{ConfigOutcome, VenueDiff, VenuePlan};
 pub use events::{OpsError, OpsEvent};
 pub use records::{LastReports, OpsCounters, Refusal};
-pub use trust::TrustError;
 
 use records::Records;
 
@@ -331,7 +331,7 @@ impl Operator {
             }
             return;
         }
-        let fingerprint = match trust::check(path, &st.config.trust) {
+        let fingerprint = match crate::plugin::trust::check(path, &st.config.trust) {
             Ok(d) => d,
             Err(e) => return self.refuse(path, e.to_string()),
         };
@@ -547,7 +547,7 @@ impl Operator {
                 venue: name.to_owned(),
                 plugin: plugin.clone(),
             })?;
-        let fingerprint = trust::check(&path, &st.config.trust)?;
+        let fingerprint = crate::plugin::trust::check(&path, &st.config.trust)?;
         self.reload_locked(&mut st, &path, &plugin, fingerprint)
             .await
     }

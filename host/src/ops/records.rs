@@ -7,8 +7,8 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::diff::ConfigOutcome;
-use crate::report::{ReloadReport, ShutdownReport, StopReport};
-use crate::shutdown::{Outcome, ResourceReport};
+use crate::stop::coordinator::{Outcome, ResourceReport};
+use crate::stop::report::{ReloadReport, ShutdownReport, StopReport};
 
 /// How many refusals are kept.
 const KEEP_REFUSALS: usize = 16;

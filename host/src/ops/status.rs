@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use super::{LastReports, Operator, OpsCounters};
-use crate::queue::QueueStats;
-use crate::report::Counts;
+use crate::pipeline::queue::QueueStats;
+use crate::stop::report::Counts;
 
 /// One loaded plugin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

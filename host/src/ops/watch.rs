@@ -13,7 +13,7 @@ use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::resource::TaskGroup;
+use crate::stop::resource::TaskGroup;
 
 /// True for a file name the plugin watcher acts on: `*.so`, not a dot-file, not a temp name.
 pub fn plugin_candidate(path: &Path) -> bool {

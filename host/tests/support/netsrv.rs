@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
-use host::net::{CloseReason, WsEvents, WsFrame, WsIn, WsOut};
+use host::transport::{CloseReason, WsEvents, WsFrame, WsIn, WsOut};
 use plugin_api::ConnId;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;

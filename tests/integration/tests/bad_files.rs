@@ -1,7 +1,7 @@
 //! Each kind of bad plugin file gets one clear line naming the file, and the host keeps
 //! serving the venues it has.
 
-use host::proc_stats::mapped_paths_containing;
+use host::stop::process::mapped_paths_containing;
 use host::{Host, HostOptions, StreamItem};
 use integration_tests::{host_binary, plugin, temp_dir};
 use plugin_api::{Event, StreamKind};

@@ -6,8 +6,8 @@
 
 use std::path::Path;
 
-use host::proc_stats::{is_mapped, mapped_paths_containing, ProcessCounts};
-use host::shutdown::Outcome;
+use host::stop::process::{is_mapped, mapped_paths_containing, ProcessCounts};
+use host::stop::Outcome;
 use host::{Host, HostOptions, State, StreamItem};
 use integration_tests::{next_trade, plugin, runtime, runtime_tasks_settle, serial, temp_dir};
 use plugin_api::StreamKind;

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use host::shutdown::Outcome;
+use host::stop::Outcome;
 use host::{Host, HostOptions, ShutdownTimeouts, State, StreamItem};
 use integration_tests::{next_trade, plugin, runtime_tasks_settle, serial, temp_dir};
 use plugin_api::{Event, GapReason, StreamKind};

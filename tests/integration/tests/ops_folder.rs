@@ -12,7 +12,7 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 
 use host::ops::{ConfigOutcome, OpsEvent};
-use host::proc_stats::mapped_paths_containing;
+use host::stop::process::mapped_paths_containing;
 use host::{State, StreamItem};
 use integration_tests::{next_trade, plugin, serial};
 use ops_support::{install_file, refusal, wait_for, Setup};

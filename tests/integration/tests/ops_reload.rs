@@ -8,7 +8,7 @@
 mod ops_support;
 
 use host::ops::OpsEvent;
-use host::proc_stats::{mapped_paths_containing, ProcessCounts};
+use host::stop::process::{mapped_paths_containing, ProcessCounts};
 use host::{StreamItem, Subscription};
 use integration_tests::{next_trade, runtime_tasks_settle, serial};
 use ops_support::{install_file, wait_for, Setup};
@@ -62,7 +62,7 @@ async fn a_replaced_file_reloads_while_another_venue_streams_without_loss() {
     assert_eq!(report.to_version, "2.0.0");
     assert_eq!(report.instances, ["a"]);
     assert!(report.unload.unmapped, "old image gone: {report:#?}");
-    assert!(!host::proc_stats::is_mapped(&report.unload.shadow));
+    assert!(!host::stop::process::is_mapped(&report.unload.shadow));
     let mut saw_gap = false;
     loop {
         match a.recv().await.unwrap() {

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use host::queue::QueueStats;
-use host::shutdown::Outcome;
+use host::pipeline::queue::QueueStats;
+use host::stop::Outcome;
 use host::{Host, HostOptions, QueuePolicies, ShutdownReport, StreamItem, Subscription};
 use integration_tests::{gate_simulator, plugin, runtime, runtime_tasks_settle, temp_dir};
 use plugin_api::{Event, StreamKind};
@@ -124,7 +124,12 @@ fn assert_clean(report: &ShutdownReport) {
 async fn stalled_consumers(
     sim: &SimHandle,
     tag: &str,
-) -> (Host, Subscription, Subscription, host::driver::DriverStats) {
+) -> (
+    Host,
+    Subscription,
+    Subscription,
+    host::venue::driver::DriverStats,
+) {
     let queues = QueuePolicies {
         capacity: CAPACITY,
         ..QueuePolicies::default()
@@ -419,5 +424,5 @@ fn stop_at_full_speed_is_quick_and_final() {
 }
 
 fn now_ms() -> u64 {
-    host::driver::now_ms()
+    host::venue::driver::now_ms()
 }

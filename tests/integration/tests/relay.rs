@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use host::shutdown::Outcome;
+use host::stop::Outcome;
 use host::{Host, HostOptions, StreamItem, Subscription};
 use integration_tests::{gate_simulator, plugin, runtime, runtime_tasks_settle, temp_dir};
 use plugin_api::{Event, StreamKind};

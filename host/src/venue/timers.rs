@@ -9,8 +9,8 @@ use abi_stable::std_types::RStr;
 use futures_util::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 
-use crate::driver::{now_ms, Driver};
-use crate::resource::{Resource, ResourceCounts, TaskGroup};
+use crate::stop::resource::{Resource, ResourceCounts, TaskGroup};
+use crate::venue::driver::{now_ms, Driver};
 
 /// One declared timer.
 pub struct Timer {

@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::resource::{Resource, ResourceCounts};
+use crate::stop::resource::{Resource, ResourceCounts};
 
 /// The limiter is stopped: the request must not be sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use crate::resource::{Resource, ResourceSpec};
+use crate::stop::resource::{Resource, ResourceSpec};
 
 /// A registration the graph refuses.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -199,7 +199,7 @@ mod tests {
     use plugin_api::ResourceKind;
 
     use super::*;
-    use crate::resource::TaskGroup;
+    use crate::stop::resource::TaskGroup;
 
     fn spec(name: &str, kind: ResourceKind, deps: &[&str]) -> ResourceSpec {
         ResourceSpec {

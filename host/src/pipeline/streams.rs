@@ -7,9 +7,9 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use plugin_api::GapReason;
 
-use crate::bus::Bus;
-use crate::driver::now_ns;
-use crate::resource::{Resource, ResourceCounts};
+use crate::pipeline::bus::Bus;
+use crate::stop::resource::{Resource, ResourceCounts};
+use crate::venue::driver::now_ns;
 
 /// A venue instance's streams.
 #[derive(Debug, Clone)]

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::proc_stats::ProcessCounts;
-use crate::resource::ResourceCounts;
-use crate::shutdown::ResourceReport;
+use crate::stop::coordinator::ResourceReport;
+use crate::stop::process::ProcessCounts;
+use crate::stop::resource::ResourceCounts;
 
 /// Live counts of the whole process at one moment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

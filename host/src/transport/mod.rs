@@ -1,6 +1,6 @@
 //! The host's network resources: reconnecting websocket connections, rate limiters and the
-//! REST client, each a [`crate::resource::Resource`] whose tasks live in a
-//! [`crate::resource::TaskGroup`].
+//! REST client, each a [`crate::stop::resource::Resource`] whose tasks live in a
+//! [`crate::stop::resource::TaskGroup`].
 
 pub mod backoff;
 pub mod rate_limit;

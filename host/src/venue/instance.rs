@@ -7,18 +7,18 @@ use std::time::Duration;
 use abi_stable::std_types::RResult;
 use plugin_api::{ResourceKind, VenueConfig, VenueDescriptor};
 
-use crate::bindings::Bindings;
-use crate::driver::{now_ms, rehome, Driver};
 use crate::error::HostError;
-use crate::graph::Node;
-use crate::lifecycle::{Lifecycle, State, Trigger};
-use crate::loader::LoadedLibrary;
-use crate::net::ReconnectPolicy;
-use crate::network::VenueNet;
-use crate::resource::{Resource, ResourceSpec};
-use crate::shutdown::ShutdownTimeouts;
-use crate::streams::StreamSet;
-use crate::timers::Timers;
+use crate::pipeline::bindings::Bindings;
+use crate::pipeline::streams::StreamSet;
+use crate::plugin::loader::LoadedLibrary;
+use crate::stop::coordinator::ShutdownTimeouts;
+use crate::stop::graph::Node;
+use crate::stop::resource::{Resource, ResourceSpec};
+use crate::transport::ReconnectPolicy;
+use crate::venue::driver::{now_ms, rehome, Driver};
+use crate::venue::lifecycle::{Lifecycle, State, Trigger};
+use crate::venue::network::VenueNet;
+use crate::venue::timers::Timers;
 use crate::Bus;
 
 /// A venue instance and the handles the host keeps on it.

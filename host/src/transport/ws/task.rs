@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, trace, warn};
 
 use super::{CloseReason, Shared, Ws, WsConfig, WsEvents, WsFrame, WsIn, WsOut, READ_BURST};
-use crate::net::backoff::Backoff;
+use crate::transport::backoff::Backoff;
 
 fn unix_ns() -> u64 {
     SystemTime::now()

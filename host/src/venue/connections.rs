@@ -12,11 +12,11 @@ use plugin_api::{
     ConnId, ConnectionDecl, Event, FrameKind, Gap, GapReason, InFrame, OutFrame, Stamp, Topic,
 };
 
-use crate::driver::{now_ms, now_ns, rehome, Driver};
-use crate::net::{
+use crate::stop::resource::{Resource, ResourceCounts, TaskGroup, FORCE_GRACE};
+use crate::transport::{
     CloseReason, ReconnectPolicy, WsConfig, WsConnection, WsEvents, WsFrame, WsIn, WsOut,
 };
-use crate::resource::{Resource, ResourceCounts, TaskGroup, FORCE_GRACE};
+use crate::venue::driver::{now_ms, now_ns, rehome, Driver};
 
 /// Host-wide connection ids.
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
@@ -166,7 +166,7 @@ impl ConnPool {
         }
         let want_keys: BTreeSet<_> = want.iter().map(key).collect();
         // Unsubscribe what nobody wants any more.
-        let mut leaving: Vec<(ConnId, crate::net::WsSender, Vec<Topic>)> = Vec::new();
+        let mut leaving: Vec<(ConnId, crate::transport::WsSender, Vec<Topic>)> = Vec::new();
         {
             let mut slots = self.slots();
             for slot in slots.iter_mut() {
@@ -223,7 +223,7 @@ impl ConnPool {
     /// Puts `topics` on connections with room, opening new ones as needed. Returns the
     /// topics added to connections that already exist (new connections subscribe when they
     /// open).
-    fn place(&self, topics: Vec<Topic>) -> Vec<(ConnId, crate::net::WsSender, Vec<Topic>)> {
+    fn place(&self, topics: Vec<Topic>) -> Vec<(ConnId, crate::transport::WsSender, Vec<Topic>)> {
         let url = self.url.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let Some(url) = url else {
             // Nothing to connect to until the plugin opens the connection; the topics are
@@ -240,7 +240,7 @@ impl ConnPool {
             // no connection can be opened behind its back.
             return Vec::new();
         }
-        let mut added: Vec<(ConnId, crate::net::WsSender, Vec<Topic>)> = Vec::new();
+        let mut added: Vec<(ConnId, crate::transport::WsSender, Vec<Topic>)> = Vec::new();
         for topic in topics {
             let index = match slots.iter().position(|s| s.topics.len() < cap) {
                 Some(i) => i,
@@ -278,7 +278,7 @@ impl ConnPool {
     }
 
     /// The sender of connection `conn`, if this pool has it.
-    pub(crate) fn sender(&self, conn: ConnId) -> Option<crate::net::WsSender> {
+    pub(crate) fn sender(&self, conn: ConnId) -> Option<crate::transport::WsSender> {
         self.slots()
             .iter()
             .find(|s| s.conn.id() == conn)

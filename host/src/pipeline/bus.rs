@@ -12,7 +12,9 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::queue::{queue, Overflow, QueueRx, QueueStats, QueueTx, TryPushError, WakeBatch};
+use crate::pipeline::queue::{
+    queue, Overflow, QueueRx, QueueStats, QueueTx, TryPushError, WakeBatch,
+};
 
 /// What a consumer receives.
 #[allow(clippy::large_enum_variant)] // events dominate; boxing each would cost an allocation

@@ -12,12 +12,12 @@ use figment::Figment;
 use plugin_api::StreamKind;
 use serde::{Deserialize, Serialize};
 
-use crate::bus::QueuePolicies;
-use crate::net::ReconnectPolicy;
-use crate::shutdown::ShutdownTimeouts;
+use crate::pipeline::bus::QueuePolicies;
+use crate::stop::coordinator::ShutdownTimeouts;
+use crate::transport::ReconnectPolicy;
 
 /// The configuration compiled into the binary, used when no file is given.
-pub const EMBEDDED_DEFAULT: &str = include_str!("../../config/host.toml");
+pub const EMBEDDED_DEFAULT: &str = include_str!("../../../config/host.toml");
 
 /// Everything the host reads from configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -12,8 +12,8 @@ use plugin_api::{Action, ConnId, ErrorKind, Event, InFrame, Output, PluginError,
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::bus::{Burst, Bus, Publisher};
-use crate::timers::Timers;
+use crate::pipeline::bus::{Burst, Bus, Publisher};
+use crate::venue::timers::Timers;
 
 /// Why a call into the plugin did not produce a result.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

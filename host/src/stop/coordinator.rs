@@ -9,8 +9,8 @@ use futures_util::future::join_all;
 use plugin_api::ResourceKind;
 use serde::Serialize;
 
-use crate::graph::{stop_waves, Node};
-use crate::resource::ResourceSpec;
+use crate::stop::graph::{stop_waves, Node};
+use crate::stop::resource::ResourceSpec;
 
 /// Timeouts for stopping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -182,7 +182,7 @@ mod tests {
     use futures_util::future::BoxFuture;
 
     use super::*;
-    use crate::resource::{Resource, TaskGroup};
+    use crate::stop::resource::{Resource, TaskGroup};
 
     /// Records the order of stops; optionally ignores cancellation.
     struct Probe {

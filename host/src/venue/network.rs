@@ -2,21 +2,18 @@
 //! connections), its REST client and its rate limiters, and the plugin actions that use
 //! them (`Send`, `Rest`, `Open`, `Reconnect`).
 
-mod pool;
-mod rest_exec;
-
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 use plugin_api::{Action, FrameKind, VenueDescriptor};
 
-pub use pool::ConnPool;
-pub use rest_exec::RestExec;
+pub use super::connections::ConnPool;
+pub use super::rest::RestExec;
 
 use crate::config::RateLimitOverride;
-use crate::driver::{ActionSink, Driver};
-use crate::net::{RateLimiter, ReconnectPolicy, WsOut};
+use crate::transport::{RateLimiter, ReconnectPolicy, WsOut};
+use crate::venue::driver::{ActionSink, Driver};
 
 /// The network resources of one venue instance.
 pub struct VenueNet {

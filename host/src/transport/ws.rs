@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::backoff::ReconnectPolicy;
-use crate::resource::{Resource, ResourceCounts, TaskGroup, FORCE_GRACE};
+use crate::stop::resource::{Resource, ResourceCounts, TaskGroup, FORCE_GRACE};
 
 mod task;
 

@@ -8,9 +8,9 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use plugin_api::{RestDecl, RestRequest, RestResponse};
 
-use crate::driver::{now_ms, now_ns, rehome, Driver};
-use crate::net::{retry_after, HttpRequest, Method, RateLimiter, RestClient};
-use crate::resource::{Resource, ResourceCounts, TaskGroup, FORCE_GRACE};
+use crate::stop::resource::{Resource, ResourceCounts, TaskGroup, FORCE_GRACE};
+use crate::transport::{retry_after, HttpRequest, Method, RateLimiter, RestClient};
+use crate::venue::driver::{now_ms, now_ns, rehome, Driver};
 
 /// The REST client of a venue instance plus the requests it is carrying out.
 pub struct RestExec {

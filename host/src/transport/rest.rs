@@ -16,7 +16,7 @@ use hyper_util::rt::TokioTimer;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::resource::{Resource, ResourceCounts, TaskGroup, FORCE_GRACE};
+use crate::stop::resource::{Resource, ResourceCounts, TaskGroup, FORCE_GRACE};
 
 pub use hyper::Method;
 

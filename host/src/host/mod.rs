@@ -8,17 +8,17 @@ use std::time::{Duration, Instant, SystemTime};
 
 use plugin_api::{CancelOrder, NewOrder, StreamKind};
 
-use crate::bus::{Bus, QueuePolicies, StreamItem, Subscription};
-use crate::driver::{now_ms, DriverStats};
 use crate::error::HostError;
-use crate::graph::ResourceGraph;
-use crate::instance::{self, Instance};
-use crate::lifecycle::{State, Trigger};
-use crate::loader::{LoadError, LoadedLibrary, Loader, PluginInfo};
-use crate::proc_stats::is_mapped;
-use crate::report::{Counts, ReloadReport, ShutdownReport, StopReport, UnloadReport};
-use crate::resource::{ResourceCounts, TaskGroup};
-use crate::shutdown::{stop_in_order, ShutdownTimeouts};
+use crate::pipeline::bus::{Bus, QueuePolicies, StreamItem, Subscription};
+use crate::plugin::loader::{LoadError, LoadedLibrary, Loader, PluginInfo};
+use crate::stop::coordinator::{stop_in_order, ShutdownTimeouts};
+use crate::stop::graph::ResourceGraph;
+use crate::stop::process::is_mapped;
+use crate::stop::report::{Counts, ReloadReport, ShutdownReport, StopReport, UnloadReport};
+use crate::stop::resource::{ResourceCounts, TaskGroup};
+use crate::venue::driver::{now_ms, DriverStats};
+use crate::venue::instance::{self, Instance};
+use crate::venue::lifecycle::{State, Trigger};
 
 /// Settings of a [`Host`].
 #[derive(Debug, Clone)]
@@ -33,7 +33,7 @@ pub struct HostOptions {
     /// is kept mapped (quarantined).
     pub release_wait: Duration,
     /// Reconnect backoff and circuit breaker for every websocket connection.
-    pub reconnect: crate::net::ReconnectPolicy,
+    pub reconnect: crate::transport::ReconnectPolicy,
     /// Rate limits that replace what plugins declare, by limiter name (`orders`) or by
     /// instance and name (`gate.orders`, which wins).
     pub rate_limits: std::collections::BTreeMap<String, crate::config::RateLimitOverride>,
@@ -46,7 +46,7 @@ impl Default for HostOptions {
             queues: QueuePolicies::default(),
             shadow_dir: None,
             release_wait: Duration::from_secs(5),
-            reconnect: crate::net::ReconnectPolicy::default(),
+            reconnect: crate::transport::ReconnectPolicy::default(),
             rate_limits: Default::default(),
         }
     }
@@ -630,7 +630,7 @@ impl Host {
             inst.driver.clone()
         };
         let request = driver
-            .call(|a| f(a).map(crate::driver::rehome))
+            .call(|a| f(a).map(crate::venue::driver::rehome))
             .await
             .map_err(|e| HostError::Start {
                 venue: venue.to_owned(),
@@ -702,7 +702,7 @@ const LAST_WORDS_WAIT: Duration = Duration::from_millis(100);
 
 /// Asks the plugin for its last actions and stops new work from starting. Skipped (and
 /// logged) if the plugin is busy in a stuck call or faulted.
-async fn last_words(driver: &Arc<crate::driver::Driver>, bound: Duration) {
+async fn last_words(driver: &Arc<crate::venue::driver::Driver>, bound: Duration) {
     driver.begin_stop();
     let wait = bound.min(LAST_WORDS_WAIT);
     if !driver.call_output_within(wait, |a| a.stop(now_ms())).await {

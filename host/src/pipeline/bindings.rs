@@ -6,8 +6,8 @@ use std::future::Future;
 
 use futures_util::future::BoxFuture;
 
-use crate::bus::{StreamItem, Subscription};
-use crate::resource::{Resource, ResourceCounts, TaskGroup};
+use crate::pipeline::bus::{StreamItem, Subscription};
+use crate::stop::resource::{Resource, ResourceCounts, TaskGroup};
 
 /// The handlers bound to one venue instance.
 #[derive(Debug, Default, Clone)]
