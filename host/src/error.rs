@@ -53,6 +53,25 @@ pub enum HostError {
         /// The refused move.
         error: InvalidTransition,
     },
+    /// An order could not be sent.
+    #[error("{venue}: order not sent: {error}")]
+    Order {
+        /// Instance name.
+        venue: String,
+        /// Why.
+        error: String,
+    },
+    /// A handler could not be bound.
+    #[error("{venue}: handler not bound: {error}")]
+    Bind {
+        /// Instance name.
+        venue: String,
+        /// Why.
+        error: String,
+    },
+    /// The host has shut down; nothing starts any more.
+    #[error("the host has shut down")]
+    ShutDown,
     /// No plugin serves this venue id.
     #[error("no plugin is loaded for venue `{0}`")]
     UnknownPlugin(String),

@@ -15,6 +15,7 @@
 pub mod config;
 pub mod error;
 mod host;
+mod names;
 pub mod ops;
 pub mod pipeline;
 pub mod plugin;
@@ -23,7 +24,8 @@ pub mod transport;
 pub mod venue;
 
 pub use error::HostError;
-pub use host::{Host, HostOptions, InstanceStatus, PluginStatus};
+pub use host::{Host, HostOptions, InstanceStatus, PluginStatus, RestartPolicy};
+pub use names::{InstanceName, PluginId};
 pub use pipeline::{Bus, QueuePolicies, StreamItem, Subscription};
 pub use plugin::{LoadError, Loader, PluginInfo};
 pub use stop::{ReloadReport, ShutdownReport, ShutdownTimeouts, StopReport, UnloadReport};

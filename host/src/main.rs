@@ -13,6 +13,9 @@ use host::ops::Operator;
 use host::{Host, ShutdownReport};
 use tokio::signal::unix::{signal, SignalKind};
 
+/// How long the runtime's threads get to finish once `main`'s work is done.
+const RUNTIME_EXIT_GRACE: Duration = Duration::from_millis(200);
+
 /// Plugin host for exchange venue plugins.
 #[derive(Parser)]
 #[command(version, about, long_about = None)]
@@ -118,6 +121,9 @@ fn main() -> ExitCode {
             } => check(&files),
         }
     });
+    // The shutdown waited for what it could within its deadline; a worker still stuck in a
+    // plugin call (its library kept mapped) must not hold the process after it.
+    runtime.shutdown_timeout(RUNTIME_EXIT_GRACE);
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -237,8 +243,8 @@ async fn run(
     tokio::pin!(shutdown);
     let report = tokio::select! {
         r = &mut shutdown => r,
-        _ = int.recv() => return forced_exit(&host, report_file).await,
-        _ = term.recv() => return forced_exit(&host, report_file).await,
+        _ = int.recv() => return forced_exit(&host, reason, report_file).await,
+        _ = term.recv() => return forced_exit(&host, reason, report_file).await,
     };
     print_summary(&report);
     if let Some(file) = report_file {
@@ -292,18 +298,27 @@ fn write_report(file: &Path, report: &impl serde::Serialize) -> anyhow::Result<(
     Ok(())
 }
 
-/// A second signal: write what is known now and leave at once.
-async fn forced_exit(host: &Host, report_file: Option<&Path>) -> anyhow::Result<ExitCode> {
+/// A second signal: write what is known now (counts and venue states, read without
+/// waiting for the shutdown in progress) and leave at once.
+async fn forced_exit(
+    host: &Host,
+    reason: &str,
+    report_file: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
     eprintln!("second signal: forcing exit");
     if let Some(file) = report_file {
+        let venues: Vec<_> = host
+            .instances()
+            .await
+            .into_iter()
+            .map(|i| serde_json::json!({"name": i.name, "state": i.state}))
+            .collect();
         let partial = serde_json::json!({
             "reason": "forced by a second signal",
+            "shutdown_reason": reason,
             "forced": true,
-            "counts": host::stop::Counts::gather(
-                tokio::runtime::Handle::current().metrics().num_alive_tasks(),
-                Default::default(),
-                host.bus().live_subscriptions(),
-            ),
+            "counts": host.counts_now(),
+            "venues": venues,
         });
         write_report(file, &partial)?;
     }

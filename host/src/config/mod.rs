@@ -1,20 +1,29 @@
 //! The host's configuration, read with figment from a TOML file (the embedded default when
 //! none is given) plus `HOST_`-prefixed environment overrides, and an optional secrets file
 //! holding venue credentials. Unknown keys, wrong types and dangling references are errors
-//! that name the file, the key and what was expected.
+//! that name the file, the key and what was expected. This module owns the top-level
+//! [`HostConfig`] and its loading; [`sections`] the plain sections, [`venues`] the venue
+//! tables and secrets.
+
+mod sections;
+mod venues;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
-use plugin_api::StreamKind;
 use serde::{Deserialize, Serialize};
 
+use crate::host::RestartPolicy;
 use crate::pipeline::bus::QueuePolicies;
 use crate::stop::coordinator::ShutdownTimeouts;
 use crate::transport::ReconnectPolicy;
+
+pub use sections::{
+    ControlConfig, LogConfig, LogFormat, MetricsConfig, RateLimitOverride, TrustConfig, WatchConfig,
+};
+pub use venues::{Channel, Secrets, VenueEntry};
 
 /// The configuration compiled into the binary, used when no file is given.
 pub const EMBEDDED_DEFAULT: &str = include_str!("../../../config/host.toml");
@@ -40,6 +49,9 @@ pub struct HostConfig {
     /// Stop timeouts.
     #[serde(default)]
     pub shutdown: ShutdownTimeouts,
+    /// Restarting venue instances that fault (a plugin panic).
+    #[serde(default)]
+    pub restart: RestartPolicy,
     /// Consumer queues.
     #[serde(default)]
     pub queues: QueuePolicies,
@@ -63,226 +75,10 @@ pub struct HostConfig {
     pub venues: BTreeMap<String, VenueEntry>,
 }
 
-/// Watching the plugin folder and the configuration file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct WatchConfig {
-    /// Watch the plugin folder: load new files, reload replaced ones, unload removed ones.
-    pub plugins: bool,
-    /// Re-read the configuration file when it changes (SIGHUP always does).
-    pub config: bool,
-    /// Quiet time per path before a change is acted on, in milliseconds.
-    pub debounce_ms: u64,
-}
-
-impl Default for WatchConfig {
-    fn default() -> Self {
-        WatchConfig {
-            plugins: true,
-            config: true,
-            debounce_ms: 100,
-        }
-    }
-}
-
-/// Which plugin files the host agrees to load.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TrustConfig {
-    /// Refuse files and folders writable by group or other users.
-    pub check_permissions: bool,
-    /// If not empty, the only SHA-256 digests (hex) of plugin files allowed.
-    pub allowed_sha256: Vec<String>,
-}
-
-impl Default for TrustConfig {
-    fn default() -> Self {
-        TrustConfig {
-            check_permissions: true,
-            allowed_sha256: Vec::new(),
-        }
-    }
-}
-
-/// A rate limit replacing the one a plugin declares under the same name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RateLimitOverride {
-    /// Permits per window.
-    pub capacity: u32,
-    /// Window length in milliseconds.
-    pub window_ms: u64,
-}
-
-/// The control socket.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ControlConfig {
-    /// Serve the control socket.
-    pub enabled: bool,
-    /// Path of the Unix socket (created with mode 0600).
-    pub socket: PathBuf,
-}
-
-impl Default for ControlConfig {
-    fn default() -> Self {
-        ControlConfig {
-            enabled: true,
-            socket: PathBuf::from("target/host.sock"),
-        }
-    }
-}
-
-/// The Prometheus text endpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct MetricsConfig {
-    /// Serve `/metrics`.
-    pub enabled: bool,
-    /// Loopback address to listen on (port 0: any free port).
-    pub address: SocketAddr,
-}
-
-impl Default for MetricsConfig {
-    fn default() -> Self {
-        MetricsConfig {
-            enabled: true,
-            address: SocketAddr::from(([127, 0, 0, 1], 9464)),
-        }
-    }
-}
-
-/// Log output.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LogConfig {
-    /// `human` or `json`.
-    pub format: LogFormat,
-    /// A `tracing_subscriber` filter, e.g. `info` or `host=debug`.
-    pub filter: String,
-}
-
-impl Default for LogConfig {
-    fn default() -> Self {
-        LogConfig {
-            format: LogFormat::Human,
-            filter: "info".into(),
-        }
-    }
-}
-
-/// Log line format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LogFormat {
-    /// Readable lines.
-    Human,
-    /// One JSON object per line.
-    Json,
-}
-
-/// A stream kind as written in configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Channel {
-    /// Best bid and offer.
-    BookTicker,
-    /// Public trades.
-    Trades,
-    /// Order-book depth.
-    Depth,
-    /// The account's orders.
-    Orders,
-    /// The account's fills.
-    Fills,
-    /// The account's balances.
-    Balances,
-}
-
-impl From<Channel> for StreamKind {
-    fn from(c: Channel) -> StreamKind {
-        match c {
-            Channel::BookTicker => StreamKind::BookTicker,
-            Channel::Trades => StreamKind::Trades,
-            Channel::Depth => StreamKind::Depth,
-            Channel::Orders => StreamKind::Orders,
-            Channel::Fills => StreamKind::Fills,
-            Channel::Balances => StreamKind::Balances,
-        }
-    }
-}
-
-/// One active venue.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VenueEntry {
-    /// The venue id of the plugin that serves it (`gateio`, `mexc`, `fixture`).
-    pub plugin: String,
-    /// Set false to keep the entry but not run it.
-    #[serde(default = "yes")]
-    pub enabled: bool,
-    /// Normalized symbols the host's built-in consumer subscribes to (`BTC/USDT`).
-    #[serde(default)]
-    pub symbols: Vec<String>,
-    /// Channels the built-in consumer subscribes to for each symbol.
-    #[serde(default)]
-    pub channels: Vec<Channel>,
-    /// Endpoint overrides (`ws_url`, `rest_url`, ...), merged into `settings`.
-    #[serde(default)]
-    pub endpoints: BTreeMap<String, String>,
-    /// The `[venues.NAME]` table of the secrets file merged into `settings.credentials`
-    /// (default: the table named like this venue, if there is one).
-    #[serde(default)]
-    pub credentials: Option<String>,
-    /// Plugin-specific settings, passed to the plugin as JSON.
-    #[serde(default)]
-    pub settings: serde_json::Map<String, serde_json::Value>,
-}
-
-fn yes() -> bool {
-    true
-}
-
 /// A configuration that could not be read; the text names the file and key.
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
 pub struct ConfigError(String);
-
-/// Credentials read from the secrets file. Its `Debug` shows table names only.
-#[derive(Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Secrets {
-    #[serde(default)]
-    venues: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
-}
-
-impl std::fmt::Debug for Secrets {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Secrets")
-            .field("venues", &self.venues.keys().collect::<Vec<_>>())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Secrets {
-    /// Reads a secrets file. Errors name the file and key but never a value.
-    pub fn load(path: &Path) -> Result<Secrets, ConfigError> {
-        if !path.exists() {
-            return Err(ConfigError(format!(
-                "{}: no such file (named by key `secrets_file`)",
-                path.display()
-            )));
-        }
-        Figment::from(Toml::file(path))
-            .extract()
-            .map_err(|e| ConfigError(describe(e, Some(path), true)))
-    }
-
-    /// Names of the credential tables.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.venues.keys().map(String::as_str)
-    }
-}
 
 impl HostConfig {
     /// Reads `file` (or the embedded default), then `HOST_*` environment variables
@@ -352,53 +148,6 @@ impl HostConfig {
         }
         Ok(())
     }
-
-    /// Every `credentials` reference names a table of the secrets file.
-    pub fn check_references(
-        &self,
-        file: Option<&Path>,
-        secrets: &Secrets,
-    ) -> Result<(), ConfigError> {
-        for (name, venue) in &self.venues {
-            if let Some(reference) = &venue.credentials {
-                if !secrets.venues.contains_key(reference) {
-                    let where_ = match &self.secrets_file {
-                        Some(p) => format!("the secrets file {}", p.display()),
-                        None => "no secrets file (key `secrets_file` is not set)".into(),
-                    };
-                    return Err(ConfigError(format!(
-                        "{}: key `venues.{name}.credentials`: expected a `[venues.{reference}]` table in {where_}",
-                        source_name(file)
-                    )));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// The settings JSON handed to the plugin for venue `name`: its `settings`, then its
-    /// `endpoints`, then its credentials under `credentials`. `None` if `name` is not
-    /// configured. The result holds secrets: never log it.
-    pub fn venue_settings(&self, name: &str, secrets: &Secrets) -> Option<String> {
-        let venue = self.venues.get(name)?;
-        let mut settings = venue.settings.clone();
-        for (k, v) in &venue.endpoints {
-            settings.insert(k.clone(), serde_json::Value::String(v.clone()));
-        }
-        let reference = venue.credentials.as_deref().unwrap_or(name);
-        if let Some(table) = secrets.venues.get(reference) {
-            settings.insert(
-                "credentials".into(),
-                serde_json::Value::Object(table.clone()),
-            );
-        }
-        Some(serde_json::Value::Object(settings).to_string())
-    }
-
-    /// Enabled venues by name.
-    pub fn enabled_venues(&self) -> impl Iterator<Item = (&String, &VenueEntry)> {
-        self.venues.iter().filter(|(_, v)| v.enabled)
-    }
 }
 
 fn source_name(file: Option<&Path>) -> String {
@@ -446,6 +195,44 @@ mod tests {
     }
 
     #[test]
+    fn embedded_default_lists_the_defaults() {
+        let c = HostConfig::load(None).unwrap();
+        assert_eq!(c.restart, RestartPolicy::default());
+        assert_eq!(c.shutdown, ShutdownTimeouts::default());
+        assert_eq!(c.watch, WatchConfig::default());
+        assert_eq!(c.trust, TrustConfig::default());
+        assert_eq!(c.control, ControlConfig::default());
+        assert_eq!(c.metrics, MetricsConfig::default());
+        assert_eq!(c.log, LogConfig::default());
+        assert!(EMBEDDED_DEFAULT.contains("\n[restart]\n"));
+    }
+
+    #[test]
+    fn restart_section_is_read_in_milliseconds() {
+        let dir = std::env::temp_dir().join(format!("host-restart-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("host.toml");
+        std::fs::write(
+            &file,
+            "plugins_dir = \"x\"\n[restart]\nmax_faults = 2\ninitial_backoff = 50\n",
+        )
+        .unwrap();
+        let c = HostConfig::load(Some(&file)).unwrap();
+        assert_eq!(c.restart.max_faults, 2);
+        assert_eq!(
+            c.restart.initial_backoff,
+            std::time::Duration::from_millis(50)
+        );
+        assert_eq!(c.restart.window, RestartPolicy::default().window);
+        std::fs::write(&file, "plugins_dir = \"x\"\n[restart]\nmax_fault = 2\n").unwrap();
+        let err = HostConfig::load(Some(&file)).unwrap_err().to_string();
+        assert!(
+            err.contains("restart") && err.contains("max_fault"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn unknown_key_is_named_with_its_file() {
         let dir = std::env::temp_dir().join(format!("host-config-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -481,45 +268,6 @@ mod tests {
         let err = HostConfig::load(Some(&file)).unwrap_err().to_string();
         assert!(
             err.contains("metrics.address") && err.contains("loopback"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn secrets_are_merged_and_references_checked_without_showing_values() {
-        let dir = std::env::temp_dir().join(format!("host-secrets-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let secrets = dir.join("secrets.toml");
-        std::fs::write(
-            &secrets,
-            "[venues.main]\napi_key = \"K\"\napi_secret = \"S\"\n[venues.odd]\nx = 1\n",
-        )
-        .unwrap();
-        let file = dir.join("host.toml");
-        let text = format!(
-            "plugins_dir = \"x\"\nsecrets_file = \"{}\"\n[venues.a]\nplugin = \"mexc\"\ncredentials = \"main\"\nendpoints = {{ ws_url = \"ws://127.0.0.1:1\" }}\nsettings = {{ depth = 5 }}\n",
-            secrets.display()
-        );
-        std::fs::write(&file, &text).unwrap();
-        let (config, secrets_read) = HostConfig::load_with_secrets(Some(&file)).unwrap();
-        assert!(!format!("{secrets_read:?}").contains("\"S\""));
-        let json: serde_json::Value =
-            serde_json::from_str(&config.venue_settings("a", &secrets_read).unwrap()).unwrap();
-        assert_eq!(json["credentials"]["api_secret"], "S");
-        assert_eq!(json["ws_url"], "ws://127.0.0.1:1");
-        assert_eq!(json["depth"], 5);
-        std::fs::write(&file, text.replace("\"main\"", "\"nope\"")).unwrap();
-        let err = HostConfig::load_with_secrets(Some(&file))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("venues.a.credentials") && err.contains("nope"),
-            "{err}"
-        );
-        std::fs::write(&secrets, "[venues]\nmain = \"hunter2\"\n").unwrap();
-        let err = Secrets::load(&secrets).unwrap_err().to_string();
-        assert!(
-            !err.contains("hunter2") && err.contains("venues.main"),
             "{err}"
         );
     }

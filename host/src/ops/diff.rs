@@ -142,6 +142,7 @@ pub fn restart_required(old: &HostConfig, new: &HostConfig) -> Vec<String> {
     check("shadow_dir", old.shadow_dir != new.shadow_dir);
     check("watch", old.watch != new.watch);
     check("shutdown", old.shutdown != new.shutdown);
+    check("restart", old.restart != new.restart);
     check("queues", old.queues != new.queues);
     check("reconnect", old.reconnect != new.reconnect);
     check("rate_limits", old.rate_limits != new.rate_limits);

@@ -5,6 +5,7 @@
 use std::convert::Infallible;
 use std::fmt::Write;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use http_body_util::Full;
 use hyper::body::Bytes;
@@ -14,6 +15,10 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use super::Operator;
+
+/// How long a connection may finish the response in progress once the endpoint stops; a
+/// client that never completes its request is dropped after it.
+const CLOSE_GRACE: Duration = Duration::from_millis(100);
 
 /// Binds `address` (must be loopback) and serves `/metrics` in the operator's task group.
 pub(super) async fn serve(op: &Operator, address: SocketAddr) -> std::io::Result<SocketAddr> {
@@ -37,7 +42,7 @@ pub(super) async fn serve(op: &Operator, address: SocketAddr) -> std::io::Result
             _ = conn.as_mut() => {}
             _ = token.cancelled() => {
                 conn.as_mut().graceful_shutdown();
-                let _ = conn.await;
+                let _ = tokio::time::timeout(CLOSE_GRACE, conn).await;
             }
         }
     });
@@ -90,7 +95,7 @@ impl Text {
 /// The metrics text now.
 pub async fn render(op: &Operator) -> String {
     let host = op.host();
-    let counts = host.counts().await;
+    let counts = host.counts_now();
     let c = op.counters();
     let mut t = Text(String::new());
     t.one(
@@ -211,7 +216,7 @@ pub async fn render(op: &Operator) -> String {
         c.config_rejected,
     );
     let venues = host.instances().await;
-    let per_venue: [(&str, &str, &str); 9] = [
+    let per_venue: [(&str, &str, &str); 10] = [
         (
             "host_venue_up",
             "gauge",
@@ -257,11 +262,16 @@ pub async fn render(op: &Operator) -> String {
             "gauge",
             "Items waiting in consumer queues.",
         ),
+        (
+            "host_venue_faults",
+            "gauge",
+            "Faults (plugin panics) counted in the restart window; at `restart.max_faults` the venue fails.",
+        ),
     ];
-    let rows: Vec<(String, [u64; 9])> = venues
+    let rows: Vec<(String, [u64; 10])> = venues
         .iter()
         .map(|i| {
-            let q = host.bus().venue_stats(&i.name);
+            let q = host.bus().venue_stats(i.name.as_str());
             let up = u64::from(i.state == crate::State::Running);
             let values = [
                 up,
@@ -273,8 +283,9 @@ pub async fn render(op: &Operator) -> String {
                 q.delivered,
                 q.dropped(),
                 q.depth,
+                i.faults as u64,
             ];
-            (i.name.clone(), values)
+            (i.name.to_string(), values)
         })
         .collect();
     for (k, (name, kind, help)) in per_venue.iter().enumerate() {
@@ -282,6 +293,19 @@ pub async fn render(op: &Operator) -> String {
         for (venue, values) in &rows {
             t.sample(name, &[("venue", venue)], values[k]);
         }
+    }
+    t.family(
+        "host_venue_state",
+        "gauge",
+        "1 for the venue's life-cycle state (running, stopping, stopped, restarting, failed...).",
+    );
+    for i in &venues {
+        let state = i.state.to_string();
+        t.sample(
+            "host_venue_state",
+            &[("venue", i.name.as_str()), ("state", &state)],
+            1,
+        );
     }
     t.0
 }

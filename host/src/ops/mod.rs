@@ -4,17 +4,23 @@
 //! and the last shutdown and reload reports.
 //!
 //! Every operation that changes the set of plugins or venues runs under one lock, so the
-//! watcher, a config reload and a control command never interleave.
+//! watcher, a config reload and a control command never interleave; what `status` and
+//! `/metrics` read (the configuration in force, records, the host's registry) is never
+//! behind that lock, so they answer while a stop or reload is in progress. This file owns
+//! the [`Operator`] and its start; [`files`] the plugin folder, [`venues`] the venue
+//! commands, [`shutdown`] the process's shutdown.
 
 pub mod control;
 pub mod diff;
 mod events;
+mod files;
 pub mod metrics;
 mod reconfig;
 mod records;
 mod serve;
+mod shutdown;
 pub mod status;
-
+mod venues;
 pub mod watch;
 
 use std::collections::BTreeMap;
@@ -23,13 +29,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use plugin_api::StreamKind;
+use arc_swap::ArcSwap;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{HostConfig, Secrets};
-use crate::error::HostError;
-use crate::stop::report::{ReloadReport, ShutdownReport, StopReport};
+use crate::stop::coordinator::ShutdownTimeouts;
 use crate::stop::resource::TaskGroup;
 use crate::{Host, HostOptions};
 
@@ -49,7 +54,6 @@ struct FileRecord {
 
 /// State changed only under the operations lock.
 struct OpsState {
-    config: HostConfig,
     secrets: Secrets,
     files: BTreeMap<PathBuf, FileRecord>,
 }
@@ -58,7 +62,11 @@ struct OpsInner {
     host: Host,
     config_file: Option<PathBuf>,
     plugins_dir: PathBuf,
+    /// The stop timeouts the host was created with (read at start only).
+    timeouts: ShutdownTimeouts,
     ops: tokio::sync::Mutex<OpsState>,
+    /// The configuration in force: replaced under the operations lock, read without it.
+    config: ArcSwap<HostConfig>,
     records: Mutex<Records>,
     events: broadcast::Sender<OpsEvent>,
     tasks: TaskGroup,
@@ -99,6 +107,7 @@ impl Operator {
             shadow_dir: config.shadow_dir.clone(),
             reconnect: config.reconnect.clone(),
             rate_limits: config.rate_limits.clone(),
+            restart: config.restart,
             ..HostOptions::default()
         })
         .map_err(|source| OpsError::Setup {
@@ -115,11 +124,12 @@ impl Operator {
                 host,
                 config_file,
                 plugins_dir,
+                timeouts: config.shutdown,
                 ops: tokio::sync::Mutex::new(OpsState {
-                    config: config.clone(),
                     secrets,
                     files: BTreeMap::new(),
                 }),
+                config: ArcSwap::from_pointee(config.clone()),
                 records: Mutex::new(Records::default()),
                 events: broadcast::channel(256).0,
                 tasks: TaskGroup::new(),
@@ -241,6 +251,12 @@ impl Operator {
         self.records().counters.clone()
     }
 
+    /// The configuration in force (the last one applied), without waiting for an operation
+    /// in progress.
+    pub fn config(&self) -> Arc<HostConfig> {
+        self.inner.config.load_full()
+    }
+
     fn records(&self) -> std::sync::MutexGuard<'_, Records> {
         self.inner.records.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -258,316 +274,5 @@ impl Operator {
     /// Resolves once a shutdown was requested.
     pub async fn shutdown_requested(&self) {
         self.inner.shutdown_requested.cancelled().await
-    }
-
-    async fn scan_folder(&self) {
-        let dir = &self.inner.plugins_dir;
-        let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
-            Ok(entries) => entries
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| watch::plugin_candidate(p))
-                .collect(),
-            Err(e) => {
-                tracing::error!(folder = %dir.display(), error = %e, "plugin folder unreadable");
-                return;
-            }
-        };
-        files.sort();
-        for file in files {
-            self.plugin_file_changed(&file).await;
-        }
-    }
-
-    async fn report_missing_plugins(&self) {
-        let st = self.inner.ops.lock().await;
-        let loaded = self.loaded_plugins().await;
-        let source = self
-            .inner
-            .config_file
-            .as_ref()
-            .map(|f| f.display().to_string())
-            .unwrap_or_else(|| "embedded default".into());
-        for (name, entry) in st.config.enabled_venues() {
-            if !loaded.contains(&entry.plugin) {
-                tracing::error!(
-                    "{source}: key `venues.{name}.plugin`: no file in {} provides plugin `{}`; the venue waits for one",
-                    self.inner.plugins_dir.display(),
-                    entry.plugin
-                );
-            }
-        }
-    }
-
-    /// Enabled venues of the configuration in force: (name, plugin).
-    async fn configured_venues(&self) -> Vec<(String, String)> {
-        let st = self.inner.ops.lock().await;
-        st.config
-            .enabled_venues()
-            .map(|(n, v)| (n.clone(), v.plugin.clone()))
-            .collect()
-    }
-
-    async fn loaded_plugins(&self) -> Vec<String> {
-        self.inner
-            .host
-            .plugins()
-            .await
-            .into_iter()
-            .map(|p| p.info.venue)
-            .collect()
-    }
-
-    /// Acts on a plugin file that appeared, changed or disappeared (what the watcher calls
-    /// once the path settled): a new trusted file is loaded and the venues configured for
-    /// it start; a replaced file is reloaded in place (validated first, so a bad file leaves
-    /// the running build alone); a removed file's venues stop and its plugin is unloaded.
-    pub async fn plugin_file_changed(&self, path: &Path) {
-        let mut st = self.inner.ops.lock().await;
-        let known = st.files.get(path).cloned();
-        if !path.exists() {
-            if let Some(rec) = known {
-                self.remove_plugin(&mut st, path, &rec.plugin).await;
-            }
-            return;
-        }
-        let fingerprint = match crate::plugin::trust::check(path, &st.config.trust) {
-            Ok(d) => d,
-            Err(e) => return self.refuse(path, e.to_string()),
-        };
-        match known {
-            Some(rec) if rec.fingerprint == fingerprint => {}
-            Some(rec) if self.loaded_plugins().await.contains(&rec.plugin) => {
-                let _ = self
-                    .reload_locked(&mut st, path, &rec.plugin, fingerprint)
-                    .await;
-            }
-            _ => self.load_locked(&mut st, path, fingerprint).await,
-        }
-    }
-
-    async fn load_locked(&self, st: &mut OpsState, path: &Path, fingerprint: String) {
-        match self.inner.host.load_plugin(path).await {
-            Ok(info) => {
-                tracing::info!(file = %path.display(), plugin = %info.venue, version = %info.plugin_version, "plugin file loaded");
-                st.files.insert(
-                    path.to_owned(),
-                    FileRecord {
-                        plugin: info.venue.clone(),
-                        fingerprint,
-                    },
-                );
-                self.emit(OpsEvent::PluginLoaded {
-                    file: path.to_owned(),
-                    plugin: info.venue.clone(),
-                    version: info.plugin_version,
-                });
-                let plans = diff::plans(&st.config, &st.secrets);
-                for (name, plan) in plans.iter().filter(|(_, p)| p.plugin == info.venue) {
-                    if self.inner.host.state(name).await.is_none() {
-                        let _ = self.bring_up(name, plan).await;
-                    }
-                }
-            }
-            Err(e) => self.refuse(path, e.to_string()),
-        }
-    }
-
-    async fn reload_locked(
-        &self,
-        st: &mut OpsState,
-        path: &Path,
-        plugin: &str,
-        fingerprint: String,
-    ) -> Result<ReloadReport, OpsError> {
-        match self.inner.host.reload_plugin(plugin, path).await {
-            Ok(report) => {
-                st.files.insert(
-                    path.to_owned(),
-                    FileRecord {
-                        plugin: plugin.to_owned(),
-                        fingerprint,
-                    },
-                );
-                let plans = diff::plans(&st.config, &st.secrets);
-                for name in &report.instances {
-                    if let Some(plan) = plans.get(name) {
-                        self.bind_consumers(name, plan).await;
-                    }
-                }
-                self.records().reloaded(&report);
-                self.emit(OpsEvent::PluginReloaded {
-                    file: path.to_owned(),
-                    report: Box::new(report.clone()),
-                });
-                Ok(report)
-            }
-            Err(e) => {
-                self.records().counters.reloads_failed += 1;
-                self.refuse(path, e.to_string());
-                Err(e.into())
-            }
-        }
-    }
-
-    async fn remove_plugin(&self, st: &mut OpsState, path: &Path, plugin: &str) {
-        for inst in self.inner.host.instances().await {
-            if inst.venue == plugin {
-                if let Err(e) = self.inner.host.remove_venue(&inst.name).await {
-                    tracing::error!(venue = %inst.name, error = %e, "stopping a venue of a removed plugin file failed");
-                }
-            }
-        }
-        match self.inner.host.unload_plugin(plugin).await {
-            Ok(report) => {
-                tracing::info!(file = %path.display(), plugin, unmapped = report.unmapped, "plugin file removed; plugin unloaded")
-            }
-            Err(e) => {
-                tracing::error!(file = %path.display(), plugin, error = %e, "unloading a removed plugin failed")
-            }
-        }
-        st.files.remove(path);
-        self.emit(OpsEvent::PluginRemoved {
-            file: path.to_owned(),
-            plugin: plugin.to_owned(),
-        });
-    }
-
-    fn refuse(&self, path: &Path, error: String) {
-        tracing::error!(file = %path.display(), "plugin file refused: {error}");
-        self.records().refused(path, &error);
-        self.emit(OpsEvent::PluginRefused {
-            file: path.to_owned(),
-            error,
-        });
-    }
-
-    /// Starts the venue `name` with `plan`; `Ok(false)` if no loaded plugin serves it yet.
-    async fn bring_up(&self, name: &str, plan: &VenuePlan) -> Result<bool, HostError> {
-        if !self.loaded_plugins().await.contains(&plan.plugin) {
-            return Ok(false);
-        }
-        let host = &self.inner.host;
-        if let Err(e) = host
-            .start_venue(name, &plan.plugin, &plan.settings_json)
-            .await
-        {
-            // A start that failed after creation leaves a stopped instance behind.
-            let _ = host.remove_venue(name).await;
-            tracing::error!(venue = %name, error = %e, "venue did not start");
-            self.emit(OpsEvent::VenueFailed {
-                venue: name.to_owned(),
-                error: e.to_string(),
-            });
-            return Err(e);
-        }
-        self.bind_consumers(name, plan).await;
-        self.emit(OpsEvent::VenueStarted {
-            venue: name.to_owned(),
-        });
-        Ok(true)
-    }
-
-    /// The built-in consumer: counts what it receives, so the venue's data flows.
-    async fn bind_consumers(&self, name: &str, plan: &VenuePlan) {
-        for channel in &plan.channels {
-            let kind = StreamKind::from(*channel);
-            let symbols: Vec<&str> = if kind.is_private() {
-                vec![""]
-            } else {
-                plan.symbols.iter().map(String::as_str).collect()
-            };
-            for symbol in symbols {
-                if let Err(e) = self.inner.host.bind(name, symbol, kind, |_| async {}).await {
-                    tracing::warn!(venue = %name, symbol, channel = kind.name(), error = %e, "consumer not bound");
-                }
-            }
-        }
-    }
-
-    /// Stops and forgets `name` if the host knows it.
-    async fn take_down(&self, name: &str) -> Result<(), HostError> {
-        if self.inner.host.state(name).await.is_some() {
-            self.inner.host.remove_venue(name).await?;
-        }
-        Ok(())
-    }
-
-    /// Starts the configured venue `name` (after a `stop`, or one that waited for its
-    /// plugin).
-    pub async fn start_venue(&self, name: &str) -> Result<(), OpsError> {
-        let st = self.inner.ops.lock().await;
-        let plans = diff::plans(&st.config, &st.secrets);
-        let plan = plans
-            .get(name)
-            .ok_or_else(|| OpsError::NotConfigured(name.to_owned()))?;
-        match self.inner.host.state(name).await {
-            Some(crate::State::Stopped) => self.inner.host.remove_venue(name).await?,
-            Some(_) => return Err(OpsError::AlreadyRunning(name.to_owned())),
-            None => {}
-        }
-        match self.bring_up(name, plan).await? {
-            true => Ok(()),
-            false => Err(OpsError::NoPluginFile {
-                venue: name.to_owned(),
-                plugin: plan.plugin.clone(),
-            }),
-        }
-    }
-
-    /// Stops the venue `name` (it stays known, stopped, until started again).
-    pub async fn stop_venue(&self, name: &str) -> Result<StopReport, OpsError> {
-        let _st = self.inner.ops.lock().await;
-        let report = self.inner.host.stop_venue(name).await?;
-        self.records().stopped(&report);
-        Ok(report)
-    }
-
-    /// Reloads the plugin serving the venue instance (or plugin id) `name` from its file,
-    /// even if the file did not change.
-    pub async fn reload_venue(&self, name: &str) -> Result<ReloadReport, OpsError> {
-        let mut st = self.inner.ops.lock().await;
-        let plugin = match self
-            .inner
-            .host
-            .instances()
-            .await
-            .into_iter()
-            .find(|i| i.name == name)
-        {
-            Some(i) => i.venue,
-            None => name.to_owned(),
-        };
-        let path = st
-            .files
-            .iter()
-            .find(|(_, r)| r.plugin == plugin)
-            .map(|(p, _)| p.clone())
-            .ok_or_else(|| OpsError::NoPluginFile {
-                venue: name.to_owned(),
-                plugin: plugin.clone(),
-            })?;
-        let fingerprint = crate::plugin::trust::check(&path, &st.config.trust)?;
-        self.reload_locked(&mut st, &path, &plugin, fingerprint)
-            .await
-    }
-
-    /// Stops the watcher, control socket and metrics endpoint, then shuts the host down
-    /// (every venue stopped dependents-first, every plugin unloaded) and keeps the report.
-    pub async fn shutdown(&self, reason: &str) -> ShutdownReport {
-        self.inner.shutdown_requested.cancel();
-        self.inner.tasks.shutdown().await;
-        if let Some(path) = self.inner.control_socket.get() {
-            let _ = std::fs::remove_file(path);
-        }
-        let _st = self.inner.ops.lock().await;
-        let report = self.inner.host.shutdown(reason).await;
-        self.records().shut_down(&report);
-        report
-    }
-
-    /// Tasks of the operator itself (watcher, listeners, connections) still alive.
-    pub fn live_tasks(&self) -> usize {
-        self.inner.tasks.live()
     }
 }

@@ -2,6 +2,7 @@
 //! and undo every step taken if one fails (the outcome says which).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::diff::{self, ConfigOutcome, VenueDiff, VenuePlan};
 use super::{Operator, OpsEvent};
@@ -29,16 +30,18 @@ impl Operator {
     /// configuration stays in force.
     pub async fn apply_config(&self, config: HostConfig, secrets: Secrets) -> ConfigOutcome {
         let mut st = self.inner.ops.lock().await;
-        let old = diff::plans(&st.config, &st.secrets);
+        let current = self.config();
+        let old = diff::plans(&current, &st.secrets);
         let new = diff::plans(&config, &secrets);
         let diff = VenueDiff::between(&old, &new);
-        let outcome = if diff.is_empty() && st.config == config {
+        let outcome = if diff.is_empty() && *current == config {
             ConfigOutcome::Unchanged
         } else {
             match self.apply_diff(&diff, &old, &new).await {
                 Ok(waiting_for_plugin) => {
-                    let restart_required = diff::restart_required(&st.config, &config);
-                    st.config = config;
+                    let restart_required = diff::restart_required(&current, &config);
+                    // Published under the operations lock, so commands see it in order.
+                    self.inner.config.store(Arc::new(config));
                     st.secrets = secrets;
                     ConfigOutcome::Applied {
                         diff,

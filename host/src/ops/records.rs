@@ -78,7 +78,7 @@ impl Records {
             match r.outcome {
                 Outcome::Forced => self.counters.resources_forced += 1,
                 Outcome::Failed => self.counters.resources_failed += 1,
-                Outcome::Stopped => {}
+                Outcome::Stopped | Outcome::CarriedOver => {}
             }
         }
         self.counters.hung += quarantined as u64;

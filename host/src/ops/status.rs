@@ -1,5 +1,6 @@
-//! What `host ctl status` shows: every plugin, every venue with its queue and message
-//! counters, the operator's counters and the last reports.
+//! What `host ctl status` shows: every plugin, every venue with its state, faults, queue
+//! and message counters, the operator's counters and the last reports. Nothing here waits
+//! for an operation in progress.
 
 use serde::Serialize;
 
@@ -33,8 +34,11 @@ pub struct VenueView {
     pub name: String,
     /// The venue id of its plugin.
     pub plugin: String,
-    /// Life-cycle state (`running`, `stopped`, ...), or `waiting` for a plugin file.
+    /// Life-cycle state (`running`, `stopping`, `stopped`, `restarting` after a fault,
+    /// `failed` after too many), or `waiting` for a plugin file.
     pub state: String,
+    /// Faults (plugin panics) counted in the restart window.
+    pub faults: usize,
     /// Live subscriptions.
     pub subscriptions: usize,
     /// Bound handlers.
@@ -77,7 +81,7 @@ pub struct Status {
 }
 
 impl Operator {
-    /// The status of the host now.
+    /// The status of the host now; answers during a stop, reload or shutdown too.
     pub async fn status(&self) -> Status {
         let host = self.host();
         let plugins = host
@@ -99,9 +103,10 @@ impl Operator {
             .await
             .into_iter()
             .map(|i| {
-                let q = host.bus().venue_stats(&i.name);
+                let q = host.bus().venue_stats(i.name.as_str());
                 VenueView {
                     state: i.state.to_string(),
+                    faults: i.faults,
                     subscriptions: i.subscriptions,
                     bindings: i.bindings,
                     queue_depth: q.depth,
@@ -110,18 +115,19 @@ impl Operator {
                     dropped: q.dropped(),
                     queues: q,
                     last_error: i.stats.last_error,
-                    plugin: i.venue,
-                    name: i.name,
+                    plugin: i.plugin.to_string(),
+                    name: i.name.to_string(),
                 }
             })
             .collect();
-        let configured = self.configured_venues().await;
+        let configured = self.configured_venues();
         for (name, plugin) in configured {
             if !venues.iter().any(|v| v.name == name) {
                 venues.push(VenueView {
                     name,
                     plugin,
                     state: "waiting".into(),
+                    faults: 0,
                     subscriptions: 0,
                     bindings: 0,
                     queue_depth: 0,
@@ -141,7 +147,7 @@ impl Operator {
             metrics_address: self.metrics_address().map(|a| a.to_string()),
             plugins,
             venues,
-            counts: host.counts().await,
+            counts: host.counts_now(),
             counters: self.counters(),
             last: self.reports(),
         }

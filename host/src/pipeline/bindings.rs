@@ -1,6 +1,8 @@
 //! Handler bindings: consumer callbacks bound to a venue's streams. They are recorded as a
 //! resource of the venue instance and unbound (their tasks ended, the handlers dropped)
 //! when it stops, so nothing keeps a consumer's handler alive after its owner stopped.
+//! Across a reload or a restart they are carried over: the handlers keep running and see
+//! the gap the streams send.
 
 use std::future::Future;
 
@@ -17,8 +19,9 @@ pub struct Bindings {
 
 impl Bindings {
     /// Runs `handler` for every item of `subscription` until the instance stops or the stream
-    /// ends. The handler is dropped when its task ends.
-    pub fn bind<F, Fut>(&self, mut subscription: Subscription, mut handler: F)
+    /// ends. The handler is dropped when its task ends. `false` (and the handler dropped at
+    /// once) if the bindings are stopped.
+    pub fn bind<F, Fut>(&self, mut subscription: Subscription, mut handler: F) -> bool
     where
         F: FnMut(StreamItem) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
@@ -35,7 +38,7 @@ impl Bindings {
                     None => break,
                 }
             }
-        });
+        })
     }
 
     /// Handlers still bound.
@@ -47,6 +50,11 @@ impl Bindings {
 impl Resource for Bindings {
     fn stop(&self) -> BoxFuture<'static, Result<(), String>> {
         self.tasks.stop()
+    }
+
+    /// The handlers stay bound to the next build of the instance.
+    fn carry_over(&self) -> Option<BoxFuture<'static, Result<(), String>>> {
+        Some(Box::pin(async { Ok(()) }))
     }
 
     fn force(&self) -> BoxFuture<'static, ()> {

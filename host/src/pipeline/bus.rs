@@ -1,30 +1,22 @@
-//! Streams and subscriptions: consumers subscribe by venue, symbol and kind and get a
-//! [`Subscription`] handle with its own bounded queue. Dropping the handle unsubscribes; the
-//! venue's driver learns when the first consumer of a topic arrives and the last one leaves.
+//! The registry of subscriptions: consumers subscribe by venue, symbol and kind and get a
+//! [`Subscription`] with its own bounded queue; dropping it unsubscribes. A venue's
+//! connections learn from [`Bus::interest`] when the first consumer of a topic arrives and
+//! the last one leaves; its driver publishes through a [`Publisher`].
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
-use plugin_api::{Event, Gap, GapReason, Instrument, Stamp, StreamKind, Symbol};
+use plugin_api::{Event, GapReason, Instrument, StreamKind, Symbol};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::pipeline::queue::{
-    queue, Overflow, QueueRx, QueueStats, QueueTx, TryPushError, WakeBatch,
-};
-
-/// What a consumer receives.
-#[allow(clippy::large_enum_variant)] // events dominate; boxing each would cost an allocation
-#[derive(Debug, Clone, PartialEq)]
-pub enum StreamItem {
-    /// A normalized event (host-owned: safe to keep after the plugin is unloaded).
-    Event(Event),
-    /// The venue stopped: no more items will come on this subscription.
-    End,
-}
+use crate::pipeline::publish::{deliver, gap_event};
+pub use crate::pipeline::publish::{Burst, Publisher, Stalled};
+use crate::pipeline::queue::{queue, Overflow, QueueStats, QueueTx, WakeBatch};
+pub use crate::pipeline::subscription::{StreamItem, Subscription};
 
 /// Queue sizes and overflow policies per stream kind.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,16 +58,17 @@ impl QueuePolicies {
     }
 }
 
-type TopicKey = (Symbol, StreamKind);
+pub(crate) type TopicKey = (Symbol, StreamKind);
 
 /// Consumers by topic; replaced whole when subscriptions change, so publishers read it
 /// without a lock.
-type Routes = FxHashMap<TopicKey, Arc<Vec<Entry>>>;
+pub(crate) type Routes = FxHashMap<TopicKey, Arc<Vec<Entry>>>;
 
+/// One subscription's queue, as publishers see it.
 #[derive(Clone)]
-struct Entry {
-    id: u64,
-    tx: QueueTx<StreamItem>,
+pub(crate) struct Entry {
+    pub(crate) id: u64,
+    pub(crate) tx: QueueTx<StreamItem>,
 }
 
 struct VenueSubs {
@@ -111,7 +104,7 @@ impl Default for VenueSubs {
     }
 }
 
-struct BusInner {
+pub(crate) struct BusInner {
     venues: Mutex<HashMap<String, VenueSubs>>,
     next_id: AtomicU64,
     policies: QueuePolicies,
@@ -120,205 +113,13 @@ struct BusInner {
 /// The registry of subscriptions. Cheap to clone.
 #[derive(Clone)]
 pub struct Bus {
-    inner: Arc<BusInner>,
+    pub(crate) inner: Arc<BusInner>,
 }
 
 impl std::fmt::Debug for Bus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Bus")
             .field("subscriptions", &self.live_subscriptions())
-            .finish()
-    }
-}
-
-/// A consumer's handle on one stream. Dropping it (or [`Subscription::dispose`]) unsubscribes.
-pub struct Subscription {
-    id: u64,
-    venue: String,
-    key: TopicKey,
-    rx: QueueRx<StreamItem>,
-    bus: Weak<BusInner>,
-}
-
-impl std::fmt::Debug for Subscription {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Subscription")
-            .field("venue", &self.venue)
-            .field("symbol", &self.key.0)
-            .field("kind", &self.key.1)
-            .finish()
-    }
-}
-
-impl Subscription {
-    /// The next item; `None` after [`StreamItem::End`] has been taken or the bus is gone.
-    /// Cancel-safe.
-    pub async fn recv(&mut self) -> Option<StreamItem> {
-        self.rx.recv().await
-    }
-
-    /// Waits for at least one item, then moves everything queued, up to `limit`, into `buf`
-    /// at once; returns how many (0 after [`StreamItem::End`] has been taken). Cheaper per
-    /// item than [`Subscription::recv`] for a consumer that handles a backlog in one go.
-    /// Cancel-safe.
-    pub async fn recv_many(&mut self, buf: &mut Vec<StreamItem>, limit: usize) -> usize {
-        self.rx.recv_many(buf, limit).await
-    }
-
-    /// Unsubscribes now (same as dropping).
-    pub fn dispose(self) {}
-
-    /// The queue's counters.
-    pub fn stats(&self) -> QueueStats {
-        self.rx.stats()
-    }
-
-    /// Venue, normalized symbol and kind.
-    pub fn topic(&self) -> (&str, &str, StreamKind) {
-        (&self.venue, self.key.0.as_str(), self.key.1)
-    }
-}
-
-impl Drop for Subscription {
-    fn drop(&mut self) {
-        // Count what is left as undelivered first, so the final counters are complete.
-        self.rx.close_and_count();
-        if let Some(bus) = self.bus.upgrade() {
-            Bus { inner: bus }.remove(&self.venue, self.key, self.id, self.rx.stats());
-        }
-    }
-}
-
-/// Delivers one venue's events to its consumers, reading a snapshot of the subscriptions
-/// that the bus renews whenever they change: publishing takes no lock of the bus. Cheap to
-/// clone.
-#[derive(Clone)]
-pub struct Publisher {
-    routes: Arc<ArcSwap<Routes>>,
-}
-
-impl std::fmt::Debug for Publisher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Publisher")
-            .field("topics", &self.routes.load().len())
-            .finish()
-    }
-}
-
-impl Publisher {
-    /// Delivers `event` to every consumer of its topic (a clone each; the last one takes
-    /// it) and wakes them. Waits only when a consumer's queue applies backpressure.
-    pub async fn publish(&self, event: Event) {
-        self.burst().publish(event).await;
-    }
-
-    /// Starts a burst of events: see [`Burst`].
-    pub fn burst(&self) -> Burst {
-        Burst {
-            routes: self.routes.load_full(),
-            wakes: WakeBatch::new(),
-        }
-    }
-}
-
-/// A burst of events from one venue (the frames of one socket read): delivered against the
-/// subscriptions as they were when the burst began, each consumer woken once when the burst
-/// is dropped (see [`WakeBatch`]).
-pub struct Burst {
-    routes: Arc<Routes>,
-    wakes: WakeBatch,
-}
-
-impl std::fmt::Debug for Burst {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Burst")
-            .field("topics", &self.routes.len())
-            .field("wakes", &self.wakes)
-            .finish()
-    }
-}
-
-impl Burst {
-    /// Delivers `event` to every consumer of its topic (a clone each; the last one takes
-    /// it). Waits only when a consumer's queue applies backpressure.
-    pub async fn publish(&mut self, event: Event) {
-        if let Err(stalled) = self.try_publish(event) {
-            self.finish(stalled).await;
-        }
-    }
-
-    /// Like [`Burst::publish`], but never waits: when a consumer's queue is full under
-    /// backpressure it returns what is left of the delivery, for [`Burst::finish`]. The
-    /// path every event of a burst takes; the wait is the exception.
-    pub fn try_publish(&mut self, event: Event) -> Result<(), Box<Stalled>> {
-        let kind = event.kind();
-        let whole_kind = matches!(&event, Event::Gap(g) if g.instrument.symbol.is_empty());
-        if whole_kind {
-            // A gap of a whole stream kind: every topic of that kind.
-            let targets: Vec<&[Entry]> = self
-                .routes
-                .iter()
-                .filter(|((_, k), _)| *k == kind)
-                .map(|(_, v)| v.as_slice())
-                .collect();
-            return deliver(&targets, event, &mut self.wakes);
-        }
-        let symbol = match &event {
-            Event::Balance(_) => Symbol::EMPTY,
-            other => other
-                .instrument()
-                .map(|i| i.symbol)
-                .unwrap_or(Symbol::EMPTY),
-        };
-        // Private streams: account-wide subscribers (empty symbol) see every instrument.
-        let account_wide = (kind.is_private() && !symbol.is_empty())
-            .then(|| self.routes.get(&(Symbol::EMPTY, kind)))
-            .flatten();
-        match (self.routes.get(&(symbol, kind)), account_wide) {
-            (Some(t), None) | (None, Some(t)) => deliver(&[t], event, &mut self.wakes),
-            (Some(t), Some(a)) => deliver(&[t, a], event, &mut self.wakes),
-            (None, None) => Ok(()),
-        }
-    }
-
-    /// Finishes a delivery that [`Burst::try_publish`] could not complete: waits for room
-    /// in the full queue, then delivers to the consumers after it.
-    pub async fn finish(&mut self, stalled: Box<Stalled>) {
-        let Stalled {
-            full,
-            item,
-            rest,
-            mut event,
-        } = *stalled;
-        // A closed queue counts the drop itself.
-        let _ = full.push_deferred(0, item, &mut self.wakes).await;
-        let last = rest.len();
-        for (n, tx) in rest.iter().enumerate() {
-            let Some(item) = copy_for(&mut event, n + 1 == last) else {
-                return;
-            };
-            let _ = tx
-                .push_deferred(0, StreamItem::Event(item), &mut self.wakes)
-                .await;
-        }
-    }
-}
-
-/// A delivery that met a consumer's queue full under backpressure: the item for that queue,
-/// and the consumers still to get the event after it. Finish it with [`Burst::finish`].
-pub struct Stalled {
-    full: QueueTx<StreamItem>,
-    item: StreamItem,
-    rest: Vec<QueueTx<StreamItem>>,
-    /// The event for `rest` (a clone each; the last one takes it).
-    event: Option<Event>,
-}
-
-impl std::fmt::Debug for Stalled {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Stalled")
-            .field("item", &self.item)
-            .field("rest", &self.rest.len())
             .finish()
     }
 }
@@ -367,7 +168,7 @@ impl Bus {
         })
     }
 
-    fn remove(&self, venue: &str, key: TopicKey, id: u64, final_stats: QueueStats) {
+    pub(crate) fn remove(&self, venue: &str, key: TopicKey, id: u64, final_stats: QueueStats) {
         {
             let mut venues = self.lock();
             let Some(subs) = venues.get_mut(venue) else {
@@ -434,9 +235,15 @@ impl Bus {
         Publisher { routes }
     }
 
-    /// Sends a gap marker to every consumer of `venue` (after a reconnect of everything or a
-    /// reload); consumers stay subscribed. Markers never wait for room.
-    pub fn gap_all(&self, venue: &str, reason: GapReason, received_ns: u64) {
+    /// Sends a gap marker to every consumer of `venue` on a stream of one of `kinds` (after
+    /// a reload or a restart); consumers stay subscribed. Markers never wait for room.
+    pub fn gap_kinds(
+        &self,
+        venue: &str,
+        kinds: &[StreamKind],
+        reason: GapReason,
+        received_ns: u64,
+    ) {
         let targets: Vec<(TopicKey, Arc<Vec<Entry>>)> = {
             let venues = self.lock();
             venues
@@ -445,49 +252,54 @@ impl Bus {
                     s.routes
                         .load()
                         .iter()
+                        .filter(|((_, kind), _)| kinds.contains(kind))
                         .map(|(k, v)| (*k, v.clone()))
                         .collect()
                 })
                 .unwrap_or_default()
         };
         for ((symbol, kind), entries) in targets {
-            let gap = Event::Gap(Gap {
-                instrument: Instrument {
-                    symbol,
-                    venue_symbol: Symbol::EMPTY,
-                },
-                kind,
-                reason,
-                last_id: 0,
-                stamp: Stamp {
-                    venue_ts_ms: 0,
-                    received_ns,
-                },
-            });
+            let instrument = Instrument {
+                symbol,
+                venue_symbol: Symbol::EMPTY,
+            };
+            let gap = gap_event(instrument, kind, reason, received_ns);
             // Gaps are markers: their delivery never stalls.
             let _ = deliver(&[entries.as_slice()], gap, &mut WakeBatch::new());
         }
     }
 
-    /// Ends every subscription of `venue`: consumers drain what is queued, then get
-    /// [`StreamItem::End`].
+    /// Ends every subscription of `venue` to a stream of one of `kinds`: consumers drain
+    /// what is queued, then get [`StreamItem::End`].
     ///
     /// The subscriptions stop counting as live at once; their queues' counters still count in
     /// [`Bus::venue_stats`].
-    pub async fn end_venue(&self, venue: &str) {
-        let all = {
+    pub fn end_kinds(&self, venue: &str, kinds: &[StreamKind]) {
+        let ended: Vec<Entry> = {
             let mut venues = self.lock();
             let Some(subs) = venues.get_mut(venue) else {
                 return;
             };
-            let all = subs.routes.swap(Arc::default());
-            for e in all.values().flat_map(|l| l.iter()) {
+            let ended = subs.edit(|topics| {
+                let keys: Vec<TopicKey> = topics
+                    .keys()
+                    .filter(|(_, kind)| kinds.contains(kind))
+                    .copied()
+                    .collect();
+                keys.iter()
+                    .filter_map(|k| topics.remove(k))
+                    .flat_map(|list| list.iter().cloned().collect::<Vec<_>>())
+                    .collect::<Vec<Entry>>()
+            });
+            for e in &ended {
                 subs.ended.insert(e.id, e.tx.clone());
             }
-            subs.interest.send_modify(|v| *v += 1);
-            all
+            if !ended.is_empty() {
+                subs.interest.send_modify(|v| *v += 1);
+            }
+            ended
         };
-        for e in all.values().flat_map(|l| l.iter()) {
+        for e in &ended {
             let _ = e.tx.push_marker(StreamItem::End);
             e.tx.close();
         }
@@ -506,6 +318,21 @@ impl Bus {
         self.lock()
             .get(venue)
             .map(|s| s.routes.load().values().map(|l| l.len()).sum())
+            .unwrap_or(0)
+    }
+
+    /// Subscriptions alive on `venue` to streams of one of `kinds`.
+    pub fn kind_subscriptions(&self, venue: &str, kinds: &[StreamKind]) -> usize {
+        self.lock()
+            .get(venue)
+            .map(|s| {
+                s.routes
+                    .load()
+                    .iter()
+                    .filter(|((_, kind), _)| kinds.contains(kind))
+                    .map(|(_, l)| l.len())
+                    .sum()
+            })
             .unwrap_or(0)
     }
 
@@ -528,52 +355,9 @@ impl Bus {
     }
 }
 
-/// Hands `event` to every entry of `targets`: a clone each, the last one takes it.
-/// The event for the next of several consumers: a clone, or the event itself for the last.
-fn copy_for(event: &mut Option<Event>, last: bool) -> Option<Event> {
-    if last {
-        event.take()
-    } else {
-        event.clone()
-    }
-}
-
-/// Offers `event` to every queue in `targets` without waiting (a clone each; the last one
-/// takes it); stops at the first queue that is full under backpressure.
-fn deliver(targets: &[&[Entry]], event: Event, wakes: &mut WakeBatch) -> Result<(), Box<Stalled>> {
-    let total: usize = targets.iter().map(|list| list.len()).sum();
-    let mut event = Some(event);
-    let mut queues = targets.iter().flat_map(|list| list.iter());
-    let mut n = 0;
-    while let Some(e) = queues.next() {
-        n += 1;
-        let Some(item) = copy_for(&mut event, n == total) else {
-            break;
-        };
-        // A closed queue counts the drop itself. Gaps are markers: they never wait
-        // behind a slow consumer and are never conflated away.
-        if matches!(item, Event::Gap(_)) {
-            let _ = e.tx.push_marker(StreamItem::Event(item));
-            continue;
-        }
-        // One subscription is one topic, so every data item shares one key.
-        if let Err(TryPushError::Full(item)) =
-            e.tx.try_push_deferred(0, StreamItem::Event(item), wakes)
-        {
-            return Err(Box::new(Stalled {
-                full: e.tx.clone(),
-                item,
-                rest: queues.map(|e| e.tx.clone()).collect(),
-                event,
-            }));
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
-    use plugin_api::{BookTicker, Num};
+    use plugin_api::{BookTicker, Num, Stamp};
 
     use super::*;
 
@@ -660,8 +444,8 @@ mod tests {
         let bus = Bus::new(QueuePolicies::default());
         let mut a = bus.subscribe("v", "BTC/USDT", StreamKind::Trades).unwrap();
         bus.publish("v", ticker("BTC/USDT", "1")).await; // other kind: not delivered
-        bus.gap_all("v", GapReason::Reload, 1);
-        bus.end_venue("v").await;
+        bus.gap_kinds("v", &[StreamKind::Trades], GapReason::Reload, 1);
+        bus.end_kinds("v", &[StreamKind::Trades]);
         assert!(
             matches!(a.recv().await, Some(StreamItem::Event(Event::Gap(g))) if g.reason == GapReason::Reload)
         );

@@ -4,7 +4,10 @@
 
 pub mod bindings;
 pub mod bus;
+pub mod message_queue;
+pub mod publish;
 pub mod queue;
 pub mod streams;
+pub mod subscription;
 
 pub use bus::{Bus, QueuePolicies, StreamItem, Subscription};

@@ -1,56 +1,66 @@
-//! The stream set of a venue instance as a resource: stopping it ends every consumer's
-//! subscription (after what is queued) or, during a reload, marks a gap and keeps them.
+//! A declared stream resource: the normalized streams of some kinds of one venue instance
+//! and the consumers' subscriptions to them. Stopping it ends those subscriptions (each
+//! consumer gets what is queued, then the end); carrying it over a reload or a restart
+//! sends each consumer a gap instead and keeps it subscribed.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
-use plugin_api::GapReason;
+use plugin_api::{GapReason, StreamKind};
 
 use crate::pipeline::bus::Bus;
 use crate::stop::resource::{Resource, ResourceCounts};
 use crate::venue::driver::now_ns;
 
-/// A venue instance's streams.
+/// The streams of `kinds` of one venue instance.
 #[derive(Debug, Clone)]
 pub struct StreamSet {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     venue: String,
+    kinds: Vec<StreamKind>,
     bus: Bus,
-    reloading: Arc<AtomicBool>,
-    done: Arc<AtomicBool>,
 }
 
 impl StreamSet {
-    /// The streams of `venue` on `bus`.
-    pub fn new(venue: &str, bus: Bus) -> StreamSet {
+    /// The streams of `kinds` of the instance `venue` on `bus`.
+    pub fn new(venue: &str, kinds: Vec<StreamKind>, bus: Bus) -> StreamSet {
         StreamSet {
-            venue: venue.to_owned(),
-            bus,
-            reloading: Arc::new(AtomicBool::new(false)),
-            done: Arc::new(AtomicBool::new(false)),
+            inner: Arc::new(Inner {
+                venue: venue.to_owned(),
+                kinds,
+                bus,
+            }),
         }
     }
 
-    /// On stop, send a reload gap and keep consumers subscribed instead of ending streams.
-    pub fn keep_for_reload(&self) {
-        self.reloading.store(true, Ordering::Relaxed);
+    /// The stream kinds this resource carries.
+    pub fn kinds(&self) -> &[StreamKind] {
+        &self.inner.kinds
     }
 }
 
 impl Resource for StreamSet {
     fn stop(&self) -> BoxFuture<'static, Result<(), String>> {
-        let this = self.clone();
+        let inner = self.inner.clone();
         Box::pin(async move {
-            if this.done.swap(true, Ordering::Relaxed) {
-                return Ok(());
-            }
-            if this.reloading.load(Ordering::Relaxed) {
-                this.bus.gap_all(&this.venue, GapReason::Reload, now_ns());
-            } else {
-                this.bus.end_venue(&this.venue).await;
-            }
+            inner.bus.end_kinds(&inner.venue, &inner.kinds);
             Ok(())
         })
+    }
+
+    fn carry_over(&self) -> Option<BoxFuture<'static, Result<(), String>>> {
+        let inner = self.inner.clone();
+        Some(Box::pin(async move {
+            let at = now_ns();
+            inner
+                .bus
+                .gap_kinds(&inner.venue, &inner.kinds, GapReason::Reload, at);
+            Ok(())
+        }))
     }
 
     fn force(&self) -> BoxFuture<'static, ()> {
@@ -58,11 +68,11 @@ impl Resource for StreamSet {
     }
 
     fn counts(&self) -> ResourceCounts {
-        if self.done.load(Ordering::Relaxed) && !self.reloading.load(Ordering::Relaxed) {
-            return ResourceCounts::default();
-        }
         ResourceCounts {
-            subscriptions: self.bus.venue_subscriptions(&self.venue),
+            subscriptions: self
+                .inner
+                .bus
+                .kind_subscriptions(&self.inner.venue, &self.inner.kinds),
             ..ResourceCounts::default()
         }
     }

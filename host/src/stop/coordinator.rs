@@ -85,6 +85,19 @@ pub enum Outcome {
     Failed,
     /// It did not stop within its timeout and was aborted.
     Forced,
+    /// Its owner was reloaded or restarted and it stays for the next build (a stream that
+    /// sent its consumers a gap, handler bindings that keep running).
+    CarriedOver,
+}
+
+/// What a stop does to the resources of the instances it covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopMode {
+    /// Everything stops: consumers get the end of their streams.
+    Stop,
+    /// The instances come back (a reload or a restart): resources that can be carried over
+    /// are; the others stop.
+    CarryOver,
 }
 
 /// One line of the shutdown report.
@@ -109,34 +122,44 @@ pub struct ResourceReport {
     pub detail: Option<String>,
 }
 
-/// Stops `nodes` in waves within `overall`, returning one report line per resource.
+/// Stops `nodes` in waves by `deadline`, returning one report line per resource.
 ///
-/// Each resource gets `min(its timeout, time left overall)`; after that it is forced. Once the
-/// overall budget is spent, remaining resources are forced at once.
-pub async fn stop_in_order(nodes: Vec<Node>, overall: Duration) -> Vec<ResourceReport> {
-    let deadline = Instant::now() + overall;
+/// Each resource gets `min(its timeout, time left)`; after that it is forced. Once the
+/// deadline has passed, remaining resources are forced at once.
+pub async fn stop_in_order(
+    nodes: &[Node],
+    deadline: Instant,
+    mode: StopMode,
+) -> Vec<ResourceReport> {
     let specs: Vec<&ResourceSpec> = nodes.iter().map(|n| &n.spec).collect();
     let waves = stop_waves(&specs);
     let mut reports = Vec::with_capacity(nodes.len());
     for (wave_no, wave) in waves.into_iter().enumerate() {
         let stops = wave.into_iter().map(|i| {
             let node = nodes[i].clone();
-            stop_one(node, wave_no, deadline)
+            stop_one(node, wave_no, deadline, mode)
         });
         reports.extend(join_all(stops).await);
     }
     reports
 }
 
-async fn stop_one(node: Node, wave: usize, deadline: Instant) -> ResourceReport {
+async fn stop_one(node: Node, wave: usize, deadline: Instant, mode: StopMode) -> ResourceReport {
     let spec = &node.spec;
     let started = Instant::now();
     let budget = spec
         .timeout
         .min(deadline.saturating_duration_since(started));
     tracing::debug!(owner = %spec.owner, resource = %spec.name, wave, "stopping");
-    let (outcome, detail) = match tokio::time::timeout(budget, node.resource.stop()).await {
-        Ok(Ok(())) => (Outcome::Stopped, None),
+    let (stop, done) = match mode {
+        StopMode::CarryOver => match node.resource.carry_over() {
+            Some(carry) => (carry, Outcome::CarriedOver),
+            None => (node.resource.stop(), Outcome::Stopped),
+        },
+        StopMode::Stop => (node.resource.stop(), Outcome::Stopped),
+    };
+    let (outcome, detail) = match tokio::time::timeout(budget, stop).await {
+        Ok(Ok(())) => (done, None),
         Ok(Err(e)) => (Outcome::Failed, Some(e)),
         Err(_) => {
             node.resource.force().await;
@@ -153,9 +176,9 @@ async fn stop_one(node: Node, wave: usize, deadline: Instant) -> ResourceReport 
     };
     let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
     match outcome {
-        Outcome::Stopped => tracing::info!(
+        Outcome::Stopped | Outcome::CarriedOver => tracing::info!(
             owner = %spec.owner, resource = %spec.name, kind = spec.kind.name(),
-            elapsed_ms = format_args!("{elapsed_ms:.2}"), "resource stopped"
+            elapsed_ms = format_args!("{elapsed_ms:.2}"), ?outcome, "resource stopped"
         ),
         _ => tracing::warn!(
             owner = %spec.owner, resource = %spec.name, kind = spec.kind.name(),
@@ -246,7 +269,8 @@ mod tests {
             node("rest", ResourceKind::RestClient, &[], &log, false, 1000),
         ];
         let started = tokio::time::Instant::now();
-        let reports = stop_in_order(nodes, Duration::from_secs(5)).await;
+        let deadline = started + Duration::from_secs(5);
+        let reports = stop_in_order(&nodes, deadline, StopMode::Stop).await;
         let took = started.elapsed();
         assert_eq!(*log.lock().unwrap(), vec!["ws", "queue", "rest"]);
         let ws = reports.iter().find(|r| r.name == "ws").unwrap();
@@ -269,7 +293,8 @@ mod tests {
             node("b", ResourceKind::RestClient, &[], &log, true, 2000),
         ];
         let started = tokio::time::Instant::now();
-        let reports = stop_in_order(nodes, Duration::from_millis(500)).await;
+        let deadline = started + Duration::from_millis(500);
+        let reports = stop_in_order(&nodes, deadline, StopMode::Stop).await;
         assert!(reports.iter().all(|r| r.outcome == Outcome::Forced));
         assert!(started.elapsed() <= Duration::from_millis(550));
     }

@@ -74,6 +74,15 @@ impl ResourceGraph {
         Ok(())
     }
 
+    /// The resources of `owner` (they stay registered).
+    pub fn owned(&self, owner: &str) -> Vec<Node> {
+        self.nodes
+            .iter()
+            .filter(|n| n.spec.owner == owner)
+            .cloned()
+            .collect()
+    }
+
     /// Removes and returns every resource of `owner`.
     pub fn take_owner(&mut self, owner: &str) -> Vec<Node> {
         let (taken, kept) = std::mem::take(&mut self.nodes)

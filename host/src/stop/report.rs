@@ -11,11 +11,12 @@ use crate::stop::resource::ResourceCounts;
 /// Live counts of the whole process at one moment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
-    /// Tasks alive in the tokio runtime, the caller's own included. Read at once: right
-    /// after a stop it can still include a task whose future has ended but which the runtime
-    /// has not released yet; `resource_tasks` is exact.
+    /// Tasks alive in the tokio runtime, the caller's own included. After a shutdown it is
+    /// read once the runtime has released every task the host saw end (a bounded wait), so
+    /// a task counted here is really alive.
     pub tasks: usize,
-    /// Tasks owned by registered resources (exact: counted as each task's future ends).
+    /// Tasks owned by the host's resources, handler bindings and supervisors (exact:
+    /// counted as each task's future ends).
     pub resource_tasks: usize,
     /// Consumer subscriptions.
     pub subscriptions: usize,
@@ -65,6 +66,7 @@ pub struct UnloadReport {
 }
 
 /// The result of stopping one venue instance (or all of them).
+#[must_use = "a stop report says which resources had to be forced"]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StopReport {
     /// What was stopped (`shutdown`, or the instance name).
@@ -79,6 +81,7 @@ pub struct StopReport {
 }
 
 /// The full shutdown report.
+#[must_use = "a shutdown report says what was left behind"]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ShutdownReport {
     /// Why the shutdown happened (`signal: SIGTERM`, `ctl`, `end of run`, ...).
@@ -95,11 +98,15 @@ pub struct ShutdownReport {
     pub after: Counts,
     /// Plugin images (shadow copies) still in `/proc/self/maps` after shutdown.
     pub images_still_mapped: Vec<String>,
+    /// Resources (`instance/resource`) whose tasks were still alive after shutdown, with
+    /// how many; empty after a clean shutdown.
+    pub tasks_left: Vec<(String, usize)>,
     /// Total time, milliseconds.
     pub elapsed_ms: f64,
 }
 
 /// The result of a reload.
+#[must_use = "a reload report says what happened to the old build"]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReloadReport {
     /// Venue id.

@@ -44,6 +44,13 @@ pub trait Resource: Send + Sync + 'static {
     /// Asks the resource to stop and resolves when it has; an `Err` is logged and reported.
     fn stop(&self) -> BoxFuture<'static, Result<(), String>>;
 
+    /// What stopping means when its owner is reloaded or restarted and its consumers stay:
+    /// a stream sends a gap and keeps its subscriptions, handler bindings keep running.
+    /// `None` (the default): the resource is not carried over; it stops.
+    fn carry_over(&self) -> Option<BoxFuture<'static, Result<(), String>>> {
+        None
+    }
+
     /// The forced path after the timeout: abort whatever is left. Resolves when the aborted
     /// tasks are gone, which the coordinator waits for only briefly.
     fn force(&self) -> BoxFuture<'static, ()>;
@@ -69,6 +76,14 @@ struct GroupInner {
     tracker: TaskTracker,
     aborts: Mutex<Vec<AbortHandle>>,
     live: Arc<AtomicUsize>,
+}
+
+/// A group nobody holds any more cannot be stopped by anyone: its tasks are cancelled, so
+/// nothing the host started outlives the objects that own it.
+impl Drop for GroupInner {
+    fn drop(&mut self) {
+        self.token.cancel();
+    }
 }
 
 /// Decrements the group's live count when a task ends, however it ends.
@@ -107,13 +122,14 @@ impl TaskGroup {
         &self.inner.token
     }
 
-    /// Spawns a task owned by the group. After `shutdown` began, the task is not started.
-    pub fn spawn<F>(&self, future: F)
+    /// Spawns a task owned by the group. After `shutdown` began, the task is not started
+    /// and `false` is returned.
+    pub fn spawn<F>(&self, future: F) -> bool
     where
         F: std::future::Future<Output = ()> + Send + 'static,
     {
         if self.inner.tracker.is_closed() {
-            return;
+            return false;
         }
         self.inner.live.fetch_add(1, Ordering::Relaxed);
         let guard = LiveGuard(self.inner.live.clone());
@@ -124,6 +140,7 @@ impl TaskGroup {
         let mut aborts = self.inner.aborts.lock().unwrap_or_else(|p| p.into_inner());
         aborts.retain(|h| !h.is_finished());
         aborts.push(handle.abort_handle());
+        true
     }
 
     /// Tasks not yet finished.

@@ -1,19 +1,18 @@
 //! The venue driver: the only place that calls into a plugin instance. It serializes calls,
-//! turns every returned value into host-owned data, counts rejects, publishes events and
-//! carries out actions. A panic inside the plugin marks the instance faulted.
+//! turns every returned value into host-owned data and counts rejects and errors. A panic
+//! inside the plugin marks the instance faulted. What a call returned is delivered and acted
+//! on by the instance's router, not here.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use abi_stable::std_types::{RResult, RVec};
+
 use plugin_api::{Action, ConnId, ErrorKind, Event, InFrame, Output, PluginError, VenueAdapterBox};
 use serde::Serialize;
 use tokio::sync::watch;
-
-use crate::pipeline::bus::{Burst, Bus, Publisher};
-use crate::venue::timers::Timers;
 
 /// Why a call into the plugin did not produce a result.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -65,6 +64,8 @@ pub struct DriverCounters {
     pub actions_failed: AtomicU64,
     /// Connections lost (each followed by a reconnect unless stopping).
     pub reconnects: AtomicU64,
+    /// Actions refused because the instance was stopping (new timers, connections, requests).
+    pub actions_refused: AtomicU64,
 }
 
 /// A snapshot of [`DriverCounters`] plus the last error and reject reasons.
@@ -86,30 +87,20 @@ pub struct DriverStats {
     pub actions_failed: u64,
     /// Connections lost.
     pub reconnects: u64,
+    /// Actions refused because the instance was stopping.
+    pub actions_refused: u64,
     /// The last error, if any.
     pub last_error: Option<String>,
-}
-
-/// Handles actions the driver itself does not own (connections, REST), installed by the
-/// instance once its resources exist.
-pub trait ActionSink: Send + Sync + 'static {
-    /// Carries out one action (queues a frame, starts a request); returns an error text if
-    /// it could not.
-    fn act(&self, action: Action) -> futures_util::future::BoxFuture<'_, Result<(), String>>;
 }
 
 /// Calls into one plugin instance; shared by every task of the instance.
 pub struct Driver {
     name: String,
     adapter: async_lock::Mutex<Option<VenueAdapterBox>>,
-    publisher: Publisher,
-    counters: DriverCounters,
+    pub(crate) counters: DriverCounters,
     rejects: Mutex<HashMap<String, u64>>,
     last_error: Mutex<Option<String>>,
     faulted: watch::Sender<Option<String>>,
-    timers: Mutex<Option<Arc<Timers>>>,
-    sink: Mutex<Option<Arc<dyn ActionSink>>>,
-    stopping: AtomicBool,
 }
 
 impl std::fmt::Debug for Driver {
@@ -136,19 +127,15 @@ pub fn now_ns() -> u64 {
 
 impl Driver {
     /// Wraps an adapter for the instance `name`.
-    pub fn new(name: &str, adapter: VenueAdapterBox, bus: Bus) -> Arc<Driver> {
-        Arc::new(Driver {
+    pub(crate) fn new(name: &str, adapter: VenueAdapterBox) -> Driver {
+        Driver {
             name: name.to_owned(),
             adapter: async_lock::Mutex::new(Some(adapter)),
-            publisher: bus.publisher(name),
             counters: DriverCounters::default(),
             rejects: Mutex::new(HashMap::new()),
             last_error: Mutex::new(None),
             faulted: watch::Sender::new(None),
-            timers: Mutex::new(None),
-            sink: Mutex::new(None),
-            stopping: AtomicBool::new(false),
-        })
+        }
     }
 
     /// The instance name.
@@ -161,18 +148,9 @@ impl Driver {
         self.faulted.subscribe()
     }
 
-    pub(crate) fn set_timers(&self, timers: Arc<Timers>) {
-        *self.timers.lock().unwrap_or_else(|p| p.into_inner()) = Some(timers);
-    }
-
-    /// Installs the handler for connection and REST actions.
-    pub fn set_sink(&self, sink: Arc<dyn ActionSink>) {
-        *self.sink.lock().unwrap_or_else(|p| p.into_inner()) = Some(sink);
-    }
-
     /// Calls the plugin with exclusive access. The closure's result must be host-owned
     /// (use [`rehome`]); errors are counted, and a panic marks the instance faulted.
-    pub async fn call<T>(
+    pub(crate) async fn call<T>(
         &self,
         f: impl FnOnce(&mut VenueAdapterBox) -> RResult<T, PluginError>,
     ) -> Result<T, CallError> {
@@ -210,20 +188,22 @@ impl Driver {
         }
     }
 
-    /// Calls a plugin callback that returns an [`Output`] and handles the output.
-    pub async fn call_output(
+    /// Calls a plugin callback that returns an [`Output`]; returns its host-owned copy.
+    pub(crate) async fn call_output(
         &self,
         f: impl FnOnce(&mut VenueAdapterBox) -> RResult<Output, PluginError>,
-    ) -> Result<(), CallError> {
-        let returned = self.call(|a| f(a).map(|o| self.take(o))).await?;
-        self.deliver(returned, &mut self.publisher.burst()).await;
-        Ok(())
+    ) -> Result<Returned, CallError> {
+        self.call(|a| f(a).map(|o| self.take(o))).await
     }
 
     /// Hands a burst of received frames (each with its receive time) to the plugin under one
-    /// lock, then delivers their events, waking each consumer once for the whole burst. Each
-    /// frame is one plugin call: a frame the plugin fails on is counted and the rest go on.
-    pub async fn on_frames(&self, conn: ConnId, frames: &[(InFrame<'_>, u64)]) {
+    /// lock. Each frame is one plugin call: a frame the plugin fails on is counted and the
+    /// rest go on. `None` once the instance is stopped.
+    pub(crate) async fn on_frames(
+        &self,
+        conn: ConnId,
+        frames: &[(InFrame<'_>, u64)],
+    ) -> Option<Returned> {
         let mut returned = Returned::with_capacity(frames.len());
         let mut errors = Vec::new();
         let call = self.call(|adapter| {
@@ -235,49 +215,42 @@ impl Driver {
             }
             RResult::ROk(())
         });
-        if call.await.is_err() {
-            return; // stopped
-        }
+        call.await.ok()?;
         self.counters
             .frames_in
             .fetch_add(frames.len() as u64, Ordering::Relaxed);
         for e in errors {
             self.failed(e);
         }
-        self.deliver(returned, &mut self.publisher.burst()).await;
+        Some(returned)
     }
 
-    /// Like [`Driver::call_output`], but gives up (returning `false`) if another call still
-    /// holds the plugin after `wait`: a callback stuck in plugin code must not hold up a stop.
-    pub async fn call_output_within(
+    /// Like [`Driver::call_output`], but gives up (`Err(Busy)`) if another call still holds
+    /// the plugin after `wait`: a callback stuck in plugin code must not hold up a stop.
+    /// A faulted or released instance is not called (`Ok(None)`).
+    pub(crate) async fn call_output_within(
         &self,
         wait: Duration,
         f: impl FnOnce(&mut VenueAdapterBox) -> RResult<Output, PluginError>,
-    ) -> bool {
+    ) -> Result<Option<Returned>, Busy> {
         if self.faulted.borrow().is_some() {
-            return true;
+            return Ok(None);
         }
         let Ok(mut guard) = tokio::time::timeout(wait, self.adapter.lock()).await else {
-            return false;
+            return Err(Busy);
         };
         let Some(adapter) = guard.as_mut() else {
-            return true;
+            return Ok(None);
         };
         let result = f(adapter).map(|o| self.take(o));
         drop(guard);
         match result {
-            RResult::ROk(returned) => self.deliver(returned, &mut self.publisher.burst()).await,
+            RResult::ROk(returned) => Ok(Some(returned)),
             RResult::RErr(e) => {
                 self.failed(rehome(e));
+                Ok(None)
             }
         }
-        true
-    }
-
-    /// Delivers events, counts rejects and carries out actions.
-    pub async fn handle(&self, output: Output) {
-        let returned = self.take(output);
-        self.deliver(returned, &mut self.publisher.burst()).await;
     }
 
     /// Copies what a plugin call returned into host memory (see [`Returned`]).
@@ -313,98 +286,33 @@ impl Driver {
         }
     }
 
-    /// Delivers `returned` within `burst` (its consumers wake when the burst is dropped):
-    /// each output's events, then its actions, in order.
-    async fn deliver(&self, returned: Returned, burst: &mut Burst) {
-        let Returned { events, actions } = returned;
-        let mut tally = EventTally {
-            total: events.len() as u64,
-            out: 0,
-            counters: &self.counters,
-        };
-        let mut actions = actions.into_iter().peekable();
-        for (n, event) in events.into_iter().enumerate() {
-            while let Some((_, list)) = actions.next_if(|(before, _)| *before == n) {
-                self.act_all(list).await;
-            }
-            if let Err(stalled) = burst.try_publish(event) {
-                burst.finish(stalled).await;
-            }
-            tally.out += 1;
-        }
-        for (_, list) in actions {
-            self.act_all(list).await;
-        }
-    }
-
-    async fn act_all(&self, actions: RVec<Action>) {
-        for action in actions {
-            if let Err(why) = self.act(action).await {
-                self.counters.actions_failed.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(venue = %self.name, %why, "action not carried out");
-            }
-        }
-    }
-
-    async fn act(&self, action: Action) -> Result<(), String> {
-        if self.stopping.load(Ordering::Relaxed) {
-            if let Action::ArmTimer(_) | Action::Open { .. } | Action::Reconnect(_) = action {
-                return Ok(());
-            }
-        }
-        match action {
-            Action::ArmTimer(name) => self.timers()?.arm(name.as_str()),
-            Action::CancelTimer(name) => self.timers()?.cancel(name.as_str()),
-            other => {
-                let sink = self.sink.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                match sink {
-                    Some(s) => s.act(other).await,
-                    None => Err(format!("no connection or REST resource for {other:?}")),
-                }
-            }
-        }
-    }
-
-    fn timers(&self) -> Result<Arc<Timers>, String> {
-        self.timers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .ok_or_else(|| "the plugin declared no timers".to_owned())
-    }
-
-    /// Delivers one event the host itself produced (a gap after a reconnect).
-    pub async fn publish(&self, event: plugin_api::Event) {
-        self.counters.events_out.fetch_add(1, Ordering::Relaxed);
-        self.publisher.publish(event).await;
-    }
-
     /// Counts a lost connection.
-    pub fn count_reconnect(&self) {
+    pub(crate) fn count_reconnect(&self) {
         self.counters.reconnects.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// From now on actions that would start new work (timers, connections) are ignored.
-    pub fn begin_stop(&self) {
-        self.stopping.store(true, Ordering::Relaxed);
     }
 
     /// Drops the adapter (all plugin-owned state of the instance) once no call is running.
     /// Returns false if a call is still running after `wait` (a callback stuck in plugin
     /// code): the library must then stay loaded.
-    pub async fn release(&self, wait: Duration) -> bool {
+    pub(crate) async fn release(&self, wait: Duration) -> bool {
         match tokio::time::timeout(wait, self.adapter.lock()).await {
             Ok(mut guard) => {
                 drop(guard.take());
                 true
             }
-            Err(_) => false,
+            Err(_) => self.try_release(),
         }
     }
 
-    /// True while a call into the plugin is running (its code must stay mapped).
-    pub fn is_busy(&self) -> bool {
-        self.adapter.try_lock().is_none()
+    /// Drops the adapter if no call is running now; false if one is.
+    pub(crate) fn try_release(&self) -> bool {
+        match self.adapter.try_lock() {
+            Some(mut guard) => {
+                drop(guard.take());
+                true
+            }
+            None => false,
+        }
     }
 
     /// Counters now.
@@ -423,6 +331,7 @@ impl Driver {
             call_errors: c.call_errors.load(Ordering::Relaxed),
             actions_failed: c.actions_failed.load(Ordering::Relaxed),
             reconnects: c.reconnects.load(Ordering::Relaxed),
+            actions_refused: c.actions_refused.load(Ordering::Relaxed),
             last_error: self
                 .last_error
                 .lock()
@@ -432,33 +341,17 @@ impl Driver {
     }
 }
 
-/// Counts the events of one delivery ([`Returned`]) when it ends, however it ends: those
-/// handed to the bus, and those a cancelled delivery never handed over.
-struct EventTally<'a> {
-    total: u64,
-    out: u64,
-    counters: &'a DriverCounters,
-}
-
-impl Drop for EventTally<'_> {
-    fn drop(&mut self) {
-        self.counters
-            .events_out
-            .fetch_add(self.out, Ordering::Relaxed);
-        if self.out < self.total {
-            self.counters
-                .events_abandoned
-                .fetch_add(self.total - self.out, Ordering::Relaxed);
-        }
-    }
-}
+/// Another plugin call still held the instance when a bounded call gave up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Busy;
 
 /// What plugin calls returned, copied into host memory so it can be delivered after the
 /// plugin's lock is released: every event in order, and each output's actions with the
 /// number of events that came before them.
-struct Returned {
-    events: Vec<Event>,
-    actions: Vec<(usize, RVec<Action>)>,
+#[derive(Debug, Default)]
+pub(crate) struct Returned {
+    pub(crate) events: Vec<Event>,
+    pub(crate) actions: Vec<(usize, RVec<Action>)>,
 }
 
 impl Returned {

@@ -1,274 +1,407 @@
-//! One running venue instance: its driver, its resources (built from what the plugin
-//! declared), and the start and stop sequences.
+//! One build of a venue instance: the plugin's adapter behind its [`Driver`], the router
+//! and resources made from its declaration, and the frame path through them. Frames flow
+//! one way, connection → message queue → driver → bus; actions come back through the
+//! instance's [`Router`]. The instance is the [`Port`] its resources call.
 
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use abi_stable::std_types::RResult;
-use plugin_api::{ResourceKind, VenueConfig, VenueDescriptor};
+use abi_stable::std_types::{RResult, RSlice, RStr, RVec};
+use futures_util::future::BoxFuture;
+use plugin_api::{
+    Action, ConnId, Event, InFrame, Instrument, OutFrame, PluginError, RestRequest, StreamKind,
+    Topic, VenueAdapterBox, VenueConfig,
+};
 
+use crate::config::RateLimitOverride;
 use crate::error::HostError;
+use crate::names::{InstanceName, PluginId};
 use crate::pipeline::bindings::Bindings;
-use crate::pipeline::streams::StreamSet;
-use crate::plugin::loader::LoadedLibrary;
+use crate::pipeline::bus::Publisher;
+use crate::pipeline::message_queue::MessageQueue;
+use crate::plugin::LoadedLibrary;
 use crate::stop::coordinator::ShutdownTimeouts;
 use crate::stop::graph::Node;
-use crate::stop::resource::{Resource, ResourceSpec};
 use crate::transport::ReconnectPolicy;
-use crate::venue::driver::{now_ms, rehome, Driver};
-use crate::venue::lifecycle::{Lifecycle, State, Trigger};
-use crate::venue::network::VenueNet;
-use crate::venue::timers::Timers;
+use crate::venue::driver::{now_ms, now_ns, rehome, CallError, Driver, DriverCounters, Returned};
+use crate::venue::port::{Callback, Port};
+use crate::venue::resources::Plan;
+use crate::venue::router::{NotDone, Router, RouterSettings};
 use crate::Bus;
+use tokio_util::sync::CancellationToken;
 
-/// A venue instance and the handles the host keeps on it.
-pub struct Instance {
-    /// Configured name (unique).
-    pub name: String,
-    /// The plugin's venue id.
-    pub venue: String,
-    pub(crate) lifecycle: Lifecycle,
-    pub(crate) driver: Arc<Driver>,
-    pub(crate) descriptor: VenueDescriptor,
-    pub(crate) bindings: Bindings,
-    pub(crate) streams: StreamSet,
-    pub(crate) net: Arc<VenueNet>,
+/// One build of a venue instance (a reload or a restart makes the next one).
+pub(crate) struct Instance {
+    name: InstanceName,
+    plugin: PluginId,
+    pub(crate) driver: Driver,
+    publisher: Publisher,
+    pub(crate) router: Router,
+    /// Message queues by the declared connection whose frames pass through them.
+    queues: HashMap<String, MessageQueue>,
+    /// Cancelled once the plugin state is released: the build is over.
+    retired: CancellationToken,
+}
+
+/// What the host lends every instance it builds.
+pub(crate) struct Context<'a> {
+    pub(crate) bus: &'a Bus,
+    pub(crate) timeouts: &'a ShutdownTimeouts,
+    pub(crate) reconnect: &'a ReconnectPolicy,
+    pub(crate) rate_limits: &'a BTreeMap<String, RateLimitOverride>,
+}
+
+/// A new instance with its resources, ready to register and start.
+pub(crate) struct Built {
+    pub(crate) instance: Arc<Instance>,
+    pub(crate) nodes: Vec<Node>,
+    /// The handler bindings, with the stream kinds each serves.
+    pub(crate) bindings: Vec<(String, Vec<StreamKind>, Bindings)>,
 }
 
 impl std::fmt::Debug for Instance {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Instance")
             .field("name", &self.name)
-            .field("venue", &self.venue)
-            .field("state", &self.lifecycle.state())
+            .field("plugin", &self.plugin)
             .finish()
     }
 }
 
 impl Instance {
-    /// The current life-cycle state.
-    pub fn state(&self) -> State {
-        self.lifecycle.state()
-    }
-
-    /// The instance's connections, REST client and rate limiters.
-    pub fn net(&self) -> &VenueNet {
-        &self.net
-    }
-
-    /// What the plugin declared (a host-owned copy).
-    pub fn descriptor(&self) -> &VenueDescriptor {
-        &self.descriptor
-    }
-}
-
-/// Creates the instance and its resources. The caller registers the returned nodes and
-/// then calls [`start`].
-pub(crate) async fn create(
-    name: &str,
-    library: &LoadedLibrary,
-    settings_json: &str,
-    bus: &Bus,
-    timeouts: &ShutdownTimeouts,
-    reconnect: &ReconnectPolicy,
-    rate_limits: &std::collections::BTreeMap<String, crate::config::RateLimitOverride>,
-) -> Result<(Instance, Vec<Node>), HostError> {
-    let venue = library.info().venue.clone();
-    let config = VenueConfig {
-        name: name.into(),
-        settings_json: settings_json.into(),
-    };
-    let adapter = match (library.root().create())(config) {
-        RResult::ROk(a) => a,
-        RResult::RErr(e) => {
-            return Err(HostError::Create {
-                venue: name.to_owned(),
-                error: rehome(e).to_string(),
-            })
-        }
-    };
-    let driver = Driver::new(name, adapter, bus.clone());
-    let descriptor = driver
-        .call(|a| a.describe().map(rehome))
-        .await
-        .map_err(|e| HostError::Create {
-            venue: name.to_owned(),
-            error: e.to_string(),
-        })?;
-    if descriptor.venue.as_str() != venue {
-        return Err(HostError::Create {
-            venue: name.to_owned(),
-            error: format!(
-                "describe() names venue `{}` but the plugin root exports `{venue}`",
-                descriptor.venue
-            ),
-        });
-    }
-    let bindings = Bindings::default();
-    let streams = StreamSet::new(name, bus.clone());
-    let timers = Arc::new(Timers::new(
-        &driver,
-        descriptor
-            .timers
-            .iter()
-            .map(|t| (t.name.to_string(), Duration::from_millis(t.period_ms))),
-    ));
-    driver.set_timers(timers.clone());
-    let net = Arc::new(VenueNet::build(
-        &descriptor,
-        reconnect,
-        rate_limits,
-        &driver,
-        bus,
-    ));
-    driver.set_sink(net.clone());
-    let parts = Parts {
-        bindings: &bindings,
-        streams: &streams,
-        timers: &timers,
-        net: &net,
-    };
-    let nodes = resource_nodes(name, &descriptor, &parts, timeouts)?;
-    let instance = Instance {
-        name: name.to_owned(),
-        venue,
-        lifecycle: Lifecycle::new(),
-        driver,
-        descriptor,
-        bindings,
-        streams,
-        net,
-    };
-    Ok((instance, nodes))
-}
-
-/// Maps every declared resource to its host implementation, adding the handler bindings
-/// and stream set when the plugin did not declare them.
-/// The host implementations a declaration can map to.
-struct Parts<'a> {
-    bindings: &'a Bindings,
-    streams: &'a StreamSet,
-    timers: &'a Timers,
-    net: &'a VenueNet,
-}
-
-fn resource_nodes(
-    owner: &str,
-    descriptor: &VenueDescriptor,
-    parts: &Parts<'_>,
-    timeouts: &ShutdownTimeouts,
-) -> Result<Vec<Node>, HostError> {
-    let Parts {
-        bindings,
-        streams,
-        timers,
-        net,
-    } = *parts;
-    let missing = |what: &str, name: &str| HostError::Declaration {
-        venue: owner.to_owned(),
-        error: format!("{what} resource `{name}` has no matching declaration"),
-    };
-    let mut nodes = Vec::new();
-    let has = |kind: ResourceKind| descriptor.resources.iter().any(|r| r.kind == kind);
-    let implicit_bindings = !has(ResourceKind::HandlerBinding);
-    let implicit_streams = !has(ResourceKind::Stream) && !has(ResourceKind::MessageQueue);
-    for decl in &descriptor.resources {
-        let resource: Arc<dyn Resource> = match decl.kind {
-            ResourceKind::HandlerBinding => Arc::new(bindings.clone()),
-            ResourceKind::Stream | ResourceKind::MessageQueue => Arc::new(streams.clone()),
-            ResourceKind::Timer => match timers.get(decl.name.as_str()) {
-                Some(t) => t,
-                None => return Err(missing("timer", &decl.name)),
-            },
-            ResourceKind::Connection => match net.pools.get(decl.name.as_str()) {
-                Some(p) => p.clone(),
-                None => return Err(missing("connection", &decl.name)),
-            },
-            ResourceKind::RateLimiter => match net.limiters.get(decl.name.as_str()) {
-                Some(l) => l.clone(),
-                None => return Err(missing("rate limiter", &decl.name)),
-            },
-            ResourceKind::RestClient => match &net.rest {
-                Some(r)
-                    if descriptor
-                        .rest
-                        .as_ref()
-                        .into_option()
-                        .map(|d| d.name.as_str())
-                        == Some(decl.name.as_str()) =>
-                {
-                    r.clone()
-                }
-                _ => return Err(missing("REST client", &decl.name)),
-            },
+    /// Creates the plugin's adapter for the instance `name`, asks what it needs and builds
+    /// that. `carried` are the handler bindings of the instance's previous build, kept over
+    /// a reload or a restart. Nothing runs until [`Instance::start`].
+    pub(crate) async fn create(
+        name: &InstanceName,
+        library: &LoadedLibrary,
+        settings_json: &str,
+        ctx: &Context<'_>,
+        carried: HashMap<String, Bindings>,
+    ) -> Result<Built, HostError> {
+        let plugin = PluginId::from(library.info().venue.as_str());
+        let fail = |error: String| HostError::Create {
+            venue: name.to_string(),
+            error,
         };
-        nodes.push(Node {
-            spec: ResourceSpec {
-                owner: owner.to_owned(),
-                name: decl.name.to_string(),
-                kind: decl.kind,
-                priority: decl.stop_priority,
-                depends_on: decl.depends_on.iter().map(|d| d.to_string()).collect(),
-                timeout: timeouts.for_kind(decl.kind, decl.stop_timeout_ms.into_option()),
-            },
-            resource,
+        let config = VenueConfig {
+            name: name.as_str().into(),
+            settings_json: settings_json.into(),
+        };
+        let adapter = match (library.root().create())(config) {
+            RResult::ROk(a) => a,
+            RResult::RErr(e) => return Err(fail(rehome(e).to_string())),
+        };
+        let driver = Driver::new(name.as_str(), adapter);
+        let descriptor = driver
+            .call(|a| a.describe().map(rehome))
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        if descriptor.venue.as_str() != plugin.as_str() {
+            return Err(fail(format!(
+                "describe() names venue `{}` but the plugin root exports `{plugin}`",
+                descriptor.venue
+            )));
+        }
+        let plan = Plan::new(name.as_str(), &descriptor)?;
+        let (queues_by_name, queues) = plan.queues();
+        let settings = RouterSettings {
+            reconnect: ctx.reconnect,
+            rate_limits: ctx.rate_limits,
+            bus: ctx.bus,
+        };
+        let instance = Arc::new_cyclic(|me: &std::sync::Weak<Instance>| {
+            let port: std::sync::Weak<dyn Port> = me.clone();
+            Instance {
+                router: Router::build(name.as_str(), &descriptor, port, &settings),
+                publisher: ctx.bus.publisher(name.as_str()),
+                name: name.clone(),
+                plugin,
+                driver,
+                queues,
+                retired: CancellationToken::new(),
+            }
         });
-    }
-    let mut implicit = |name: &str, kind: ResourceKind, resource: Arc<dyn Resource>| {
-        nodes.push(Node {
-            spec: ResourceSpec {
-                owner: owner.to_owned(),
-                name: name.to_owned(),
-                kind,
-                priority: kind.default_priority(),
-                depends_on: Vec::new(),
-                timeout: timeouts.for_kind(kind, None),
-            },
-            resource,
-        })
-    };
-    if implicit_bindings {
-        implicit(
-            "handlers",
-            ResourceKind::HandlerBinding,
-            Arc::new(bindings.clone()),
+        let bindings = plan.bindings(carried);
+        let nodes = plan.nodes(
+            name.as_str(),
+            &instance.router,
+            &queues_by_name,
+            &bindings,
+            ctx.bus,
+            ctx.timeouts,
         );
+        Ok(Built {
+            instance,
+            nodes,
+            bindings,
+        })
     }
-    if implicit_streams {
-        implicit("streams", ResourceKind::Stream, Arc::new(streams.clone()));
-    }
-    Ok(nodes)
-}
 
-/// Runs the plugin's `start` and moves the instance to running (or faulted).
-pub(crate) async fn start(instance: &mut Instance) -> Result<(), HostError> {
-    transition(instance, Trigger::Start)?;
-    let result = instance.driver.call_output(|a| a.start(now_ms())).await;
-    match result {
-        Ok(()) => {
-            instance.net.start();
-            transition(instance, Trigger::Started).map(|_| ())
-        }
-        Err(e) => {
-            transition(instance, Trigger::Fault)?;
-            Err(HostError::Start {
-                venue: instance.name.clone(),
+    /// Cancelled once this build's plugin state is released.
+    pub(crate) fn retired(&self) -> CancellationToken {
+        self.retired.clone()
+    }
+
+    /// Drops the plugin's state once no call runs; false if one still did after `wait`.
+    pub(crate) async fn release(&self, wait: Duration) -> bool {
+        let released = self.driver.release(wait).await;
+        self.retired.cancel();
+        released
+    }
+
+    /// Runs the plugin's `start`, delivers its output and lets the connections follow
+    /// consumer interest.
+    pub(crate) async fn start(&self) -> Result<(), HostError> {
+        self.run(|a| a.start(now_ms()))
+            .await
+            .map_err(|e| HostError::Start {
+                venue: self.name.to_string(),
                 error: e.to_string(),
-            })
+            })?;
+        self.router.start();
+        Ok(())
+    }
+
+    /// The stop signal: subscriptions freeze, the plugin's `stop` gives its last actions
+    /// (waiting at most `wait` for a call still running in the plugin), and from then on
+    /// actions that would start new work are refused.
+    pub(crate) async fn last_words(&self, wait: Duration) {
+        self.router.freeze();
+        match self
+            .driver
+            .call_output_within(wait, |a| a.stop(now_ms()))
+            .await
+        {
+            Ok(Some(returned)) => self.deliver(returned).await,
+            Ok(None) => {}
+            Err(_) => {
+                tracing::warn!(venue = %self.name, "plugin busy in another call; stop() skipped")
+            }
+        }
+        self.router.drain();
+    }
+
+    /// Asks the plugin for a signed order request and sends it.
+    pub(crate) async fn order(
+        &self,
+        f: impl FnOnce(&mut VenueAdapterBox) -> RResult<RestRequest, PluginError>,
+    ) -> Result<(), HostError> {
+        let failed = |error: String| HostError::Order {
+            venue: self.name.to_string(),
+            error,
+        };
+        let request = self
+            .driver
+            .call(|a| f(a).map(rehome))
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        match self.router.act(Action::Rest(request)).await {
+            Ok(()) => Ok(()),
+            Err(NotDone::Stopping) => Err(failed("the instance is stopping".into())),
+            Err(NotDone::Failed(why)) => Err(failed(why)),
+        }
+    }
+
+    /// Calls the plugin and delivers what it returned.
+    async fn run(
+        &self,
+        f: impl FnOnce(&mut VenueAdapterBox) -> RResult<plugin_api::Output, PluginError>,
+    ) -> Result<(), CallError> {
+        let returned = self.driver.call_output(f).await?;
+        self.deliver(returned).await;
+        Ok(())
+    }
+
+    /// Delivers `returned`: each output's events, then its actions, in order. The events of
+    /// one delivery share a burst: each consumer is woken once.
+    async fn deliver(&self, returned: Returned) {
+        let Returned { events, actions } = returned;
+        let mut burst = self.publisher.burst();
+        let mut tally = EventTally {
+            total: events.len() as u64,
+            out: 0,
+            counters: &self.driver.counters,
+        };
+        let mut actions = actions.into_iter().peekable();
+        for (n, event) in events.into_iter().enumerate() {
+            while let Some((_, list)) = actions.next_if(|(before, _)| *before == n) {
+                self.act_all(list).await;
+            }
+            if let Err(stalled) = burst.try_publish(event) {
+                burst.finish(stalled).await;
+            }
+            tally.out += 1;
+        }
+        drop(burst);
+        for (_, list) in actions {
+            self.act_all(list).await;
+        }
+    }
+
+    async fn act_all(&self, actions: RVec<Action>) {
+        let counters = &self.driver.counters;
+        for action in actions {
+            match self.router.act(action).await {
+                Ok(()) => {}
+                Err(NotDone::Stopping) => {
+                    counters.actions_refused.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(venue = %self.name, "action refused: the instance is stopping");
+                }
+                Err(NotDone::Failed(why)) => {
+                    counters.actions_failed.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(venue = %self.name, %why, "action not carried out");
+                }
+            }
         }
     }
 }
 
-/// Applies a life-cycle trigger, logging the move.
-pub(crate) fn transition(instance: &mut Instance, trigger: Trigger) -> Result<State, HostError> {
-    let from = instance.lifecycle.state();
-    let to = instance
-        .lifecycle
-        .apply(trigger)
-        .map_err(|e| HostError::Transition {
-            venue: instance.name.clone(),
-            error: e,
-        })?;
-    tracing::info!(venue = %instance.name, plugin = %instance.venue, %from, %to, "state");
-    Ok(to)
+/// Counts the events of one delivery when it ends, however it ends: those handed to the
+/// bus, and those a cancelled delivery never handed over.
+struct EventTally<'a> {
+    total: u64,
+    out: u64,
+    counters: &'a DriverCounters,
+}
+
+impl Drop for EventTally<'_> {
+    fn drop(&mut self) {
+        self.counters
+            .events_out
+            .fetch_add(self.out, Ordering::Relaxed);
+        if self.out < self.total {
+            self.counters
+                .events_abandoned
+                .fetch_add(self.total - self.out, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Port for Instance {
+    fn name(&self) -> &str {
+        self.name.as_str()
+    }
+
+    fn callback<'a>(&'a self, callback: Callback<'a>) -> BoxFuture<'a, Result<(), CallError>> {
+        Box::pin(async move {
+            match callback {
+                Callback::Timer(name) => {
+                    self.run(|a| a.on_timer(RStr::from_str(name), now_ms()))
+                        .await
+                }
+                Callback::Connected(conn, name) => {
+                    self.run(|a| a.on_connected(conn, RStr::from_str(name)))
+                        .await
+                }
+                Callback::Disconnected(conn) => self.run(|a| a.on_disconnected(conn)).await,
+                Callback::RestResponse(response) => {
+                    self.run(|a| a.on_rest_response(response, now_ns())).await
+                }
+            }
+        })
+    }
+
+    fn frames<'a>(
+        &'a self,
+        connection: &'a str,
+        conn: ConnId,
+        frames: &'a [(InFrame<'a>, u64)],
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let passage = match self.queues.get(connection) {
+                Some(queue) => match queue.enter(frames.len()) {
+                    Some(p) => Some(p),
+                    None => return, // the queue stopped; counted there
+                },
+                None => None,
+            };
+            if let Some(returned) = self.driver.on_frames(conn, frames).await {
+                self.deliver(returned).await;
+            }
+            drop(passage);
+        })
+    }
+
+    fn resolve<'a>(&'a self, symbol: &'a str) -> BoxFuture<'a, Option<Instrument>> {
+        Box::pin(async move {
+            self.driver
+                .call(|a| a.resolve(RStr::from_str(symbol)))
+                .await
+                .ok()
+                .and_then(|o| o.into_option())
+        })
+    }
+
+    fn topic_frames<'a>(
+        &'a self,
+        conn: ConnId,
+        topics: &'a [Topic],
+        subscribe: bool,
+    ) -> BoxFuture<'a, Vec<OutFrame>> {
+        Box::pin(async move {
+            let topics = RSlice::from_slice(topics);
+            let frames = match subscribe {
+                true => {
+                    self.driver
+                        .call(|a| a.subscribe(conn, topics).map(rehome))
+                        .await
+                }
+                false => {
+                    self.driver
+                        .call(|a| a.unsubscribe(conn, topics).map(rehome))
+                        .await
+                }
+            };
+            frames.map(RVec::into_vec).unwrap_or_default()
+        })
+    }
+
+    fn heartbeat(&self, conn: ConnId) -> BoxFuture<'_, Option<OutFrame>> {
+        Box::pin(async move {
+            self.driver
+                .call(|a| a.heartbeat(conn, now_ms()).map(rehome))
+                .await
+                .ok()
+                .and_then(|o| o.into_option())
+        })
+    }
+
+    fn sign(&self, request: RestRequest) -> BoxFuture<'_, Result<RestRequest, CallError>> {
+        Box::pin(async move {
+            self.driver
+                .call(|a| a.sign(request, now_ms()).map(rehome))
+                .await
+        })
+    }
+
+    fn publish(&self, events: Vec<Event>) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            self.deliver(Returned {
+                events,
+                actions: Vec::new(),
+            })
+            .await
+        })
+    }
+
+    fn count_reconnect(&self) {
+        self.driver.count_reconnect();
+    }
+}
+
+impl crate::stop::pipeline::Member for Instance {
+    fn owner(&self) -> &str {
+        self.name.as_str()
+    }
+
+    fn signal(&self, wait: Duration) -> BoxFuture<'_, ()> {
+        Box::pin(self.last_words(wait))
+    }
+
+    fn release(&self, wait: Duration) -> BoxFuture<'_, bool> {
+        Box::pin(Instance::release(self, wait))
+    }
 }

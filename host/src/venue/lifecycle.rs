@@ -18,6 +18,10 @@ pub enum State {
     Stopped,
     /// A plugin callback panicked or failed fatally; the instance must be stopped.
     Faulted,
+    /// Stopped after a fault; the supervisor starts it again after its backoff.
+    Restarting,
+    /// Stopped for good after repeated faults; only an explicit start runs it again.
+    Failed,
     /// The library is unloaded; terminal.
     Unloaded,
 }
@@ -35,6 +39,10 @@ pub enum Trigger {
     Stop,
     /// Stop finished.
     Stopped,
+    /// A stop after a fault finished, and the supervisor will start the instance again.
+    Restart,
+    /// A stop after a fault finished, and the supervisor gave up on the instance.
+    GiveUp,
     /// Unload the library.
     Unload,
 }
@@ -50,18 +58,30 @@ pub struct InvalidTransition {
 }
 
 impl State {
+    /// True when the instance runs no resources (stopped, waiting to restart, failed or
+    /// not started).
+    pub fn is_down(self) -> bool {
+        matches!(
+            self,
+            State::Loaded | State::Stopped | State::Restarting | State::Failed | State::Unloaded
+        )
+    }
+
     /// The next state for `trigger`, or an error if the move is not allowed.
     pub fn next(self, trigger: Trigger) -> Result<State, InvalidTransition> {
         use State as S;
         use Trigger as T;
         let next = match (self, trigger) {
-            (S::Loaded | S::Stopped, T::Start) => S::Starting,
+            (S::Loaded | S::Stopped | S::Restarting | S::Failed, T::Start) => S::Starting,
             (S::Starting, T::Started) => S::Running,
             (S::Starting | S::Running, T::Fault) => S::Faulted,
             (S::Starting | S::Running | S::Faulted, T::Stop) => S::Stopping,
             (S::Stopping, T::Fault) => S::Stopping,
             (S::Stopping, T::Stopped) => S::Stopped,
-            (S::Loaded | S::Stopped, T::Unload) => S::Unloaded,
+            (S::Stopping, T::Restart) => S::Restarting,
+            (S::Stopping, T::GiveUp) => S::Failed,
+            (S::Restarting, T::Stopped) => S::Stopped,
+            (S::Loaded | S::Stopped | S::Restarting | S::Failed, T::Unload) => S::Unloaded,
             (from, trigger) => return Err(InvalidTransition { from, trigger }),
         };
         Ok(next)
@@ -77,6 +97,8 @@ impl fmt::Display for State {
             State::Stopping => "stopping",
             State::Stopped => "stopped",
             State::Faulted => "faulted",
+            State::Restarting => "restarting",
+            State::Failed => "failed",
             State::Unloaded => "unloaded",
         };
         f.write_str(name)

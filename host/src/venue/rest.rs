@@ -1,5 +1,7 @@
 //! REST requests the plugin asks for: rate-limited, signed by the plugin, sent by the
-//! host's client, answered back to the plugin. In-flight requests are a resource.
+//! host's client, answered back to the plugin. In-flight requests are a resource: stopping
+//! it ends the waits for a rate limit at once (each answered "stopped") and lets the
+//! requests already on the wire finish within their timeout.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
@@ -10,7 +12,7 @@ use plugin_api::{RestDecl, RestRequest, RestResponse};
 
 use crate::stop::resource::{Resource, ResourceCounts, TaskGroup, FORCE_GRACE};
 use crate::transport::{retry_after, HttpRequest, Method, RateLimiter, RestClient};
-use crate::venue::driver::{now_ms, now_ns, rehome, Driver};
+use crate::venue::port::{Callback, Port};
 
 /// The REST client of a venue instance plus the requests it is carrying out.
 pub struct RestExec {
@@ -18,7 +20,7 @@ pub struct RestExec {
     timeout: Duration,
     client: RestClient,
     limiters: HashMap<String, Arc<RateLimiter>>,
-    driver: Weak<Driver>,
+    port: Weak<dyn Port>,
     tasks: TaskGroup,
 }
 
@@ -27,7 +29,7 @@ impl RestExec {
     pub(crate) fn new(
         decl: &RestDecl,
         limiters: HashMap<String, Arc<RateLimiter>>,
-        driver: &Arc<Driver>,
+        port: Weak<dyn Port>,
     ) -> RestExec {
         let timeout = Duration::from_millis(decl.timeout_ms.max(1));
         RestExec {
@@ -35,7 +37,7 @@ impl RestExec {
             timeout,
             client: RestClient::new(timeout),
             limiters,
-            driver: Arc::downgrade(driver),
+            port,
             tasks: TaskGroup::new(),
         }
     }
@@ -56,12 +58,12 @@ impl RestExec {
         };
         let method = Method::from_bytes(request.method.as_bytes())
             .map_err(|_| format!("bad HTTP method `{}`", request.method))?;
-        let driver = self.driver.clone();
+        let port = self.port.clone();
         let client = self.client.clone();
         let base = self.base_url.clone();
         let timeout = self.timeout;
         let token = self.tasks.token().clone();
-        self.tasks.spawn(async move {
+        let started = self.tasks.spawn(async move {
             let tag = request.tag;
             if let Some(limiter) = &limiter {
                 let wait = limiter.acquire(request.limit_key.as_str(), request.weight);
@@ -71,7 +73,7 @@ impl RestExec {
                 };
                 if acquired.is_err() {
                     answer(
-                        &driver,
+                        &port,
                         failed(tag, "stopped while waiting for the rate limit"),
                     )
                     .await;
@@ -79,12 +81,12 @@ impl RestExec {
                 }
             }
             let request = if request.signed {
-                let Some(d) = driver.upgrade() else { return };
-                match d.call(|a| a.sign(request, now_ms()).map(rehome)).await {
+                let Some(p) = port.upgrade() else { return };
+                match p.sign(request).await {
                     Ok(r) => r,
                     Err(e) => {
-                        drop(d);
-                        answer(&driver, failed(tag, &format!("signing failed: {e}"))).await;
+                        drop(p);
+                        answer(&port, failed(tag, &format!("signing failed: {e}"))).await;
                         return;
                     }
                 }
@@ -121,9 +123,12 @@ impl RestExec {
                 }
                 Err(e) => failed(tag, &e.to_string()),
             };
-            answer(&driver, response).await;
+            answer(&port, response).await;
         });
-        Ok(())
+        match started {
+            true => Ok(()),
+            false => Err("the REST client is stopped".into()),
+        }
     }
 
     /// Requests in flight or waiting for their rate limit.
@@ -141,21 +146,20 @@ fn failed(tag: u64, why: &str) -> RestResponse {
     }
 }
 
-async fn answer(driver: &Weak<Driver>, response: RestResponse) {
-    if let Some(d) = driver.upgrade() {
-        let _ = d
-            .call_output(|a| a.on_rest_response(response, now_ns()))
-            .await;
+async fn answer(port: &Weak<dyn Port>, response: RestResponse) {
+    if let Some(p) = port.upgrade() {
+        let _ = p.callback(Callback::RestResponse(response)).await;
     }
 }
 
 impl Resource for RestExec {
-    /// Waits for the requests in flight (each bounded by its timeout); refuses new ones.
+    /// Ends the waits for a rate limit (each request answered "stopped"), refuses new
+    /// requests and waits for those in flight (each bounded by its timeout).
     fn stop(&self) -> BoxFuture<'static, Result<(), String>> {
         let tasks = self.tasks.clone();
         let client = self.client.clone();
         Box::pin(async move {
-            tasks.finished().await;
+            tasks.shutdown().await;
             client.stop().await
         })
     }

@@ -5,12 +5,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use abi_stable::std_types::RStr;
 use futures_util::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 
 use crate::stop::resource::{Resource, ResourceCounts, TaskGroup};
-use crate::venue::driver::{now_ms, Driver};
+use crate::venue::port::{Callback, Port};
 
 /// One declared timer.
 pub struct Timer {
@@ -22,18 +21,18 @@ pub struct Timer {
 
 /// The instance's timers by name.
 pub struct Timers {
-    driver: Weak<Driver>,
+    port: Weak<dyn Port>,
     timers: HashMap<String, Arc<Timer>>,
 }
 
 impl Timers {
-    /// Timers for `driver` from `(name, period)` declarations.
-    pub fn new(
-        driver: &Arc<Driver>,
+    /// Timers of the instance behind `port` from `(name, period)` declarations.
+    pub(crate) fn new(
+        port: Weak<dyn Port>,
         decls: impl IntoIterator<Item = (String, Duration)>,
     ) -> Timers {
         Timers {
-            driver: Arc::downgrade(driver),
+            port,
             timers: decls
                 .into_iter()
                 .map(|(name, period)| {
@@ -55,7 +54,7 @@ impl Timers {
     }
 
     /// Starts calling the plugin for `name` every period (no-op if already armed).
-    pub fn arm(&self, name: &str) -> Result<(), String> {
+    pub(crate) fn arm(&self, name: &str) -> Result<(), String> {
         let timer = self.timer(name)?;
         let mut running = timer.running.lock().unwrap_or_else(|p| p.into_inner());
         if running.as_ref().is_some_and(|t| !t.is_cancelled()) {
@@ -63,7 +62,7 @@ impl Timers {
         }
         let token = timer.tasks.token().child_token();
         *running = Some(token.clone());
-        let driver = self.driver.clone();
+        let port = self.port.clone();
         let period = timer.period;
         let timer_name = timer.name.clone();
         timer.tasks.spawn(async move {
@@ -75,11 +74,10 @@ impl Timers {
                     _ = token.cancelled() => return,
                     _ = ticks.tick() => {}
                 }
-                let Some(driver) = driver.upgrade() else {
+                let Some(port) = port.upgrade() else {
                     return;
                 };
-                let name = RStr::from_str(timer_name.as_str());
-                match driver.call_output(|a| a.on_timer(name, now_ms())).await {
+                match port.callback(Callback::Timer(&timer_name)).await {
                     Ok(()) => {}
                     Err(e) if e.is_fatal() => return,
                     Err(_) => {} // counted and logged by the driver; keep ticking
@@ -90,7 +88,7 @@ impl Timers {
     }
 
     /// Stops calling the plugin for `name`.
-    pub fn cancel(&self, name: &str) -> Result<(), String> {
+    pub(crate) fn cancel(&self, name: &str) -> Result<(), String> {
         let timer = self.timer(name)?;
         if let Some(t) = timer
             .running

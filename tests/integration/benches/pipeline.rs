@@ -465,7 +465,7 @@ async fn host_latency(url: &str) -> ([f64; 3], [f64; 3]) {
     }
     let dropped = sub.stats().dropped();
     drop(sub);
-    host.shutdown("bench").await;
+    let _ = host.shutdown("bench").await;
     assert_eq!(dropped, 0, "a paced consumer must not lose tickers");
     (
         percentiles(lat.split_off(LAT_WARMUP)),
@@ -549,7 +549,7 @@ async fn idle_host(url: &str, thread_name: &str, secs: u64) -> (f64, f64, usize)
     let (parks, switches) = idle_window(thread_name, secs).await;
     let conns = host.instances().await[0].connections;
     drop(sub);
-    host.shutdown("bench").await;
+    let _ = host.shutdown("bench").await;
     (parks, switches, conns)
 }
 

@@ -156,7 +156,7 @@ fn main() {
         // No consumers: the venue opens no connection, so the reload excludes connecting.
         let g = plugin("gateio_plugin");
         times(&host, "gateio", &g, &g, "{}", "gateio (11 resources)").await;
-        host.shutdown("bench").await;
+        let _ = host.shutdown("bench").await;
     });
 }
 
@@ -175,7 +175,7 @@ async fn times(host: &Host, venue: &str, a: &Path, b: &Path, settings: &str, lab
     for i in 0..30 {
         let file = if i % 2 == 0 { b } else { a };
         let t = Instant::now();
-        host.reload_plugin(venue, file).await.unwrap();
+        let _ = host.reload_plugin(venue, file).await.unwrap();
         reload.push(t.elapsed());
     }
     host.remove_venue(venue).await.unwrap();

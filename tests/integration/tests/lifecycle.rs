@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use host::stop::Outcome;
-use host::{Host, HostOptions, ShutdownTimeouts, State, StreamItem};
+use host::{Host, HostOptions, RestartPolicy, ShutdownTimeouts, State, StreamItem};
 use integration_tests::{next_trade, plugin, runtime_tasks_settle, serial, temp_dir};
 use plugin_api::{Event, GapReason, StreamKind};
 
@@ -105,7 +105,14 @@ async fn a_callback_blocked_in_plugin_code_delays_only_the_unload() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panic_faults_only_its_instance() {
     let _serial = serial();
-    let host = Host::new(options("panic")).unwrap();
+    let host = Host::new(HostOptions {
+        restart: RestartPolicy {
+            enabled: false,
+            ..RestartPolicy::default()
+        },
+        ..options("panic")
+    })
+    .unwrap();
     host.load_plugin(&plugin("fixture_counter")).await.unwrap();
     host.start_venue("bad", "fixture", r#"{"period_ms": 2, "panic_after": 3}"#)
         .await
@@ -119,9 +126,9 @@ async fn a_panic_faults_only_its_instance() {
     let mut good = host
         .subscribe("good", "TEST/USD", StreamKind::Trades)
         .unwrap();
-    // The faulted instance is stopped by the host: its consumers see the end.
+    // With restarts off, the faulted instance is stopped for good: its consumers see the end.
     while next_trade(&mut bad).await.is_some() {}
-    assert_eq!(host.state("bad").await, Some(State::Stopped));
+    assert!(host.state_reached("bad", State::Failed).await);
     let status = host.instances().await;
     let bad_status = status.iter().find(|i| i.name == "bad").unwrap();
     let error = bad_status.stats.last_error.as_deref().unwrap();
@@ -150,6 +157,14 @@ async fn reload_changes_behaviour_and_consumers_see_a_gap_not_an_end() {
         .unwrap();
     let mut sub = host.subscribe("a", "TEST/USD", StreamKind::Trades).unwrap();
     assert!(next_trade(&mut sub).await.unwrap().starts_with("v1-"));
+    // A bound handler (what the host's built-in consumer is) stays bound across the reload.
+    let (tx, mut handled) = tokio::sync::mpsc::unbounded_channel();
+    host.bind("a", "TEST/USD", StreamKind::Trades, move |item| {
+        let _ = tx.send(item);
+        async {}
+    })
+    .await
+    .unwrap();
 
     // A bad file leaves the running build in place.
     let err = host
@@ -183,6 +198,20 @@ async fn reload_changes_behaviour_and_consumers_see_a_gap_not_an_end() {
         }
     }
     assert!(saw_gap);
+    // The handler saw the same: the old build's trades, the gap, the new build's trades.
+    let mut handler_gap = false;
+    loop {
+        match handled.recv().await.expect("the handler stays bound") {
+            StreamItem::Event(Event::Gap(g)) => {
+                assert_eq!(g.reason, GapReason::Reload);
+                handler_gap = true;
+            }
+            StreamItem::Event(Event::Trade(t)) if t.trade_id.starts_with("v2-") => break,
+            StreamItem::Event(_) => assert!(!handler_gap, "no old-build data after the gap"),
+            StreamItem::End => panic!("a reload must not end the handler's stream"),
+        }
+    }
+    assert!(handler_gap, "the handler saw the reload gap");
     let plugins = host.plugins().await;
     assert_eq!(plugins[0].info.plugin_version, "2.0.0");
     let shut = host.shutdown("test").await;

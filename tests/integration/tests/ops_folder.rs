@@ -254,9 +254,9 @@ async fn config_changes_apply_as_a_diff_and_bad_ones_change_nothing() {
             StreamItem::End => panic!("untouched venue ended"),
         }
     }
-    op.shutdown("test").await;
+    let _ = op.shutdown("test").await;
 }
 
 fn names(v: &[host::InstanceStatus]) -> Vec<String> {
-    v.iter().map(|i| i.name.clone()).collect()
+    v.iter().map(|i| i.name.to_string()).collect()
 }

@@ -16,6 +16,8 @@
 //! - `symbol` (optional): the one normalized symbol served (`BTC/USDT`). Without it every
 //!   `BASE/QUOTE` symbol resolves. Either way the venue spelling replaces `/` by `_`
 //!   (`BTC_USDT`).
+//! - `panic_every` (optional): panic on every N-th data frame, to exercise the host's
+//!   supervision (each build counts its frames from zero).
 
 use plugin_api::{
     BookTicker, ConnId, ConnectionDecl, Event, InFrame, Instrument, Num, OpenMode, OutFrame,
@@ -41,6 +43,7 @@ struct Settings {
     ws_url: String,
     subscribe: String,
     symbol: Option<String>,
+    panic_every: Option<u64>,
 }
 
 struct Relay {
@@ -159,6 +162,13 @@ impl Venue for Relay {
         received_ns: u64,
     ) -> Result<Output, PluginError> {
         self.frames += 1;
+        if self
+            .settings
+            .panic_every
+            .is_some_and(|n| self.frames % n.max(1) == 0)
+        {
+            panic!("relay panic on frame {}", self.frames);
+        }
         let Some(instrument) = self.instrument else {
             return Ok(Output::default());
         };

@@ -6,17 +6,16 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
-use abi_stable::std_types::{RSlice, RStr};
 use futures_util::future::{join_all, BoxFuture};
-use plugin_api::{
-    ConnId, ConnectionDecl, Event, FrameKind, Gap, GapReason, InFrame, OutFrame, Stamp, Topic,
-};
+use plugin_api::{ConnId, ConnectionDecl, Topic};
 
 use crate::stop::resource::{Resource, ResourceCounts, TaskGroup, FORCE_GRACE};
-use crate::transport::{
-    CloseReason, ReconnectPolicy, WsConfig, WsConnection, WsEvents, WsFrame, WsIn, WsOut,
-};
-use crate::venue::driver::{now_ms, now_ns, rehome, Driver};
+use crate::transport::{ReconnectPolicy, WsConfig, WsConnection, WsEvents};
+use crate::venue::port::Port;
+
+mod events;
+
+use events::{out, PoolEvents};
 
 /// Host-wide connection ids.
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
@@ -32,7 +31,7 @@ pub struct ConnPool {
     reconnect: ReconnectPolicy,
     url: Mutex<Option<String>>,
     slots: Mutex<Vec<Slot>>,
-    driver: Weak<Driver>,
+    port: Weak<dyn Port>,
     events: Arc<PoolEvents>,
     bus: crate::Bus,
     venue: String,
@@ -42,48 +41,33 @@ pub struct ConnPool {
     tasks: TaskGroup,
 }
 
-/// What the connections report back to, per pool.
-struct PoolEvents {
-    name: String,
-    driver: Weak<Driver>,
-    pool: Mutex<Weak<ConnPool>>,
-}
-
-fn out(frame: OutFrame) -> WsOut {
-    match frame.kind {
-        FrameKind::Text => WsOut::Text(String::from_utf8_lossy(&frame.data).into_owned()),
-        FrameKind::Binary => WsOut::Binary(frame.data.to_vec()),
-    }
-}
-
 impl ConnPool {
-    /// A pool for `decl`; nothing connects until topics or a URL arrive.
+    /// A pool for `decl` of the instance `venue` behind `port`; nothing connects until
+    /// topics or a URL arrive.
     pub(crate) fn new(
         decl: ConnectionDecl,
         reconnect: ReconnectPolicy,
-        driver: &Arc<Driver>,
+        venue: &str,
+        port: Weak<dyn Port>,
         bus: crate::Bus,
     ) -> Arc<ConnPool> {
         let url = (!decl.url.is_empty()).then(|| decl.url.to_string());
-        let events = Arc::new(PoolEvents {
-            name: decl.name.to_string(),
-            driver: Arc::downgrade(driver),
-            pool: Mutex::new(Weak::new()),
-        });
-        let pool = Arc::new(ConnPool {
+        Arc::new_cyclic(|pool| ConnPool {
+            events: Arc::new(PoolEvents {
+                name: decl.name.to_string(),
+                port: port.clone(),
+                pool: pool.clone(),
+            }),
             decl,
             reconnect,
             url: Mutex::new(url),
             slots: Mutex::new(Vec::new()),
-            driver: Arc::downgrade(driver),
-            events: events.clone(),
-            venue: driver.name().to_owned(),
+            port,
+            venue: venue.to_owned(),
             bus,
             syncing: tokio::sync::Mutex::new(()),
             tasks: TaskGroup::new(),
-        });
-        *events.pool.lock().unwrap_or_else(|p| p.into_inner()) = Arc::downgrade(&pool);
-        pool
+        })
     }
 
     /// The declared name.
@@ -113,8 +97,18 @@ impl ConnPool {
         });
     }
 
+    /// Stops following consumer interest and opening connections: from now on the pool's
+    /// subscriptions stay as they are until it stops (no unsubscribe goes out while
+    /// consumers leave during a stop).
+    pub(crate) fn freeze(&self) {
+        self.tasks.token().cancel();
+    }
+
     async fn resync(self: &Arc<Self>) {
         let _one_at_a_time = self.syncing.lock().await;
+        if self.tasks.token().is_cancelled() {
+            return; // frozen or stopping
+        }
         let wanted: BTreeSet<_> = self
             .bus
             .topics(&self.venue)
@@ -143,7 +137,7 @@ impl ConnPool {
 
     /// Brings the subscriptions in line with `wanted` (kind, normalized symbol).
     async fn sync(self: &Arc<Self>, wanted: BTreeSet<(plugin_api::StreamKind, String)>) {
-        let Some(driver) = self.driver.upgrade() else {
+        let Some(port) = self.port.upgrade() else {
             return;
         };
         let mut want = Vec::new();
@@ -151,16 +145,12 @@ impl ConnPool {
             let instrument = if symbol.is_empty() {
                 Some(plugin_api::Instrument::default())
             } else {
-                driver
-                    .call(|a| a.resolve(RStr::from_str(&symbol)))
-                    .await
-                    .ok()
-                    .and_then(|o| o.into_option())
+                port.resolve(&symbol).await
             };
             match instrument {
                 Some(instrument) => want.push(Topic { kind, instrument }),
                 None => {
-                    tracing::warn!(venue = %driver.name(), %symbol, kind = kind.name(), "venue has no such market; not subscribed")
+                    tracing::warn!(venue = %port.name(), %symbol, kind = kind.name(), "venue has no such market; not subscribed")
                 }
             }
         }
@@ -181,10 +171,7 @@ impl ConnPool {
             }
         }
         for (conn, sender, gone) in leaving {
-            let frames = driver
-                .call(|a| a.unsubscribe(conn, RSlice::from_slice(&gone)).map(rehome))
-                .await
-                .unwrap_or_default();
+            let frames = port.topic_frames(conn, &gone, false).await;
             for f in frames {
                 let _ = sender.send(out(f)).await;
             }
@@ -210,10 +197,7 @@ impl ConnPool {
             .collect();
         let added = self.place(new);
         for (conn, sender, topics) in added {
-            let frames = driver
-                .call(|a| a.subscribe(conn, RSlice::from_slice(&topics)).map(rehome))
-                .await
-                .unwrap_or_default();
+            let frames = port.topic_frames(conn, &topics, true).await;
             for f in frames {
                 let _ = sender.send(out(f)).await;
             }
@@ -269,7 +253,7 @@ impl ConnPool {
         added
     }
 
-    fn topics_of(&self, conn: ConnId) -> Vec<Topic> {
+    pub(super) fn topics_of(&self, conn: ConnId) -> Vec<Topic> {
         self.slots()
             .iter()
             .find(|s| s.conn.id() == conn)
@@ -362,102 +346,5 @@ impl Resource for ConnPool {
             },
             |a, b| a + b,
         )
-    }
-}
-
-impl PoolEvents {
-    fn pool(&self) -> Option<Arc<ConnPool>> {
-        self.pool
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .upgrade()
-    }
-}
-
-impl WsEvents for PoolEvents {
-    fn opened(&self, conn: ConnId, reconnected: bool) -> BoxFuture<'_, Vec<WsOut>> {
-        Box::pin(async move {
-            let (Some(driver), Some(pool)) = (self.driver.upgrade(), self.pool()) else {
-                return Vec::new();
-            };
-            let name = self.name.as_str();
-            let _ = driver
-                .call_output(|a| a.on_connected(conn, RStr::from_str(name)))
-                .await;
-            let topics = pool.topics_of(conn);
-            if reconnected {
-                let received_ns = now_ns();
-                for t in &topics {
-                    let gap = Event::Gap(Gap {
-                        instrument: t.instrument,
-                        kind: t.kind,
-                        reason: GapReason::Reconnect,
-                        last_id: 0,
-                        stamp: Stamp {
-                            venue_ts_ms: 0,
-                            received_ns,
-                        },
-                    });
-                    driver.publish(gap).await;
-                }
-            }
-            if topics.is_empty() {
-                return Vec::new();
-            }
-            driver
-                .call(|a| a.subscribe(conn, RSlice::from_slice(&topics)).map(rehome))
-                .await
-                .map(|frames| frames.into_iter().map(out).collect())
-                .unwrap_or_default()
-        })
-    }
-
-    fn frames<'a>(&'a self, conn: ConnId, frames: &'a [WsFrame<'a>]) -> BoxFuture<'a, ()> {
-        Box::pin(async move {
-            let Some(driver) = self.driver.upgrade() else {
-                return;
-            };
-            let frames: Vec<(InFrame<'_>, u64)> = frames
-                .iter()
-                .map(|f| {
-                    let (kind, data) = match f.data {
-                        WsIn::Text(t) => (FrameKind::Text, t.as_bytes()),
-                        WsIn::Binary(b) => (FrameKind::Binary, b),
-                    };
-                    let frame = InFrame {
-                        kind,
-                        data: RSlice::from_slice(data),
-                    };
-                    (frame, f.received_ns)
-                })
-                .collect();
-            driver.on_frames(conn, &frames).await;
-        })
-    }
-
-    fn closed(&self, conn: ConnId, why: CloseReason) -> BoxFuture<'_, ()> {
-        Box::pin(async move {
-            if why == CloseReason::Stopped {
-                return;
-            }
-            let Some(driver) = self.driver.upgrade() else {
-                return;
-            };
-            tracing::info!(venue = %driver.name(), connection = %self.name, conn = conn.0, ?why, "connection lost");
-            driver.count_reconnect();
-            let _ = driver.call_output(|a| a.on_disconnected(conn)).await;
-        })
-    }
-
-    fn heartbeat(&self, conn: ConnId) -> BoxFuture<'_, Option<WsOut>> {
-        Box::pin(async move {
-            let driver = self.driver.upgrade()?;
-            driver
-                .call(|a| a.heartbeat(conn, now_ms()).map(rehome))
-                .await
-                .ok()
-                .and_then(|o| o.into_option())
-                .map(out)
-        })
     }
 }
