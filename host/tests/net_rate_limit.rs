@@ -136,13 +136,9 @@ async fn stop_releases_waiters_in_real_time() {
         1,
         "the waiter is blocked (current-thread runtime)"
     );
-    let t0 = std::time::Instant::now();
     limiter.stop().await.unwrap();
+    // Released by the stop, not by the window: that would have been `Ok` a minute later.
+    // (How soon is shown in virtual time by `stop_releases_blocked_waiters_at_once`.)
     assert_eq!(waiter.await.unwrap(), Err(Stopped));
-    assert!(
-        t0.elapsed() < Duration::from_millis(100),
-        "{:?}",
-        t0.elapsed()
-    );
     assert_eq!(limiter.counts().tasks, 0);
 }

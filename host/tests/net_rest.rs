@@ -1,5 +1,9 @@
 //! The REST client resource against a loopback hyper server: timeouts, `Retry-After` feedback,
 //! and stops that drain (or, forced, abandon) in-flight requests.
+//!
+//! Tests about timing run in paused time on the current-thread runtime: loopback I/O is
+//! polled before the clock moves, so timeouts are virtual and exact, and a wait that must
+//! not end is shown by letting the clock run while nothing else can.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -101,18 +105,26 @@ async fn sends_headers_and_reads_the_response() {
     assert_eq!(rest.counts().tasks, 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_slow_server_times_out() {
     let srv = server().await;
     let rest = client();
+    let timeout = Duration::from_millis(100);
     let req = HttpRequest {
-        timeout: Some(Duration::from_millis(100)),
+        timeout: Some(timeout),
         ..HttpRequest::get(format!("{}/slow", srv.base))
     };
+    let t0 = tokio::time::Instant::now();
     let err = rest.send(req).await.unwrap_err();
+    let waited = t0.elapsed();
     assert!(
-        matches!(err, RestError::Timeout { after, .. } if after == Duration::from_millis(100)),
+        matches!(err, RestError::Timeout { after, .. } if after == timeout),
         "{err:?}"
+    );
+    // The timer wheel rounds up to the next millisecond.
+    assert!(
+        waited >= timeout && waited <= timeout + Duration::from_millis(1),
+        "timed out after {waited:?} of virtual time"
     );
     assert_eq!(rest.in_flight(), 0);
 }
@@ -156,7 +168,7 @@ async fn too_many_requests_penalizes_the_limiter() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn stop_waits_for_the_request_in_flight_and_refuses_new_ones() {
     let mut srv = server().await;
     let rest = client();
@@ -171,7 +183,8 @@ async fn stop_waits_for_the_request_in_flight_and_refuses_new_ones() {
     assert_eq!(rest.counts().tasks, 2, "the request and its connection");
 
     let mut stop = tokio::spawn(rest.stop());
-    // The stop cannot finish while the request is in flight.
+    // The stop cannot finish while the request is in flight: the clock only moves on once
+    // nothing else can run, so the stop got every chance to finish before this times out.
     assert!(tokio::time::timeout(Duration::from_millis(50), &mut stop)
         .await
         .is_err());
@@ -206,7 +219,7 @@ async fn the_http_clients_background_tasks_belong_to_it_until_it_stops() {
     assert_eq!(rest.counts().tasks, 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn force_abandons_the_request_in_flight() {
     let mut srv = server().await;
     let rest = client();
@@ -216,14 +229,11 @@ async fn force_abandons_the_request_in_flight() {
         async move { rest.send(HttpRequest::get(url)).await }
     });
     assert_eq!(srv.arrived.recv().await.unwrap(), "/slow");
-    let t0 = std::time::Instant::now();
+    let t0 = tokio::time::Instant::now();
     rest.force().await;
     let err = inflight.await.unwrap().unwrap_err();
     assert!(matches!(err, RestError::Stopped { .. }), "{err:?}");
-    assert!(
-        t0.elapsed() < Duration::from_millis(100),
-        "{:?}",
-        t0.elapsed()
-    );
+    // At once: the aborted request and connection end without waiting out any grace.
+    assert_eq!(t0.elapsed(), Duration::ZERO, "no virtual time passed");
     assert_eq!(rest.counts().tasks, 0);
 }

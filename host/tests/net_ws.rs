@@ -1,5 +1,11 @@
 //! The websocket connection resource against real loopback servers: reconnect and resubscribe,
 //! stale detection, and stops that end every task and never reconnect.
+//!
+//! Every test runs in paused time on the current-thread runtime: loopback I/O is polled
+//! before the clock moves, and the clock jumps to the next timer only when nothing else can
+//! run. Backoffs, staleness, pacing, rotation and close grace are therefore virtual and
+//! exact, a test takes no real time waiting for them, and "nothing happens" is shown by
+//! letting virtual time run past every timer that could make it happen.
 
 #[path = "support/netsrv.rs"]
 mod netsrv;
@@ -7,7 +13,7 @@ mod support {
     pub(crate) use super::netsrv;
 }
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use host::stop::Resource;
@@ -15,10 +21,18 @@ use host::transport::{CloseReason, ReconnectPolicy, WsConfig, WsConnection, WsOu
 use plugin_api::ConnId;
 use support::netsrv::{Ev, Recorder, Server};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
-/// Generous bound for an event that should come within milliseconds.
+/// Virtual bound on an event: longer than every timer of these tests, so it fires only when
+/// the event can no longer come (a hang fails at once instead of blocking the test).
 const EVENT: Duration = Duration::from_secs(5);
+
+/// How long a stop waits for the server's close frame after sending its own.
+const CLOSE_GRACE: Duration = Duration::from_millis(50);
+
+/// The timer wheel rounds a deadline up to the next millisecond.
+const TICK: Duration = Duration::from_millis(1);
 
 async fn next(rx: &mut mpsc::UnboundedReceiver<Ev>) -> Ev {
     tokio::time::timeout(EVENT, rx.recv())
@@ -27,7 +41,7 @@ async fn next(rx: &mut mpsc::UnboundedReceiver<Ev>) -> Ev {
         .expect("open channel")
 }
 
-/// The next event, without a bound (for paused time, where a bound would auto-advance).
+/// The next event, without a bound (for waits longer than [`EVENT`]).
 async fn recv(rx: &mut mpsc::UnboundedReceiver<Ev>) -> Ev {
     rx.recv().await.expect("open channel")
 }
@@ -54,12 +68,13 @@ fn fast_policy() -> ReconnectPolicy {
 fn config(url: &str) -> WsConfig {
     WsConfig {
         reconnect: fast_policy(),
-        close_grace: Duration::from_millis(50),
+        close_grace: CLOSE_GRACE,
         ..WsConfig::new(url)
     }
 }
 
-/// Stops `conn`, asserts it took < 100 ms and left no task or connection.
+/// Stops `conn`, asserts it left no task or connection and waited for nothing but (at most)
+/// the server's close frame: no backoff, handshake or stream outlasts a stop.
 async fn stop_promptly(conn: &WsConnection) {
     let t = Instant::now();
     conn.stop().await.unwrap();
@@ -68,19 +83,19 @@ async fn stop_promptly(conn: &WsConnection) {
     assert_eq!(counts.tasks, 0, "no task after stop");
     assert_eq!(counts.connections, 0, "no connection after stop");
     assert!(
-        elapsed < Duration::from_millis(100),
-        "stop took {elapsed:?}"
+        elapsed <= CLOSE_GRACE + TICK,
+        "stop took {elapsed:?} of virtual time"
     );
 }
 
-/// Proves no reconnect after stop: the accept count does not move while a server-side timer
-/// several times the backoff runs out.
+/// Proves no reconnect after stop: the accept count does not move while virtual time runs
+/// past the longest backoff (200 ms) and the connect timeout would have let one happen.
 async fn no_reconnect_after(server: &Server, accepts: usize) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(server.accepts(), accepts, "no connect attempt after stop");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn reconnects_after_a_drop_and_resubscribes() {
     let (subs_tx, mut subs) = mpsc::unbounded_channel();
     let server = Server::start(move |n, tcp| {
@@ -134,7 +149,7 @@ async fn reconnects_after_a_drop_and_resubscribes() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_silent_server_is_detected_as_stale() {
     let server = Server::start(|n, tcp| async move {
         let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
@@ -160,15 +175,15 @@ async fn a_silent_server_is_detected_as_stale() {
     assert_eq!(next(&mut rx).await, Ev::Closed(CloseReason::Stale));
     let detected = silent_since.elapsed();
     assert!(
-        detected >= stale - Duration::from_millis(5),
-        "not before stale_after: {detected:?}"
+        detected >= stale && detected <= stale + TICK,
+        "at stale_after, not before: {detected:?}"
     );
     assert_eq!(next(&mut rx).await, Ev::Opened(true));
     assert_eq!(next(&mut rx).await, Ev::Frame("hello1".into()));
     stop_promptly(&conn).await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn stop_during_backoff_never_reconnects() {
     // Every connection is accepted, then closed at once: the client loops through backoff.
     let server = Server::start(|_, tcp| async move {
@@ -191,13 +206,13 @@ async fn stop_during_backoff_never_reconnects() {
     );
     assert_eq!(next(&mut rx).await, Ev::Opened(false));
     assert_eq!(next(&mut rx).await, Ev::Closed(CloseReason::ClosedByServer));
-    // The task is now sleeping its 100 ms backoff.
+    // The task is now sleeping its 100 ms backoff; the stop does not wait it out.
     let accepts = server.accepts();
     stop_promptly(&conn).await;
     no_reconnect_after(&server, accepts).await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn stop_during_a_handshake_that_never_answers() {
     // Accepts TCP, never says a word.
     let server = Server::start(|_, tcp| async move {
@@ -221,7 +236,7 @@ async fn stop_during_a_handshake_that_never_answers() {
     assert_eq!(conn.stats().connects, 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn stop_during_a_full_speed_stream() {
     let server = Server::start(|_, tcp| async move {
         let ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
@@ -247,7 +262,7 @@ async fn stop_during_a_full_speed_stream() {
     no_reconnect_after(&server, 1).await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn sends_paced_frames_heartbeats_and_refuses_after_stop() {
     let (got_tx, mut got) = mpsc::unbounded_channel();
     let server = Server::start(move |_, tcp| {
@@ -296,13 +311,13 @@ async fn sends_paced_frames_heartbeats_and_refuses_after_stop() {
     assert_eq!(texts, ["sub", "m0", "m1", "m2", "hb"]);
     for pair in seen[..4].windows(2) {
         let gap = pair[1].0 - pair[0].0;
-        assert!(gap >= Duration::from_millis(40), "paced: {gap:?}");
+        assert!(gap >= Duration::from_millis(50), "paced: {gap:?}");
     }
     stop_promptly(&conn).await;
     assert!(sender.send(WsOut::Text("late".into())).await.is_err());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn rotates_before_max_lifetime_and_answers_server_pings() {
     let (pong_tx, mut pongs) = mpsc::unbounded_channel();
     let server = Server::start(move |n, tcp| {
@@ -319,30 +334,39 @@ async fn rotates_before_max_lifetime_and_answers_server_pings() {
     })
     .await;
     let (events, mut rx) = Recorder::new(&["sub"]);
+    let max_lifetime = Duration::from_millis(200);
     let conn = WsConnection::start(
         ConnId(7),
         WsConfig {
-            max_lifetime: Some(Duration::from_millis(200)),
+            max_lifetime: Some(max_lifetime),
             ..config(&server.url)
         },
         events,
     );
     assert_eq!(next(&mut rx).await, Ev::Opened(false));
+    let opened = Instant::now();
     let pong = tokio::time::timeout(EVENT, pongs.recv()).await.unwrap();
     assert_eq!(pong, Some((0, b"p".to_vec())), "server ping answered");
     assert_eq!(next(&mut rx).await, Ev::Closed(CloseReason::Rotation));
+    let lived = opened.elapsed();
+    assert!(lived <= max_lifetime + TICK, "rotated after {lived:?}");
     assert_eq!(
         next(&mut rx).await,
         Ev::Opened(true),
         "replaced at once, no backoff"
+    );
+    let replaced = opened.elapsed() - lived;
+    assert!(
+        replaced < fast_policy().initial,
+        "replaced after {replaced:?}, no backoff"
     );
     let pong = tokio::time::timeout(EVENT, pongs.recv()).await.unwrap();
     assert_eq!(pong, Some((1, b"p".to_vec())));
     stop_promptly(&conn).await;
 }
 
-/// The same stale detection in paused time: the runtime auto-advances the 30 s of silence as
-/// soon as it is idle (loopback I/O is polled before the clock moves).
+/// Stale detection after a long silence: the runtime auto-advances the 30 s as soon as it is
+/// idle (loopback I/O is polled before the clock moves).
 #[tokio::test(start_paused = true)]
 async fn stale_after_thirty_virtual_seconds() {
     let server = Server::start(|n, tcp| async move {
