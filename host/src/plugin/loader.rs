@@ -2,7 +2,6 @@
 //! throw-away cache, an explicit API version check, and one clear line per bad file.
 
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -12,7 +11,8 @@ use abi_stable::abi_stability::abi_checking::{
 use abi_stable::library::{lib_header_from_raw_library, LibraryError, RawLibrary};
 use abi_stable::StableAbi;
 use plugin_api::{PluginRootRef, API_VERSION};
-use sha2::{Digest, Sha256};
+
+use crate::plugin::file::copy_checked;
 
 /// Why a plugin file was refused. Each variant renders as one line naming the file.
 #[derive(Debug, thiserror::Error)]
@@ -231,13 +231,8 @@ impl Loader {
     /// Loads and validates `path`: copies it to a unique shadow path, opens the copy, checks
     /// the root module's layout against a throw-away cache and its `api_version`.
     pub fn load(&self, path: &Path) -> Result<LoadedLibrary, LoadError> {
-        let bytes = read_plugin_file(path)?;
-        let sha256 = hex::encode(Sha256::digest(&bytes));
         let shadow = ShadowFile(self.shadow_path_for(path));
-        fs::write(&shadow.0, &bytes).map_err(|source| LoadError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
+        let sha256 = copy_checked(path, &shadow.0)?;
         let library = RawLibrary::load_at(&shadow.0).map_err(|e| LoadError::Corrupt {
             path: path.to_owned(),
             reason: one_line(&e.to_string()),
@@ -326,84 +321,6 @@ impl Loader {
         tracing::debug!(file = %file.display(), "full ABI mismatch report written");
         Some(file)
     }
-}
-
-/// Reads the file, refusing anything without an ELF header before it reaches `dlopen`.
-fn read_plugin_file(path: &Path) -> Result<Vec<u8>, LoadError> {
-    let io = |source| LoadError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let mut bytes = Vec::new();
-    fs::File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut bytes))
-        .map_err(io)?;
-    if !bytes.starts_with(b"\x7fELF") {
-        return Err(LoadError::NotSharedLibrary {
-            path: path.to_owned(),
-        });
-    }
-    check_elf_extent(&bytes).map_err(|reason| LoadError::Corrupt {
-        path: path.to_owned(),
-        reason,
-    })?;
-    Ok(bytes)
-}
-
-/// Refuses a file whose ELF headers point past its end. `dlopen` maps such a file and then
-/// faults (SIGBUS) on the missing pages, taking the whole process down, so this is checked
-/// before the file gets anywhere near the dynamic loader.
-fn check_elf_extent(b: &[u8]) -> Result<(), String> {
-    let len = b.len() as u64;
-    let u16_at = |o: usize| {
-        b.get(o..o + 2)
-            .map(|x| u16::from_le_bytes([x[0], x[1]]) as u64)
-    };
-    let u64_at = |o: usize| {
-        b.get(o..o + 8)
-            .map(|x| u64::from_le_bytes(x.try_into().unwrap_or([0; 8])))
-    };
-    // 64-bit little-endian only: the host's own format.
-    if b.get(4) != Some(&2) || b.get(5) != Some(&1) {
-        return Err("not a 64-bit little-endian ELF file".into());
-    }
-    let short = || format!("truncated: the ELF header needs more than {len} bytes");
-    let phoff = u64_at(0x20).ok_or_else(short)?;
-    let shoff = u64_at(0x28).ok_or_else(short)?;
-    let phentsize = u16_at(0x36).ok_or_else(short)?;
-    let phnum = u16_at(0x38).ok_or_else(short)?;
-    let shentsize = u16_at(0x3a).ok_or_else(short)?;
-    let shnum = u16_at(0x3c).ok_or_else(short)?;
-    let tables = [
-        ("program headers", phoff, phentsize * phnum),
-        ("section headers", shoff, shentsize * shnum),
-    ];
-    for (what, off, size) in tables {
-        if off.saturating_add(size) > len {
-            return Err(format!(
-                "truncated: {what} end at byte {} but the file has {len}",
-                off.saturating_add(size)
-            ));
-        }
-    }
-    for i in 0..phnum {
-        let ph = (phoff + i * phentsize) as usize;
-        let kind = b
-            .get(ph..ph + 4)
-            .map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]));
-        const PT_LOAD: u32 = 1;
-        if kind == Some(PT_LOAD) {
-            let off = u64_at(ph + 8).ok_or_else(short)?;
-            let filesz = u64_at(ph + 0x20).ok_or_else(short)?;
-            if off.saturating_add(filesz) > len {
-                return Err(format!(
-                    "truncated: a loadable segment ends at byte {} but the file has {len}",
-                    off.saturating_add(filesz)
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 fn one_line(text: &str) -> String {

@@ -5,88 +5,13 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
-/// What a full queue does with a new item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Overflow {
-    /// The producer waits until there is room (never drops; for orders, fills, depth).
-    Backpressure,
-    /// An item with the same key replaces the queued one (for tickers); with no such item
-    /// the oldest is dropped.
-    LatestValueWins,
-    /// The oldest item is dropped to make room.
-    DropOldest,
-}
+mod counters;
+mod wake;
 
-/// Why an item was dropped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DropReason {
-    /// Replaced by a newer value with the same key.
-    Conflated,
-    /// Pushed out by a full queue.
-    Overflow,
-    /// Offered after the queue closed.
-    Closed,
-    /// Still queued when the consumer went away.
-    Undelivered,
-}
-
-/// A queue's counters. Kept under the queue's lock, so a snapshot always balances:
-/// `offered = delivered + dropped + depth`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct QueueStats {
-    /// Items offered to the queue.
-    pub offered: u64,
-    /// Items handed to the consumer.
-    pub delivered: u64,
-    /// Dropped: replaced by a newer value.
-    pub dropped_conflated: u64,
-    /// Dropped: queue full.
-    pub dropped_overflow: u64,
-    /// Dropped: offered after close.
-    pub dropped_closed: u64,
-    /// Dropped: left in the queue when the consumer went away.
-    pub dropped_undelivered: u64,
-    /// Items in the queue now.
-    pub depth: u64,
-}
-
-impl QueueStats {
-    /// All drops together.
-    pub fn dropped(&self) -> u64 {
-        self.dropped_conflated
-            + self.dropped_overflow
-            + self.dropped_closed
-            + self.dropped_undelivered
-    }
-}
-
-impl std::ops::AddAssign for QueueStats {
-    fn add_assign(&mut self, o: QueueStats) {
-        self.offered += o.offered;
-        self.delivered += o.delivered;
-        self.dropped_conflated += o.dropped_conflated;
-        self.dropped_overflow += o.dropped_overflow;
-        self.dropped_closed += o.dropped_closed;
-        self.dropped_undelivered += o.dropped_undelivered;
-        self.depth += o.depth;
-    }
-}
-
-impl QueueStats {
-    fn count(&mut self, reason: DropReason, n: u64) {
-        let c = match reason {
-            DropReason::Conflated => &mut self.dropped_conflated,
-            DropReason::Overflow => &mut self.dropped_overflow,
-            DropReason::Closed => &mut self.dropped_closed,
-            DropReason::Undelivered => &mut self.dropped_undelivered,
-        };
-        *c += n;
-    }
-}
+pub use counters::{DropReason, Overflow, QueueStats};
+pub use wake::WakeBatch;
 
 struct State<T> {
     items: VecDeque<(u64, T)>,
@@ -178,56 +103,6 @@ trait Consumer: Send + Sync {
 impl<T: Send> Consumer for Shared<T> {
     fn wake(&self) {
         self.readable.notify_one();
-    }
-}
-
-/// Consumer wake-ups held back while a producer delivers a burst of items (the frames a
-/// socket reader found already buffered): each consumer is woken once per burst, by
-/// [`WakeBatch::flush`] or when the batch is dropped, instead of once per item.
-///
-/// Items are visible to consumers as soon as they are pushed; only the wake-up waits. A push
-/// that has to wait for room wakes its consumer at once, so a batch never stalls a full queue.
-#[derive(Default)]
-pub struct WakeBatch {
-    pending: Vec<Arc<dyn Consumer>>,
-}
-
-impl std::fmt::Debug for WakeBatch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WakeBatch")
-            .field("pending", &self.pending.len())
-            .finish()
-    }
-}
-
-impl WakeBatch {
-    /// An empty batch.
-    pub fn new() -> WakeBatch {
-        WakeBatch::default()
-    }
-
-    fn defer<T: Send + 'static>(&mut self, queue: &Arc<Shared<T>>) {
-        let this = Arc::as_ptr(queue) as *const ();
-        if !self
-            .pending
-            .iter()
-            .any(|q| Arc::as_ptr(q) as *const () == this)
-        {
-            self.pending.push(queue.clone());
-        }
-    }
-
-    /// Wakes every consumer that received items since the last flush.
-    pub fn flush(&mut self) {
-        for queue in self.pending.drain(..) {
-            queue.wake();
-        }
-    }
-}
-
-impl Drop for WakeBatch {
-    fn drop(&mut self) {
-        self.flush();
     }
 }
 
