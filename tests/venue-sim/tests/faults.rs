@@ -1,5 +1,10 @@
 //! Every fault switch does what it says, observed from a real client; and the counters let a
 //! test assert on connections, subscriptions, frames and requests.
+//!
+//! The tests about time (silence, delays, a hung handshake) run in paused time on the
+//! current-thread runtime, with the simulator on the same runtime: loopback I/O is polled
+//! before the clock moves, so delays are exact and "nothing arrives" is shown by letting
+//! virtual time run while nothing else can, at no real cost.
 
 mod common;
 
@@ -13,8 +18,11 @@ use tokio_tungstenite::tungstenite::Message;
 use venue_sim::mexc::proto::PushDataV3ApiWrapper;
 use venue_sim::{AcceptMode, Kick, RestFault, SimHandle, Source, Venue};
 
-/// Long enough to show that something does not happen, for the few negative checks.
+/// Virtual time given to something that must not happen, for the few negative checks.
 const QUIET: Duration = Duration::from_millis(300);
+
+/// The timer wheel rounds a deadline up to the next millisecond.
+const TICK: Duration = Duration::from_millis(1);
 
 async fn gate_sim(rate: u32) -> SimHandle {
     let mut cfg = config(Venue::Gateio, Source::Synthetic);
@@ -59,13 +67,14 @@ async fn drop_after_n_data_frames() {
     sim.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn silent_keeps_the_socket_open_but_sends_nothing() {
     let sim = gate_sim(500).await;
     let mut ws = subscribed(&sim).await;
     next_json(&mut ws).await;
     sim.faults().set_silent(true);
-    // Drain what was already in flight, then nothing more arrives, not even a pong.
+    // Drain what was already in flight (all of it is read before the clock moves), then
+    // nothing more arrives, not even a pong.
     while tokio::time::timeout(Duration::from_millis(50), ws.next())
         .await
         .is_ok()
@@ -85,11 +94,12 @@ async fn silent_keeps_the_socket_open_but_sends_nothing() {
     sim.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn delayed_frames() {
     let sim = gate_sim(0).await;
     let mut ws = connect(&sim.ws_url()).await;
-    sim.faults().set_delay(Duration::from_millis(250));
+    let delay = Duration::from_millis(250);
+    sim.faults().set_delay(delay);
     let t = tokio::time::Instant::now();
     send(
         &mut ws,
@@ -97,11 +107,8 @@ async fn delayed_frames() {
     )
     .await;
     assert_eq!(next_json(&mut ws).await["channel"], "spot.pong");
-    assert!(
-        t.elapsed() >= Duration::from_millis(250),
-        "{:?}",
-        t.elapsed()
-    );
+    let e = t.elapsed();
+    assert!(e >= delay && e <= delay + TICK, "{e:?}");
     sim.faults().set_delay(Duration::ZERO);
     sim.shutdown().await;
 }
@@ -170,7 +177,7 @@ async fn sequence_gap() {
     sim.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn refused_and_hung_connections() {
     let sim = gate_sim(0).await;
     sim.faults().set_accept_mode(AcceptMode::Refuse);
@@ -192,7 +199,7 @@ async fn refused_and_hung_connections() {
     sim.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn rest_429_5xx_and_slow() {
     let sim = gate_sim(0).await;
     let addr = sim.local_addr();
@@ -213,13 +220,13 @@ async fn rest_429_5xx_and_slow() {
         (r.status, r.json()["label"].as_str()),
         (503, Some("SERVER_ERROR"))
     );
-    sim.faults().set_rest_fault(Some(RestFault::Slow {
-        delay: Duration::from_millis(250),
-    }));
+    let delay = Duration::from_millis(250);
+    sim.faults().set_rest_fault(Some(RestFault::Slow { delay }));
     let t = tokio::time::Instant::now();
     let r = http(addr, "GET", "/api/v4/spot/time", &[], "").await;
     assert_eq!(r.status, 200);
-    assert!(t.elapsed() >= Duration::from_millis(250));
+    let e = t.elapsed();
+    assert!(e >= delay && e <= delay + TICK, "{e:?}");
     sim.faults().set_rest_fault(None);
     let snap = sim.stats().snapshot();
     assert_eq!(snap.rest_requests, 3);
