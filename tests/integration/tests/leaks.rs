@@ -1,5 +1,7 @@
-//! Nothing is left behind: after a run and after hundreds of load/start/stop/unload cycles,
-//! tasks, subscriptions, fds, threads and mapped images are back to their baseline.
+//! Nothing is left behind: after a run and after many load/start/stop/unload cycles, tasks,
+//! subscriptions, fds, threads and mapped images are back to their baseline. The normal run
+//! does a short soak (40 cycles, or `SOAK_CYCLES`); the full 200 is an ignored test:
+//! `cargo test -p integration-tests --test leaks -- --ignored`.
 //!
 //! Each test builds its runtime only after taking the serial lock, so the process-wide
 //! counts it compares belong to it alone.
@@ -90,10 +92,43 @@ fn normal_run_stops_in_order_and_leaves_nothing_behind() {
     );
 }
 
-/// The issue asks for 200 cycles with RSS growth under 2 MB; the figures are printed for the
-/// record (`cargo test -p integration-tests --test leaks -- --nocapture`).
+/// The RSS growth allowed: the issue's 2 MB over the 180 cycles after the warm-up of the
+/// full 200-cycle soak, in proportion for another number of cycles.
+fn rss_budget_kib(measured_cycles: usize) -> i64 {
+    2048 * measured_cycles as i64 / 180
+}
+
+/// Load/start/stop/unload cycles leave fds, threads, mapped images and tasks flat and RSS
+/// growth within [`rss_budget_kib`]. The normal run does 40 cycles, or `SOAK_CYCLES`;
+/// the full soak of 200 is [`two_hundred_load_start_stop_unload_cycles_stay_flat`], ignored
+/// in the normal run.
 #[test]
+fn load_start_stop_unload_cycles_stay_flat() {
+    cycles_stay_flat(soak_cycles(40));
+}
+
+/// The issue's soak: 200 cycles with RSS growth under 2 MB. Ignored in the normal run (the
+/// short version above runs there); run it, with its figures printed, by
+/// `cargo test -p integration-tests --test leaks -- --ignored --nocapture`.
+#[test]
+#[ignore = "long soak; run with `cargo test -p integration-tests --test leaks -- --ignored`"]
 fn two_hundred_load_start_stop_unload_cycles_stay_flat() {
+    cycles_stay_flat(200);
+}
+
+/// The number of cycles of the normal run: `SOAK_CYCLES` if set, else `default`.
+fn soak_cycles(default: usize) -> usize {
+    std::env::var("SOAK_CYCLES").map_or(default, |v| {
+        v.parse()
+            .unwrap_or_else(|_| panic!("SOAK_CYCLES={v:?} is not a number of cycles"))
+    })
+}
+
+/// Runs `cycles` load/start/stop/unload cycles; the counts after the first 20 (or half, if
+/// fewer than 40) are the baseline the end is compared with.
+fn cycles_stay_flat(cycles: usize) {
+    let warmup = 20.min(cycles / 2);
+    assert!(warmup > 0, "{cycles} cycles are too few to compare");
     let _serial = serial();
     let file = plugin("fixture_counter");
     let rt = runtime();
@@ -105,7 +140,6 @@ fn two_hundred_load_start_stop_unload_cycles_stay_flat() {
         })
         .unwrap();
         let mut warm = None;
-        let cycles = 200;
         let started = std::time::Instant::now();
         for i in 0..cycles {
             host.load_plugin(&file).await.unwrap();
@@ -116,24 +150,26 @@ fn two_hundred_load_start_stop_unload_cycles_stay_flat() {
             host.remove_venue("a").await.unwrap();
             let unload = host.unload_plugin("fixture").await.unwrap();
             assert!(unload.unmapped, "cycle {i}: {unload:?}");
-            if i == 19 {
+            if i + 1 == warmup {
                 warm = Some(ProcessCounts::now());
             }
         }
         let warm = warm.unwrap();
         let end = ProcessCounts::now();
         let growth = end.rss_kib as i64 - warm.rss_kib as i64;
+        let measured = cycles - warmup;
+        let budget = rss_budget_kib(measured);
         eprintln!(
-            "{cycles} cycles in {:.2} s; after cycle 20 -> 200: fds {} -> {}, threads {} -> {}, RSS {} -> {} KiB ({growth:+} KiB)",
+            "{cycles} cycles in {:.2} s; after cycle {warmup} -> {cycles}: fds {} -> {}, threads {} -> {}, RSS {} -> {} KiB ({growth:+} KiB, budget {budget} KiB)",
             started.elapsed().as_secs_f64(),
             warm.fds, end.fds, warm.threads, end.threads, warm.rss_kib, end.rss_kib
         );
         assert_eq!(end.fds, warm.fds);
         assert_eq!(end.threads, warm.threads);
-        assert!(growth < 2048, "RSS grew {growth} KiB over 180 cycles");
+        assert!(growth < budget, "RSS grew {growth} KiB over {measured} cycles");
         assert!(mapped_paths_containing(&shadow.to_string_lossy()).is_empty());
         assert_eq!(host.counts().await.resource_tasks, 0);
         runtime_tasks_settle().await;
-        host.shutdown("test").await;
+        let _ = host.shutdown("test").await;
     });
 }
