@@ -52,7 +52,7 @@ pub enum ResourceKind {
 }
 
 impl ResourceKind {
-    /// The default stop priority: lower stops first (DESIGN §5 order: handlers and consumers,
+    /// The default stop priority: lower stops first (handlers and consumers,
     /// timers, connections, queues and streams, REST clients, limiters).
     pub fn default_priority(self) -> u8 {
         match self {

@@ -1,6 +1,6 @@
 //! The stable-ABI interface between the host and venue plugins.
 //!
-//! A venue plugin is a `cdylib` holding **protocol logic only** (DESIGN §1): it describes the
+//! A venue plugin is a `cdylib` holding **protocol logic only** (docs/ARCHITECTURE.md, "The plugin boundary"): it describes the
 //! venue, builds subscribe/unsubscribe/heartbeat frames, turns received frames into
 //! normalized [`Event`]s plus [`Action`]s, signs REST requests and parses their answers. The
 //! host owns every socket, task, timer, queue, rate limiter and subscription, and stops them

@@ -11,7 +11,7 @@ use crate::{
     RestRequest, RestResponse, Topic, VenueDescriptor,
 };
 
-/// A venue adapter: pure protocol logic that the host drives (DESIGN §1).
+/// A venue adapter: pure protocol logic that the host drives (docs/ARCHITECTURE.md, "The plugin boundary").
 ///
 /// The host owns every socket, task, timer, queue and rate limiter. It calls these methods
 /// synchronously, one at a time per instance, and carries out the [`Output`] they return.

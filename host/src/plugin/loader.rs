@@ -1,4 +1,4 @@
-//! Loading plugin files safely (DESIGN §2, §4): shadow copies, a layout check against a
+//! Loading plugin files safely (docs/ARCHITECTURE.md, "The plugin boundary"): shadow copies, a layout check against a
 //! throw-away cache, an explicit API version check, and one clear line per bad file.
 
 use std::fs;

@@ -1,4 +1,4 @@
-//! The shutdown coordinator (DESIGN §5): stops resources wave by wave, each stop bounded by
+//! The shutdown coordinator: stops resources wave by wave, each stop bounded by
 //! its own timeout and then forced, and reports what happened to every one.
 
 use std::time::Duration;

@@ -15,7 +15,7 @@ use gateio_plugin::GateioVenue;
 use plugin_api::{ConnId, FrameKind, InFrame, Num, Venue};
 use serde::Deserialize;
 
-/// The doc's `spot.book_ticker` push (206 bytes; DESIGN §8 used a 212-byte one).
+/// The doc's `spot.book_ticker` push (206 bytes).
 const BOOK_TICKER: &str = r#"{"time":1606293275,"time_ms":1606293275723,"channel":"spot.book_ticker","event":"update","result":{"t":1606293275123,"u":48733182,"s":"BTC_USDT","b":"19177.79","B":"0.0003341504","a":"19179.38","A":"0.09"}}"#;
 /// The doc's `spot.trades` push.
 const TRADE: &str = r#"{"time":1606292218,"time_ms":1606292218231,"channel":"spot.trades","event":"update","result":{"id":309143071,"id_market":5736713,"create_time":1606292218,"create_time_ms":"1606292218213.4578","side":"sell","currency_pair":"GT_USDT","amount":"16.4700000000","price":"0.4705000000","range":"2390902-2390902"}}"#;

@@ -291,7 +291,7 @@ impl GateioVenue {
             "cancel"
         };
         if resp.status == 0 || resp.status >= 500 {
-            // Outcome unknown (DESIGN: 5xx may have been executed): re-read the open orders.
+            // Outcome unknown (a 5xx may have been executed): re-read the open orders.
             reject(
                 out,
                 "rest_failed",

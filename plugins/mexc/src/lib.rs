@@ -1,5 +1,5 @@
 //! MEXC spot venue plugin: sans-IO protocol logic for MEXC's protobuf websocket pushes and
-//! signed REST API (DESIGN §1), exported with [`plugin_api::export_venue_plugin!`].
+//! signed REST API, exported with [`plugin_api::export_venue_plugin!`].
 //!
 //! Modules: [`config`] settings, [`symbols`] `BTCUSDT` ↔ `BTC/USDT`, [`proto`] the push
 //! schema, [`parse`] pure decoding, [`control`] JSON control frames, [`book`] depth sync,

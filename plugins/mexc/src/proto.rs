@@ -8,7 +8,7 @@
 //! `PrivateOrdersV3Api.proto`, `PrivateDealsV3Api.proto` and `PrivateAccountV3Api.proto`
 //! from github.com/mexcdevelop/websocket-proto @ 7b8ac7a6681f28551612a5a7cefbb7e09b56bb85,
 //! Copyright MEXC, licensed under the Apache License, Version 2.0 (see
-//! `tests/fixtures/venues/mexc/proto/LICENSE`). No `protoc` is needed (DESIGN §7).
+//! `tests/fixtures/venues/mexc/proto/LICENSE`). No `protoc` is needed.
 //!
 //! Only the bodies this plugin uses are declared. A push whose body is one of the others
 //! (301, 302, 305, 309..312) decodes with `body == None`; the caller reports it as an

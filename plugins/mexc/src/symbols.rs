@@ -1,4 +1,4 @@
-//! Symbol metadata: MEXC's `BTCUSDT` ↔ the normalized `BTC/USDT` (DESIGN §6).
+//! Symbol metadata: MEXC's `BTCUSDT` ↔ the normalized `BTC/USDT`.
 //!
 //! MEXC glues base and quote together, so the venue spelling of a normalized symbol is always
 //! `BASE + QUOTE`, but the way back needs metadata. It comes from the configuration first,
