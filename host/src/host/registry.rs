@@ -198,11 +198,24 @@ pub(super) fn unload_library(library: LoadedLibrary) -> UnloadReport {
     if unmapped {
         tracing::info!(plugin = %info.venue, "plugin unloaded; image unmapped");
     }
+    return_free_memory();
     UnloadReport {
         venue: info.venue,
         file: info.path,
         shadow,
         unmapped,
         leaked,
+    }
+}
+
+/// Hands the allocator's free pages back to the system. Starting and stopping an instance
+/// allocates and frees many short-lived blocks on every worker thread's arena; glibc keeps
+/// the freed pages of an arena resident, so without this a process that reloads plugins
+/// for days shows a resident set that creeps up although nothing it holds grows.
+fn return_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases memory the allocator holds free.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }

@@ -181,6 +181,21 @@ impl std::fmt::Debug for Inner {
     }
 }
 
+/// The TLS settings every client shares: Mozilla's roots, parsed once per process rather
+/// than for each venue instance's client (a few hundred KB of short-lived allocations on
+/// every start and reload).
+fn tls_config() -> rustls::ClientConfig {
+    use hyper_rustls::ConfigBuilderExt;
+    static CONFIG: std::sync::OnceLock<rustls::ClientConfig> = std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            rustls::ClientConfig::builder()
+                .with_webpki_roots()
+                .with_no_client_auth()
+        })
+        .clone()
+}
+
 impl RestClient {
     /// A client whose requests time out after `default_timeout` unless they say otherwise.
     /// `http://` and `https://` (rustls, Mozilla's roots) URLs; HTTP/1.1 with keep-alive.
@@ -189,7 +204,7 @@ impl RestClient {
         http.set_nodelay(true);
         http.enforce_http(false);
         let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
+            .with_tls_config(tls_config())
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
