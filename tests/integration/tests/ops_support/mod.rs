@@ -116,3 +116,107 @@ pub async fn refusal(rx: &mut broadcast::Receiver<OpsEvent>, file: &Path) -> Str
     })
     .await
 }
+
+/// Reads one HTTP/1.1 response with a `content-length` from `reader`: (status line, body).
+pub async fn read_response<R>(reader: &mut R) -> (String, String)
+where
+    R: tokio::io::AsyncBufRead + Unpin,
+{
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+    let mut status = String::new();
+    reader.read_line(&mut status).await.unwrap();
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).await.unwrap();
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap();
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).await.unwrap();
+    (
+        status.trim_end().to_owned(),
+        String::from_utf8(body).unwrap(),
+    )
+}
+
+/// `GET /metrics` on `address` over a fresh connection: the text.
+pub async fn scrape(address: std::net::SocketAddr) -> String {
+    use tokio::io::AsyncWriteExt;
+    let stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let mut stream = tokio::io::BufReader::new(stream);
+    stream
+        .get_mut()
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let (status, body) = read_response(&mut stream).await;
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    body
+}
+
+/// The value of the metrics line that starts with `line_start` (name and labels).
+pub fn metric(text: &str, line_start: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(line_start))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no `{line_start}` in\n{text}"))
+}
+
+/// Forwards the lines of a child's stderr to a channel (so the pipe never fills).
+pub fn stderr_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().expect("stderr piped");
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits for a line containing `needle` (echoing every line); returns it.
+pub fn wait_for_line(rx: &std::sync::mpsc::Receiver<String>, needle: &str) -> String {
+    loop {
+        let line = rx
+            .recv_timeout(PATIENCE)
+            .unwrap_or_else(|e| panic!("no line containing `{needle}`: {e}"));
+        eprintln!("host: {line}");
+        if line.contains(needle) {
+            return line;
+        }
+    }
+}
+
+/// Waits for `child` to exit, at most `bound` (a safety net against a hang, not a timing
+/// claim): its status, or `None` if it was still running (it is killed then).
+pub fn wait_exit(
+    child: &mut std::process::Child,
+    bound: Duration,
+) -> Option<std::process::ExitStatus> {
+    let until = std::time::Instant::now() + bound;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if std::time::Instant::now() >= until {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
