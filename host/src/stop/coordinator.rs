@@ -137,7 +137,9 @@ pub async fn stop_in_order(
     for (wave_no, wave) in waves.into_iter().enumerate() {
         let stops = wave.into_iter().map(|i| {
             let node = nodes[i].clone();
-            stop_one(node, wave_no, deadline, mode)
+            let span =
+                tracing::info_span!("stop", venue = %node.spec.owner, resource = %node.spec.name);
+            tracing::Instrument::instrument(stop_one(node, wave_no, deadline, mode), span)
         });
         reports.extend(join_all(stops).await);
     }

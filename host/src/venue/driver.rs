@@ -94,7 +94,7 @@ pub struct DriverStats {
 }
 
 /// Calls into one plugin instance; shared by every task of the instance.
-pub struct Driver {
+pub(crate) struct Driver {
     name: String,
     adapter: async_lock::Mutex<Option<VenueAdapterBox>>,
     pub(crate) counters: DriverCounters,
@@ -138,13 +138,8 @@ impl Driver {
         }
     }
 
-    /// The instance name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// Resolves when (if ever) a plugin call panics, with the panic message.
-    pub fn faulted(&self) -> watch::Receiver<Option<String>> {
+    pub(crate) fn faulted(&self) -> watch::Receiver<Option<String>> {
         self.faulted.subscribe()
     }
 
@@ -316,7 +311,7 @@ impl Driver {
     }
 
     /// Counters now.
-    pub fn stats(&self) -> DriverStats {
+    pub(crate) fn stats(&self) -> DriverStats {
         let c = &self.counters;
         DriverStats {
             frames_in: c.frames_in.load(Ordering::Relaxed),
@@ -368,6 +363,6 @@ impl Returned {
 /// abi_stable containers (`RVec`, `RString`) carry function pointers into the library that
 /// made them. Cloning runs in the host, so the clone's containers point into the host; the
 /// original is dropped here, while the plugin is still loaded.
-pub fn rehome<T: Clone>(value: T) -> T {
+pub(crate) fn rehome<T: Clone>(value: T) -> T {
     value.clone()
 }

@@ -1,15 +1,17 @@
 //! One venue instance: the [`driver`] (the only caller of plugin code), its life cycle, its
-//! timers, connections and REST client, the [`router`] that carries out the plugin's
-//! actions, and the resources built from what it declared.
+//! timers, connections and REST client, the router that carries out the plugin's actions,
+//! and the resources built from what it declared. Only the instance's state, its counters
+//! and the host clock are public; the host drives the rest.
 
-pub mod connections;
-pub mod driver;
+pub(crate) mod connections;
+pub(crate) mod driver;
 pub(crate) mod instance;
 pub mod lifecycle;
 pub(crate) mod port;
 pub(crate) mod resources;
-pub mod rest;
+pub(crate) mod rest;
 pub(crate) mod router;
-pub mod timers;
+pub(crate) mod timers;
 
+pub use driver::{now_ms, now_ns, CallError, DriverCounters, DriverStats};
 pub use lifecycle::State;

@@ -15,18 +15,21 @@ use crate::transport::{retry_after, HttpRequest, Method, RateLimiter, RestClient
 use crate::venue::port::{Callback, Port};
 
 /// The REST client of a venue instance plus the requests it is carrying out.
-pub struct RestExec {
+pub(crate) struct RestExec {
     base_url: String,
     timeout: Duration,
     client: RestClient,
     limiters: HashMap<String, Arc<RateLimiter>>,
     port: Weak<dyn Port>,
     tasks: TaskGroup,
+    /// Carries `venue` and `resource` into the logs of the requests' tasks.
+    span: tracing::Span,
 }
 
 impl RestExec {
-    /// A client for `decl` using the instance's `limiters`.
+    /// A client for `decl` of the instance `venue`, using the instance's `limiters`.
     pub(crate) fn new(
+        venue: &str,
         decl: &RestDecl,
         limiters: HashMap<String, Arc<RateLimiter>>,
         port: Weak<dyn Port>,
@@ -39,6 +42,7 @@ impl RestExec {
             limiters,
             port,
             tasks: TaskGroup::new(),
+            span: tracing::info_span!("rest", venue, resource = %decl.name),
         }
     }
 
@@ -63,77 +67,76 @@ impl RestExec {
         let base = self.base_url.clone();
         let timeout = self.timeout;
         let token = self.tasks.token().clone();
-        let started = self.tasks.spawn(async move {
-            let tag = request.tag;
-            if let Some(limiter) = &limiter {
-                let wait = limiter.acquire(request.limit_key.as_str(), request.weight);
-                let acquired = tokio::select! {
-                    _ = token.cancelled() => Err(()),
-                    r = wait => r.map_err(|_| ()),
-                };
-                if acquired.is_err() {
-                    answer(
-                        &port,
-                        failed(tag, "stopped while waiting for the rate limit"),
-                    )
-                    .await;
-                    return;
-                }
-            }
-            let request = if request.signed {
-                let Some(p) = port.upgrade() else { return };
-                match p.sign(request).await {
-                    Ok(r) => r,
-                    Err(e) => {
-                        drop(p);
-                        answer(&port, failed(tag, &format!("signing failed: {e}"))).await;
+        let span = self.span.clone();
+        let started = self.tasks.spawn(tracing::Instrument::instrument(
+            async move {
+                let tag = request.tag;
+                if let Some(limiter) = &limiter {
+                    let wait = limiter.acquire(request.limit_key.as_str(), request.weight);
+                    let acquired = tokio::select! {
+                        _ = token.cancelled() => Err(()),
+                        r = wait => r.map_err(|_| ()),
+                    };
+                    if acquired.is_err() {
+                        answer(
+                            &port,
+                            failed(tag, "stopped while waiting for the rate limit"),
+                        )
+                        .await;
                         return;
                     }
                 }
-            } else {
-                request
-            };
-            let mut url = format!("{base}{}", request.path);
-            if !request.query.is_empty() {
-                url.push('?');
-                url.push_str(&request.query);
-            }
-            let http = HttpRequest {
-                method,
-                url,
-                headers: request
-                    .headers
-                    .iter()
-                    .map(|h| (h.name.to_string(), h.value.to_string()))
-                    .collect(),
-                body: request.body.as_bytes().to_vec(),
-                timeout: Some(timeout),
-            };
-            let response = match client.send(http).await {
-                Ok(resp) => {
-                    if let (Some(limiter), Some(wait)) = (&limiter, retry_after(&resp)) {
-                        limiter.penalize(wait);
+                let request = if request.signed {
+                    let Some(p) = port.upgrade() else { return };
+                    match p.sign(request).await {
+                        Ok(r) => r,
+                        Err(e) => {
+                            drop(p);
+                            answer(&port, failed(tag, &format!("signing failed: {e}"))).await;
+                            return;
+                        }
                     }
-                    RestResponse {
-                        tag,
-                        status: resp.status,
-                        body: String::from_utf8_lossy(&resp.body).into_owned().into(),
-                        error: Default::default(),
-                    }
+                } else {
+                    request
+                };
+                let mut url = format!("{base}{}", request.path);
+                if !request.query.is_empty() {
+                    url.push('?');
+                    url.push_str(&request.query);
                 }
-                Err(e) => failed(tag, &e.to_string()),
-            };
-            answer(&port, response).await;
-        });
+                let http = HttpRequest {
+                    method,
+                    url,
+                    headers: request
+                        .headers
+                        .iter()
+                        .map(|h| (h.name.to_string(), h.value.to_string()))
+                        .collect(),
+                    body: request.body.as_bytes().to_vec(),
+                    timeout: Some(timeout),
+                };
+                let response = match client.send(http).await {
+                    Ok(resp) => {
+                        if let (Some(limiter), Some(wait)) = (&limiter, retry_after(&resp)) {
+                            limiter.penalize(wait);
+                        }
+                        RestResponse {
+                            tag,
+                            status: resp.status,
+                            body: String::from_utf8_lossy(&resp.body).into_owned().into(),
+                            error: Default::default(),
+                        }
+                    }
+                    Err(e) => failed(tag, &e.to_string()),
+                };
+                answer(&port, response).await;
+            },
+            span,
+        ));
         match started {
             true => Ok(()),
             false => Err("the REST client is stopped".into()),
         }
-    }
-
-    /// Requests in flight or waiting for their rate limit.
-    pub fn in_flight(&self) -> usize {
-        self.tasks.live()
     }
 }
 

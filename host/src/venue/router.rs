@@ -80,7 +80,7 @@ impl Router {
             .rest
             .as_ref()
             .into_option()
-            .map(|decl| Arc::new(RestExec::new(decl, limiters.clone(), port.clone())));
+            .map(|decl| Arc::new(RestExec::new(venue, decl, limiters.clone(), port.clone())));
         let pools = descriptor
             .connections
             .iter()
@@ -96,6 +96,7 @@ impl Router {
             })
             .collect();
         let timers = Timers::new(
+            venue,
             port,
             descriptor
                 .timers

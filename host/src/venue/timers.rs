@@ -12,22 +12,25 @@ use crate::stop::resource::{Resource, ResourceCounts, TaskGroup};
 use crate::venue::port::{Callback, Port};
 
 /// One declared timer.
-pub struct Timer {
+pub(crate) struct Timer {
     name: String,
     period: Duration,
     tasks: TaskGroup,
     running: Mutex<Option<CancellationToken>>,
+    /// Carries `venue` and `resource` into the logs of the timer's task.
+    span: tracing::Span,
 }
 
 /// The instance's timers by name.
-pub struct Timers {
+pub(crate) struct Timers {
     port: Weak<dyn Port>,
     timers: HashMap<String, Arc<Timer>>,
 }
 
 impl Timers {
-    /// Timers of the instance behind `port` from `(name, period)` declarations.
+    /// Timers of the instance `venue` behind `port` from `(name, period)` declarations.
     pub(crate) fn new(
+        venue: &str,
         port: Weak<dyn Port>,
         decls: impl IntoIterator<Item = (String, Duration)>,
     ) -> Timers {
@@ -41,6 +44,7 @@ impl Timers {
                         period: period.max(Duration::from_millis(1)),
                         tasks: TaskGroup::new(),
                         running: Mutex::new(None),
+                        span: tracing::info_span!("timer", venue, resource = %name),
                     });
                     (name, timer)
                 })
@@ -49,7 +53,7 @@ impl Timers {
     }
 
     /// The timer resource called `name`.
-    pub fn get(&self, name: &str) -> Option<Arc<Timer>> {
+    pub(crate) fn get(&self, name: &str) -> Option<Arc<Timer>> {
         self.timers.get(name).cloned()
     }
 
@@ -65,25 +69,29 @@ impl Timers {
         let port = self.port.clone();
         let period = timer.period;
         let timer_name = timer.name.clone();
-        timer.tasks.spawn(async move {
-            let start = tokio::time::Instant::now() + period;
-            let mut ticks = tokio::time::interval_at(start, period);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = token.cancelled() => return,
-                    _ = ticks.tick() => {}
+        let span = timer.span.clone();
+        timer.tasks.spawn(tracing::Instrument::instrument(
+            async move {
+                let start = tokio::time::Instant::now() + period;
+                let mut ticks = tokio::time::interval_at(start, period);
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tokio::select! {
+                        _ = token.cancelled() => return,
+                        _ = ticks.tick() => {}
+                    }
+                    let Some(port) = port.upgrade() else {
+                        return;
+                    };
+                    match port.callback(Callback::Timer(&timer_name)).await {
+                        Ok(()) => {}
+                        Err(e) if e.is_fatal() => return,
+                        Err(_) => {} // counted and logged by the driver; keep ticking
+                    }
                 }
-                let Some(port) = port.upgrade() else {
-                    return;
-                };
-                match port.callback(Callback::Timer(&timer_name)).await {
-                    Ok(()) => {}
-                    Err(e) if e.is_fatal() => return,
-                    Err(_) => {} // counted and logged by the driver; keep ticking
-                }
-            }
-        });
+            },
+            span,
+        ));
         Ok(())
     }
 

@@ -95,7 +95,7 @@ async fn a_replaced_file_reloads_while_another_venue_streams_without_loss() {
         }
         tokio::task::yield_now().await;
     }
-    op.stop_venue("b").await.unwrap();
+    let _ = op.stop_venue("b").await.unwrap();
     let (received, gaps) = b_consumer.await.unwrap();
     let q = host.bus().venue_stats("b");
     eprintln!("venue b during the reload of a: {q:?}; consumer received {received} trades");
@@ -210,7 +210,7 @@ fn reload_cycles_stay_flat(cycles: usize) {
         assert_eq!(end_tasks, warm_tasks, "live tasks flat");
         assert!(growth < budget, "RSS grew {growth} KiB over {measured} cycles");
         assert_eq!(mapped_paths_containing(&s.shadow.to_string_lossy()).len(), 2);
-        op.stop_venue("b").await.unwrap();
+        let _ = op.stop_venue("b").await.unwrap();
         let (_, gaps) = b_consumer.await.unwrap();
         assert_eq!(gaps, 0);
         let q = host.bus().venue_stats("b");

@@ -125,7 +125,7 @@ async fn stalled_consumers(
     Host,
     Subscription,
     Subscription,
-    host::venue::driver::DriverStats,
+    host::venue::DriverStats,
 ) {
     let queues = QueuePolicies {
         capacity: CAPACITY,
@@ -275,7 +275,11 @@ fn stop_does_not_wait_for_a_consumer_that_stopped_reading() {
     runtime().block_on(async {
         let (host, mut ticker, mut trades, _) = stalled_consumers(&sim, "pipe-stalled").await;
         let stop = host.stop_venue("gate").await.unwrap();
-        assert!(stop.elapsed_ms < 500.0, "{stop:#?}");
+        // Every resource stopped on request: none waited for the consumer until forced.
+        assert!(
+            stop.resources.iter().all(|r| r.outcome == Outcome::Stopped),
+            "{stop:#?}"
+        );
         // The event that waited for room in the full trades queue never got it: the stop
         // counts it (and the rest of its burst) as abandoned, not delivered.
         let driver = host.instances().await[0].stats.clone();
@@ -410,5 +414,5 @@ fn stop_at_full_speed_is_quick_and_final() {
 }
 
 fn now_ms() -> u64 {
-    host::venue::driver::now_ms()
+    host::venue::now_ms()
 }

@@ -26,7 +26,7 @@ struct Slot {
 }
 
 /// The connections opened for one [`ConnectionDecl`].
-pub struct ConnPool {
+pub(crate) struct ConnPool {
     decl: ConnectionDecl,
     reconnect: ReconnectPolicy,
     url: Mutex<Option<String>>,
@@ -39,6 +39,8 @@ pub struct ConnPool {
     syncing: tokio::sync::Mutex<()>,
     /// The task that follows consumer interest.
     tasks: TaskGroup,
+    /// Carries `venue` and `resource` into the logs of the pool and its connections.
+    span: tracing::Span,
 }
 
 impl ConnPool {
@@ -52,6 +54,7 @@ impl ConnPool {
         bus: crate::Bus,
     ) -> Arc<ConnPool> {
         let url = (!decl.url.is_empty()).then(|| decl.url.to_string());
+        let decl_name = decl.name.to_string();
         Arc::new_cyclic(|pool| ConnPool {
             events: Arc::new(PoolEvents {
                 name: decl.name.to_string(),
@@ -67,12 +70,8 @@ impl ConnPool {
             bus,
             syncing: tokio::sync::Mutex::new(()),
             tasks: TaskGroup::new(),
+            span: tracing::info_span!("connection", venue, resource = %decl_name),
         })
-    }
-
-    /// The declared name.
-    pub fn name(&self) -> &str {
-        self.decl.name.as_str()
     }
 
     fn slots(&self) -> std::sync::MutexGuard<'_, Vec<Slot>> {
@@ -84,17 +83,21 @@ impl ConnPool {
         let pool = Arc::downgrade(self);
         let token = self.tasks.token().clone();
         let mut interest = self.bus.interest(&self.venue);
-        self.tasks.spawn(async move {
-            loop {
-                let Some(p) = pool.upgrade() else { return };
-                p.resync().await;
-                drop(p);
-                tokio::select! {
-                    _ = token.cancelled() => return,
-                    changed = interest.changed() => if changed.is_err() { return },
+        let span = self.span.clone();
+        self.tasks.spawn(tracing::Instrument::instrument(
+            async move {
+                loop {
+                    let Some(p) = pool.upgrade() else { return };
+                    p.resync().await;
+                    drop(p);
+                    tokio::select! {
+                        _ = token.cancelled() => return,
+                        changed = interest.changed() => if changed.is_err() { return },
+                    }
                 }
-            }
-        });
+            },
+            span,
+        ));
     }
 
     /// Stops following consumer interest and opening connections: from now on the pool's
@@ -234,7 +237,9 @@ impl ConnPool {
                         WsConfig::from_decl(&self.decl, url.clone(), self.reconnect.clone());
                     let events: Arc<dyn WsEvents> = self.events.clone();
                     slots.push(Slot {
-                        conn: WsConnection::start(id, config, events),
+                        conn: self
+                            .span
+                            .in_scope(|| WsConnection::start(id, config, events)),
                         topics: Vec::new(),
                     });
                     slots.len() - 1
@@ -284,29 +289,11 @@ impl ConnPool {
     }
 
     /// Open connections now.
-    pub fn connections(&self) -> usize {
+    pub(crate) fn connections(&self) -> usize {
         self.slots()
             .iter()
             .filter(|s| s.conn.stats().is_connected)
             .count()
-    }
-
-    /// Subscriptions placed on connections.
-    pub fn subscriptions(&self) -> usize {
-        self.slots().iter().map(|s| s.topics.len()).sum()
-    }
-
-    /// Connections and their topic counts, for status and tests.
-    pub fn layout(&self) -> Vec<(ConnId, usize)> {
-        self.slots()
-            .iter()
-            .map(|s| (s.conn.id(), s.topics.len()))
-            .collect()
-    }
-
-    /// Reconnects counted over all connections of the pool.
-    pub fn reconnects(&self) -> u64 {
-        self.slots().iter().map(|s| s.conn.stats().reconnects).sum()
     }
 }
 
