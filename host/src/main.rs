@@ -70,8 +70,9 @@ enum PluginsCommand {
 
 #[derive(Subcommand)]
 enum CtlCommand {
-    /// Plugins (file, sha256, version, api version, loaded at), venues (state,
+    /// Plugins (file, sha256, version, api version, loaded at), venues (state, faults,
     /// subscriptions, queues, messages, last error) and the last shutdown or reload report.
+    /// Answers during a stop or reload too.
     Status,
     /// Start a configured venue.
     Start {
