@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use crate::plugin::loader::LoadError;
 use crate::stop::graph::GraphError;
+use crate::venue::driver::CallError;
 use crate::venue::lifecycle::InvalidTransition;
 
 /// A host operation that failed.
@@ -14,12 +15,12 @@ pub enum HostError {
     #[error(transparent)]
     Load(#[from] LoadError),
     /// The plugin could not create the instance (bad settings, ...).
-    #[error("{venue}: cannot create instance: {error}")]
+    #[error("{venue}: cannot create instance: {source}")]
     Create {
         /// Instance name.
         venue: String,
-        /// Why.
-        error: String,
+        /// The plugin's error.
+        source: CallError,
     },
     /// The plugin's declarations are inconsistent.
     #[error("{venue}: bad declaration: {error}")]
@@ -30,28 +31,28 @@ pub enum HostError {
         error: String,
     },
     /// The resource graph refused the plugin's resources.
-    #[error("{venue}: {error}")]
+    #[error("{venue}: {source}")]
     Resources {
         /// Instance name.
         venue: String,
         /// The graph's error.
-        error: GraphError,
+        source: GraphError,
     },
     /// The plugin's start failed.
-    #[error("{venue}: start failed: {error}")]
+    #[error("{venue}: start failed: {source}")]
     Start {
         /// Instance name.
         venue: String,
-        /// Why.
-        error: String,
+        /// The plugin's error.
+        source: CallError,
     },
     /// A life-cycle move that is not allowed.
-    #[error("{venue}: {error}")]
+    #[error("{venue}: {source}")]
     Transition {
         /// Instance name.
         venue: String,
         /// The refused move.
-        error: InvalidTransition,
+        source: InvalidTransition,
     },
     /// An order could not be sent.
     #[error("{venue}: order not sent: {error}")]
@@ -60,6 +61,8 @@ pub enum HostError {
         venue: String,
         /// Why.
         error: String,
+        /// The plugin's error, when the plugin refused it.
+        source: Option<CallError>,
     },
     /// A handler could not be bound.
     #[error("{venue}: handler not bound: {error}")]

@@ -88,6 +88,7 @@ impl Host {
             state => Err(HostError::Order {
                 venue: venue.to_owned(),
                 error: format!("instance is {state}"),
+                source: None,
             }),
         }
     }

@@ -95,14 +95,14 @@ impl Host {
             }
             registered
         };
-        if let Err(error) = registered {
+        if let Err(source) = registered {
             instance
                 .driver
                 .release(self.inner.options.release_wait)
                 .await;
             return Err(HostError::Resources {
                 venue: name.to_string(),
-                error,
+                source,
             });
         }
         self.supervise(&instance);
@@ -112,8 +112,13 @@ impl Host {
                 .slot_mut(name.as_str())?
                 .apply(name, Trigger::Fault)?;
             let deadline = Instant::now() + self.inner.options.timeouts.overall;
-            self.stop_locked(&[name.clone()], StopMode::Stop, Trigger::Stopped, deadline)
-                .await;
+            self.stop_locked(
+                std::slice::from_ref(name),
+                StopMode::Stop,
+                Trigger::Stopped,
+                deadline,
+            )
+            .await;
             return Err(e);
         }
         self.inner
@@ -161,7 +166,11 @@ impl Host {
                 let Some(slot) = registry.slots.get_mut(name) else {
                     continue;
                 };
-                if slot.state().is_down() || slot.apply(name, Trigger::Stop).is_err() {
+                // An instance already `Stopping` is one whose stop was cut off (its
+                // operation's future dropped): stopping it again finishes the job.
+                let cut_off = slot.state() == State::Stopping;
+                if slot.state().is_down() || (!cut_off && slot.apply(name, Trigger::Stop).is_err())
+                {
                     continue;
                 }
                 members.push(slot.instance.clone());
@@ -219,8 +228,13 @@ impl Host {
             .slot(name)
             .map(|_| InstanceName::from(name))?;
         let deadline = Instant::now() + self.inner.options.timeouts.overall;
-        self.stop_locked(&[name.clone()], StopMode::Stop, Trigger::Stopped, deadline)
-            .await;
+        self.stop_locked(
+            std::slice::from_ref(&name),
+            StopMode::Stop,
+            Trigger::Stopped,
+            deadline,
+        )
+        .await;
         self.inner.registry().slots.remove(&name);
         Ok(())
     }

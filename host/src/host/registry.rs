@@ -55,9 +55,9 @@ impl Slot {
         let to = self
             .lifecycle
             .apply(trigger)
-            .map_err(|error| HostError::Transition {
+            .map_err(|source| HostError::Transition {
                 venue: name.to_string(),
-                error,
+                source,
             })?;
         tracing::info!(venue = %name, plugin = %self.plugin, %from, %to, "state");
         self.changes.send_modify(|n| *n += 1);

@@ -28,7 +28,15 @@ impl Host {
         let started = WallInstant::now();
         // Supervisors wait for the operations lock to restart an instance: stop them first.
         self.inner.supervisors.token().cancel();
-        let _ops = self.inner.ops.lock().await;
+        // An operation still running (a stop held up by a stuck resource) has its own bound;
+        // past the deadline the shutdown goes on without waiting for it.
+        let _ops = match tokio::time::timeout_at(deadline, self.inner.ops.lock()).await {
+            Ok(ops) => Some(ops),
+            Err(_) => {
+                tracing::error!("an operation still holds the host past the shutdown deadline");
+                None
+            }
+        };
         let before = self.counts_now();
         // Tasks of the runtime that are not the host's: the caller's, other libraries'.
         let others = before.tasks.saturating_sub(before.resource_tasks);

@@ -168,7 +168,7 @@ async fn stop_faulted(
     tracing::error!(venue = %name, %fault, faults, "instance faulted; stopping it");
     let deadline = Instant::now() + host.inner.options.timeouts.overall;
     let _ = host
-        .stop_locked(&[name.clone()], mode, after, deadline)
+        .stop_locked(std::slice::from_ref(&name), mode, after, deadline)
         .await;
     if !again {
         tracing::error!(venue = %name, faults, window_ms = policy.window.as_millis() as u64, restarts = policy.enabled, "instance failed: not restarted again");

@@ -82,9 +82,9 @@ impl Instance {
         carried: HashMap<String, Bindings>,
     ) -> Result<Built, HostError> {
         let plugin = PluginId::from(library.info().venue.as_str());
-        let fail = |error: String| HostError::Create {
+        let fail = |source: CallError| HostError::Create {
             venue: name.to_string(),
-            error,
+            source,
         };
         let config = VenueConfig {
             name: name.as_str().into(),
@@ -92,18 +92,26 @@ impl Instance {
         };
         let adapter = match (library.root().create())(config) {
             RResult::ROk(a) => a,
-            RResult::RErr(e) => return Err(fail(rehome(e).to_string())),
+            RResult::RErr(e) => {
+                return Err(fail(CallError::Plugin {
+                    venue: name.to_string(),
+                    error: rehome(e),
+                }))
+            }
         };
         let driver = Driver::new(name.as_str(), adapter);
         let descriptor = driver
             .call(|a| a.describe().map(rehome))
             .await
-            .map_err(|e| fail(e.to_string()))?;
+            .map_err(fail)?;
         if descriptor.venue.as_str() != plugin.as_str() {
-            return Err(fail(format!(
-                "describe() names venue `{}` but the plugin root exports `{plugin}`",
-                descriptor.venue
-            )));
+            return Err(HostError::Declaration {
+                venue: name.to_string(),
+                error: format!(
+                    "describe() names venue `{}` but the plugin root exports `{plugin}`",
+                    descriptor.venue
+                ),
+            });
         }
         let plan = Plan::new(name.as_str(), &descriptor)?;
         let (queues_by_name, queues) = plan.queues();
@@ -157,9 +165,9 @@ impl Instance {
     pub(crate) async fn start(&self) -> Result<(), HostError> {
         self.run(|a| a.start(now_ms()))
             .await
-            .map_err(|e| HostError::Start {
+            .map_err(|source| HostError::Start {
                 venue: self.name.to_string(),
-                error: e.to_string(),
+                source,
             })?;
         self.router.start();
         Ok(())
@@ -189,19 +197,20 @@ impl Instance {
         &self,
         f: impl FnOnce(&mut VenueAdapterBox) -> RResult<RestRequest, PluginError>,
     ) -> Result<(), HostError> {
-        let failed = |error: String| HostError::Order {
+        let failed = |error: String, source: Option<CallError>| HostError::Order {
             venue: self.name.to_string(),
             error,
+            source,
         };
         let request = self
             .driver
             .call(|a| f(a).map(rehome))
             .await
-            .map_err(|e| failed(e.to_string()))?;
+            .map_err(|e| failed("the plugin refused it".into(), Some(e)))?;
         match self.router.act(Action::Rest(request)).await {
             Ok(()) => Ok(()),
-            Err(NotDone::Stopping) => Err(failed("the instance is stopping".into())),
-            Err(NotDone::Failed(why)) => Err(failed(why)),
+            Err(NotDone::Stopping) => Err(failed("the instance is stopping".into(), None)),
+            Err(NotDone::Failed(why)) => Err(failed(why, None)),
         }
     }
 

@@ -118,7 +118,10 @@ impl Plan {
             .filter(|s| !reached.contains(&s.name))
             .collect();
         let takers: Vec<&Decl> = match unreached.is_empty() {
-            true => of_kind(ResourceKind::Stream).last().into_iter().collect(),
+            true => of_kind(ResourceKind::Stream)
+                .next_back()
+                .into_iter()
+                .collect(),
             false => unreached,
         };
         for stream in takers {

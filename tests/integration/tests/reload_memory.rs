@@ -78,7 +78,7 @@ fn reloads_keep_memory_flat(reloads: usize) {
     let (mut child, lines) = start(&config);
     wait_for(&lines, "venue started");
     let reload = |n: usize| {
-        let file = if n % 2 == 0 { &padded } else { &built };
+        let file = if n.is_multiple_of(2) { &padded } else { &built };
         install(file, &target);
         wait_for(&lines, "plugin reloaded");
     };

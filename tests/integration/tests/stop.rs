@@ -122,13 +122,10 @@ fn a_stop_sends_no_unsubscribe() {
         let rest = format!("http://{}", sim.local_addr());
         let host = gate_host("stop-no-unsub", &sim, &rest).await;
         let stats = sim.stats().clone();
-        // Six topics subscribed on the wire.
-        let subscribed = timeout(
-            HANG,
-            stats.wait_until(|s| s.subscriptions.values().map(Vec::len).sum::<usize>() == 6),
-        )
-        .await
-        .expect("every topic subscribed");
+        // Every topic subscribed on the wire: each subscribe frame the host sends is in.
+        let subscribed = timeout(HANG, stats.wait_until(every_topic_subscribed))
+            .await
+            .unwrap_or_else(|_| panic!("not every topic subscribed: {:?}", stats.snapshot()));
         let _ = host.stop_venue("gate").await.unwrap();
         let after = timeout(HANG, stats.wait_until(|s| s.ws_live == 0))
             .await
@@ -140,6 +137,20 @@ fn a_stop_sends_no_unsubscribe() {
         let _ = host.shutdown("test").await;
     });
     sim_rt.block_on(sim.shutdown());
+}
+
+/// The simulator lists book tickers, trades and depth of both markets as subscribed.
+fn every_topic_subscribed(s: &venue_sim::StatsSnapshot) -> bool {
+    let all: Vec<&String> = s.subscriptions.values().flatten().collect();
+    ["spot.book_ticker", "spot.trades", "spot.order_book_update"]
+        .iter()
+        .all(|channel| {
+            ["BTC_USDT", "ETH_USDT"].iter().all(|pair| {
+                // One subscribe frame may carry both markets (`channel:A,B`).
+                all.iter()
+                    .any(|e| e.starts_with(&format!("{channel}:")) && e.contains(pair))
+            })
+        })
 }
 
 /// A host dropped without `shutdown` leaves nothing running: its connections close and
@@ -194,4 +205,65 @@ fn the_shutdown_report_counts_tasks_exactly_every_time() {
         });
     }
     sim_rt.block_on(sim.shutdown());
+}
+
+/// The MEXC plugin (public and private streams, a listen key kept alive over REST) stops
+/// clean too, with its REST endpoint answering or failing every request.
+#[test]
+fn mexc_stops_clean_with_rest_answering_or_failing() {
+    for rest_works in [true, false] {
+        let sim_rt = runtime();
+        let sim = sim_rt.block_on(async {
+            let mut config = SimConfig::new(Venue::Mexc);
+            config.rate = 500;
+            config.symbols = vec![venue_sim::Symbol::parse("BTC/USDT").unwrap()];
+            let bind: SocketAddr = "127.0.0.1:0".parse().unwrap();
+            Simulator::start(config, bind).await.unwrap()
+        });
+        runtime().block_on(async {
+            let host = Host::new(HostOptions {
+                shadow_dir: Some(temp_dir("stop-mexc")),
+                ..HostOptions::default()
+            })
+            .unwrap();
+            host.load_plugin(&plugin("mexc_plugin")).await.unwrap();
+            let base = format!("http://{}", sim.local_addr());
+            let rest = match rest_works {
+                true => base,
+                false => format!("{base}/missing"),
+            };
+            let settings = serde_json::json!({
+                "ws_url": sim.ws_url(),
+                "rest_url": rest,
+                "api_key": "test-key",
+                "api_secret": "test-secret",
+                "listen_key_keepalive_ms": 50,
+            });
+            host.start_venue("mexc", "mexc", &settings.to_string())
+                .await
+                .unwrap();
+            for kind in [
+                StreamKind::BookTicker,
+                StreamKind::Trades,
+                StreamKind::Depth,
+            ] {
+                host.bind("mexc", "BTC/USDT", kind, |_| async {})
+                    .await
+                    .unwrap();
+            }
+            host.bind("mexc", "", StreamKind::Orders, |_| async {})
+                .await
+                .unwrap();
+            let stats = sim.stats().clone();
+            timeout(
+                HANG,
+                stats.wait_until(|s| s.frames_sent > 200 && s.rest_requests > 3),
+            )
+            .await
+            .expect("data flows and REST is used");
+            let report = host.shutdown("test").await;
+            assert_clean(&report);
+        });
+        sim_rt.block_on(sim.shutdown());
+    }
 }

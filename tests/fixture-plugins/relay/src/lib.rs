@@ -165,7 +165,7 @@ impl Venue for Relay {
         if self
             .settings
             .panic_every
-            .is_some_and(|n| self.frames % n.max(1) == 0)
+            .is_some_and(|n| self.frames.is_multiple_of(n.max(1)))
         {
             panic!("relay panic on frame {}", self.frames);
         }
