@@ -111,7 +111,7 @@ impl Host {
                 .registry()
                 .slot_mut(name.as_str())?
                 .apply(name, Trigger::Fault)?;
-            let deadline = Instant::now() + self.inner.options.timeouts.overall;
+            let deadline = self.deadline();
             self.stop_locked(
                 std::slice::from_ref(name),
                 StopMode::Stop,
@@ -134,12 +134,8 @@ impl Host {
     /// (stopped) until started again or removed.
     pub async fn stop_venue(&self, name: &str) -> Result<StopReport, HostError> {
         let _ops = self.inner.ops.lock().await;
-        let name = self
-            .inner
-            .registry()
-            .slot(name)
-            .map(|_| InstanceName::from(name))?;
-        let deadline = Instant::now() + self.inner.options.timeouts.overall;
+        let name = self.known(name)?;
+        let deadline = self.deadline();
         let done = self
             .stop_locked(&[name], StopMode::Stop, Trigger::Stopped, deadline)
             .await;
@@ -219,15 +215,30 @@ impl Host {
         }
     }
 
+    /// The name of a known instance.
+    fn known(&self, name: &str) -> Result<InstanceName, HostError> {
+        self.inner.registry().slot(name)?;
+        Ok(InstanceName::from(name))
+    }
+
+    /// When a stop that starts now must be done.
+    pub(super) fn deadline(&self) -> Instant {
+        Instant::now() + self.inner.options.timeouts.overall
+    }
+
+    /// Ends every stream of `name` for its consumers: what a stop would have done, for an
+    /// instance whose streams were carried over to a build that then did not start.
+    pub(super) fn end_streams(&self, name: &InstanceName) {
+        self.inner
+            .bus
+            .end_kinds(name.as_str(), &plugin_api::StreamKind::ALL);
+    }
+
     /// Stops (if needed) and forgets the instance `name`.
     pub async fn remove_venue(&self, name: &str) -> Result<(), HostError> {
         let _ops = self.inner.ops.lock().await;
-        let name = self
-            .inner
-            .registry()
-            .slot(name)
-            .map(|_| InstanceName::from(name))?;
-        let deadline = Instant::now() + self.inner.options.timeouts.overall;
+        let name = self.known(name)?;
+        let deadline = self.deadline();
         self.stop_locked(
             std::slice::from_ref(&name),
             StopMode::Stop,
@@ -267,7 +278,7 @@ impl Host {
             let names = registry.running(Some(plugin.as_str()));
             (old.library.info().plugin_version.clone(), names)
         };
-        let deadline = Instant::now() + self.inner.options.timeouts.overall;
+        let deadline = self.deadline();
         let stop = self
             .stop_locked(&restart, StopMode::CarryOver, Trigger::Stopped, deadline)
             .await
@@ -299,6 +310,7 @@ impl Host {
                 .await
             {
                 tracing::error!(venue = %name, error = %e, "venue did not start on the new build");
+                self.end_streams(&name);
                 first_error.get_or_insert(e);
             }
         }

@@ -18,7 +18,7 @@ impl Host {
     /// Stops every instance in dependency order within the overall timeout, unloads every
     /// plugin and reports counts before and after.
     pub async fn shutdown(&self, reason: &str) -> ShutdownReport {
-        let deadline = Instant::now() + self.inner.options.timeouts.overall;
+        let deadline = self.deadline();
         self.shutdown_by(reason, deadline).await
     }
 

@@ -123,6 +123,7 @@ async fn restart(
         .await
     {
         tracing::error!(venue = %name, %error, "restart failed");
+        host.end_streams(&name);
     }
 }
 
@@ -166,7 +167,7 @@ async fn stop_faulted(
         false => (StopMode::Stop, Trigger::GiveUp),
     };
     tracing::error!(venue = %name, %fault, faults, "instance faulted; stopping it");
-    let deadline = Instant::now() + host.inner.options.timeouts.overall;
+    let deadline = host.deadline();
     let _ = host
         .stop_locked(std::slice::from_ref(&name), mode, after, deadline)
         .await;

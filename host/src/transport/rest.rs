@@ -230,6 +230,11 @@ impl RestClient {
         self.inner.in_flight.len()
     }
 
+    /// Tasks of the client's open connections (and its idle-pool timer).
+    pub fn connection_tasks(&self) -> usize {
+        self.inner.connections.live()
+    }
+
     /// Sends `req` and reads the whole response within its timeout.
     pub async fn send(&self, req: HttpRequest) -> Result<HttpResponse, RestError> {
         let inner = &*self.inner;

@@ -176,9 +176,10 @@ impl Resource for RestExec {
         })
     }
 
+    /// The requests' tasks and the client's connection tasks.
     fn counts(&self) -> ResourceCounts {
         ResourceCounts {
-            tasks: self.tasks.live(),
+            tasks: self.tasks.live() + self.client.connection_tasks(),
             ..ResourceCounts::default()
         }
     }

@@ -66,6 +66,33 @@ pub fn host_binary() -> PathBuf {
     artifacts().join("host")
 }
 
+/// Starts `host run` with `args` (`--config FILE`, `--report FILE`, `--duration S`...),
+/// its stderr lines forwarded to a channel so the pipe never fills.
+pub fn run_host<S: AsRef<std::ffi::OsStr>>(
+    args: &[S],
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    use std::io::BufRead;
+    let mut child = Command::new(host_binary())
+        .arg("run")
+        .args(args)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting the host binary");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().expect("stderr piped");
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
 /// A fresh private folder for one test.
 pub fn temp_dir(name: &str) -> PathBuf {
     let dir = workspace()
@@ -107,9 +134,22 @@ pub fn runtime() -> tokio::runtime::Runtime {
 /// A Gate.io simulator on a free loopback port streaming one market, `BTC/USDT`, at `rate`
 /// updates per second (more than it can produce means as fast as it can).
 pub async fn gate_simulator(rate: u32) -> venue_sim::SimHandle {
-    let mut config = venue_sim::SimConfig::new(venue_sim::Venue::Gateio);
+    simulator(venue_sim::Venue::Gateio, &["BTC/USDT"], rate).await
+}
+
+/// A simulator of `venue` on a free loopback port streaming `symbols` at `rate` updates
+/// per second.
+pub async fn simulator(
+    venue: venue_sim::Venue,
+    symbols: &[&str],
+    rate: u32,
+) -> venue_sim::SimHandle {
+    let mut config = venue_sim::SimConfig::new(venue);
     config.rate = rate;
-    config.symbols = vec![venue_sim::Symbol::parse("BTC/USDT").expect("a valid symbol")];
+    config.symbols = symbols
+        .iter()
+        .map(|s| venue_sim::Symbol::parse(s).expect("a valid symbol"))
+        .collect();
     let bind: std::net::SocketAddr = "127.0.0.1:0".parse().expect("a loopback address");
     venue_sim::Simulator::start(config, bind)
         .await

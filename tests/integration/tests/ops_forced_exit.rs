@@ -3,11 +3,11 @@
 
 mod ops_support;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use integration_tests::host_binary;
-use ops_support::{stderr_lines, wait_exit, wait_for_line, Setup};
+use integration_tests::run_host;
+use ops_support::{wait_exit, wait_for_line, Setup};
 
 fn signal(pid: u32, name: &str) {
     let ok = Command::new("kill")
@@ -31,15 +31,12 @@ fn a_forced_exit_reports_the_resources_still_alive() {
     );
     s.write_config(&text);
     let report = s.dir.join("report.json");
-    let mut child = Command::new(host_binary())
-        .args(["run", "--config"])
-        .arg(&s.config)
-        .arg("--report")
-        .arg(&report)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = stderr_lines(&mut child);
+    let (mut child, lines) = run_host(&[
+        "--config".as_ref(),
+        s.config.as_os_str(),
+        "--report".as_ref(),
+        report.as_os_str(),
+    ]);
     wait_for_line(&lines, "venue started");
     // Progress is printed every second from the start; by the second line the timer's first
     // tick (after 1 ms) has long entered its blocking call.

@@ -4,11 +4,10 @@
 
 mod ops_support;
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use integration_tests::host_binary;
-use ops_support::{read_response, stderr_lines, wait_exit, wait_for_line, Setup};
+use integration_tests::run_host;
+use ops_support::{read_response, wait_exit, wait_for_line, Setup};
 use tokio::io::{AsyncWriteExt, BufReader};
 
 /// A safety net against a hang. A stalled client used to hold the shutdown until hyper's
@@ -72,15 +71,14 @@ fn host_run_with_a_duration_exits_despite_a_stalled_metrics_client() {
     s.install("fixture_counter", "counter.so");
     s.write_config(&config(&s, ""));
     let report = s.dir.join("report.json");
-    let mut child = Command::new(host_binary())
-        .args(["run", "--duration", "2", "--config"])
-        .arg(&s.config)
-        .arg("--report")
-        .arg(&report)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = stderr_lines(&mut child);
+    let (mut child, lines) = run_host(&[
+        "--duration".as_ref(),
+        "2".as_ref(),
+        "--config".as_ref(),
+        s.config.as_os_str(),
+        "--report".as_ref(),
+        report.as_os_str(),
+    ]);
     let line = wait_for_line(&lines, "metrics: http://");
     let address: std::net::SocketAddr = line
         .trim_start_matches("metrics: http://")

@@ -7,15 +7,13 @@
 //! The normal run does 60 reloads; the full 300 are
 //! `cargo test -p integration-tests --test reload_memory -- --ignored`.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use integration_tests::{host_binary, plugin, runtime, temp_dir};
-use venue_sim::{SimConfig, Simulator, Venue};
+use integration_tests::{plugin, run_host, runtime, temp_dir};
+use venue_sim::Venue;
 
 /// Bound on every wait, against hangs only.
 const HANG: Duration = Duration::from_secs(60);
@@ -39,16 +37,11 @@ fn three_hundred_drop_in_reloads_keep_memory_flat() {
 
 fn reloads_keep_memory_flat(reloads: usize) {
     let sim_rt = runtime();
-    let sim = sim_rt.block_on(async {
-        let mut config = SimConfig::new(Venue::Gateio);
-        config.rate = 200;
-        config.symbols = ["BTC/USDT", "ETH/USDT"]
-            .iter()
-            .map(|s| venue_sim::Symbol::parse(s).unwrap())
-            .collect();
-        let bind: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        Simulator::start(config, bind).await.unwrap()
-    });
+    let sim = sim_rt.block_on(integration_tests::simulator(
+        Venue::Gateio,
+        &["BTC/USDT", "ETH/USDT"],
+        200,
+    ));
     let dir = temp_dir("reload-memory");
     let plugins = dir.join("plugins");
     std::fs::create_dir_all(&plugins).unwrap();
@@ -75,7 +68,7 @@ fn reloads_keep_memory_flat(reloads: usize) {
         ),
     )
     .unwrap();
-    let (mut child, lines) = start(&config);
+    let (mut child, lines) = run_host(&["--config".as_ref(), config.as_os_str()]);
     wait_for(&lines, "venue started");
     let reload = |n: usize| {
         let file = if n.is_multiple_of(2) { &padded } else { &built };
@@ -113,27 +106,6 @@ fn install(source: &Path, dest: &Path) {
     let temp = dest.with_file_name(".gateio.so.tmp");
     std::fs::copy(source, &temp).unwrap();
     std::fs::rename(&temp, dest).unwrap();
-}
-
-/// Starts `host run` and forwards its stderr lines to a channel.
-fn start(config: &Path) -> (Child, mpsc::Receiver<String>) {
-    let mut child = Command::new(host_binary())
-        .args(["run", "--config"])
-        .arg(config)
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    (child, rx)
 }
 
 /// Waits for a line containing `needle`; fails on a warning or error line meanwhile.

@@ -3,12 +3,11 @@
 
 mod ops_support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use integration_tests::host_binary;
+use integration_tests::run_host;
 use ops_support::{Setup, PATIENCE};
 
 /// Starts `host run` and forwards its stderr lines to a channel (so the pipe never fills).
@@ -20,23 +19,12 @@ fn start(s: &Setup, settings: &str) -> (Child, mpsc::Receiver<String>, std::path
     );
     s.write_config(&text);
     let report = s.dir.join("report.json");
-    let mut child = Command::new(host_binary())
-        .args(["run", "--config"])
-        .arg(&s.config)
-        .arg("--report")
-        .arg(&report)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let (child, rx) = run_host(&[
+        "--config".as_ref(),
+        s.config.as_os_str(),
+        "--report".as_ref(),
+        report.as_os_str(),
+    ]);
     (child, rx, report)
 }
 

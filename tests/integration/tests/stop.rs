@@ -2,7 +2,6 @@
 //! simulator, with REST failing or not; what goes out on the wire during a stop; a host
 //! dropped without `shutdown`; and a report whose task count is exact every time.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use host::stop::Outcome;
@@ -10,21 +9,14 @@ use host::{Host, HostOptions, ShutdownReport};
 use integration_tests::{plugin, runtime, temp_dir};
 use plugin_api::StreamKind;
 use tokio::time::timeout;
-use venue_sim::{SimConfig, SimHandle, Simulator, Venue};
+use venue_sim::{SimHandle, Venue};
 
 /// Bound on every wait, against hangs only.
 const HANG: Duration = Duration::from_secs(30);
 
 /// The Gate.io simulator with two markets.
 async fn simulator(rate: u32) -> SimHandle {
-    let mut config = SimConfig::new(Venue::Gateio);
-    config.rate = rate;
-    config.symbols = ["BTC/USDT", "ETH/USDT"]
-        .iter()
-        .map(|s| venue_sim::Symbol::parse(s).unwrap())
-        .collect();
-    let bind: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    Simulator::start(config, bind).await.unwrap()
+    integration_tests::simulator(Venue::Gateio, &["BTC/USDT", "ETH/USDT"], rate).await
 }
 
 /// Public market data from `sim`, REST at `rest_url`.
@@ -213,13 +205,11 @@ fn the_shutdown_report_counts_tasks_exactly_every_time() {
 fn mexc_stops_clean_with_rest_answering_or_failing() {
     for rest_works in [true, false] {
         let sim_rt = runtime();
-        let sim = sim_rt.block_on(async {
-            let mut config = SimConfig::new(Venue::Mexc);
-            config.rate = 500;
-            config.symbols = vec![venue_sim::Symbol::parse("BTC/USDT").unwrap()];
-            let bind: SocketAddr = "127.0.0.1:0".parse().unwrap();
-            Simulator::start(config, bind).await.unwrap()
-        });
+        let sim = sim_rt.block_on(integration_tests::simulator(
+            Venue::Mexc,
+            &["BTC/USDT"],
+            500,
+        ));
         runtime().block_on(async {
             let host = Host::new(HostOptions {
                 shadow_dir: Some(temp_dir("stop-mexc")),

@@ -170,24 +170,6 @@ pub fn metric(text: &str, line_start: &str) -> f64 {
         .unwrap_or_else(|| panic!("no `{line_start}` in\n{text}"))
 }
 
-/// Forwards the lines of a child's stderr to a channel (so the pipe never fills).
-pub fn stderr_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
-    use std::io::BufRead;
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stderr = child.stderr.take().expect("stderr piped");
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
 /// Waits for a line containing `needle` (echoing every line); returns it.
 pub fn wait_for_line(rx: &std::sync::mpsc::Receiver<String>, needle: &str) -> String {
     loop {
