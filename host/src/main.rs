@@ -290,6 +290,9 @@ fn print_summary(r: &ShutdownReport) {
         r.after.threads,
         r.images_still_mapped.len()
     );
+    for (resource, tasks) in &r.tasks_left {
+        eprintln!("  left: {resource}: {tasks} task(s)");
+    }
 }
 
 fn write_report(file: &Path, report: &impl serde::Serialize) -> anyhow::Result<()> {

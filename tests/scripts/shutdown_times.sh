@@ -11,13 +11,14 @@ cd "$(dirname "$0")/../.."
 bin=target/release
 runs=${1:-5}
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
 mkdir -m 755 "$work/plugins"
 cp "$bin/libgateio_plugin.so" "$bin/libmexc_plugin.so" "$work/plugins/"
 chmod 644 "$work/plugins/"*.so
 
 start_sim() { # venue -> prints the sim's address
   "$bin/venue-sim" --venue "$1" --symbols BTC/USDT,ETH/USDT > "$work/$1.out" 2>&1 &
+  echo $! > "$work/$1.pid"
   until grep -q "websocket:" "$work/$1.out"; do sleep 0.05; done
   grep -o "ws://[^/]*" "$work/$1.out" | head -1 | sed 's|ws://||'
 }

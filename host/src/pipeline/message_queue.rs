@@ -26,11 +26,11 @@ struct Inner {
 
 /// A burst on its way through the queue; the queue counts it until dropped.
 #[derive(Debug)]
-pub struct Passage {
-    inner: Arc<Inner>,
+pub struct Passage<'a> {
+    inner: &'a Inner,
 }
 
-impl Drop for Passage {
+impl Drop for Passage<'_> {
     fn drop(&mut self) {
         if self.inner.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.inner.idle.notify_waiters();
@@ -45,11 +45,9 @@ impl MessageQueue {
     }
 
     /// Lets a burst of `frames` frames in, or refuses it (counted) once the queue stopped.
-    pub fn enter(&self, frames: usize) -> Option<Passage> {
+    pub fn enter(&self, frames: usize) -> Option<Passage<'_>> {
         self.inner.in_flight.fetch_add(1, Ordering::AcqRel);
-        let passage = Passage {
-            inner: self.inner.clone(),
-        };
+        let passage = Passage { inner: &self.inner };
         if self.inner.closed.load(Ordering::Acquire) {
             self.inner
                 .refused

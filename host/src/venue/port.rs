@@ -29,14 +29,8 @@ pub(crate) trait Port: Send + Sync + 'static {
     /// Calls `callback` in the plugin, then publishes its events and carries out its actions.
     fn callback<'a>(&'a self, callback: Callback<'a>) -> BoxFuture<'a, Result<(), CallError>>;
 
-    /// Hands frames received together on `conn`, a connection of the declared name
-    /// `connection`, to the plugin and delivers what it made.
-    fn frames<'a>(
-        &'a self,
-        connection: &'a str,
-        conn: ConnId,
-        frames: &'a [(InFrame<'a>, u64)],
-    ) -> BoxFuture<'a, ()>;
+    /// Hands frames received together on `conn` to the plugin and delivers what it made.
+    fn frames<'a>(&'a self, conn: ConnId, frames: &'a [(InFrame<'a>, u64)]) -> BoxFuture<'a, ()>;
 
     /// The plugin's instrument for a normalized symbol, if the venue lists it.
     fn resolve<'a>(&'a self, symbol: &'a str) -> BoxFuture<'a, Option<Instrument>>;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use plugin_api::{Action, FrameKind, VenueDescriptor};
 
 use crate::config::RateLimitOverride;
+use crate::pipeline::message_queue::MessageQueue;
 use crate::transport::{RateLimiter, ReconnectPolicy, WsOut};
 use crate::venue::connections::ConnPool;
 use crate::venue::port::Port;
@@ -47,6 +48,8 @@ pub(crate) struct Router {
 
 /// What the router needs from the host's settings.
 pub(crate) struct RouterSettings<'a> {
+    /// Message queues by the declared connection whose frames pass through them.
+    pub(crate) queues: &'a HashMap<String, MessageQueue>,
     pub(crate) reconnect: &'a ReconnectPolicy,
     pub(crate) rate_limits: &'a BTreeMap<String, RateLimitOverride>,
     pub(crate) bus: &'a crate::Bus,
@@ -91,6 +94,7 @@ impl Router {
                     venue,
                     port.clone(),
                     settings.bus.clone(),
+                    settings.queues.get(d.name.as_str()).cloned(),
                 );
                 (d.name.to_string(), pool)
             })

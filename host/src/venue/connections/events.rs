@@ -8,6 +8,7 @@ use futures_util::future::BoxFuture;
 use plugin_api::{ConnId, FrameKind, GapReason, InFrame, OutFrame};
 
 use super::ConnPool;
+use crate::pipeline::message_queue::MessageQueue;
 use crate::pipeline::publish::gap_event;
 use crate::transport::{CloseReason, WsEvents, WsFrame, WsIn, WsOut};
 use crate::venue::driver::now_ns;
@@ -19,6 +20,8 @@ pub(super) struct PoolEvents {
     pub(super) name: String,
     pub(super) port: Weak<dyn Port>,
     pub(super) pool: Weak<ConnPool>,
+    /// The declared message queue the connections' frames pass through, if any.
+    pub(super) queue: Option<MessageQueue>,
 }
 
 /// A plugin's outbound frame as a websocket message.
@@ -58,6 +61,13 @@ impl WsEvents for PoolEvents {
             let Some(port) = self.port.upgrade() else {
                 return;
             };
+            let passage = match &self.queue {
+                Some(queue) => match queue.enter(frames.len()) {
+                    Some(p) => Some(p),
+                    None => return, // the queue stopped; counted there
+                },
+                None => None,
+            };
             let frames: Vec<(InFrame<'_>, u64)> = frames
                 .iter()
                 .map(|f| {
@@ -72,7 +82,8 @@ impl WsEvents for PoolEvents {
                     (frame, f.received_ns)
                 })
                 .collect();
-            port.frames(&self.name, conn, &frames).await;
+            port.frames(conn, &frames).await;
+            drop(passage);
         })
     }
 

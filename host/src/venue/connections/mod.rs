@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, Weak};
 use futures_util::future::{join_all, BoxFuture};
 use plugin_api::{ConnId, ConnectionDecl, Topic};
 
+use crate::pipeline::message_queue::MessageQueue;
 use crate::stop::resource::{Resource, ResourceCounts, TaskGroup, FORCE_GRACE};
 use crate::transport::{ReconnectPolicy, WsConfig, WsConnection, WsEvents};
 use crate::venue::port::Port;
@@ -52,6 +53,7 @@ impl ConnPool {
         venue: &str,
         port: Weak<dyn Port>,
         bus: crate::Bus,
+        queue: Option<MessageQueue>,
     ) -> Arc<ConnPool> {
         let url = (!decl.url.is_empty()).then(|| decl.url.to_string());
         let decl_name = decl.name.to_string();
@@ -60,6 +62,7 @@ impl ConnPool {
                 name: decl.name.to_string(),
                 port: port.clone(),
                 pool: pool.clone(),
+                queue,
             }),
             decl,
             reconnect,

@@ -8,28 +8,25 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use abi_stable::std_types::{RResult, RSlice, RStr, RVec};
-use futures_util::future::BoxFuture;
-use plugin_api::{
-    Action, ConnId, Event, InFrame, Instrument, OutFrame, PluginError, RestRequest, StreamKind,
-    Topic, VenueAdapterBox, VenueConfig,
-};
+use abi_stable::std_types::{RResult, RVec};
+use plugin_api::{Action, PluginError, RestRequest, StreamKind, VenueAdapterBox, VenueConfig};
 
 use crate::config::RateLimitOverride;
 use crate::error::HostError;
 use crate::names::{InstanceName, PluginId};
 use crate::pipeline::bindings::Bindings;
 use crate::pipeline::bus::Publisher;
-use crate::pipeline::message_queue::MessageQueue;
 use crate::plugin::LoadedLibrary;
 use crate::stop::coordinator::ShutdownTimeouts;
 use crate::stop::graph::Node;
 use crate::transport::ReconnectPolicy;
-use crate::venue::driver::{now_ms, now_ns, rehome, CallError, Driver, DriverCounters, Returned};
-use crate::venue::port::{Callback, Port};
+use crate::venue::driver::{now_ms, rehome, CallError, Driver, DriverCounters, Returned};
+use crate::venue::port::Port;
 use crate::venue::resources::Plan;
 use crate::venue::router::{NotDone, Router, RouterSettings};
 use crate::Bus;
+
+mod port;
 use tokio_util::sync::CancellationToken;
 
 /// One build of a venue instance (a reload or a restart makes the next one).
@@ -39,8 +36,6 @@ pub(crate) struct Instance {
     pub(crate) driver: Driver,
     publisher: Publisher,
     pub(crate) router: Router,
-    /// Message queues by the declared connection whose frames pass through them.
-    queues: HashMap<String, MessageQueue>,
     /// Cancelled once the plugin state is released: the build is over.
     retired: CancellationToken,
 }
@@ -116,6 +111,7 @@ impl Instance {
         let plan = Plan::new(name.as_str(), &descriptor)?;
         let (queues_by_name, queues) = plan.queues();
         let settings = RouterSettings {
+            queues: &queues,
             reconnect: ctx.reconnect,
             rate_limits: ctx.rate_limits,
             bus: ctx.bus,
@@ -128,7 +124,6 @@ impl Instance {
                 name: name.clone(),
                 plugin,
                 driver,
-                queues,
                 retired: CancellationToken::new(),
             }
         });
@@ -286,131 +281,5 @@ impl Drop for EventTally<'_> {
                 .events_abandoned
                 .fetch_add(self.total - self.out, Ordering::Relaxed);
         }
-    }
-}
-
-impl Port for Instance {
-    fn name(&self) -> &str {
-        self.name.as_str()
-    }
-
-    fn callback<'a>(&'a self, callback: Callback<'a>) -> BoxFuture<'a, Result<(), CallError>> {
-        Box::pin(async move {
-            match callback {
-                Callback::Timer(name) => {
-                    self.run(|a| a.on_timer(RStr::from_str(name), now_ms()))
-                        .await
-                }
-                Callback::Connected(conn, name) => {
-                    self.run(|a| a.on_connected(conn, RStr::from_str(name)))
-                        .await
-                }
-                Callback::Disconnected(conn) => self.run(|a| a.on_disconnected(conn)).await,
-                Callback::RestResponse(response) => {
-                    self.run(|a| a.on_rest_response(response, now_ns())).await
-                }
-            }
-        })
-    }
-
-    fn frames<'a>(
-        &'a self,
-        connection: &'a str,
-        conn: ConnId,
-        frames: &'a [(InFrame<'a>, u64)],
-    ) -> BoxFuture<'a, ()> {
-        Box::pin(async move {
-            let passage = match self.queues.get(connection) {
-                Some(queue) => match queue.enter(frames.len()) {
-                    Some(p) => Some(p),
-                    None => return, // the queue stopped; counted there
-                },
-                None => None,
-            };
-            if let Some(returned) = self.driver.on_frames(conn, frames).await {
-                self.deliver(returned).await;
-            }
-            drop(passage);
-        })
-    }
-
-    fn resolve<'a>(&'a self, symbol: &'a str) -> BoxFuture<'a, Option<Instrument>> {
-        Box::pin(async move {
-            self.driver
-                .call(|a| a.resolve(RStr::from_str(symbol)))
-                .await
-                .ok()
-                .and_then(|o| o.into_option())
-        })
-    }
-
-    fn topic_frames<'a>(
-        &'a self,
-        conn: ConnId,
-        topics: &'a [Topic],
-        subscribe: bool,
-    ) -> BoxFuture<'a, Vec<OutFrame>> {
-        Box::pin(async move {
-            let topics = RSlice::from_slice(topics);
-            let frames = match subscribe {
-                true => {
-                    self.driver
-                        .call(|a| a.subscribe(conn, topics).map(rehome))
-                        .await
-                }
-                false => {
-                    self.driver
-                        .call(|a| a.unsubscribe(conn, topics).map(rehome))
-                        .await
-                }
-            };
-            frames.map(RVec::into_vec).unwrap_or_default()
-        })
-    }
-
-    fn heartbeat(&self, conn: ConnId) -> BoxFuture<'_, Option<OutFrame>> {
-        Box::pin(async move {
-            self.driver
-                .call(|a| a.heartbeat(conn, now_ms()).map(rehome))
-                .await
-                .ok()
-                .and_then(|o| o.into_option())
-        })
-    }
-
-    fn sign(&self, request: RestRequest) -> BoxFuture<'_, Result<RestRequest, CallError>> {
-        Box::pin(async move {
-            self.driver
-                .call(|a| a.sign(request, now_ms()).map(rehome))
-                .await
-        })
-    }
-
-    fn publish(&self, events: Vec<Event>) -> BoxFuture<'_, ()> {
-        Box::pin(async move {
-            self.deliver(Returned {
-                events,
-                actions: Vec::new(),
-            })
-            .await
-        })
-    }
-
-    fn count_reconnect(&self) {
-        self.driver.count_reconnect();
-    }
-}
-
-impl crate::stop::pipeline::Member for Instance {
-    fn owner(&self) -> &str {
-        self.name.as_str()
-    }
-
-    fn signal(&self, wait: Duration) -> BoxFuture<'_, ()> {
-        Box::pin(self.last_words(wait))
-    }
-
-    fn release(&self, wait: Duration) -> BoxFuture<'_, bool> {
-        Box::pin(Instance::release(self, wait))
     }
 }
