@@ -9,9 +9,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use host::config::{HostConfig, LogFormat};
+use host::ops::signals::{Signal, Signals};
 use host::ops::Operator;
 use host::{Host, ShutdownReport};
-use tokio::signal::unix::{signal, SignalKind};
 
 /// How long the runtime's threads get to finish once `main`'s work is done.
 const RUNTIME_EXIT_GRACE: Duration = Duration::from_millis(200);
@@ -95,6 +95,18 @@ enum CtlCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Before the runtime's threads exist, so that they inherit the blocked signals and only
+    // the host's signal thread takes them.
+    let signals = match &cli.command {
+        Command::Run { .. } => match Signals::listen() {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("error: cannot install the signal handlers: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        _ => None,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -111,7 +123,10 @@ fn main() -> ExitCode {
                 config,
                 report,
                 duration,
-            } => run(config.as_deref(), report.as_deref(), duration).await,
+            } => {
+                let signals = signals.expect("installed for `run`");
+                run(signals, config.as_deref(), report.as_deref(), duration).await
+            }
             Command::Ctl {
                 socket,
                 config,
@@ -203,17 +218,15 @@ async fn ctl(
 }
 
 async fn run(
+    mut signals: Signals,
     config_file: Option<&Path>,
     report_file: Option<&Path>,
     duration: Option<f64>,
 ) -> anyhow::Result<ExitCode> {
     let (config, secrets) = HostConfig::load_with_secrets(config_file)?;
     init_logging(&config);
-    // Installed before anything starts: a signal that arrives while venues start is queued
-    // and handled by the loop below, instead of killing the process mid-start.
-    let mut int = signal(SignalKind::interrupt()).context("installing SIGINT handler")?;
-    let mut term = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
-    let mut hup = signal(SignalKind::hangup()).context("installing SIGHUP handler")?;
+    // The signals were taken over before anything started: one that arrives while venues
+    // start is queued and handled by the loop below instead of killing the process mid-start.
     let operator = Operator::start(config, secrets, config_file.map(Path::to_owned))
         .await
         .context("starting the host")?;
@@ -228,13 +241,15 @@ async fn run(
     let until = duration.map(|s| tokio::time::Instant::now() + Duration::from_secs_f64(s));
     let reason = loop {
         tokio::select! {
-            _ = int.recv() => break "signal: SIGINT",
-            _ = term.recv() => break "signal: SIGTERM",
+            signal = signals.recv() => match signal {
+                Some(Signal::Hangup) => {
+                    let outcome = operator.reload_config().await;
+                    eprintln!("SIGHUP: configuration {}", serde_json::to_string(&outcome)?);
+                }
+                Some(Signal::Interrupt) => break "signal: SIGINT",
+                Some(Signal::Terminate) | None => break "signal: SIGTERM",
+            },
             _ = operator.shutdown_requested() => break "control: shutdown",
-            _ = hup.recv() => {
-                let outcome = operator.reload_config().await;
-                eprintln!("SIGHUP: configuration {}", serde_json::to_string(&outcome)?);
-            }
             _ = sleep_until(until) => break "duration elapsed",
             _ = progress.tick() => print_progress(&host).await,
         }
@@ -242,10 +257,16 @@ async fn run(
     eprintln!("shutting down ({reason}); a second signal forces exit");
     let shutdown = operator.shutdown(reason);
     tokio::pin!(shutdown);
-    let report = tokio::select! {
-        r = &mut shutdown => r,
-        _ = int.recv() => return forced_exit(&host, reason, report_file).await,
-        _ = term.recv() => return forced_exit(&host, reason, report_file).await,
+    let report = loop {
+        tokio::select! {
+            // A second signal wins over a shutdown that ends at the same moment.
+            biased;
+            signal = signals.recv() => match signal {
+                Some(Signal::Hangup) => continue, // no reload during a shutdown
+                _ => return forced_exit(&host, reason, report_file).await,
+            },
+            r = &mut shutdown => break r,
+        }
     };
     print_summary(&report);
     if let Some(file) = report_file {

@@ -19,6 +19,7 @@ mod reconfig;
 mod records;
 mod serve;
 mod shutdown;
+pub mod signals;
 pub mod status;
 mod venues;
 pub mod watch;

@@ -93,6 +93,45 @@ pub fn run_host<S: AsRef<std::ffi::OsStr>>(
     (child, rx)
 }
 
+/// Waits until a thread of the process `pid` sleeps in `nanosleep`. The host itself never does; with
+/// `block_ms` set, the fixture's tick callback does, so a plugin call is then in progress.
+/// Polls `/proc` (these tests are Linux-only, like the host's own process counts).
+pub fn wait_for_a_blocked_call(pid: u32) {
+    let patience = std::time::Duration::from_secs(60);
+    let tasks = format!("/proc/{pid}/task");
+    let give_up = std::time::Instant::now() + patience;
+    while !std::fs::read_dir(&tasks)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|task| in_nanosleep(&task.path()))
+    {
+        assert!(
+            std::time::Instant::now() < give_up,
+            "no plugin call blocked in {patience:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// Whether the thread at `/proc/<pid>/task/<tid>` is blocked in `nanosleep` or
+/// `clock_nanosleep`: its wait channel says so, or else its current system call.
+fn in_nanosleep(task: &std::path::Path) -> bool {
+    let read = |file: &str| std::fs::read_to_string(task.join(file)).unwrap_or_default();
+    if read("wchan").contains("nanosleep") {
+        return true;
+    }
+    let nanosleep_calls: &[&str] = if cfg!(target_arch = "x86_64") {
+        &["35", "230"]
+    } else if cfg!(target_arch = "aarch64") {
+        &["101", "115"]
+    } else {
+        &[]
+    };
+    let syscall = read("syscall");
+    nanosleep_calls.contains(&syscall.split_whitespace().next().unwrap_or(""))
+}
+
 /// A fresh private folder for one test.
 pub fn temp_dir(name: &str) -> PathBuf {
     let dir = workspace()

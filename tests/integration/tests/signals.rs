@@ -5,10 +5,9 @@ mod ops_support;
 
 use std::process::{Child, Command};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
 
 use integration_tests::run_host;
-use ops_support::{Setup, PATIENCE};
+use ops_support::Setup;
 
 /// Starts `host run` and forwards its stderr lines to a channel (so the pipe never fills).
 fn start(s: &Setup, settings: &str) -> (Child, mpsc::Receiver<String>, std::path::PathBuf) {
@@ -36,44 +35,6 @@ fn wait_for(rx: &mpsc::Receiver<String>, needle: &str) {
             return;
         }
     }
-}
-
-/// Waits until a thread of `child` sleeps in `nanosleep`. The host itself never does; with
-/// `block_ms` set, the fixture's tick callback does, so a plugin call is then in progress.
-/// Polls `/proc` (these tests are Linux-only, like the host's own process counts).
-fn wait_for_a_blocked_call(child: &Child) {
-    let tasks = format!("/proc/{}/task", child.id());
-    let give_up = Instant::now() + PATIENCE;
-    while !std::fs::read_dir(&tasks)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .any(|task| in_nanosleep(&task.path()))
-    {
-        assert!(
-            Instant::now() < give_up,
-            "no plugin call blocked in {PATIENCE:?}"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
-/// Whether the thread at `/proc/<pid>/task/<tid>` is blocked in `nanosleep` or
-/// `clock_nanosleep`: its wait channel says so, or else its current system call.
-fn in_nanosleep(task: &std::path::Path) -> bool {
-    let read = |file: &str| std::fs::read_to_string(task.join(file)).unwrap_or_default();
-    if read("wchan").contains("nanosleep") {
-        return true;
-    }
-    let nanosleep_calls: &[&str] = if cfg!(target_arch = "x86_64") {
-        &["35", "230"]
-    } else if cfg!(target_arch = "aarch64") {
-        &["101", "115"]
-    } else {
-        &[]
-    };
-    let syscall = read("syscall");
-    nanosleep_calls.contains(&syscall.split_whitespace().next().unwrap_or(""))
 }
 
 fn signal(child: &Child, name: &str) {
@@ -121,7 +82,7 @@ fn a_second_signal_forces_exit_and_writes_what_is_known() {
     );
     wait_for(&rx, "venue started");
     // The timer's first tick (after 1 ms) enters its 4 s blocking call.
-    wait_for_a_blocked_call(&child);
+    integration_tests::wait_for_a_blocked_call(child.id());
     signal(&child, "-TERM");
     wait_for(&rx, "a second signal forces exit");
     signal(&child, "-TERM");
