@@ -244,21 +244,7 @@ impl Bus {
         reason: GapReason,
         received_ns: u64,
     ) {
-        let targets: Vec<(TopicKey, Arc<Vec<Entry>>)> = {
-            let venues = self.lock();
-            venues
-                .get(venue)
-                .map(|s| {
-                    s.routes
-                        .load()
-                        .iter()
-                        .filter(|((_, kind), _)| kinds.contains(kind))
-                        .map(|(k, v)| (*k, v.clone()))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        for ((symbol, kind), entries) in targets {
+        for ((symbol, kind), entries) in self.routes_of(venue, kinds) {
             let instrument = Instrument {
                 symbol,
                 venue_symbol: Symbol::EMPTY,
@@ -323,17 +309,24 @@ impl Bus {
 
     /// Subscriptions alive on `venue` to streams of one of `kinds`.
     pub fn kind_subscriptions(&self, venue: &str, kinds: &[StreamKind]) -> usize {
-        self.lock()
-            .get(venue)
-            .map(|s| {
-                s.routes
-                    .load()
-                    .iter()
-                    .filter(|((_, kind), _)| kinds.contains(kind))
-                    .map(|(_, l)| l.len())
-                    .sum()
-            })
-            .unwrap_or(0)
+        self.routes_of(venue, kinds)
+            .iter()
+            .map(|(_, entries)| entries.len())
+            .sum()
+    }
+
+    /// The topics of `venue` of one of `kinds` that have consumers, with those consumers.
+    fn routes_of(&self, venue: &str, kinds: &[StreamKind]) -> Vec<(TopicKey, Arc<Vec<Entry>>)> {
+        let venues = self.lock();
+        let Some(subs) = venues.get(venue) else {
+            return Vec::new();
+        };
+        subs.routes
+            .load()
+            .iter()
+            .filter(|((_, kind), _)| kinds.contains(kind))
+            .map(|(k, v)| (*k, v.clone()))
+            .collect()
     }
 
     /// Queue counters summed over `venue`'s subscriptions, live and gone.
