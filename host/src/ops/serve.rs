@@ -2,6 +2,7 @@
 //! connection on its own task of the group, so shutting the group down stops and joins them.
 
 use std::future::Future;
+use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio_util::sync::CancellationToken;
@@ -36,7 +37,7 @@ impl Listener for TcpListener {
 /// Spawns in the operator's task group a loop accepting connections from `listener` until the
 /// group's token is cancelled, running `connection(op, stream, token)` for each on its own
 /// task of the group. The connection must end once the token is cancelled. A failed accept
-/// is logged as "`{what}` accept failed" and the loop goes on.
+/// is logged as "`{what}` accept failed" and retried after a pause (see [`next_connection`]).
 pub(super) fn accept_loop<L, F, C>(op: &Operator, listener: L, what: &'static str, connection: F)
 where
     L: Listener,
@@ -47,18 +48,97 @@ where
     let op = op.clone();
     let token = tasks.token().clone();
     tasks.clone().spawn(async move {
-        loop {
-            let stream = tokio::select! {
-                _ = token.cancelled() => break,
-                r = listener.next_stream() => match r {
-                    Ok(stream) => stream,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "{what} accept failed");
-                        continue;
-                    }
-                },
-            };
+        let mut failures = 0;
+        while let Some(stream) = next_connection(&listener, &token, what, &mut failures).await {
             tasks.spawn(connection(op.clone(), stream, token.clone()));
         }
     });
+}
+
+/// The first pause after a failed accept; it doubles with each failure in a row.
+const FIRST_PAUSE: Duration = Duration::from_millis(10);
+/// The longest pause between accepts that keep failing.
+const LONGEST_PAUSE: Duration = Duration::from_secs(1);
+
+/// The next connection, or `None` once `token` is cancelled. An accept that fails (out of
+/// file descriptors, say: the pending connection stays queued and the next accept fails at
+/// once) is retried after a pause that doubles up to a second, so a listener that keeps
+/// failing costs a few wake-ups a second instead of a core and a flood of log lines; the
+/// first failure and every doubling of the count are logged.
+async fn next_connection<L: Listener>(
+    listener: &L,
+    token: &CancellationToken,
+    what: &str,
+    failures: &mut u32,
+) -> Option<L::Stream> {
+    loop {
+        let accepted = tokio::select! {
+            _ = token.cancelled() => return None,
+            r = listener.next_stream() => r,
+        };
+        match accepted {
+            Ok(stream) => {
+                if *failures > 0 {
+                    tracing::info!(failures = *failures, "{what} accepting again");
+                }
+                *failures = 0;
+                return Some(stream);
+            }
+            Err(error) => {
+                *failures += 1;
+                if failures.is_power_of_two() {
+                    tracing::warn!(%error, failures = *failures, "{what} accept failed; retrying after a pause");
+                }
+                let pause = FIRST_PAUSE
+                    .saturating_mul(1 << (*failures - 1).min(16))
+                    .min(LONGEST_PAUSE);
+                tokio::select! {
+                    _ = token.cancelled() => return None,
+                    () = tokio::time::sleep(pause) => {}
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// A listener whose every accept fails at once, like one out of file descriptors.
+    struct Exhausted {
+        accepts: AtomicUsize,
+    }
+
+    impl Listener for Exhausted {
+        type Stream = ();
+
+        async fn next_stream(&self) -> std::io::Result<()> {
+            self.accepts.fetch_add(1, Ordering::Relaxed);
+            Err(std::io::Error::from_raw_os_error(24)) // EMFILE
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failing_listener_is_retried_after_growing_pauses_not_in_a_spin() {
+        let listener = Exhausted {
+            accepts: AtomicUsize::new(0),
+        };
+        let token = CancellationToken::new();
+        let stop = token.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            stop.cancel();
+        });
+        let mut failures = 0;
+        let next = next_connection(&listener, &token, "test", &mut failures).await;
+        assert!(next.is_none(), "ends when cancelled");
+        // 10, 20, ... 640 ms, then once a second: 8 tries in the first 1.27 s and one a
+        // second after that, about 17 in 10 s, where a spin makes millions.
+        let accepts = listener.accepts.load(Ordering::Relaxed);
+        assert!((15..=20).contains(&accepts), "{accepts} accepts in 10 s");
+        assert_eq!(failures as usize, accepts);
+    }
 }
