@@ -9,7 +9,8 @@ use serde::{Deserialize, Deserializer};
 /// How a connection retries after it dropped or failed to connect.
 ///
 /// In a TOML config the durations are integer milliseconds (`initial_ms`, `max_ms`,
-/// `breaker_cooldown_ms`); every field is optional and unknown keys are rejected.
+/// `breaker_cooldown_ms`, `stable_after_ms`); every field is optional and unknown keys are
+/// rejected.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReconnectPolicy {
@@ -28,6 +29,11 @@ pub struct ReconnectPolicy {
     /// While the breaker is open, every retry waits this long.
     #[serde(rename = "breaker_cooldown_ms", deserialize_with = "millis")]
     pub breaker_cooldown: Duration,
+    /// A connection that received data and lived at least this long forgets the failures
+    /// before it; one that drops sooner counts as one more failure, so a server that drops
+    /// every connection soon after it opens is retried ever more slowly.
+    #[serde(rename = "stable_after_ms", deserialize_with = "millis")]
+    pub stable_after: Duration,
 }
 
 fn millis<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
@@ -43,6 +49,7 @@ impl Default for ReconnectPolicy {
             jitter: 0.2,
             breaker_failures: 10,
             breaker_cooldown: Duration::from_secs(30),
+            stable_after: Duration::from_secs(10),
         }
     }
 }
@@ -110,6 +117,14 @@ impl Backoff {
         self.failures = 0;
     }
 
+    /// A connection ended after it had been open for `lived`, having received data or not:
+    /// it resets the backoff if it proved stable (see [`ReconnectPolicy::stable_after`]).
+    pub fn connection_ended(&mut self, lived: Duration, received: bool) {
+        if received && lived >= self.policy.stable_after {
+            self.reset();
+        }
+    }
+
     /// Consecutive failures since the last reset.
     pub fn failures(&self) -> u32 {
         self.failures
@@ -172,5 +187,24 @@ mod tests {
         assert_eq!(p.breaker_cooldown, Duration::from_secs(1));
         assert_eq!(p.max, Duration::from_secs(10));
         assert!(serde_json::from_str::<ReconnectPolicy>(r#"{"initial": 5}"#).is_err());
+    }
+
+    #[test]
+    fn only_a_connection_that_stayed_up_resets_the_backoff() {
+        let policy = ReconnectPolicy {
+            jitter: 0.0,
+            ..ReconnectPolicy::default()
+        };
+        let mut b = Backoff::new(policy);
+        let first = b.next_delay().delay;
+        // A flapping server: data arrives, the connection drops within a second.
+        b.connection_ended(Duration::from_millis(800), true);
+        let second = b.next_delay().delay;
+        assert!(second > first, "{second:?} after {first:?}");
+        b.connection_ended(Duration::from_secs(60), false);
+        assert_eq!(b.failures(), 2, "no data: no proof of health");
+        b.connection_ended(Duration::from_secs(10), true);
+        assert_eq!(b.failures(), 0);
+        assert_eq!(b.next_delay().delay, first);
     }
 }

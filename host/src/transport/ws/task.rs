@@ -31,8 +31,12 @@ fn never() -> Instant {
 
 /// How one session ended.
 enum End {
-    /// Dropped; `healthy` if at least one frame arrived (the backoff resets).
-    Dropped { why: CloseReason, healthy: bool },
+    /// Dropped after `lived`; `received` if at least one frame arrived.
+    Dropped {
+        why: CloseReason,
+        lived: Duration,
+        received: bool,
+    },
     /// The token was cancelled while the socket was open: close it politely.
     Stopping,
 }
@@ -92,7 +96,11 @@ impl Task {
             reconnected = true;
             match end {
                 End::Stopping => break,
-                End::Dropped { why, healthy } => {
+                End::Dropped {
+                    why,
+                    lived,
+                    received,
+                } => {
                     info!(reason = ?why, "disconnected");
                     let rotation = why == CloseReason::Rotation;
                     let closed = self.events.closed(self.id, why);
@@ -101,9 +109,7 @@ impl Task {
                         _ = token.cancelled() => break,
                         () = closed => {}
                     }
-                    if healthy {
-                        backoff.reset();
-                    }
+                    backoff.connection_ended(lived, received);
                     if !rotation && !self.wait_retry(&mut backoff).await {
                         break;
                     }
@@ -159,12 +165,16 @@ impl Task {
         let cancelled = token.cancelled();
         tokio::pin!(cancelled);
         let opened_at = Instant::now();
-        let mut healthy = false;
+        let mut received = false;
         // Data frames of the current burst, kept across bursts for their capacity.
         let mut buffered: Vec<Message> = Vec::with_capacity(READ_BURST as usize);
         macro_rules! dropped {
             ($why:expr) => {
-                return End::Dropped { why: $why, healthy }
+                return End::Dropped {
+                    why: $why,
+                    lived: opened_at.elapsed(),
+                    received,
+                }
             };
         }
         // Subscriptions first, paced like every other outbound frame.
@@ -321,7 +331,7 @@ impl Task {
             }
             // Frames read before an error or the server's close are still delivered.
             if !buffered.is_empty() {
-                healthy = true;
+                received = true;
                 shared
                     .frames_in
                     .fetch_add(buffered.len() as u64, Ordering::Relaxed);
