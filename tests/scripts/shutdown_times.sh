@@ -2,7 +2,8 @@
 # Shutdown time of the release `host` binary as a user runs it: both venue simulators, the
 # Gate.io and MEXC venues on two markets each (book tickers, trades, depth), REST answering
 # or failing every request, SIGTERM after a few seconds of streaming. Prints, per run, the
-# report's shutdown time, its stop phase, the resources forced and the tasks left.
+# report's shutdown time, its stop phase, the resources forced, the tasks left and how many
+# WARN or ERROR lines the host logged.
 #
 #   cargo build --release -p host -p gateio-plugin -p mexc-plugin -p venue-sim
 #   tests/scripts/shutdown_times.sh [runs per case, default 5]
@@ -51,14 +52,15 @@ TOML
     sleep 3
     kill -TERM "$pid"
     wait "$pid"
-    python3 - "$work/report.json" "$rest" "$run" <<'PY'
+    warnings=$(grep -cE " (WARN|ERROR) " "$work/host.log" || true)
+    python3 - "$work/report.json" "$rest" "$run" "$warnings" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 forced = [x["owner"] + "/" + x["name"] for x in r["stop"]["resources"] if x["outcome"] != "stopped"]
 print(f"REST {sys.argv[2]:9} run {sys.argv[3]}: shutdown {r['elapsed_ms']:.1f} ms, stop phase "
       f"{r['stop']['elapsed_ms']:.1f} ms, resources {len(r['stop']['resources'])}, "
       f"not stopped {forced}, tasks {r['before']['tasks']} -> {r['after']['tasks']}, "
-      f"left {r['tasks_left']}")
+      f"left {r['tasks_left']}, warnings/errors logged {sys.argv[4]}")
 PY
   done
 done
