@@ -80,9 +80,10 @@ impl Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         let registry = self.registry.get_mut().unwrap_or_else(|p| p.into_inner());
-        if !registry.shut_down && !registry.running(None).is_empty() {
+        let running = registry.running(None);
+        if !registry.shut_down && !running.is_empty() {
             tracing::warn!(
-                venues = ?registry.running(None),
+                venues = ?running,
                 "host dropped without shutdown: stopping everything without an orderly stop"
             );
         }

@@ -174,6 +174,7 @@ impl Host {
                 nodes.extend(registry.graph.owned(name.as_str()));
             }
         }
+        // A reload names its plugin instead (see `reload_plugin`).
         let scope = match names {
             [one] => one.to_string(),
             _ => "shutdown".to_owned(),
@@ -279,10 +280,11 @@ impl Host {
             (old.library.info().plugin_version.clone(), names)
         };
         let deadline = self.deadline();
-        let stop = self
+        let mut stop = self
             .stop_locked(&restart, StopMode::CarryOver, Trigger::Stopped, deadline)
             .await
             .report;
+        stop.scope = plugin.to_string();
         let (unload, carried) = {
             let mut registry = self.inner.registry();
             let quarantined = !stop.quarantined.is_empty();
@@ -324,14 +326,18 @@ impl Host {
             from_version,
             to_version: new_info.plugin_version,
             instances: restart.iter().map(ToString::to_string).collect(),
-            stop,
             unload: unload.unwrap_or_else(|| crate::stop::report::UnloadReport {
                 venue: plugin.to_string(),
                 file: Default::default(),
                 shadow: Default::default(),
                 unmapped: false,
-                leaked: Some("the old library is still in use".into()),
+                // The stop already moved a library it could not release to the quarantine.
+                leaked: Some(match stop.quarantined.is_empty() {
+                    true => "the old library is still in use".into(),
+                    false => "quarantined: a plugin call was stuck".into(),
+                }),
             }),
+            stop,
             elapsed_ms,
         })
     }
