@@ -94,7 +94,7 @@ impl WsEvents for Counter {
         self.opened.notify_one();
         Box::pin(async { Vec::new() })
     }
-    fn frames<'a>(&'a self, _: ConnId, frames: &'a [WsFrame<'a>]) -> BoxFuture<'a, ()> {
+    fn frames<'a>(&'a self, _: ConnId, frames: &'a [WsFrame<'a>]) -> BoxFuture<'a, bool> {
         for frame in frames {
             if let WsIn::Text(t) = frame.data {
                 std::hint::black_box(t);
@@ -103,7 +103,7 @@ impl WsEvents for Counter {
                 }
             }
         }
-        Box::pin(async {})
+        Box::pin(async { true })
     }
     fn closed(&self, _: ConnId, _: CloseReason) -> BoxFuture<'_, ()> {
         Box::pin(async {})

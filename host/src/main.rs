@@ -28,11 +28,16 @@ struct Cli {
 enum Command {
     /// Load every plugin in the plugins folder and run the configured venues until
     /// SIGINT/SIGTERM (a second signal forces exit) or `--duration` elapses.
+    ///
+    /// Exit codes: 0 every configured venue ran; 1 an error (unreadable configuration, no
+    /// runtime...); 3 the run ended with enabled venues that never ran (plugin missing or
+    /// refused, settings refused, start failed, or not one connect attempt succeeded); 130
+    /// forced by a second signal.
     Run {
         /// Configuration file (default: the embedded `config/host.toml`).
         #[arg(long, short)]
         config: Option<PathBuf>,
-        /// Write the shutdown report here as JSON.
+        /// Write the shutdown report (and every venue's final status) here as JSON.
         #[arg(long)]
         report: Option<PathBuf>,
         /// Stop by itself after this many seconds.
@@ -254,6 +259,7 @@ async fn run(
             _ = progress.tick() => print_progress(&host).await,
         }
     };
+    let venues = operator.status().await.venues;
     eprintln!("shutting down ({reason}); a second signal forces exit");
     let shutdown = operator.shutdown(reason);
     tokio::pin!(shutdown);
@@ -270,9 +276,41 @@ async fn run(
     };
     print_summary(&report);
     if let Some(file) = report_file {
-        write_report(file, &report)?;
+        write_report(
+            file,
+            &RunReport {
+                shutdown: &report,
+                venues: &venues,
+            },
+        )?;
     }
-    Ok(ExitCode::SUCCESS)
+    // Not started, or started but every connect attempt failed.
+    let never_ran: Vec<&str> = venues
+        .iter()
+        .filter(|v| v.starts == 0 || (v.connects == 0 && v.connect_failures > 0))
+        .map(|v| v.name.as_str())
+        .collect();
+    if never_ran.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!(
+        "configured venues that never ran: {} (exit code {NEVER_RAN})",
+        never_ran.join(", ")
+    );
+    Ok(ExitCode::from(NEVER_RAN))
+}
+
+/// The exit code of a run that ended with enabled venues that never ran.
+const NEVER_RAN: u8 = 3;
+
+/// What `--report` writes: the shutdown report with the venues' last status.
+#[derive(serde::Serialize)]
+struct RunReport<'a> {
+    #[serde(flatten)]
+    shutdown: &'a ShutdownReport,
+    /// Every venue as `ctl status` showed it just before the shutdown: state, health,
+    /// connects, failures with the last error, last-data age, gaps, rejects by reason.
+    venues: &'a [host::ops::status::VenueView],
 }
 
 async fn sleep_until(until: Option<tokio::time::Instant>) {
@@ -284,9 +322,14 @@ async fn sleep_until(until: Option<tokio::time::Instant>) {
 
 async fn print_progress(host: &Host) {
     for i in host.instances().await {
+        let state = match i.state {
+            host::State::Running => i.health.to_string(),
+            other => other.to_string(),
+        };
+        let s = &i.stats;
         eprintln!(
-            "{:<12} {:<9} events {:>8}  rejected {:>5}  subscriptions {}",
-            i.name, i.state, i.stats.events_out, i.stats.rejected, i.subscriptions
+            "{:<12} {:<12} events {:>8}  rejected {:>5}  subscriptions {}  connects {}  connect failures {}",
+            i.name, state, s.events_out, s.rejected, i.subscriptions, s.connects, s.connect_failures
         );
     }
 }

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use host::stop::Resource;
-use host::transport::{CloseReason, ReconnectPolicy, WsConfig, WsConnection, WsOut};
+use host::transport::{CloseReason, ReconnectPolicy, WsConfig, WsConnection, WsOut, WsPhase};
 use plugin_api::ConnId;
 use support::netsrv::{Ev, Recorder, Server};
 use tokio::sync::mpsc;
@@ -180,6 +180,96 @@ async fn a_silent_server_is_detected_as_stale() {
     );
     assert_eq!(next(&mut rx).await, Ev::Opened(true));
     assert_eq!(next(&mut rx).await, Ev::Frame("hello1".into()));
+    stop_promptly(&conn).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_that_answers_pings_but_sends_no_data_is_detected_as_stalled() {
+    // The first connection sends one data frame, then answers every heartbeat with a pong
+    // and nothing else: alive to `stale_after`, stalled to `data_stale_after`.
+    let server = Server::start(|n, tcp| async move {
+        let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        ws.send(Message::text(format!("data{n}"))).await.unwrap();
+        while let Some(Ok(m)) = ws.next().await {
+            if m.is_text() {
+                ws.send(Message::text("pong")).await.unwrap();
+                if n > 0 {
+                    ws.send(Message::text(format!("data{n}"))).await.unwrap();
+                }
+            }
+        }
+    })
+    .await;
+    let (recorder, mut rx) = Recorder::new(&[]);
+    let events = std::sync::Arc::new(support::netsrv::Recorder {
+        tx: recorder.tx.clone(),
+        subscribe: Vec::new(),
+        heartbeat: Some(WsOut::Text("ping".into())),
+    });
+    let no_data = Duration::from_millis(400);
+    let conn = WsConnection::start(
+        ConnId(9),
+        WsConfig {
+            heartbeat: Some(Duration::from_millis(50)),
+            stale_after: Some(Duration::from_millis(150)),
+            data_stale_after: Some(no_data),
+            ..config(&server.url)
+        },
+        events,
+    );
+    assert_eq!(
+        until(&mut rx, |e| matches!(e, Ev::Frame(_))).await,
+        Ev::Frame("data0".into())
+    );
+    let data_since = Instant::now();
+    assert_eq!(conn.stats().phase, WsPhase::Open);
+    // Pongs keep coming (so `stale_after` never fires), then the data threshold does.
+    let closed = until(&mut rx, |e| matches!(e, Ev::Closed(_))).await;
+    assert_eq!(closed, Ev::Closed(CloseReason::NoData));
+    let detected = data_since.elapsed();
+    assert!(
+        detected >= no_data && detected <= no_data + Duration::from_millis(60),
+        "at data_stale_after, not before: {detected:?}"
+    );
+    let stats = conn.stats();
+    assert!(stats.stalled, "stalled until data flows again");
+    assert_ne!(stats.phase, WsPhase::Open);
+    assert_eq!(next(&mut rx).await, Ev::Opened(true), "reconnected");
+    assert_eq!(
+        until(&mut rx, |e| e == &Ev::Frame("data1".into())).await,
+        Ev::Frame("data1".into())
+    );
+    assert!(!conn.stats().stalled, "data flows again");
+    stop_promptly(&conn).await;
+    assert_eq!(conn.stats().phase, WsPhase::Stopped);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_venue_nobody_listens_for_is_reported_as_never_connected() {
+    let url = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("ws://{}/", listener.local_addr().unwrap())
+    }; // closed again: connects are refused
+    let (events, mut rx) = Recorder::new(&[]);
+    let conn = WsConnection::start(ConnId(10), config(&url), events);
+    for _ in 0..3 {
+        let Ev::ConnectFailed(error) = next(&mut rx).await else {
+            panic!("a connect failure first");
+        };
+        assert!(error.contains("connect"), "{error}");
+    }
+    let stats = conn.stats();
+    assert_eq!(stats.connects, 0);
+    assert!(stats.connect_failures >= 3);
+    assert!(stats.last_error.is_some_and(|e| e.contains("refused")));
+    assert!(
+        matches!(
+            stats.phase,
+            WsPhase::BackingOff | WsPhase::Connecting | WsPhase::BreakerOpen
+        ),
+        "{:?}",
+        stats.phase
+    );
     stop_promptly(&conn).await;
 }
 

@@ -21,7 +21,8 @@ use crate::stop::coordinator::ShutdownTimeouts;
 use crate::transport::ReconnectPolicy;
 
 pub use sections::{
-    ControlConfig, LogConfig, LogFormat, MetricsConfig, RateLimitOverride, TrustConfig, WatchConfig,
+    ControlConfig, LogConfig, LogFormat, MetricsConfig, RateLimitOverride, StaleThresholds,
+    TrustConfig, WatchConfig,
 };
 pub use venues::{Channel, Secrets, VenueEntry};
 
@@ -61,6 +62,9 @@ pub struct HostConfig {
     /// Rate-limit overrides by limiter name (replace what a plugin declares).
     #[serde(default)]
     pub rate_limits: BTreeMap<String, RateLimitOverride>,
+    /// How long each kind of data may pause before its connection counts as stalled.
+    #[serde(default)]
+    pub stale: StaleThresholds,
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,

@@ -1,8 +1,11 @@
 //! The plain sections of the configuration: `[watch]`, `[trust]`, `[rate_limits]`,
-//! `[control]`, `[metrics]` and `[log]`.
+//! `[stale]`, `[control]`, `[metrics]` and `[log]`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
+
+use plugin_api::StreamKind;
 
 use serde::{Deserialize, Serialize};
 
@@ -55,6 +58,61 @@ pub struct RateLimitOverride {
     pub capacity: u32,
     /// Window length in milliseconds.
     pub window_ms: u64,
+}
+
+/// How long each kind of data may pause while its connection stays up (the server still
+/// answering pings and acks) before the connection counts as stalled and is replaced. A
+/// connection watches the smallest threshold among the kinds it carries; 0 turns a kind's
+/// check off. Trades and private streams are off by default: a quiet market or account
+/// sends nothing for long stretches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StaleThresholds {
+    /// Best bid and offer, ms.
+    pub book_ticker_ms: u64,
+    /// Public trades, ms.
+    pub trades_ms: u64,
+    /// Order-book depth, ms.
+    pub depth_ms: u64,
+    /// The account's orders, ms.
+    pub orders_ms: u64,
+    /// The account's fills, ms.
+    pub fills_ms: u64,
+    /// The account's balances, ms.
+    pub balances_ms: u64,
+}
+
+impl Default for StaleThresholds {
+    fn default() -> Self {
+        StaleThresholds {
+            book_ticker_ms: 60_000,
+            trades_ms: 0,
+            depth_ms: 60_000,
+            orders_ms: 0,
+            fills_ms: 0,
+            balances_ms: 0,
+        }
+    }
+}
+
+impl StaleThresholds {
+    /// The threshold of `kind`, `None` if its check is off.
+    pub fn of(&self, kind: StreamKind) -> Option<Duration> {
+        let ms = match kind {
+            StreamKind::BookTicker => self.book_ticker_ms,
+            StreamKind::Trades => self.trades_ms,
+            StreamKind::Depth => self.depth_ms,
+            StreamKind::Orders => self.orders_ms,
+            StreamKind::Fills => self.fills_ms,
+            StreamKind::Balances => self.balances_ms,
+        };
+        (ms > 0).then(|| Duration::from_millis(ms))
+    }
+
+    /// The threshold of a connection carrying `kinds`: the smallest of theirs.
+    pub fn of_all(&self, kinds: impl IntoIterator<Item = StreamKind>) -> Option<Duration> {
+        kinds.into_iter().filter_map(|k| self.of(k)).min()
+    }
 }
 
 /// The control socket.

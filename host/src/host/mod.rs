@@ -43,6 +43,8 @@ pub struct HostOptions {
     pub rate_limits: std::collections::BTreeMap<String, crate::config::RateLimitOverride>,
     /// Restarting instances that fault (a plugin panic).
     pub restart: RestartPolicy,
+    /// How long each kind of data may pause before its connection counts as stalled.
+    pub stale: crate::config::StaleThresholds,
 }
 
 impl Default for HostOptions {
@@ -55,6 +57,7 @@ impl Default for HostOptions {
             reconnect: crate::transport::ReconnectPolicy::default(),
             rate_limits: Default::default(),
             restart: RestartPolicy::default(),
+            stale: crate::config::StaleThresholds::default(),
         }
     }
 }

@@ -56,12 +56,18 @@ impl Host {
         carried: HashMap<String, Bindings>,
     ) -> Result<(), HostError> {
         let started = WallInstant::now();
-        let library = {
+        let (library, tally) = {
             let registry = self.inner.registry();
             if registry.shut_down {
                 return Err(HostError::ShutDown);
             }
-            registry.plugin(plugin.as_str())?
+            // A rebuild counts on where the previous build left off.
+            let tally = registry
+                .slots
+                .get(name)
+                .map(|slot| slot.instance.driver.tally.clone())
+                .unwrap_or_default();
+            (registry.plugin(plugin.as_str())?, tally)
         };
         let options = &self.inner.options;
         let ctx = Context {
@@ -69,6 +75,8 @@ impl Host {
             timeouts: &options.timeouts,
             reconnect: &options.reconnect,
             rate_limits: &options.rate_limits,
+            stale: &options.stale,
+            tally,
         };
         let built = Instance::create(name, &library.library, settings_json, &ctx, carried).await?;
         drop(library);
@@ -125,6 +133,12 @@ impl Host {
             .registry()
             .slot_mut(name.as_str())?
             .apply(name, Trigger::Started)?;
+        instance
+            .driver
+            .tally
+            .counters
+            .starts
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::info!(venue = %name, %plugin, elapsed_ms = format_args!("{:.2}", started.elapsed().as_secs_f64() * 1e3), "venue started");
         Ok(())
     }

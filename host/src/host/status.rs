@@ -9,8 +9,9 @@ use crate::names::{InstanceName, PluginId};
 use crate::plugin::PluginInfo;
 use crate::stop::report::Counts;
 use crate::stop::resource::ResourceCounts;
-use crate::venue::driver::DriverStats;
+use crate::venue::health::Health;
 use crate::venue::lifecycle::State;
+use crate::venue::tally::VenueStats;
 
 /// A plugin as shown by [`Host::plugins`].
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -32,6 +33,8 @@ pub struct InstanceStatus {
     pub plugin: PluginId,
     /// Life-cycle state.
     pub state: State,
+    /// How its connections are doing (meaningful while it runs).
+    pub health: Health,
     /// Live subscriptions.
     pub subscriptions: usize,
     /// Bound handlers.
@@ -40,8 +43,8 @@ pub struct InstanceStatus {
     pub connections: usize,
     /// Faults counted in the supervisor's current window.
     pub faults: usize,
-    /// Driver counters of the current build.
-    pub stats: DriverStats,
+    /// Counters over all its builds (they never go backwards while it stays configured).
+    pub stats: VenueStats,
 }
 
 impl Host {
@@ -75,12 +78,29 @@ impl Host {
                 name: name.clone(),
                 plugin: slot.plugin.clone(),
                 state: slot.state(),
+                health: slot.instance.router.health(),
                 subscriptions: self.inner.bus.venue_subscriptions(name.as_str()),
                 bindings: slot.bindings.iter().map(|(_, _, b)| b.live()).sum(),
                 connections: slot.instance.router.connections(),
                 faults: slot.faults.len(),
-                stats: slot.instance.driver.stats(),
+                stats: slot.instance.driver.tally.stats(),
             })
+            .collect()
+    }
+
+    /// Each instance's delivery latency histogram (seconds from a burst of frames being read
+    /// to its events being queued for consumers), over all its builds.
+    pub(crate) fn delivery_latencies(
+        &self,
+    ) -> Vec<(
+        InstanceName,
+        prometheus_client::metrics::histogram::Histogram,
+    )> {
+        let registry = self.inner.registry();
+        registry
+            .slots
+            .iter()
+            .map(|(name, slot)| (name.clone(), slot.instance.driver.tally.delivery.clone()))
             .collect()
     }
 

@@ -146,6 +146,7 @@ pub fn restart_required(old: &HostConfig, new: &HostConfig) -> Vec<String> {
     check("queues", old.queues != new.queues);
     check("reconnect", old.reconnect != new.reconnect);
     check("rate_limits", old.rate_limits != new.rate_limits);
+    check("stale", old.stale != new.stale);
     check("log", old.log != new.log);
     check("control", old.control != new.control);
     check("metrics", old.metrics != new.metrics);

@@ -17,6 +17,7 @@ mod files;
 pub mod metrics;
 mod reconfig;
 mod records;
+mod scrape;
 mod serve;
 mod shutdown;
 pub mod signals;
@@ -109,6 +110,7 @@ impl Operator {
             reconnect: config.reconnect.clone(),
             rate_limits: config.rate_limits.clone(),
             restart: config.restart,
+            stale: config.stale.clone(),
             ..HostOptions::default()
         })
         .map_err(|source| OpsError::Setup {

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::path::Path;
 
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use serde::Serialize;
 
 use super::diff::ConfigOutcome;
@@ -66,10 +67,33 @@ pub struct OpsCounters {
     pub config_rejected: u64,
 }
 
+/// Distributions of how long stops, reloads and shutdowns took, in seconds.
+#[derive(Debug, Clone)]
+pub(super) struct Durations {
+    pub(super) stop: Histogram,
+    pub(super) reload: Histogram,
+    pub(super) shutdown: Histogram,
+}
+
+impl Default for Durations {
+    fn default() -> Self {
+        // 100 µs to about 100 s.
+        let buckets = || Histogram::new(exponential_buckets(1e-4, 2.0, 21));
+        Durations {
+            stop: buckets(),
+            reload: buckets(),
+            shutdown: buckets(),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub(super) struct Records {
     pub(super) last: LastReports,
     pub(super) counters: OpsCounters,
+    pub(super) durations: Durations,
+    /// Why each configured venue that failed to start did, until it starts.
+    pub(super) start_failures: std::collections::BTreeMap<String, String>,
 }
 
 impl Records {
@@ -88,16 +112,20 @@ impl Records {
         self.counters.reloads_ok += 1;
         self.counters.reload_ms_sum += report.elapsed_ms;
         self.counters.reload_ms_last = Some(report.elapsed_ms);
+        self.durations.reload.observe(report.elapsed_ms / 1e3);
+        self.durations.stop.observe(report.stop.elapsed_ms / 1e3);
         self.count_stop(&report.stop.resources, report.stop.quarantined.len());
         self.last.reload = Some(report.clone());
     }
 
     pub(super) fn stopped(&mut self, report: &StopReport) {
+        self.durations.stop.observe(report.elapsed_ms / 1e3);
         self.count_stop(&report.resources, report.quarantined.len());
     }
 
     pub(super) fn shut_down(&mut self, report: &ShutdownReport) {
         self.counters.shutdown_ms_last = Some(report.elapsed_ms);
+        self.durations.shutdown.observe(report.elapsed_ms / 1e3);
         self.count_stop(&report.stop.resources, report.stop.quarantined.len());
         self.last.shutdown = Some(report.clone());
     }

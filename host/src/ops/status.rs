@@ -34,9 +34,14 @@ pub struct VenueView {
     pub name: String,
     /// The venue id of its plugin.
     pub plugin: String,
-    /// Life-cycle state (`running`, `stopping`, `stopped`, `restarting` after a fault,
-    /// `failed` after too many), or `waiting` for a plugin file.
+    /// What the venue is doing, in one word: while it runs, the health of its worst
+    /// connection (`running`, `connecting`, `backing_off`, `breaker_open`, `stalled`);
+    /// otherwise its life-cycle state (`starting`, `stopping`, `stopped`, `restarting` after
+    /// a fault, `failed` after too many), `waiting` for a plugin file, or `not_started`
+    /// when its start failed (`last_error` says why).
     pub state: String,
+    /// The life-cycle state alone (`running` even while its connections are failing).
+    pub lifecycle: String,
     /// Faults (plugin panics) counted in the restart window.
     pub faults: usize,
     /// Live subscriptions.
@@ -53,8 +58,26 @@ pub struct VenueView {
     pub dropped: u64,
     /// Queue counters summed over its subscriptions.
     pub queues: QueueStats,
-    /// The last error, if any.
+    /// Builds that started (first start, restarts, reloads); 0 means it never ran.
+    pub starts: u64,
+    /// Websocket connections opened; 0 means the venue never connected.
+    pub connects: u64,
+    /// Failed connect attempts.
+    pub connect_failures: u64,
+    /// Connections lost and replaced.
+    pub reconnects: u64,
+    /// Connections replaced because their data stopped while the server still answered.
+    pub stalls: u64,
+    /// Gap markers delivered to consumers.
+    pub gaps: u64,
+    /// Milliseconds since a frame last carried data (`None`: none ever did).
+    pub last_data_age_ms: Option<u64>,
+    /// Frames or parts the plugin rejected, by reason.
+    pub rejects_by_reason: std::collections::BTreeMap<String, u64>,
+    /// The last error (a failed plugin call or connect attempt), if any.
     pub last_error: Option<String>,
+    /// Milliseconds since the last error.
+    pub last_error_age_ms: Option<u64>,
 }
 
 /// The whole status.
@@ -98,35 +121,58 @@ impl Operator {
                 state: "loaded",
             })
             .collect();
+        let now_ms = crate::venue::now_ms();
+        let age = |at: Option<u64>| at.map(|at| now_ms.saturating_sub(at));
         let mut venues: Vec<VenueView> = host
             .instances()
             .await
             .into_iter()
             .map(|i| {
                 let q = host.bus().venue_stats(i.name.as_str());
+                let s = i.stats;
                 VenueView {
-                    state: i.state.to_string(),
+                    state: match i.state {
+                        crate::State::Running => i.health.to_string(),
+                        other => other.to_string(),
+                    },
+                    lifecycle: i.state.to_string(),
                     faults: i.faults,
                     subscriptions: i.subscriptions,
                     bindings: i.bindings,
                     queue_depth: q.depth,
-                    messages_in: i.stats.frames_in,
-                    messages_out: i.stats.events_out,
+                    messages_in: s.frames_in,
+                    messages_out: s.events_out,
                     dropped: q.dropped(),
                     queues: q,
-                    last_error: i.stats.last_error,
+                    starts: s.starts,
+                    connects: s.connects,
+                    connect_failures: s.connect_failures,
+                    reconnects: s.reconnects,
+                    stalls: s.stalls,
+                    gaps: s.gaps,
+                    last_data_age_ms: age(s.last_data_unix_ms),
+                    rejects_by_reason: s.rejects_by_reason.into_iter().collect(),
+                    last_error: s.last_error,
+                    last_error_age_ms: age(s.last_error_unix_ms),
                     plugin: i.plugin.to_string(),
                     name: i.name.to_string(),
                 }
             })
             .collect();
         let configured = self.configured_venues();
+        let start_failures = self.records().start_failures.clone();
         for (name, plugin) in configured {
             if !venues.iter().any(|v| v.name == name) {
+                let failure = start_failures.get(&name).cloned();
+                let state = match failure {
+                    Some(_) => "not_started",
+                    None => "waiting",
+                };
                 venues.push(VenueView {
                     name,
                     plugin,
-                    state: "waiting".into(),
+                    state: state.into(),
+                    lifecycle: state.into(),
                     faults: 0,
                     subscriptions: 0,
                     bindings: 0,
@@ -135,7 +181,16 @@ impl Operator {
                     messages_out: 0,
                     dropped: 0,
                     queues: QueueStats::default(),
-                    last_error: None,
+                    starts: 0,
+                    connects: 0,
+                    connect_failures: 0,
+                    reconnects: 0,
+                    stalls: 0,
+                    gaps: 0,
+                    last_data_age_ms: None,
+                    rejects_by_reason: Default::default(),
+                    last_error: failure,
+                    last_error_age_ms: None,
                 });
             }
         }

@@ -32,12 +32,16 @@ impl Operator {
             // A start that failed after creation leaves a stopped instance behind.
             let _ = host.remove_venue(name).await;
             tracing::error!(venue = %name, error = %e, "venue did not start");
+            self.records()
+                .start_failures
+                .insert(name.to_owned(), e.to_string());
             self.emit(OpsEvent::VenueFailed {
                 venue: name.to_owned(),
                 error: e.to_string(),
             });
             return Err(e);
         }
+        self.records().start_failures.remove(name);
         self.bind_consumers(name, plan).await;
         self.emit(OpsEvent::VenueStarted {
             venue: name.to_owned(),

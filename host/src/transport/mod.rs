@@ -11,8 +11,8 @@ pub use backoff::{Backoff, ReconnectPolicy, Retry};
 pub use rate_limit::{RateLimitStats, RateLimiter, Stopped};
 pub use rest::{retry_after, HttpRequest, HttpResponse, Method, RestClient, RestError};
 pub use ws::{
-    CloseReason, WsClosed, WsConfig, WsConnection, WsEvents, WsFrame, WsIn, WsOut, WsSender,
-    WsStats,
+    CloseReason, WsClosed, WsConfig, WsConnection, WsEvents, WsFrame, WsIn, WsOut, WsPhase,
+    WsSender, WsStats,
 };
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! reconnect, protocol pings, application heartbeats, stale detection, rotation, outbound pacing,
 //! and a stop that never reconnects.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -43,6 +43,10 @@ pub struct WsConfig {
     pub protocol_ping: Option<Duration>,
     /// Reconnect ([`CloseReason::Stale`]) when nothing arrived for this long.
     pub stale_after: Option<Duration>,
+    /// Reconnect ([`CloseReason::NoData`]) when no frame carried data (as judged by
+    /// [`WsEvents::frames`]) for this long, although other frames (pongs, acks) still
+    /// arrive. Can be changed while connected with [`WsConnection::set_data_stale_after`].
+    pub data_stale_after: Option<Duration>,
     /// Reconnect ([`CloseReason::Rotation`]) once a connection has lived this long.
     pub max_lifetime: Option<Duration>,
     /// On stop, how long to wait for the server's close frame after sending ours.
@@ -82,6 +86,7 @@ impl WsConfig {
             heartbeat: None,
             protocol_ping: None,
             stale_after: None,
+            data_stale_after: None,
             max_lifetime: None,
             close_grace: Duration::from_millis(100),
             max_outbound_per_sec: None,
@@ -137,6 +142,9 @@ pub enum CloseReason {
     ClosedByServer,
     /// Nothing arrived for `stale_after`.
     Stale,
+    /// Frames arrived but none carried data for `data_stale_after`: the server answers
+    /// pings while its data has stopped.
+    NoData,
     /// The connection reached `max_lifetime` and is being replaced.
     Rotation,
     /// The resource is stopping; no reconnect follows.
@@ -150,13 +158,52 @@ pub trait WsEvents: Send + Sync + 'static {
     fn opened(&self, conn: ConnId, reconnected: bool) -> BoxFuture<'_, Vec<WsOut>>;
     /// The data frames that were already buffered when the connection read (up to 32, in
     /// order), handed over together so the owner can process a burst under one lock and wake
-    /// its consumers once.
-    fn frames<'a>(&'a self, conn: ConnId, frames: &'a [WsFrame<'a>]) -> BoxFuture<'a, ()>;
+    /// its consumers once. Returns true if any of them carried data (not only acks or
+    /// pongs): that is what `data_stale_after` watches.
+    fn frames<'a>(&'a self, conn: ConnId, frames: &'a [WsFrame<'a>]) -> BoxFuture<'a, bool>;
     /// The connection dropped (error, close, stale, rotation, stop); a reconnect follows
     /// unless the reason is [`CloseReason::Stopped`].
     fn closed(&self, conn: ConnId, why: CloseReason) -> BoxFuture<'_, ()>;
     /// The application heartbeat frame, asked for every `heartbeat` period.
     fn heartbeat(&self, conn: ConnId) -> BoxFuture<'_, Option<WsOut>>;
+    /// A connect attempt failed with `error`; a retry follows after the backoff.
+    fn connect_failed(&self, conn: ConnId, error: &str) {
+        let _ = (conn, error);
+    }
+}
+
+/// Where a connection is in its life.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WsPhase {
+    /// Open and reading.
+    Open,
+    /// A connect attempt (the first, or after a drop) is in progress.
+    #[default]
+    Connecting,
+    /// Waiting out the backoff before the next connect attempt.
+    BackingOff,
+    /// Waiting out the circuit breaker's cooldown after too many failures in a row.
+    BreakerOpen,
+    /// Stopped; no reconnect follows.
+    Stopped,
+}
+
+impl WsPhase {
+    const ALL: [WsPhase; 5] = [
+        WsPhase::Open,
+        WsPhase::Connecting,
+        WsPhase::BackingOff,
+        WsPhase::BreakerOpen,
+        WsPhase::Stopped,
+    ];
+
+    fn from_u8(v: u8) -> WsPhase {
+        WsPhase::ALL
+            .get(usize::from(v))
+            .copied()
+            .unwrap_or(WsPhase::Stopped)
+    }
 }
 
 /// The connection is stopped: the frame was not queued.
@@ -187,6 +234,10 @@ pub struct WsStats {
     pub is_connected: bool,
     /// True while the circuit breaker is open.
     pub breaker_open: bool,
+    /// Where the connection is now.
+    pub phase: WsPhase,
+    /// True from a [`CloseReason::NoData`] drop until data flows again.
+    pub stalled: bool,
 }
 
 #[derive(Debug, Default)]
@@ -199,10 +250,30 @@ struct Shared {
     out_dropped: AtomicU64,
     connected: AtomicBool,
     breaker_open: AtomicBool,
+    /// A [`WsPhase`] as its index.
+    phase: AtomicU8,
+    stalled: AtomicBool,
+    /// `data_stale_after` in ms; 0: off.
+    data_stale_ms: AtomicU64,
     last_error: Mutex<Option<String>>,
 }
 
 impl Shared {
+    fn set_phase(&self, phase: WsPhase) {
+        self.phase.store(phase as u8, Ordering::Relaxed);
+        self.breaker_open
+            .store(phase == WsPhase::BreakerOpen, Ordering::Relaxed);
+        self.connected
+            .store(phase == WsPhase::Open, Ordering::Relaxed);
+    }
+
+    fn data_stale_after(&self) -> Option<Duration> {
+        match self.data_stale_ms.load(Ordering::Relaxed) {
+            0 => None,
+            ms => Some(Duration::from_millis(ms)),
+        }
+    }
+
     fn error(&self, e: impl ToString) {
         *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
     }
@@ -245,7 +316,15 @@ impl WsConnection {
     /// [`TaskGroup`], stopped through [`Resource::stop`].
     pub fn start(id: ConnId, config: WsConfig, events: Arc<dyn WsEvents>) -> WsConnection {
         let tasks = TaskGroup::new();
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared {
+            phase: AtomicU8::new(WsPhase::Connecting as u8),
+            data_stale_ms: AtomicU64::new(
+                config
+                    .data_stale_after
+                    .map_or(0, |d| d.as_millis().max(1) as u64),
+            ),
+            ..Shared::default()
+        });
         let (tx, rx) = mpsc::channel(OUTBOUND_QUEUE);
         let epoch = Arc::new(AtomicU64::new(0));
         let sender = WsSender {
@@ -262,6 +341,7 @@ impl WsConnection {
             token: tasks.token().clone(),
             rx,
             epoch,
+            failing: 0,
         };
         tasks.spawn(task.run().instrument(span));
         WsConnection {
@@ -275,6 +355,12 @@ impl WsConnection {
     /// The connection's id.
     pub fn id(&self) -> ConnId {
         self.id
+    }
+
+    /// Changes `data_stale_after` (`None`: off); an open connection applies it at once.
+    pub fn set_data_stale_after(&self, after: Option<Duration>) {
+        let ms = after.map_or(0, |d| d.as_millis().max(1) as u64);
+        self.shared.data_stale_ms.store(ms, Ordering::Relaxed);
     }
 
     /// A handle to queue frames.
@@ -301,6 +387,8 @@ impl WsConnection {
                 .clone(),
             is_connected: s.connected.load(Ordering::Relaxed),
             breaker_open: s.breaker_open.load(Ordering::Relaxed),
+            phase: WsPhase::from_u8(s.phase.load(Ordering::Relaxed)),
+            stalled: s.stalled.load(Ordering::Relaxed),
         }
     }
 }
@@ -319,7 +407,7 @@ impl Resource for WsConnection {
         let shared = self.shared.clone();
         Box::pin(async move {
             tasks.abort(FORCE_GRACE).await;
-            shared.connected.store(false, Ordering::Relaxed);
+            shared.set_phase(WsPhase::Stopped);
         })
     }
 

@@ -3,16 +3,16 @@
 //! inside the plugin marks the instance faulted. What a call returned is delivered and acted
 //! on by the instance's router, not here.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use abi_stable::std_types::{RResult, RVec};
 
 use plugin_api::{Action, ConnId, ErrorKind, Event, InFrame, Output, PluginError, VenueAdapterBox};
-use serde::Serialize;
 use tokio::sync::watch;
+
+use crate::venue::tally::Tally;
 
 /// Why a call into the plugin did not produce a result.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,60 +46,12 @@ impl CallError {
     }
 }
 
-/// Counters of one instance.
-#[derive(Debug, Default)]
-pub struct DriverCounters {
-    /// Frames handed to the plugin.
-    pub frames_in: AtomicU64,
-    /// Events delivered to the bus.
-    pub events_out: AtomicU64,
-    /// Events the plugin produced that never reached the bus: a stop cancelled their burst
-    /// while a consumer's full queue held it back.
-    pub events_abandoned: AtomicU64,
-    /// Frames or parts the plugin rejected.
-    pub rejected: AtomicU64,
-    /// Plugin calls that returned an error.
-    pub call_errors: AtomicU64,
-    /// Actions the host could not carry out (no such connection, timer...).
-    pub actions_failed: AtomicU64,
-    /// Connections lost (each followed by a reconnect unless stopping).
-    pub reconnects: AtomicU64,
-    /// Actions refused because the instance was stopping (new timers, connections, requests).
-    pub actions_refused: AtomicU64,
-}
-
-/// A snapshot of [`DriverCounters`] plus the last error and reject reasons.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct DriverStats {
-    /// Frames handed to the plugin.
-    pub frames_in: u64,
-    /// Events delivered to the bus.
-    pub events_out: u64,
-    /// Events the plugin produced that a stop kept from reaching the bus.
-    pub events_abandoned: u64,
-    /// Rejected frames or parts.
-    pub rejected: u64,
-    /// Reject counts by reason.
-    pub rejects_by_reason: HashMap<String, u64>,
-    /// Failed plugin calls.
-    pub call_errors: u64,
-    /// Actions the host could not carry out.
-    pub actions_failed: u64,
-    /// Connections lost.
-    pub reconnects: u64,
-    /// Actions refused because the instance was stopping.
-    pub actions_refused: u64,
-    /// The last error, if any.
-    pub last_error: Option<String>,
-}
-
 /// Calls into one plugin instance; shared by every task of the instance.
 pub(crate) struct Driver {
     name: String,
     adapter: async_lock::Mutex<Option<VenueAdapterBox>>,
-    pub(crate) counters: DriverCounters,
-    rejects: Mutex<HashMap<String, u64>>,
-    last_error: Mutex<Option<String>>,
+    /// The instance's counters, shared with its other builds.
+    pub(crate) tally: Arc<Tally>,
     faulted: watch::Sender<Option<String>>,
 }
 
@@ -126,14 +78,12 @@ pub fn now_ns() -> u64 {
 }
 
 impl Driver {
-    /// Wraps an adapter for the instance `name`.
-    pub(crate) fn new(name: &str, adapter: VenueAdapterBox) -> Driver {
+    /// Wraps an adapter for the instance `name`, counting into `tally`.
+    pub(crate) fn new(name: &str, adapter: VenueAdapterBox, tally: Arc<Tally>) -> Driver {
         Driver {
             name: name.to_owned(),
             adapter: async_lock::Mutex::new(Some(adapter)),
-            counters: DriverCounters::default(),
-            rejects: Mutex::new(HashMap::new()),
-            last_error: Mutex::new(None),
+            tally,
             faulted: watch::Sender::new(None),
         }
     }
@@ -165,11 +115,14 @@ impl Driver {
     }
 
     fn failed(&self, error: PluginError) -> CallError {
-        self.counters.call_errors.fetch_add(1, Ordering::Relaxed);
+        self.tally
+            .counters
+            .call_errors
+            .fetch_add(1, Ordering::Relaxed);
         let text = format!("{error}");
         if error.kind != ErrorKind::Faulted {
             // A faulted instance's refusals would hide the panic that caused them.
-            *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(text.clone());
+            self.tally.error(text.clone());
         }
         if error.kind == ErrorKind::Panic {
             tracing::error!(venue = %self.name, error = %text, "plugin panicked; instance faulted");
@@ -211,7 +164,8 @@ impl Driver {
             RResult::ROk(())
         });
         call.await.ok()?;
-        self.counters
+        self.tally
+            .counters
             .frames_in
             .fetch_add(frames.len() as u64, Ordering::Relaxed);
         for e in errors {
@@ -265,25 +219,17 @@ impl Driver {
             rejects,
         } = output;
         if !rejects.is_empty() {
-            self.counters
-                .rejected
-                .fetch_add(rejects.len() as u64, Ordering::Relaxed);
-            let mut by = self.rejects.lock().unwrap_or_else(|p| p.into_inner());
             for r in &rejects {
                 tracing::debug!(venue = %self.name, reason = %r.reason, detail = %r.detail, "frame rejected");
-                *by.entry(r.reason.to_string()).or_default() += 1;
             }
+            self.tally
+                .rejected(rejects.iter().map(|r| r.reason.to_string()));
         }
         // `Event::clone` runs in the host: the copies' containers belong to the host.
         into.events.extend(events.iter().cloned());
         if !actions.is_empty() {
             into.actions.push((into.events.len(), rehome(actions)));
         }
-    }
-
-    /// Counts a lost connection.
-    pub(crate) fn count_reconnect(&self) {
-        self.counters.reconnects.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Drops the adapter (all plugin-owned state of the instance) once no call is running.
@@ -307,31 +253,6 @@ impl Driver {
                 true
             }
             None => false,
-        }
-    }
-
-    /// Counters now.
-    pub(crate) fn stats(&self) -> DriverStats {
-        let c = &self.counters;
-        DriverStats {
-            frames_in: c.frames_in.load(Ordering::Relaxed),
-            events_out: c.events_out.load(Ordering::Relaxed),
-            events_abandoned: c.events_abandoned.load(Ordering::Relaxed),
-            rejected: c.rejected.load(Ordering::Relaxed),
-            rejects_by_reason: self
-                .rejects
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone(),
-            call_errors: c.call_errors.load(Ordering::Relaxed),
-            actions_failed: c.actions_failed.load(Ordering::Relaxed),
-            reconnects: c.reconnects.load(Ordering::Relaxed),
-            actions_refused: c.actions_refused.load(Ordering::Relaxed),
-            last_error: self
-                .last_error
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone(),
         }
     }
 }

@@ -5,13 +5,17 @@
 
 pub(crate) mod connections;
 pub(crate) mod driver;
+pub mod health;
 pub(crate) mod instance;
 pub mod lifecycle;
 pub(crate) mod port;
 pub(crate) mod resources;
 pub(crate) mod rest;
 pub(crate) mod router;
+pub(crate) mod tally;
 pub(crate) mod timers;
 
-pub use driver::{now_ms, now_ns, CallError, DriverCounters, DriverStats};
+pub use driver::{now_ms, now_ns, CallError};
+pub use health::Health;
 pub use lifecycle::State;
+pub use tally::{VenueCounters, VenueStats};

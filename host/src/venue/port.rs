@@ -7,6 +7,7 @@ use futures_util::future::BoxFuture;
 use plugin_api::{ConnId, Event, InFrame, Instrument, OutFrame, RestRequest, RestResponse, Topic};
 
 use crate::venue::driver::CallError;
+use crate::venue::tally::Tally;
 
 /// A plugin callback whose output the instance delivers (events) and routes (actions).
 #[derive(Debug)]
@@ -29,8 +30,10 @@ pub(crate) trait Port: Send + Sync + 'static {
     /// Calls `callback` in the plugin, then publishes its events and carries out its actions.
     fn callback<'a>(&'a self, callback: Callback<'a>) -> BoxFuture<'a, Result<(), CallError>>;
 
-    /// Hands frames received together on `conn` to the plugin and delivers what it made.
-    fn frames<'a>(&'a self, conn: ConnId, frames: &'a [(InFrame<'a>, u64)]) -> BoxFuture<'a, ()>;
+    /// Hands frames received together on `conn` to the plugin and delivers what it made;
+    /// returns how many events that was (0: the frames carried no data).
+    fn frames<'a>(&'a self, conn: ConnId, frames: &'a [(InFrame<'a>, u64)])
+        -> BoxFuture<'a, usize>;
 
     /// The plugin's instrument for a normalized symbol, if the venue lists it.
     fn resolve<'a>(&'a self, symbol: &'a str) -> BoxFuture<'a, Option<Instrument>>;
@@ -52,6 +55,6 @@ pub(crate) trait Port: Send + Sync + 'static {
     /// Publishes events the host itself made (gap markers after a reconnect).
     fn publish(&self, events: Vec<Event>) -> BoxFuture<'_, ()>;
 
-    /// Counts a lost connection.
-    fn count_reconnect(&self);
+    /// The instance's counters (connects, failures, stalls, lost connections).
+    fn tally(&self) -> &Tally;
 }

@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use plugin_api::{Action, FrameKind, VenueDescriptor};
 
-use crate::config::RateLimitOverride;
+use crate::config::{RateLimitOverride, StaleThresholds};
 use crate::pipeline::message_queue::MessageQueue;
 use crate::transport::{RateLimiter, ReconnectPolicy, WsOut};
 use crate::venue::connections::ConnPool;
+use crate::venue::health::Health;
 use crate::venue::port::Port;
 use crate::venue::rest::RestExec;
 use crate::venue::timers::Timers;
@@ -51,6 +52,7 @@ pub(crate) struct RouterSettings<'a> {
     /// Message queues by the declared connection whose frames pass through them.
     pub(crate) queues: &'a HashMap<String, MessageQueue>,
     pub(crate) reconnect: &'a ReconnectPolicy,
+    pub(crate) stale: &'a StaleThresholds,
     pub(crate) rate_limits: &'a BTreeMap<String, RateLimitOverride>,
     pub(crate) bus: &'a crate::Bus,
 }
@@ -91,6 +93,7 @@ impl Router {
                 let pool = ConnPool::new(
                     d.clone(),
                     settings.reconnect.clone(),
+                    settings.stale.clone(),
                     venue,
                     port.clone(),
                     settings.bus.clone(),
@@ -139,6 +142,11 @@ impl Router {
     /// Open connections across pools.
     pub(crate) fn connections(&self) -> usize {
         self.pools.values().map(|p| p.connections()).sum()
+    }
+
+    /// The health of the worst connection across pools.
+    pub(crate) fn health(&self) -> Health {
+        Health::worst(self.pools.values().map(|p| p.health()))
     }
 
     /// Carries out one action.

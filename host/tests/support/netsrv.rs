@@ -17,9 +17,12 @@ pub enum Ev {
     Frame(String),
     Closed(CloseReason),
     Heartbeat,
+    ConnectFailed(String),
 }
 
-/// Records every callback on a channel; `opened` answers with `subscribe`.
+/// Records every callback on a channel; `opened` answers with `subscribe`. A text frame
+/// starting with `pong` carries no data (like a venue's application pong); every other
+/// frame does.
 pub struct Recorder {
     pub tx: mpsc::UnboundedSender<Ev>,
     pub subscribe: Vec<WsOut>,
@@ -49,15 +52,20 @@ impl WsEvents for Recorder {
         let _ = self.tx.send(Ev::Opened(reconnected));
         Box::pin(async move { self.subscribe.clone() })
     }
-    fn frames<'a>(&'a self, _conn: ConnId, frames: &'a [WsFrame<'a>]) -> BoxFuture<'a, ()> {
+    fn frames<'a>(&'a self, _conn: ConnId, frames: &'a [WsFrame<'a>]) -> BoxFuture<'a, bool> {
+        let mut data = false;
         for frame in frames {
             let text = match frame.data {
                 WsIn::Text(t) => t.to_owned(),
                 WsIn::Binary(b) => format!("{b:?}"),
             };
+            data |= !text.starts_with("pong");
             let _ = self.tx.send(Ev::Frame(text));
         }
-        Box::pin(async {})
+        Box::pin(async move { data })
+    }
+    fn connect_failed(&self, _conn: ConnId, error: &str) {
+        let _ = self.tx.send(Ev::ConnectFailed(error.to_owned()));
     }
     fn closed(&self, _conn: ConnId, why: CloseReason) -> BoxFuture<'_, ()> {
         let _ = self.tx.send(Ev::Closed(why));

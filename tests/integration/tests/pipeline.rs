@@ -121,7 +121,7 @@ fn assert_clean(report: &ShutdownReport) {
 async fn stalled_consumers(
     sim: &SimHandle,
     tag: &str,
-) -> (Host, Subscription, Subscription, host::venue::DriverStats) {
+) -> (Host, Subscription, Subscription, host::venue::VenueStats) {
     let queues = QueuePolicies {
         capacity: CAPACITY,
         ..QueuePolicies::default()

@@ -70,6 +70,7 @@ pub struct Faults {
 struct Inner {
     drop_after: AtomicU64,
     silent: AtomicBool,
+    data_paused: AtomicBool,
     delay_us: AtomicU64,
     malformed: AtomicU64,
     truncated: AtomicU64,
@@ -95,6 +96,7 @@ impl Faults {
             inner: Arc::new(Inner {
                 drop_after: AtomicU64::new(NO_LIMIT),
                 silent: AtomicBool::new(false),
+                data_paused: AtomicBool::new(false),
                 delay_us: AtomicU64::new(0),
                 malformed: AtomicU64::new(0),
                 truncated: AtomicU64::new(0),
@@ -117,6 +119,12 @@ impl Faults {
     /// Stop sending anything (data, acks, pongs) while keeping sockets open.
     pub fn set_silent(&self, silent: bool) {
         self.inner.silent.store(silent, Ordering::SeqCst);
+    }
+
+    /// Stop sending market and private data while still answering everything else
+    /// (subscription acks, application pongs, protocol pongs): the connection looks alive.
+    pub fn set_data_paused(&self, paused: bool) {
+        self.inner.data_paused.store(paused, Ordering::SeqCst);
     }
 
     /// Delay every outgoing websocket frame by `delay` (zero turns it off).
@@ -165,6 +173,10 @@ impl Faults {
 
     pub(crate) fn silent(&self) -> bool {
         self.inner.silent.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn data_paused(&self) -> bool {
+        self.inner.data_paused.load(Ordering::Relaxed)
     }
 
     pub(crate) fn delay(&self) -> Option<Duration> {

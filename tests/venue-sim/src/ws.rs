@@ -87,7 +87,7 @@ struct Out<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin> Out<S> {
     /// Queue one frame; `data` frames are subject to corruption and the drop-after count.
     async fn push(&mut self, msg: Message, data: bool) -> Result<(), End> {
-        if self.faults.silent() {
+        if self.faults.silent() || (data && self.faults.data_paused()) {
             return Ok(());
         }
         if let Some(d) = self.faults.delay() {

@@ -15,7 +15,9 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, trace, warn};
 
-use super::{CloseReason, Shared, Ws, WsConfig, WsEvents, WsFrame, WsIn, WsOut, READ_BURST};
+use super::{
+    CloseReason, Shared, Ws, WsConfig, WsEvents, WsFrame, WsIn, WsOut, WsPhase, READ_BURST,
+};
 use crate::transport::backoff::Backoff;
 
 fn unix_ns() -> u64 {
@@ -51,6 +53,8 @@ pub(super) struct Task {
     pub(super) rx: mpsc::Receiver<(WsOut, u64)>,
     /// Bumped at every connect; frames queued under an older epoch are discarded.
     pub(super) epoch: Arc<AtomicU64>,
+    /// Connect attempts failed in a row (for logging).
+    pub(super) failing: u32,
 }
 
 impl Task {
@@ -60,6 +64,7 @@ impl Task {
         let mut reconnected = false;
         let token = self.token.clone();
         loop {
+            self.shared.set_phase(WsPhase::Connecting);
             let connect = tokio::time::timeout(
                 self.config.connect_timeout,
                 tokio_tungstenite::connect_async_with_config(self.config.url.as_str(), None, true),
@@ -86,13 +91,13 @@ impl Task {
                     continue;
                 }
             };
-            self.shared.breaker_open.store(false, Ordering::Relaxed);
+            self.shared.set_phase(WsPhase::Open);
             self.shared.connects.fetch_add(1, Ordering::Relaxed);
-            self.shared.connected.store(true, Ordering::Relaxed);
             let epoch = self.epoch.fetch_add(1, Ordering::AcqRel) + 1;
-            info!(reconnected, "connected");
+            info!(reconnected, failed_attempts = self.failing, "connected");
+            self.failing = 0;
             let end = self.session(ws, reconnected, epoch).await;
-            self.shared.connected.store(false, Ordering::Relaxed);
+            self.shared.set_phase(WsPhase::Connecting);
             reconnected = true;
             match end {
                 End::Stopping => break,
@@ -116,30 +121,46 @@ impl Task {
                 }
             }
         }
-        self.shared.connected.store(false, Ordering::Relaxed);
+        self.shared.set_phase(WsPhase::Stopped);
         let why = CloseReason::Stopped;
         let _ =
             tokio::time::timeout(self.config.close_grace, self.events.closed(self.id, why)).await;
         info!(elapsed_ms = started.elapsed().as_millis() as u64, "stopped");
     }
 
-    fn failed(&self, error: &str) {
+    /// Counts and reports a failed connect attempt. The first failure in a row and every
+    /// doubling of the count are warnings (a venue that cannot connect must be visible
+    /// without flooding the log); the others are debug lines.
+    fn failed(&mut self, error: &str) {
+        self.failing += 1;
         self.shared.connect_failures.fetch_add(1, Ordering::Relaxed);
         self.shared.error(error);
-        debug!(error, "connect failed");
+        self.events.connect_failed(self.id, error);
+        let never_connected = self.shared.connects.load(Ordering::Relaxed) == 0;
+        if self.failing.is_power_of_two() {
+            warn!(
+                error,
+                failed_attempts = self.failing,
+                never_connected,
+                "connect failed"
+            );
+        } else {
+            debug!(error, failed_attempts = self.failing, "connect failed");
+        }
     }
 
     /// Sleeps the backoff delay; false if the token was cancelled meanwhile.
     async fn wait_retry(&self, backoff: &mut Backoff) -> bool {
         let retry = backoff.next_delay();
         if retry.breaker_open {
-            self.shared.breaker_open.store(true, Ordering::Relaxed);
+            self.shared.set_phase(WsPhase::BreakerOpen);
             warn!(
                 failures = retry.failures,
                 cooldown_ms = retry.delay.as_millis() as u64,
                 "circuit breaker open: too many consecutive failures"
             );
         } else {
+            self.shared.set_phase(WsPhase::BackingOff);
             info!(
                 attempt = retry.failures,
                 delay_ms = retry.delay.as_millis() as u64,
@@ -200,8 +221,15 @@ impl Task {
         }
 
         let mut last_rx = Instant::now();
+        let mut last_data = last_rx;
         let stale = config.stale_after;
-        let stale_timer = sleep_until(stale.map_or_else(never, |d| last_rx + d));
+        let mut data_stale = shared.data_stale_after();
+        let due = |last_rx: Instant, last_data: Instant, data_stale: Option<Duration>| {
+            let any = stale.map(|d| last_rx + d);
+            let data = data_stale.map(|d| last_data + d);
+            any.into_iter().chain(data).min()
+        };
+        let stale_timer = sleep_until(due(last_rx, last_data, data_stale).unwrap_or_else(never));
         let rotate = sleep_until(config.max_lifetime.map_or_else(never, |d| opened_at + d));
         let period = |p: Option<Duration>| {
             let p = p.unwrap_or(Duration::from_secs(86_400 * 365));
@@ -258,14 +286,21 @@ impl Task {
                     }
                     continue;
                 }
-                () = &mut stale_timer, if stale.is_some() => {
-                    let due = last_rx + stale.unwrap_or_default();
-                    if due > Instant::now() {
-                        stale_timer.as_mut().reset(due);
-                    } else {
-                        warn!(stale_ms = stale.unwrap_or_default().as_millis() as u64, "stale: nothing received");
+                () = &mut stale_timer, if stale.is_some() || data_stale.is_some() => {
+                    let now = Instant::now();
+                    if let Some(d) = stale.filter(|d| last_rx + *d <= now) {
+                        warn!(stale_ms = d.as_millis() as u64, "stale: nothing received");
                         dropped!(CloseReason::Stale);
                     }
+                    if let Some(d) = data_stale.filter(|d| last_data + *d <= now) {
+                        warn!(
+                            no_data_ms = d.as_millis() as u64,
+                            "stalled: frames arrive but no data; reconnecting"
+                        );
+                        shared.stalled.store(true, Ordering::Relaxed);
+                        dropped!(CloseReason::NoData);
+                    }
+                    stale_timer.as_mut().reset(due(last_rx, last_data, data_stale).unwrap_or_else(never));
                     continue;
                 }
                 () = &mut rotate, if config.max_lifetime.is_some() => {
@@ -329,6 +364,16 @@ impl Task {
             if stale.is_some() {
                 last_rx = Instant::now();
             }
+            // The owner may change the data threshold while the connection is open (topics
+            // added or removed): re-arm the timer when it did.
+            let now_data_stale = shared.data_stale_after();
+            if now_data_stale != data_stale {
+                data_stale = now_data_stale;
+                last_data = Instant::now();
+                stale_timer
+                    .as_mut()
+                    .reset(due(last_rx, last_data, data_stale).unwrap_or_else(never));
+            }
             // Frames read before an error or the server's close are still delivered.
             if !buffered.is_empty() {
                 received = true;
@@ -347,15 +392,25 @@ impl Task {
                         Some(WsFrame { data, received_ns })
                     })
                     .collect();
-                let delivered = tokio::select! {
+                let carried_data = tokio::select! {
                     biased;
-                    () = events.frames(id, &frames) => true,
-                    _ = &mut cancelled => false,
+                    data = events.frames(id, &frames) => Some(data),
+                    _ = &mut cancelled => None,
                 };
                 drop(frames);
                 buffered.clear();
-                if !delivered {
-                    return close(ws, grace).await;
+                match carried_data {
+                    None => return close(ws, grace).await,
+                    Some(true) => {
+                        if data_stale.is_some() {
+                            last_data = Instant::now();
+                        }
+                        if shared.stalled.load(Ordering::Relaxed) {
+                            shared.stalled.store(false, Ordering::Relaxed);
+                            info!("data flows again");
+                        }
+                    }
+                    Some(false) => {}
                 }
             }
             if let Some(why) = ended {

@@ -1,6 +1,7 @@
 //! What a pool's websocket connections report back: each opened, received, dropped or
 //! heartbeat moment becomes a plugin call through the instance's [`Port`].
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 
 use abi_stable::std_types::RSlice;
@@ -38,6 +39,10 @@ impl WsEvents for PoolEvents {
             let (Some(port), Some(pool)) = (self.port.upgrade(), self.pool.upgrade()) else {
                 return Vec::new();
             };
+            port.tally()
+                .counters
+                .connects
+                .fetch_add(1, Ordering::Relaxed);
             let _ = port.callback(Callback::Connected(conn, &self.name)).await;
             let topics = pool.topics_of(conn);
             if reconnected {
@@ -56,15 +61,15 @@ impl WsEvents for PoolEvents {
         })
     }
 
-    fn frames<'a>(&'a self, conn: ConnId, frames: &'a [WsFrame<'a>]) -> BoxFuture<'a, ()> {
+    fn frames<'a>(&'a self, conn: ConnId, frames: &'a [WsFrame<'a>]) -> BoxFuture<'a, bool> {
         Box::pin(async move {
             let Some(port) = self.port.upgrade() else {
-                return;
+                return false;
             };
             let passage = match &self.queue {
                 Some(queue) => match queue.enter(frames.len()) {
                     Some(p) => Some(p),
-                    None => return, // the queue stopped; counted there
+                    None => return false, // the queue stopped; counted there
                 },
                 None => None,
             };
@@ -82,8 +87,9 @@ impl WsEvents for PoolEvents {
                     (frame, f.received_ns)
                 })
                 .collect();
-            port.frames(conn, &frames).await;
+            let events = port.frames(conn, &frames).await;
             drop(passage);
+            events > 0
         })
     }
 
@@ -96,9 +102,19 @@ impl WsEvents for PoolEvents {
                 return;
             };
             tracing::info!(venue = %port.name(), connection = %self.name, conn = conn.0, ?why, "connection lost");
-            port.count_reconnect();
+            let counters = &port.tally().counters;
+            counters.reconnects.fetch_add(1, Ordering::Relaxed);
+            if why == CloseReason::NoData {
+                counters.stalls.fetch_add(1, Ordering::Relaxed);
+            }
             let _ = port.callback(Callback::Disconnected(conn)).await;
         })
+    }
+
+    fn connect_failed(&self, _conn: ConnId, error: &str) {
+        if let Some(port) = self.port.upgrade() {
+            port.tally().connect_failed(error);
+        }
     }
 
     fn heartbeat(&self, conn: ConnId) -> BoxFuture<'_, Option<WsOut>> {

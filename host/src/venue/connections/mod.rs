@@ -9,9 +9,11 @@ use std::sync::{Arc, Mutex, Weak};
 use futures_util::future::{join_all, BoxFuture};
 use plugin_api::{ConnId, ConnectionDecl, Topic};
 
+use crate::config::StaleThresholds;
 use crate::pipeline::message_queue::MessageQueue;
 use crate::stop::resource::{Resource, ResourceCounts, TaskGroup, FORCE_GRACE};
 use crate::transport::{ReconnectPolicy, WsConfig, WsConnection, WsEvents};
+use crate::venue::health::Health;
 use crate::venue::port::Port;
 
 mod events;
@@ -30,6 +32,8 @@ struct Slot {
 pub(crate) struct ConnPool {
     decl: ConnectionDecl,
     reconnect: ReconnectPolicy,
+    /// Data pauses tolerated per kind; each connection watches those of its topics.
+    stale: StaleThresholds,
     url: Mutex<Option<String>>,
     slots: Mutex<Vec<Slot>>,
     port: Weak<dyn Port>,
@@ -50,6 +54,7 @@ impl ConnPool {
     pub(crate) fn new(
         decl: ConnectionDecl,
         reconnect: ReconnectPolicy,
+        stale: StaleThresholds,
         venue: &str,
         port: Weak<dyn Port>,
         bus: crate::Bus,
@@ -66,6 +71,7 @@ impl ConnPool {
             }),
             decl,
             reconnect,
+            stale,
             url: Mutex::new(url),
             slots: Mutex::new(Vec::new()),
             port,
@@ -171,6 +177,7 @@ impl ConnPool {
                     .drain(..)
                     .partition(|t| want_keys.contains(&key(t)));
                 slot.topics = keep;
+                self.watch_data(slot);
                 if !gone.is_empty() {
                     leaving.push((slot.conn.id(), slot.conn.sender(), gone));
                 }
@@ -257,8 +264,16 @@ impl ConnPool {
                 }
             }
             slot.topics.push(topic);
+            self.watch_data(slot);
         }
         added
+    }
+
+    /// Sets the data pause `slot`'s connection tolerates: the smallest threshold among the
+    /// kinds of its topics.
+    fn watch_data(&self, slot: &Slot) {
+        let after = self.stale.of_all(slot.topics.iter().map(|t| t.kind));
+        slot.conn.set_data_stale_after(after);
     }
 
     pub(super) fn topics_of(&self, conn: ConnId) -> Vec<Topic> {
@@ -289,6 +304,11 @@ impl ConnPool {
         let _ = old.conn.stop().await;
         self.place(old.topics);
         true
+    }
+
+    /// The health of the pool's worst connection.
+    pub(crate) fn health(&self) -> Health {
+        Health::worst(self.slots().iter().map(|s| Health::of(&s.conn.stats())))
     }
 
     /// Open connections now.

@@ -11,7 +11,7 @@ use std::time::Duration;
 use abi_stable::std_types::{RResult, RVec};
 use plugin_api::{Action, PluginError, RestRequest, StreamKind, VenueAdapterBox, VenueConfig};
 
-use crate::config::RateLimitOverride;
+use crate::config::{RateLimitOverride, StaleThresholds};
 use crate::error::HostError;
 use crate::names::{InstanceName, PluginId};
 use crate::pipeline::bindings::Bindings;
@@ -20,10 +20,11 @@ use crate::plugin::LoadedLibrary;
 use crate::stop::coordinator::ShutdownTimeouts;
 use crate::stop::graph::Node;
 use crate::transport::ReconnectPolicy;
-use crate::venue::driver::{now_ms, rehome, CallError, Driver, DriverCounters, Returned};
+use crate::venue::driver::{now_ms, rehome, CallError, Driver, Returned};
 use crate::venue::port::Port;
 use crate::venue::resources::Plan;
 use crate::venue::router::{NotDone, Router, RouterSettings};
+use crate::venue::tally::{Tally, VenueCounters};
 use crate::Bus;
 
 mod port;
@@ -46,6 +47,10 @@ pub(crate) struct Context<'a> {
     pub(crate) timeouts: &'a ShutdownTimeouts,
     pub(crate) reconnect: &'a ReconnectPolicy,
     pub(crate) rate_limits: &'a BTreeMap<String, RateLimitOverride>,
+    /// How long each kind of market data may pause before its connection counts as stalled.
+    pub(crate) stale: &'a StaleThresholds,
+    /// The instance's counters, kept across its builds.
+    pub(crate) tally: Arc<Tally>,
 }
 
 /// A new instance with its resources, ready to register and start.
@@ -94,7 +99,7 @@ impl Instance {
                 }))
             }
         };
-        let driver = Driver::new(name.as_str(), adapter);
+        let driver = Driver::new(name.as_str(), adapter, ctx.tally.clone());
         let descriptor = driver
             .call(|a| a.describe().map(rehome))
             .await
@@ -114,6 +119,7 @@ impl Instance {
             queues: &queues,
             reconnect: ctx.reconnect,
             rate_limits: ctx.rate_limits,
+            stale: ctx.stale,
             bus: ctx.bus,
         };
         let instance = Arc::new_cyclic(|me: &std::sync::Weak<Instance>| {
@@ -227,13 +233,15 @@ impl Instance {
         let mut tally = EventTally {
             total: events.len() as u64,
             out: 0,
-            counters: &self.driver.counters,
+            gaps: 0,
+            counters: &self.driver.tally.counters,
         };
         let mut actions = actions.into_iter().peekable();
         for (n, event) in events.into_iter().enumerate() {
             while let Some((_, list)) = actions.next_if(|(before, _)| *before == n) {
                 self.act_all(list).await;
             }
+            tally.gaps += u64::from(matches!(event, plugin_api::Event::Gap(_)));
             if let Err(stalled) = burst.try_publish(event) {
                 burst.finish(stalled).await;
             }
@@ -246,7 +254,7 @@ impl Instance {
     }
 
     async fn act_all(&self, actions: RVec<Action>) {
-        let counters = &self.driver.counters;
+        let counters = &self.driver.tally.counters;
         for action in actions {
             match self.router.act(action).await {
                 Ok(()) => {}
@@ -268,7 +276,9 @@ impl Instance {
 struct EventTally<'a> {
     total: u64,
     out: u64,
-    counters: &'a DriverCounters,
+    /// Gap markers among the events handed over.
+    gaps: u64,
+    counters: &'a VenueCounters,
 }
 
 impl Drop for EventTally<'_> {
@@ -276,6 +286,9 @@ impl Drop for EventTally<'_> {
         self.counters
             .events_out
             .fetch_add(self.out, Ordering::Relaxed);
+        if self.gaps > 0 {
+            self.counters.gaps.fetch_add(self.gaps, Ordering::Relaxed);
+        }
         if self.out < self.total {
             self.counters
                 .events_abandoned

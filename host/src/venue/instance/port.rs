@@ -11,6 +11,7 @@ use super::Instance;
 use crate::stop::pipeline::Member;
 use crate::venue::driver::{now_ms, now_ns, rehome, CallError, Returned};
 use crate::venue::port::{Callback, Port};
+use crate::venue::tally::Tally;
 
 impl Port for Instance {
     fn name(&self) -> &str {
@@ -36,11 +37,26 @@ impl Port for Instance {
         })
     }
 
-    fn frames<'a>(&'a self, conn: ConnId, frames: &'a [(InFrame<'a>, u64)]) -> BoxFuture<'a, ()> {
+    fn frames<'a>(
+        &'a self,
+        conn: ConnId,
+        frames: &'a [(InFrame<'a>, u64)],
+    ) -> BoxFuture<'a, usize> {
         Box::pin(async move {
-            if let Some(returned) = self.driver.on_frames(conn, frames).await {
-                self.deliver(returned).await;
+            let Some(returned) = self.driver.on_frames(conn, frames).await else {
+                return 0;
+            };
+            let events = returned.events.len();
+            let received_ns = frames.first().map_or(0, |(_, ns)| *ns);
+            if events > 0 {
+                self.driver.tally.data_seen(received_ns);
             }
+            self.deliver(returned).await;
+            if events > 0 {
+                let took = now_ns().saturating_sub(received_ns);
+                self.driver.tally.delivery.observe(took as f64 / 1e9);
+            }
+            events
         })
     }
 
@@ -106,8 +122,8 @@ impl Port for Instance {
         })
     }
 
-    fn count_reconnect(&self) {
-        self.driver.count_reconnect();
+    fn tally(&self) -> &Tally {
+        &self.driver.tally
     }
 }
 
