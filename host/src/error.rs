@@ -54,6 +54,24 @@ pub enum HostError {
         /// The refused move.
         source: InvalidTransition,
     },
+    /// A consumer asked for a stream the venue's plugin does not produce.
+    #[error("{venue}: the plugin does not serve {kind} streams (it serves: {served})")]
+    Unserved {
+        /// Instance name.
+        venue: String,
+        /// The kind asked for.
+        kind: &'static str,
+        /// The kinds it serves, comma-separated.
+        served: String,
+    },
+    /// A consumer asked for a symbol the venue does not list.
+    #[error("{venue}: the venue has no market `{symbol}`")]
+    UnknownSymbol {
+        /// Instance name.
+        venue: String,
+        /// The normalized symbol asked for.
+        symbol: String,
+    },
     /// An order could not be sent.
     #[error("{venue}: order not sent: {error}")]
     Order {

@@ -149,6 +149,22 @@ impl HostConfig {
                     "{from}: key `venues.{name}.plugin`: expected a plugin venue id"
                 )));
             }
+            let public: Vec<&str> = venue
+                .channels
+                .iter()
+                .map(|c| plugin_api::StreamKind::from(*c))
+                .filter(|k| !k.is_private())
+                .map(|k| k.name())
+                .collect();
+            if !public.is_empty()
+                && venue.symbols.is_empty()
+                && !venue.settings.contains_key("symbol")
+            {
+                return Err(ConfigError(format!(
+                    "{from}: key `venues.{name}.symbols`: channels {} need at least one symbol (`BTC/USDT`)",
+                    public.join(", ")
+                )));
+            }
         }
         Ok(())
     }
@@ -234,6 +250,25 @@ mod tests {
             err.contains("restart") && err.contains("max_fault"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn public_channels_without_symbols_are_refused_with_the_key() {
+        let load = |venue: &str| {
+            let text = format!("plugins_dir = \"x\"\n[venues.a]\nplugin = \"gateio\"\n{venue}");
+            let config: HostConfig = Figment::from(Toml::string(&text)).extract().unwrap();
+            config.check(None)
+        };
+        let err = load("channels = [\"trades\", \"orders\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("venues.a.symbols"), "{err}");
+        assert!(err.contains("trades") && !err.contains("orders"), "{err}");
+        assert!(
+            load("channels = [\"orders\"]\n").is_ok(),
+            "private channels take no symbol"
+        );
+        assert!(load("channels = [\"trades\"]\nsymbols = [\"BTC/USDT\"]\n").is_ok());
     }
 
     #[test]

@@ -32,18 +32,21 @@ impl Host {
         F: FnMut(StreamItem) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = ()> + Send + 'static,
     {
-        let bindings = {
+        let (bindings, instance) = {
             let registry = self.inner.registry();
             let slot = registry.slot(venue)?;
-            slot.bindings
+            let bindings = slot
+                .bindings
                 .iter()
                 .find(|(_, kinds, _)| kinds.contains(&kind))
                 .map(|(_, _, b)| b.clone())
                 .ok_or_else(|| HostError::Declaration {
                     venue: venue.to_owned(),
                     error: format!("no handler binding serves {} streams", kind.name()),
-                })?
+                })?;
+            (bindings, slot.instance.clone())
         };
+        instance.check_topic(symbol, kind).await?;
         let sub = self
             .inner
             .bus

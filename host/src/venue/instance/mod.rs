@@ -34,6 +34,8 @@ use tokio_util::sync::CancellationToken;
 pub(crate) struct Instance {
     name: InstanceName,
     plugin: PluginId,
+    /// The stream kinds the plugin said it produces.
+    streams: Vec<StreamKind>,
     pub(crate) driver: Driver,
     publisher: Publisher,
     pub(crate) router: Router,
@@ -129,6 +131,7 @@ impl Instance {
                 publisher: ctx.bus.publisher(name.as_str()),
                 name: name.clone(),
                 plugin,
+                streams: descriptor.streams.to_vec(),
                 driver,
                 retired: CancellationToken::new(),
             }
@@ -191,6 +194,33 @@ impl Instance {
             }
         }
         self.router.drain();
+    }
+
+    /// Refuses a consumer's topic the plugin cannot serve: a kind it does not produce, or a
+    /// market symbol it does not list (private kinds take no symbol).
+    pub(crate) async fn check_topic(
+        &self,
+        symbol: &str,
+        kind: StreamKind,
+    ) -> Result<(), HostError> {
+        if !self.streams.contains(&kind) {
+            let served: Vec<&str> = self.streams.iter().map(|k| k.name()).collect();
+            return Err(HostError::Unserved {
+                venue: self.name.to_string(),
+                kind: kind.name(),
+                served: served.join(", "),
+            });
+        }
+        if kind.is_private() || symbol.is_empty() {
+            return Ok(());
+        }
+        match self.resolve(symbol).await {
+            Some(_) => Ok(()),
+            None => Err(HostError::UnknownSymbol {
+                venue: self.name.to_string(),
+                symbol: symbol.to_owned(),
+            }),
+        }
     }
 
     /// Asks the plugin for a signed order request and sends it.
