@@ -274,6 +274,55 @@ async fn a_venue_nobody_listens_for_is_reported_as_never_connected() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_server_dropping_every_few_frames_sees_growing_delays_then_the_breaker() {
+    // Every connection gets three data frames, then the TCP connection is dropped: data
+    // arrives each time, but no connection stays up long enough to count as healthy.
+    let server = Server::start(|n, tcp| async move {
+        let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        for i in 0..3 {
+            ws.send(Message::text(format!("data{n}-{i}")))
+                .await
+                .unwrap();
+        }
+        drop(ws);
+    })
+    .await;
+    let (events, mut rx) = Recorder::new(&[]);
+    let cooldown = Duration::from_secs(2);
+    let policy = ReconnectPolicy {
+        breaker_failures: 5,
+        breaker_cooldown: cooldown,
+        stable_after: Duration::from_secs(1),
+        ..fast_policy()
+    };
+    let conn = WsConnection::start(
+        ConnId(11),
+        WsConfig {
+            reconnect: policy,
+            ..config(&server.url)
+        },
+        events,
+    );
+    let mut opened = Vec::new();
+    while opened.len() < 7 {
+        if let Ev::Opened(_) = next(&mut rx).await {
+            opened.push(Instant::now());
+        }
+    }
+    let delays: Vec<Duration> = opened.windows(2).map(|w| w[1] - w[0]).collect();
+    // 20, 40, 80, 160, 200 ms (the cap), then the breaker's cooldown.
+    for (i, pair) in delays[..4].windows(2).enumerate() {
+        assert!(pair[1] > pair[0], "delay {i} grows: {delays:?}");
+    }
+    assert!(delays[4] >= Duration::from_millis(200), "{delays:?}");
+    assert!(
+        delays[5] >= cooldown,
+        "the breaker holds it off: {delays:?}"
+    );
+    stop_promptly(&conn).await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn stop_during_backoff_never_reconnects() {
     // Every connection is accepted, then closed at once: the client loops through backoff.
     let server = Server::start(|_, tcp| async move {
