@@ -30,6 +30,9 @@ enum State {
 #[derive(Debug, Default)]
 pub struct ListenKey {
     state: State,
+    /// The keep-alive timer was armed (only ever after a key arrived; the timer is only
+    /// declared when credentials are configured).
+    armed: bool,
 }
 
 impl ListenKey {
@@ -57,6 +60,7 @@ impl ListenKey {
         let sep = if ws_url.contains('?') { '&' } else { '?' };
         let url = format!("{ws_url}{sep}listenKey={key}");
         self.state = State::Active(Secret::new(key));
+        self.armed = true;
         vec![
             Action::Open {
                 name: PRIVATE_CONN.into(),
@@ -85,10 +89,14 @@ impl ListenKey {
         }
     }
 
-    /// The instance stops: the `DELETE` of the active key, and the timer is cancelled.
+    /// The instance stops: the `DELETE` of the active key, and the timer is cancelled if it
+    /// was ever armed.
     pub fn stop(&mut self, tag: u64) -> Vec<Action> {
         let previous = std::mem::replace(&mut self.state, State::Stopped);
-        let mut actions = vec![Action::CancelTimer(TIMER.into())];
+        let mut actions = Vec::new();
+        if std::mem::take(&mut self.armed) {
+            actions.push(Action::CancelTimer(TIMER.into()));
+        }
         if let State::Active(key) = previous {
             actions.push(Action::Rest(rest::user_data_stream(
                 tag,
@@ -102,5 +110,29 @@ impl ListenKey {
     /// True once a key is active.
     pub fn is_active(&self) -> bool {
         matches!(self.state, State::Active(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_timer_is_cancelled_only_if_a_key_ever_armed_it() {
+        // No credentials, or the key never arrived: the timer was never armed (and is not
+        // even declared without credentials), so the stop does not name it.
+        let mut never = ListenKey::new();
+        assert!(never.stop(1).is_empty());
+        let mut failed = ListenKey::new();
+        assert!(failed.create(1).is_some());
+        failed.on_create_failed();
+        assert!(failed.stop(2).is_empty());
+
+        let mut active = ListenKey::new();
+        active.create(1);
+        active.on_created("k".into(), "wss://x/ws");
+        let actions = active.stop(3);
+        assert!(actions.contains(&Action::CancelTimer(TIMER.into())));
+        assert!(actions.iter().any(|a| matches!(a, Action::Rest(_))));
     }
 }
