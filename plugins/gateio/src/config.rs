@@ -1,9 +1,14 @@
 //! Instance settings parsed from `VenueConfig.settings_json`, with redacted credentials.
+//!
+//! Credentials arrive only as the `credentials` object, `{"api_key": "...", "api_secret":
+//! "..."}` (the contract of `plugin_api::VenueConfig`): the host puts its secrets-file table
+//! there, or passes an inline `[venues.NAME.settings.credentials]` table as it is.
 
 use std::fmt;
 
 use plugin_api::PluginError;
 use serde::Deserialize;
+use serde_json::Value;
 
 /// Default public and private websocket URL (spot v4).
 pub const DEFAULT_WS_URL: &str = "wss://api.gateio.ws/ws/v4/";
@@ -14,13 +19,56 @@ pub const DEFAULT_REST_TIMEOUT_MS: u64 = 10_000;
 /// Default depth of the REST snapshot (`limit`), matching the `100ms` update stream.
 pub const DEFAULT_DEPTH_LIMIT: u32 = 100;
 
-/// API key and secret. `Debug` never prints them.
+/// API key and secret, from the settings' `credentials` object. `Debug` never prints them.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
     /// The API key (sent in the `KEY` header / WS `auth.KEY`).
     pub key: String,
     /// The API secret (HMAC key); never leaves the plugin.
     pub secret: String,
+}
+
+/// The keys of the `credentials` object.
+const CREDENTIAL_KEYS: [&str; 2] = ["api_key", "api_secret"];
+
+/// The error for a credential key written at the top level of the settings.
+fn misplaced(key: &str) -> String {
+    format!(
+        "key `{key}` belongs in the `credentials` object: \
+         {{\"credentials\": {{\"api_key\": \"...\", \"api_secret\": \"...\"}}}}"
+    )
+}
+
+impl Credentials {
+    /// Reads the `credentials` object: exactly `api_key` and `api_secret`, both non-empty
+    /// strings. The error (without the `gateio settings:` prefix) names the key, never a
+    /// value.
+    fn from_value(value: &Value) -> Result<Credentials, String> {
+        let Value::Object(map) = value else {
+            return Err(
+                "`credentials` must be an object with `api_key` and `api_secret`".to_owned(),
+            );
+        };
+        if let Some(k) = map.keys().find(|k| !CREDENTIAL_KEYS.contains(&k.as_str())) {
+            return Err(format!(
+                "unknown key `credentials.{}` (expected `api_key` and `api_secret`)",
+                k.chars().take(64).collect::<String>()
+            ));
+        }
+        let field = |name: &str| -> Result<String, String> {
+            match map.get(name) {
+                Some(Value::String(v)) if !v.is_empty() => Ok(v.clone()),
+                Some(Value::String(_)) | None => Err(format!(
+                    "`credentials.{name}` is missing or empty (`api_key` and `api_secret` go together)"
+                )),
+                Some(_) => Err(format!("`credentials.{name}` must be a string")),
+            }
+        };
+        Ok(Credentials {
+            key: field("api_key")?,
+            secret: field("api_secret")?,
+        })
+    }
 }
 
 impl fmt::Debug for Credentials {
@@ -76,8 +124,7 @@ struct RawSettings {
     private_ws_url: Option<String>,
     rest_url: Option<String>,
     rest_timeout_ms: Option<u64>,
-    api_key: Option<String>,
-    api_secret: Option<String>,
+    credentials: Option<Value>,
     symbols: Option<Vec<String>>,
     depth_limit: Option<u32>,
     depth_interval: Option<String>,
@@ -93,7 +140,12 @@ impl Settings {
             let text = e.to_string();
             // serde names unknown keys itself; for anything else keep only the position so
             // a misplaced secret can never be echoed.
-            if text.starts_with("unknown field") {
+            if let Some(key) = CREDENTIAL_KEYS
+                .iter()
+                .find(|k| text.starts_with(&format!("unknown field `{k}`")))
+            {
+                PluginError::config(format!("gateio settings: {}", misplaced(key)))
+            } else if text.starts_with("unknown field") {
                 PluginError::config(format!("gateio settings: {text}"))
             } else {
                 PluginError::config(format!(
@@ -118,21 +170,12 @@ impl Settings {
         if let Some(v) = raw.rest_timeout_ms {
             s.rest_timeout_ms = v;
         }
-        s.credentials = match (raw.api_key, raw.api_secret) {
-            (Some(key), Some(secret)) if !key.is_empty() && !secret.is_empty() => {
-                Some(Credentials { key, secret })
-            }
-            (None, None) => None,
-            (Some(_), None) | (Some(_), Some(_)) => {
-                return Err(PluginError::config(
-                    "gateio settings: `api_secret` is missing or empty (needed with `api_key`)",
-                ))
-            }
-            (None, Some(_)) => {
-                return Err(PluginError::config(
-                    "gateio settings: `api_key` is missing (needed with `api_secret`)",
-                ))
-            }
+        s.credentials = match raw.credentials {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                Credentials::from_value(&v)
+                    .map_err(|e| PluginError::config(format!("gateio settings: {e}")))?,
+            ),
         };
         if let Some(symbols) = raw.symbols {
             for sym in &symbols {
@@ -182,17 +225,82 @@ mod tests {
     }
 
     #[test]
+    fn credentials_come_from_the_credentials_object() {
+        let s =
+            Settings::from_json(r#"{"credentials":{"api_key":"KEY123","api_secret":"SECRET456"}}"#)
+                .unwrap();
+        let c = s.credentials.as_ref().unwrap();
+        assert_eq!((c.key.as_str(), c.secret.as_str()), ("KEY123", "SECRET456"));
+        assert_eq!(
+            Settings::from_json(r#"{"credentials":null}"#).unwrap(),
+            Settings::default()
+        );
+    }
+
+    #[test]
+    fn top_level_credential_keys_point_at_the_credentials_object() {
+        for key in ["api_key", "api_secret"] {
+            let e = Settings::from_json(&format!(r#"{{"{key}":"SECRET456"}}"#)).unwrap_err();
+            assert_eq!(e.kind, plugin_api::ErrorKind::Config);
+            assert!(
+                e.message.contains(&format!("`{key}`")) && e.message.contains("`credentials`"),
+                "{}",
+                e.message
+            );
+            assert!(!e.message.contains("SECRET456"), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn bad_credentials_name_the_key_and_never_the_value() {
+        let cases = [
+            (
+                r#"{"credentials":{"api_key":"KEY123"}}"#,
+                "`credentials.api_secret`",
+            ),
+            (
+                r#"{"credentials":{"api_secret":"SECRET456"}}"#,
+                "`credentials.api_key`",
+            ),
+            (
+                r#"{"credentials":{"api_key":"KEY123","api_secret":""}}"#,
+                "`credentials.api_secret`",
+            ),
+            (
+                r#"{"credentials":{"api_key":"KEY123","api_secret":7}}"#,
+                "`credentials.api_secret` must be a string",
+            ),
+            (
+                r#"{"credentials":{"api_key":"KEY123","api_secret":"SECRET456","passphrase":"x"}}"#,
+                "`credentials.passphrase`",
+            ),
+            (
+                r#"{"credentials":"SECRET456"}"#,
+                "`credentials` must be an object",
+            ),
+        ];
+        for (json, expected) in cases {
+            let e = Settings::from_json(json).unwrap_err();
+            assert_eq!(e.kind, plugin_api::ErrorKind::Config);
+            assert!(e.message.contains(expected), "{json}: {}", e.message);
+            assert!(
+                !e.message.contains("KEY123") && !e.message.contains("SECRET456"),
+                "{}",
+                e.message
+            );
+        }
+    }
+
+    #[test]
     fn credentials_never_leak() {
-        let s = Settings::from_json(r#"{"api_key":"KEY123","api_secret":"SECRET456"}"#).unwrap();
+        let s =
+            Settings::from_json(r#"{"credentials":{"api_key":"KEY123","api_secret":"SECRET456"}}"#)
+                .unwrap();
         let dbg = format!("{s:?}");
         assert!(
             !dbg.contains("KEY123") && !dbg.contains("SECRET456"),
             "{dbg}"
         );
-        let e = Settings::from_json(r#"{"api_key":"KEY123"}"#).unwrap_err();
-        assert!(!e.message.contains("KEY123"));
-        let e = Settings::from_json(r#"{"api_key":"KEY123","api_secret":7}"#).unwrap_err();
-        assert!(!e.message.contains("KEY123"), "{}", e.message);
         let e = Settings::from_json(r#"{"symbols":"SECRET456"}"#).unwrap_err();
         assert!(!e.message.contains("SECRET456"), "{}", e.message);
     }

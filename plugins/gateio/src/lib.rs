@@ -185,7 +185,7 @@ impl GateioVenue {
             };
             if kind.is_private() && creds.is_none() {
                 return Err(PluginError::unsupported(
-                    "private gateio streams need api_key and api_secret",
+                    "private gateio streams need `credentials` (api_key and api_secret)",
                 ));
             }
             let id = self.next_request_id;
@@ -431,7 +431,7 @@ impl Venue for GateioVenue {
 
     fn sign(&self, mut request: RestRequest, now_ms: u64) -> Result<RestRequest, PluginError> {
         let creds = self.settings.credentials.as_ref().ok_or_else(|| {
-            PluginError::config("gateio: signing needs `api_key` and `api_secret` in the settings")
+            PluginError::config("gateio: signing needs the settings' `credentials` object")
         })?;
         let ts = (now_ms / 1000).to_string();
         let sign = sign::rest_sign(
@@ -520,7 +520,7 @@ impl Venue for GateioVenue {
     fn place_order(&mut self, order: &NewOrder, tag: u64) -> Result<RestRequest, PluginError> {
         if self.settings.credentials.is_none() {
             return Err(PluginError::unsupported(
-                "gateio trading needs api_key and api_secret",
+                "gateio trading needs `credentials` (api_key and api_secret)",
             ));
         }
         let req = rest::place_order(tag, order)?;
@@ -531,7 +531,7 @@ impl Venue for GateioVenue {
     fn cancel_order(&mut self, cancel: &CancelOrder, tag: u64) -> Result<RestRequest, PluginError> {
         if self.settings.credentials.is_none() {
             return Err(PluginError::unsupported(
-                "gateio trading needs api_key and api_secret",
+                "gateio trading needs `credentials` (api_key and api_secret)",
             ));
         }
         let req = rest::cancel_order(tag, cancel)?;

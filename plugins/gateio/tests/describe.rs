@@ -97,7 +97,7 @@ fn resolve_and_settings() {
     assert!(only.resolve("BTC/USDT").is_none() && only.resolve("ETH/USDT").is_some());
     let cfg = VenueConfig {
         name: "g".into(),
-        settings_json: r#"{"api_key":"AK","api_secret":"SK","x":1}"#.into(),
+        settings_json: r#"{"credentials":{"api_key":"AK","api_secret":"SK"},"x":1}"#.into(),
     };
     let err = GateioVenue::from_config(&cfg).unwrap_err();
     assert!(
@@ -107,7 +107,7 @@ fn resolve_and_settings() {
     );
     let ok = GateioVenue::from_config(&VenueConfig {
         name: "g".into(),
-        settings_json: r#"{"api_key":"AK","api_secret":"SK"}"#.into(),
+        settings_json: r#"{"credentials":{"api_key":"AK","api_secret":"SK"}}"#.into(),
     })
     .unwrap();
     let dbg = format!("{ok:?}");

@@ -2,6 +2,10 @@
 //!
 //! Parsing is key by key so that every error names the offending key and never echoes a
 //! value (a misplaced secret must not end up in a log). Unknown keys are refused.
+//!
+//! Credentials arrive only as the `credentials` object, `{"api_key": "...", "api_secret":
+//! "..."}` (the contract of `plugin_api::VenueConfig`): the host puts its secrets-file table
+//! there, or passes an inline `[venues.NAME.settings.credentials]` table as it is.
 
 use std::fmt;
 
@@ -20,8 +24,7 @@ pub const DEFAULT_MAX_FRAME_BYTES: usize = 1 << 20;
 const KEYS: &[&str] = &[
     "ws_url",
     "rest_url",
-    "api_key",
-    "api_secret",
+    "credentials",
     "recv_window_ms",
     "symbols",
     "fetch_exchange_info",
@@ -32,6 +35,9 @@ const KEYS: &[&str] = &[
     "max_frame_bytes",
     "listen_key_keepalive_ms",
 ];
+
+/// The keys of the `credentials` object.
+const CREDENTIAL_KEYS: [&str; 2] = ["api_key", "api_secret"];
 
 /// A secret string whose `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]
@@ -55,13 +61,44 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// API key and secret, always both.
+/// API key and secret from the settings' `credentials` object, always both.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Credentials {
     /// Sent in the `X-MEXC-APIKEY` header.
     pub api_key: Secret,
     /// HMAC-SHA256 key.
     pub api_secret: Secret,
+}
+
+impl Credentials {
+    /// Reads the `credentials` object: exactly `api_key` and `api_secret`, both non-empty
+    /// strings. The error names the key, never a value.
+    fn from_value(value: &Value) -> Result<Credentials, PluginError> {
+        let Value::Object(map) = value else {
+            return Err(PluginError::config(
+                "`credentials` must be an object with `api_key` and `api_secret`",
+            ));
+        };
+        if let Some(k) = map.keys().find(|k| !CREDENTIAL_KEYS.contains(&k.as_str())) {
+            return Err(PluginError::config(format!(
+                "unknown key `credentials.{}` (expected `api_key` and `api_secret`)",
+                k.chars().take(64).collect::<String>()
+            )));
+        }
+        let field = |name: &str| match map.get(name) {
+            Some(Value::String(v)) if !v.is_empty() => Ok(Secret::new(v.as_str())),
+            Some(Value::String(_)) | None => Err(PluginError::config(format!(
+                "`credentials.{name}` is missing or empty (`api_key` and `api_secret` go together)"
+            ))),
+            Some(_) => Err(PluginError::config(format!(
+                "`credentials.{name}` must be a string"
+            ))),
+        };
+        Ok(Credentials {
+            api_key: field("api_key")?,
+            api_secret: field("api_secret")?,
+        })
+    }
 }
 
 /// Which websocket channel serves `StreamKind::Depth`.
@@ -151,6 +188,12 @@ impl Settings {
             return Err(PluginError::config("settings must be a JSON object"));
         };
         if let Some(key) = map.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            if CREDENTIAL_KEYS.contains(&key.as_str()) {
+                return Err(PluginError::config(format!(
+                    "settings key `{key}` belongs in the `credentials` object: \
+                     {{\"credentials\": {{\"api_key\": \"...\", \"api_secret\": \"...\"}}}}"
+                )));
+            }
             return Err(PluginError::config(format!(
                 "unknown settings key `{}`",
                 key.chars().take(64).collect::<String>()
@@ -162,19 +205,9 @@ impl Settings {
         if let Some(v) = get::<String>(&map, "rest_url", "a string")? {
             s.rest_url = v.trim_end_matches('/').to_owned();
         }
-        let key = get::<String>(&map, "api_key", "a string")?;
-        let secret = get::<String>(&map, "api_secret", "a string")?;
-        s.credentials = match (key, secret) {
-            (Some(k), Some(v)) if !k.is_empty() && !v.is_empty() => Some(Credentials {
-                api_key: Secret::new(k),
-                api_secret: Secret::new(v),
-            }),
-            (None, None) => None,
-            _ => {
-                return Err(PluginError::config(
-                    "`api_key` and `api_secret` must be given together and not empty",
-                ))
-            }
+        s.credentials = match map.get("credentials") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(Credentials::from_value(v)?),
         };
         if let Some(v) = get::<u64>(&map, "recv_window_ms", "an integer")? {
             if !(1..=60_000).contains(&v) {
@@ -267,8 +300,8 @@ mod tests {
     fn defaults_and_full_settings() {
         assert_eq!(Settings::parse("{}").unwrap(), Settings::default());
         let s = Settings::parse(
-            r#"{"ws_url":"ws://127.0.0.1:9/ws","rest_url":"http://127.0.0.1:9/","api_key":"k",
-                "api_secret":"s","recv_window_ms":6000,"interval":"10ms","depth":"limit",
+            r#"{"ws_url":"ws://127.0.0.1:9/ws","rest_url":"http://127.0.0.1:9/",
+                "credentials":{"api_key":"k","api_secret":"s"},"recv_window_ms":6000,"interval":"10ms","depth":"limit",
                 "depth_levels":5,"symbols":[{"symbol":"BTCUSDT","base":"BTC","quote":"USDT"}]}"#,
         )
         .unwrap();
@@ -280,12 +313,18 @@ mod tests {
 
     #[test]
     fn errors_name_the_key_and_hide_values() {
-        let e = Settings::parse(r#"{"api_key":"k","api_secret":"s","colour":1}"#).unwrap_err();
+        let e = Settings::parse(r#"{"credentials":{"api_key":"k","api_secret":"s"},"colour":1}"#)
+            .unwrap_err();
         assert!(e.message.contains("`colour`"), "{}", e.message);
         let e = Settings::parse(r#"{"recv_window_ms":"TOPSECRET"}"#).unwrap_err();
         assert!(e.message.contains("recv_window_ms"));
         assert!(!e.message.contains("TOPSECRET"));
-        let e = Settings::parse(r#"{"api_key":"TOPSECRET"}"#).unwrap_err();
+        let e = Settings::parse(r#"{"credentials":{"api_key":"TOPSECRET"}}"#).unwrap_err();
+        assert!(
+            e.message.contains("`credentials.api_secret`"),
+            "{}",
+            e.message
+        );
         assert!(!e.message.contains("TOPSECRET"));
         let e = Settings::parse(r#"{"symbols":[{"symbol":"X","base":"A","quote":"B","x":1}]}"#)
             .unwrap_err();
@@ -294,11 +333,66 @@ mod tests {
 
     #[test]
     fn debug_redacts_credentials() {
-        let s = Settings::parse(r#"{"api_key":"KEY123","api_secret":"SECRET456"}"#).unwrap();
+        let s = Settings::parse(r#"{"credentials":{"api_key":"KEY123","api_secret":"SECRET456"}}"#)
+            .unwrap();
         let text = format!("{s:?}");
         assert!(
             !text.contains("KEY123") && !text.contains("SECRET456"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn top_level_credential_keys_point_at_the_credentials_object() {
+        for key in ["api_key", "api_secret"] {
+            let e = Settings::parse(&format!(r#"{{"{key}":"SECRET456"}}"#)).unwrap_err();
+            assert_eq!(e.kind, plugin_api::ErrorKind::Config);
+            assert!(
+                e.message.contains(&format!("`{key}`")) && e.message.contains("`credentials`"),
+                "{}",
+                e.message
+            );
+            assert!(!e.message.contains("SECRET456"), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn bad_credentials_name_the_key_and_never_the_value() {
+        let cases = [
+            (
+                r#"{"credentials":{"api_secret":"SECRET456"}}"#,
+                "`credentials.api_key`",
+            ),
+            (
+                r#"{"credentials":{"api_key":"KEY123","api_secret":""}}"#,
+                "`credentials.api_secret`",
+            ),
+            (
+                r#"{"credentials":{"api_key":"KEY123","api_secret":7}}"#,
+                "`credentials.api_secret` must be a string",
+            ),
+            (
+                r#"{"credentials":{"api_key":"KEY123","api_secret":"SECRET456","passphrase":"x"}}"#,
+                "`credentials.passphrase`",
+            ),
+            (
+                r#"{"credentials":"SECRET456"}"#,
+                "`credentials` must be an object",
+            ),
+        ];
+        for (json, expected) in cases {
+            let e = Settings::parse(json).unwrap_err();
+            assert_eq!(e.kind, plugin_api::ErrorKind::Config);
+            assert!(e.message.contains(expected), "{json}: {}", e.message);
+            assert!(
+                !e.message.contains("KEY123") && !e.message.contains("SECRET456"),
+                "{}",
+                e.message
+            );
+        }
+        assert_eq!(
+            Settings::parse(r#"{"credentials":null}"#).unwrap(),
+            Settings::default()
         );
     }
 }

@@ -186,7 +186,7 @@ impl Mexc {
         match self.settings.credentials {
             Some(_) => Ok(()),
             None => Err(PluginError::unsupported(
-                "mexc: no api_key/api_secret configured",
+                "mexc: no `credentials` (api_key and api_secret) configured",
             )),
         }
     }
@@ -442,7 +442,7 @@ impl Venue for Mexc {
     fn sign(&self, request: RestRequest, now_ms: u64) -> Result<RestRequest, PluginError> {
         let Some(credentials) = &self.settings.credentials else {
             return Err(PluginError::config(
-                "mexc: signing needs `api_key` and `api_secret`",
+                "mexc: signing needs the settings' `credentials` object",
             ));
         };
         sign::sign_request(request, credentials, self.settings.recv_window_ms, now_ms)

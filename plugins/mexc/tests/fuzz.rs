@@ -130,7 +130,7 @@ proptest! {
 
     #[test]
     fn random_rest_bodies_never_panic(body in ".{0,200}", status in prop_oneof![Just(200u16), Just(400), Just(500), any::<u16>()]) {
-        let mut v = Mexc::new(Settings::parse(r#"{"api_key":"k","api_secret":"s"}"#).unwrap()).unwrap();
+        let mut v = Mexc::new(Settings::parse(r#"{"credentials":{"api_key":"k","api_secret":"s"}}"#).unwrap()).unwrap();
         let out = v.start(1).unwrap();
         for action in out.actions.iter() {
             if let plugin_api::Action::Rest(r) = action {

@@ -21,7 +21,7 @@ const LISTEN_KEY: &str = "pqia91ma19a5s61cv6a81va65sdf19v8a65a1a5s61cv6a81va65sd
 
 fn settings() -> String {
     format!(
-        r#"{{"api_key":"{KEY}","api_secret":"{SECRET}","fetch_exchange_info":true,
+        r#"{{"credentials":{{"api_key":"{KEY}","api_secret":"{SECRET}"}},"fetch_exchange_info":true,
             "symbols":[{{"symbol":"MXUSDT","base":"MX","quote":"USDT"}}]}}"#
     )
 }
@@ -439,7 +439,10 @@ fn credentials_never_leak() {
     assert!(!format!("{out:?}").contains(SECRET));
     let e = create(&VenueConfig {
         name: "m".into(),
-        settings_json: format!(r#"{{"api_key":"{KEY}","api_secret":"{SECRET}","x":1}}"#).into(),
+        settings_json: format!(
+            r#"{{"credentials":{{"api_key":"{KEY}","api_secret":"{SECRET}"}},"x":1}}"#
+        )
+        .into(),
     })
     .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Config);

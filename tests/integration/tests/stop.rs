@@ -225,8 +225,7 @@ fn mexc_stops_clean_with_rest_answering_or_failing() {
             let settings = serde_json::json!({
                 "ws_url": sim.ws_url(),
                 "rest_url": rest,
-                "api_key": "test-key",
-                "api_secret": "test-secret",
+                "credentials": {"api_key": "test-key", "api_secret": "test-secret"},
                 "listen_key_keepalive_ms": 50,
             });
             host.start_venue("mexc", "mexc", &settings.to_string())

@@ -24,8 +24,7 @@ fn settings(sim: &SimHandle) -> String {
         "ws_url": sim.ws_url(),
         "private_ws_url": sim.ws_url(),
         "rest_url": format!("http://{}", sim.local_addr()),
-        "api_key": "test-key",
-        "api_secret": "test-secret",
+        "credentials": {"api_key": "test-key", "api_secret": "test-secret"},
     })
     .to_string()
 }

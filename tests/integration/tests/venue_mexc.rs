@@ -59,8 +59,7 @@ async fn run(sim: &SimHandle) {
     let settings = serde_json::json!({
         "ws_url": sim.ws_url(),
         "rest_url": format!("http://{}", sim.local_addr()),
-        "api_key": "test-key",
-        "api_secret": "test-secret",
+        "credentials": {"api_key": "test-key", "api_secret": "test-secret"},
         "listen_key_keepalive_ms": 200,
     });
     host.start_venue("mexc", "mexc", &settings.to_string())

@@ -27,7 +27,8 @@ pub fn venue() -> GateioVenue {
 }
 
 pub fn venue_with_creds() -> GateioVenue {
-    let s = Settings::from_json(r#"{"api_key":"key","api_secret":"secret"}"#).unwrap();
+    let s =
+        Settings::from_json(r#"{"credentials":{"api_key":"key","api_secret":"secret"}}"#).unwrap();
     GateioVenue::new(s).with_clock(|| 1_611_541_000_000)
 }
 
