@@ -70,6 +70,16 @@ pub struct GateioVenue {
     clock: Clock,
 }
 
+/// The error a callback returns when Gate refused the credentials (`what` was refused,
+/// `detail` is Gate's answer). The host logs it and shows it as the instance's last error,
+/// so a wrong key or secret is reported instead of silently starving the private streams.
+fn credentials_refused(what: &str, detail: &str) -> PluginError {
+    PluginError::config(format!(
+        "gateio: the venue refused the credentials ({what}: {detail}); \
+         check `credentials.api_key` and `credentials.api_secret`"
+    ))
+}
+
 fn reject(out: &mut Output, reason: &str, detail: impl Into<String>) {
     out.rejects.push(Reject {
         reason: reason.into(),
@@ -307,6 +317,7 @@ impl GateioVenue {
             return;
         }
         let detail = rest::error_text(resp.status, body);
+        let refused = rest::credentials_refused(resp.status, body);
         if let Some(order) = original {
             out.events.push(Event::Order(OrderUpdate {
                 instrument: order.instrument,
@@ -322,7 +333,14 @@ impl GateioVenue {
                     received_ns,
                 },
             }));
-            reject(out, "order_rejected", detail);
+            let reason = if refused {
+                "credentials_refused"
+            } else {
+                "order_rejected"
+            };
+            reject(out, reason, detail);
+        } else if refused {
+            reject(out, "credentials_refused", detail);
         } else {
             reject(out, "cancel_rejected", detail);
         }
@@ -415,6 +433,16 @@ impl Venue for GateioVenue {
             Ok(Parsed::Ack { .. }) | Ok(Parsed::Pong) => {}
             Ok(Parsed::VenueError {
                 channel,
+                code: ws::AUTH_FAIL,
+                message,
+            }) => {
+                return Err(credentials_refused(
+                    channel,
+                    &format!("code {}: {message}", ws::AUTH_FAIL),
+                ))
+            }
+            Ok(Parsed::VenueError {
+                channel,
                 code,
                 message,
             }) => reject(
@@ -497,12 +525,19 @@ impl Venue for GateioVenue {
             Pending::Cancel(cancel) => {
                 self.rest_order_result(&response, received_ns, None, &mut out);
                 if let Some(r) = out.rejects.last_mut() {
-                    if r.reason.as_str() == "cancel_rejected" {
+                    if matches!(r.reason.as_str(), "cancel_rejected" | "credentials_refused") {
                         r.detail = format!("order {}: {}", cancel.order_id, r.detail).into();
                     }
                 }
             }
             Pending::OpenOrders | Pending::Balances if !ok => {
+                if rest::credentials_refused(response.status, body) {
+                    let what = match what {
+                        Pending::Balances => "GET /spot/accounts",
+                        _ => "GET /spot/open_orders",
+                    };
+                    return Err(credentials_refused(what, &short_error(&response)));
+                }
                 reject(&mut out, "rest_failed", short_error(&response));
             }
             Pending::OpenOrders => match rest::parse_open_orders(body, received_ns) {

@@ -259,6 +259,23 @@ struct RawError {
     message: String,
 }
 
+/// The labels of a 401 with which Gate refuses a request's credentials: a wrong key or
+/// secret, or none sent. `REQUEST_EXPIRED` (a clock more than 60 s off) is not one of them.
+const CREDENTIAL_LABELS: [&str; 4] = [
+    "INVALID_CREDENTIALS",
+    "INVALID_KEY",
+    "INVALID_SIGNATURE",
+    "MISSING_REQUIRED_HEADER",
+];
+
+/// True when Gate answered `401` because it refused the credentials (a wrong `api_key` or
+/// `api_secret`), not for anything the request itself got wrong.
+pub fn credentials_refused(status: u16, body: &str) -> bool {
+    status == 401
+        && serde_json::from_str::<RawError>(body)
+            .is_ok_and(|e| CREDENTIAL_LABELS.contains(&e.label.as_str()))
+}
+
 /// `label: message` from a Gate error body (`{"label":"INVALID_SIGNATURE","message":…}`),
 /// or the first bytes of the body if it is not one.
 pub fn error_text(status: u16, body: &str) -> String {

@@ -6,6 +6,10 @@ use serde::Serialize;
 use crate::config::Credentials;
 use crate::sign;
 
+/// The error `code` with which Gate refuses a private channel's `auth` ("Authentication
+/// fail"): the key or the secret is wrong.
+pub const AUTH_FAIL: i64 = 4;
+
 #[derive(Serialize)]
 struct Auth<'a> {
     method: &'a str,

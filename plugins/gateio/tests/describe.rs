@@ -193,3 +193,76 @@ fn private_connect_reconciles_balances_and_orders() {
     let out = respond(&mut v, 12345, 200, "[]");
     assert_eq!(out.rejects[0].reason.as_str(), "unknown_tag");
 }
+
+/// A wrong key or secret is an error of the call that learns it (the host logs it and shows
+/// it as the instance's last error) naming the keys to check; an order gets `Rejected`.
+#[test]
+fn refused_credentials_are_reported_naming_the_keys() {
+    use plugin_api::{Event, NewOrder, Num, OrderStatus, OrderType, Side};
+    let refused = |e: plugin_api::PluginError| {
+        assert_eq!(e.kind, plugin_api::ErrorKind::Config);
+        assert!(
+            e.message.contains("`credentials.api_key`")
+                && e.message.contains("`credentials.api_secret`")
+                && !e.message.contains("secret\""),
+            "{}",
+            e.message
+        );
+        e.message.to_string()
+    };
+    let mut v = venue_with_creds();
+    // The private channel's auth is refused.
+    let e = v
+        .on_frame(
+            ConnId(3),
+            plugin_api::InFrame {
+                kind: plugin_api::FrameKind::Text,
+                data: br#"{"time":1,"id":4,"channel":"spot.orders","event":"subscribe","error":{"code":4,"message":"Authentication fail"},"result":{"status":"fail"}}"#.as_slice().into(),
+            },
+            1,
+        )
+        .unwrap_err();
+    assert!(refused(e).contains("spot.orders"));
+    // The reconciliation after a private connect is refused.
+    let out = v.on_connected(ConnId(3), "private").unwrap();
+    let tag = rest_requests(&out)[0].tag;
+    let e = v
+        .on_rest_response(
+            plugin_api::RestResponse {
+                tag,
+                status: 401,
+                body: r#"{"label":"INVALID_SIGNATURE","message":"Invalid signature"}"#.into(),
+                error: "".into(),
+            },
+            1,
+        )
+        .unwrap_err();
+    assert!(refused(e).contains("INVALID_SIGNATURE"));
+    // A clock far off is not a credentials problem.
+    let tag = rest_requests(&out)[1].tag;
+    let out = respond(
+        &mut v,
+        tag,
+        401,
+        r#"{"label":"REQUEST_EXPIRED","message":"x"}"#,
+    );
+    assert_eq!(out.rejects[0].reason.as_str(), "rest_failed");
+    // An order: Rejected, with the reason counted as `credentials_refused`.
+    let order = NewOrder {
+        instrument: v.resolve("BTC/USDT").unwrap(),
+        side: Side::Buy,
+        order_type: OrderType::Limit,
+        price: Num::parse("1").unwrap(),
+        qty: Num::parse("0.01").unwrap(),
+        client_id: "c1".into(),
+    };
+    v.place_order(&order, 5).unwrap();
+    let out = respond(
+        &mut v,
+        5,
+        401,
+        r#"{"label":"INVALID_KEY","message":"Invalid API Key"}"#,
+    );
+    assert!(matches!(&out.events[0], Event::Order(o) if o.status == OrderStatus::Rejected));
+    assert_eq!(out.rejects[0].reason.as_str(), "credentials_refused");
+}

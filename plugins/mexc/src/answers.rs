@@ -1,13 +1,22 @@
 //! Handling of REST answers: depth snapshots, exchangeInfo, the listen key, orders and
 //! balances, each matched to its request by tag.
 
-use plugin_api::{Event, NewOrder, Num, OrderStatus, OrderUpdate, Output, RestResponse, Stamp};
+use plugin_api::{
+    Event, NewOrder, Num, OrderStatus, OrderUpdate, Output, PluginError, RestResponse, Stamp,
+};
 
 use crate::{reject, rest, Mexc, Pending};
 
 impl Mexc {
-    /// Turns the answer to a request this instance asked for into events and actions.
-    pub(crate) fn answer(&mut self, response: RestResponse, received_ns: u64) -> Output {
+    /// Turns the answer to a request this instance asked for into events and actions. A
+    /// listen-key or account request whose credentials MEXC refused is an error: the host
+    /// logs it and shows it as the instance's last error, so a wrong key or secret is
+    /// reported instead of silently leaving the private stream closed.
+    pub(crate) fn answer(
+        &mut self,
+        response: RestResponse,
+        received_ns: u64,
+    ) -> Result<Output, PluginError> {
         let mut out = Output::default();
         let Some(purpose) = self.pending.remove(&response.tag) else {
             reject(
@@ -15,11 +24,25 @@ impl Mexc {
                 "unknown_tag",
                 format!("REST answer with unknown tag {}", response.tag),
             );
-            return out;
+            return Ok(out);
         };
         let ok = (200..300).contains(&response.status);
         let body = response.body.as_str();
+        let refused = !ok && rest::credentials_refused(response.status, body);
         match purpose {
+            Pending::ListenKeyCreate if refused => {
+                self.listen_key.on_create_failed();
+                return Err(credentials_refused(
+                    "POST /api/v3/userDataStream",
+                    &transport_detail(&response),
+                ));
+            }
+            Pending::Account if refused => {
+                return Err(credentials_refused(
+                    "GET /api/v3/account",
+                    &transport_detail(&response),
+                ));
+            }
             Pending::Snapshot(symbol) => match ok.then(|| rest::parse_snapshot(body)) {
                 Some(Ok(snapshot)) => {
                     let step = self.books.on_snapshot(&symbol, snapshot, received_ns);
@@ -71,9 +94,10 @@ impl Mexc {
                 Err(e) => reject(&mut out, "rest_malformed", e),
             },
             Pending::ListenKeyKeepAlive | Pending::ListenKeyDelete if ok => {}
+            _ if refused => reject(&mut out, "credentials_refused", transport_detail(&response)),
             _ => reject(&mut out, "rest_error", transport_detail(&response)),
         }
-        out
+        Ok(out)
     }
 
     pub(crate) fn on_order_answer(
@@ -109,9 +133,14 @@ impl Mexc {
                     received_ns,
                 },
             }));
+            let reason = if rest::credentials_refused(response.status, &response.body) {
+                "credentials_refused"
+            } else {
+                "order_rejected"
+            };
             reject(
                 out,
-                "order_rejected",
+                reason,
                 rest::error_detail(response.status, &response.body),
             );
         } else {
@@ -119,6 +148,15 @@ impl Mexc {
             reject(out, "order_outcome_unknown", transport_detail(response));
         }
     }
+}
+
+/// The error for a request whose credentials MEXC refused (`what` was refused, `detail` is
+/// MEXC's answer); it names the keys to check, never their values.
+fn credentials_refused(what: &str, detail: &str) -> PluginError {
+    PluginError::config(format!(
+        "mexc: the venue refused the credentials ({what}: {detail}); \
+         check `credentials.api_key` and `credentials.api_secret`"
+    ))
 }
 
 fn transport_detail(response: &RestResponse) -> String {

@@ -453,7 +453,7 @@ impl Venue for Mexc {
         response: RestResponse,
         received_ns: u64,
     ) -> Result<Output, PluginError> {
-        Ok(self.answer(response, received_ns))
+        self.answer(response, received_ns)
     }
 
     fn on_timer(&mut self, name: &str, _now_ms: u64) -> Result<Output, PluginError> {

@@ -166,6 +166,21 @@ fn short(text: &str) -> String {
     text.chars().take(200).collect()
 }
 
+/// The error codes with which MEXC refuses a request's credentials: `401` no authority,
+/// `602` and `700002` a bad signature, `10072` an unknown key, `700001` a malformed key. A
+/// timestamp outside `recvWindow` (`700003`) is not one of them.
+const CREDENTIAL_CODES: [i64; 5] = [401, 602, 10_072, 700_001, 700_002];
+
+/// True when MEXC answered a 4xx because it refused the credentials (a wrong `api_key` or
+/// `api_secret`), not for anything the request itself got wrong.
+pub fn credentials_refused(status: u16, body: &str) -> bool {
+    (400..500).contains(&status)
+        && serde_json::from_str::<Value>(body)
+            .ok()
+            .and_then(|v| v.get("code").and_then(Value::as_i64))
+            .is_some_and(|code| CREDENTIAL_CODES.contains(&code))
+}
+
 /// The venue's error body `{"code":..,"msg":..}`, or the start of the body.
 pub fn error_detail(status: u16, body: &str) -> String {
     #[derive(Deserialize)]

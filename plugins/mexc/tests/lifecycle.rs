@@ -467,3 +467,76 @@ fn exchange_info_fills_unknown_symbols_and_heartbeat_pings() {
     let ping = v.heartbeat(ConnId(1), 5).unwrap().unwrap();
     assert_eq!(&*ping.data, br#"{"method":"PING"}"#);
 }
+
+/// A wrong key or secret is an error of the call that learns it (the host logs it and shows
+/// it as the instance's last error) naming the keys to check; an order gets `Rejected`.
+#[test]
+fn refused_credentials_are_reported_naming_the_keys() {
+    let refused = |e: plugin_api::PluginError| {
+        assert_eq!(e.kind, ErrorKind::Config);
+        assert!(
+            e.message.contains("`credentials.api_key`")
+                && e.message.contains("`credentials.api_secret`")
+                && !e.message.contains(SECRET),
+            "{}",
+            e.message
+        );
+        e.message.to_string()
+    };
+    let answer = |req: &RestRequest, status: u16, body: &str| RestResponse {
+        tag: req.tag,
+        status,
+        body: body.into(),
+        error: "".into(),
+    };
+    let mut v = venue();
+    let out = v.start(1).unwrap();
+    let reqs = rests(&out);
+    let post = reqs
+        .iter()
+        .find(|r| r.path.as_str() == "/api/v3/userDataStream")
+        .unwrap();
+    let account = reqs
+        .iter()
+        .find(|r| r.path.as_str() == "/api/v3/account")
+        .unwrap();
+    let bad_signature = r#"{"code":700002,"msg":"Signature for this request is not valid."}"#;
+    let e = v
+        .on_rest_response(answer(post, 400, bad_signature), 2)
+        .unwrap_err();
+    assert!(refused(e).contains("700002"));
+    let e = v
+        .on_rest_response(
+            answer(account, 400, r#"{"code":10072,"msg":"invalid access key"}"#),
+            2,
+        )
+        .unwrap_err();
+    assert!(refused(e).contains("10072"));
+    // A timestamp outside recvWindow is not a credentials problem.
+    let mut v = venue();
+    let out = v.start(1).unwrap();
+    let reqs = rests(&out);
+    let post = reqs
+        .iter()
+        .find(|r| r.path.as_str() == "/api/v3/userDataStream")
+        .unwrap();
+    let out = v
+        .on_rest_response(answer(post, 400, r#"{"code":700003,"msg":"x"}"#), 2)
+        .unwrap();
+    assert_eq!(out.rejects[0].reason.as_str(), "rest_error");
+    // An order: Rejected, with the reason counted as `credentials_refused`.
+    let order = NewOrder {
+        instrument: v.resolve("MX/USDT").unwrap(),
+        side: Side::Buy,
+        order_type: OrderType::Limit,
+        price: Num::parse("1").unwrap(),
+        qty: Num::parse("2").unwrap(),
+        client_id: "c1".into(),
+    };
+    let req = v.place_order(&order, 7).unwrap();
+    let out = v
+        .on_rest_response(answer(&req, 400, bad_signature), 3)
+        .unwrap();
+    assert!(matches!(&out.events[0], Event::Order(o) if o.status == OrderStatus::Rejected));
+    assert_eq!(out.rejects[0].reason.as_str(), "credentials_refused");
+}

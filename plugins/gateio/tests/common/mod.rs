@@ -67,16 +67,21 @@ pub fn respond(v: &mut impl Venue, tag: u64, status: u16, body: &str) -> Output 
     .unwrap()
 }
 
+/// Feeds arbitrary bytes; the only error allowed is a refusal of the credentials (an
+/// `"error":{"code":4}` frame), which is a configuration error.
 pub fn frame_bytes(v: &mut impl Venue, data: &[u8]) -> Output {
-    v.on_frame(
+    let r = v.on_frame(
         ConnId(1),
         InFrame {
             kind: FrameKind::Text,
             data: data.into(),
         },
         1,
-    )
-    .unwrap()
+    );
+    r.unwrap_or_else(|e| {
+        assert_eq!(e.kind, plugin_api::ErrorKind::Config, "{e}");
+        Output::default()
+    })
 }
 
 /// `base` with each `(position, kind, byte)` applied in turn: replace, truncate, insert or
