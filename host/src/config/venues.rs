@@ -1,5 +1,11 @@
 //! The `[venues.NAME]` tables, the secrets file holding their credentials, and the settings
 //! JSON handed to a plugin (settings, endpoints and credentials merged).
+//!
+//! Credentials reach a plugin one way only: as the `credentials` object of its settings JSON
+//! (`{"credentials": {"api_key": "...", "api_secret": "..."}}` for Gate.io and MEXC; see
+//! `plugin_api::VenueConfig`). The host puts the secrets file's table there, or an inline
+//! `[venues.NAME.settings.credentials]` table stays where it is; a venue given both is
+//! refused when the configuration is read, never silently resolved.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -60,11 +66,13 @@ pub struct VenueEntry {
     /// Endpoint overrides (`ws_url`, `rest_url`, ...), merged into `settings`.
     #[serde(default)]
     pub endpoints: BTreeMap<String, String>,
-    /// The `[venues.NAME]` table of the secrets file merged into `settings.credentials`
-    /// (default: the table named like this venue, if there is one).
+    /// The `[venues.NAME]` table of the secrets file that becomes `settings.credentials`
+    /// (default: the table named like this venue, if there is one). Refused together with
+    /// an inline `settings.credentials`.
     #[serde(default)]
     pub credentials: Option<String>,
-    /// Plugin-specific settings, passed to the plugin as JSON.
+    /// Plugin-specific settings, passed to the plugin as JSON. Inline credentials go in
+    /// its `credentials` table (the secrets file is the place for real ones).
     #[serde(default)]
     pub settings: serde_json::Map<String, serde_json::Value>,
 }
@@ -110,22 +118,33 @@ impl Secrets {
 }
 
 impl HostConfig {
-    /// Every `credentials` reference names a table of the secrets file.
+    /// Every `credentials` reference names a table of the secrets file, and no venue has
+    /// credentials both inline (`settings.credentials`) and from the secrets file.
     pub fn check_references(
         &self,
         file: Option<&Path>,
         secrets: &Secrets,
     ) -> Result<(), ConfigError> {
+        let secrets_file = || match &self.secrets_file {
+            Some(p) => format!("the secrets file {}", p.display()),
+            None => "no secrets file (key `secrets_file` is not set)".into(),
+        };
         for (name, venue) in &self.venues {
             if let Some(reference) = &venue.credentials {
                 if !secrets.venues.contains_key(reference) {
-                    let where_ = match &self.secrets_file {
-                        Some(p) => format!("the secrets file {}", p.display()),
-                        None => "no secrets file (key `secrets_file` is not set)".into(),
-                    };
                     return Err(ConfigError(format!(
-                        "{}: key `venues.{name}.credentials`: expected a `[venues.{reference}]` table in {where_}",
-                        source_name(file)
+                        "{}: key `venues.{name}.credentials`: expected a `[venues.{reference}]` table in {}",
+                        source_name(file),
+                        secrets_file()
+                    )));
+                }
+            }
+            if venue.settings.contains_key("credentials") {
+                if let Some(reference) = self.secrets_table(name, secrets) {
+                    return Err(ConfigError(format!(
+                        "{}: key `venues.{name}.settings.credentials`: venue `{name}` has credentials twice, inline and as the `[venues.{reference}]` table of {}; keep one (the secrets file is the place for real credentials)",
+                        source_name(file),
+                        secrets_file()
                     )));
                 }
             }
@@ -133,17 +152,29 @@ impl HostConfig {
         Ok(())
     }
 
+    /// The name of the secrets-file table that holds venue `name`'s credentials: its
+    /// `credentials` reference, else a table named like the venue if there is one.
+    fn secrets_table<'a>(&'a self, name: &'a str, secrets: &Secrets) -> Option<&'a str> {
+        let venue = self.venues.get(name)?;
+        let reference = venue.credentials.as_deref().unwrap_or(name);
+        secrets.venues.contains_key(reference).then_some(reference)
+    }
+
     /// The settings JSON handed to the plugin for venue `name`: its `settings`, then its
-    /// `endpoints`, then its credentials under `credentials`. `None` if `name` is not
-    /// configured. The result holds secrets: never log it.
+    /// `endpoints`, then the secrets-file table of its credentials as the `credentials`
+    /// object (an inline `settings.credentials` is passed as it is; having both is refused
+    /// by [`HostConfig::check_references`]). `None` if `name` is not configured. The
+    /// result holds secrets: never log it.
     pub fn venue_settings(&self, name: &str, secrets: &Secrets) -> Option<String> {
         let venue = self.venues.get(name)?;
         let mut settings = venue.settings.clone();
         for (k, v) in &venue.endpoints {
             settings.insert(k.clone(), serde_json::Value::String(v.clone()));
         }
-        let reference = venue.credentials.as_deref().unwrap_or(name);
-        if let Some(table) = secrets.venues.get(reference) {
+        if let Some(table) = self
+            .secrets_table(name, secrets)
+            .and_then(|t| secrets.venues.get(t))
+        {
             settings.insert(
                 "credentials".into(),
                 serde_json::Value::Object(table.clone()),
@@ -199,5 +230,61 @@ mod tests {
             !err.contains("hunter2") && err.contains("venues.main"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn credentials_come_from_one_place_only() {
+        let dir = std::env::temp_dir().join(format!("host-creds-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let secrets = dir.join("secrets.toml");
+        std::fs::write(
+            &secrets,
+            "[venues.gate]\napi_key = \"K\"\napi_secret = \"hunter2\"\n",
+        )
+        .unwrap();
+        let file = dir.join("host.toml");
+        let load = |venues: &str| {
+            let text = format!(
+                "plugins_dir = \"x\"\nsecrets_file = \"{}\"\n{venues}",
+                secrets.display()
+            );
+            std::fs::write(&file, text).unwrap();
+            HostConfig::load_with_secrets(Some(&file))
+        };
+        let settings = |config: &HostConfig, secrets: &Secrets, name: &str| {
+            let json = config.venue_settings(name, secrets).unwrap();
+            serde_json::from_str::<serde_json::Value>(&json).unwrap()
+        };
+
+        // The table named like the venue becomes its `credentials` object; a venue with
+        // inline credentials and no table keeps them as they are.
+        let (config, read) = load(
+            "[venues.gate]\nplugin = \"gateio\"\n[venues.other]\nplugin = \"mexc\"\n[venues.other.settings.credentials]\napi_key = \"IK\"\napi_secret = \"inline-secret\"\n",
+        )
+        .unwrap();
+        let json = settings(&config, &read, "gate");
+        assert_eq!(json["credentials"]["api_secret"], "hunter2");
+        assert!(json.get("api_key").is_none() && json.get("api_secret").is_none());
+        assert_eq!(
+            settings(&config, &read, "other")["credentials"]["api_key"],
+            "IK"
+        );
+
+        // Inline and secrets-file credentials together are refused, by default name or by
+        // reference, naming the venue key and the table, never a value.
+        for venue in [
+            "[venues.gate]\nplugin = \"gateio\"\nsettings = { credentials = { api_key = \"IK\", api_secret = \"inline-secret\" } }\n",
+            "[venues.g2]\nplugin = \"gateio\"\ncredentials = \"gate\"\n[venues.g2.settings.credentials]\napi_key = \"IK\"\napi_secret = \"inline-secret\"\n",
+        ] {
+            let err = load(venue).unwrap_err().to_string();
+            let name = if venue.contains("g2") { "g2" } else { "gate" };
+            assert!(
+                err.contains(&format!("venues.{name}.settings.credentials"))
+                    && err.contains("[venues.gate]")
+                    && err.contains("secrets.toml"),
+                "{err}"
+            );
+            assert!(!err.contains("hunter2") && !err.contains("inline-secret"), "{err}");
+        }
     }
 }
