@@ -197,12 +197,31 @@ pub struct Reject {
 
 /// Settings the host passes when it creates a venue instance: the venue's section of the
 /// configuration as JSON (endpoints, credentials, symbols), which the plugin parses itself.
+///
+/// # Credentials
+///
+/// Credentials reach a plugin in one place only: the `credentials` object of
+/// `settings_json`. For Gate.io and MEXC it holds exactly two non-empty strings:
+///
+/// ```json
+/// {"ws_url": "wss://...", "credentials": {"api_key": "...", "api_secret": "..."}}
+/// ```
+///
+/// The host fills it from the secrets file (the `[venues.NAME]` table named by the venue's
+/// `credentials` key, by default the venue's own name), or an inline
+/// `[venues.NAME.settings.credentials]` table is passed as it is; a venue given both is a
+/// configuration error naming the venue. A plugin reads credentials from nowhere else (a
+/// top-level `api_key` is refused with an error pointing at `credentials`), names keys such
+/// as `credentials.api_secret` in its errors but never a value, and keeps them out of its
+/// `Debug` output. When the venue refuses them, the call that learns it returns a
+/// [`crate::ErrorKind::Config`] error naming those keys; the host logs it with the venue.
 #[repr(C)]
 #[derive(StableAbi, Clone, Debug)]
 pub struct VenueConfig {
     /// The configured venue name (a plugin may run as several named venues).
     pub name: RString,
-    /// The plugin-specific settings as a JSON object (`{}` when there are none).
+    /// The plugin-specific settings as a JSON object (`{}` when there are none); may hold
+    /// the `credentials` object, so never log it.
     pub settings_json: RString,
 }
 
