@@ -35,7 +35,8 @@ impl Default for WatchConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrustConfig {
-    /// Refuse files and folders writable by group or other users.
+    /// Refuse plugin files and their folders when writable by group or other users or
+    /// owned by another user than the host's (or root).
     pub check_permissions: bool,
     /// If not empty, the only SHA-256 digests (hex) of plugin files allowed.
     pub allowed_sha256: Vec<String>,
