@@ -391,6 +391,11 @@ async fn forced_exit(
         write_report(file, &partial)?;
     }
     // Leave without running destructors: a plugin call may still be running on a worker
-    // thread, and unloading its library under it would crash the process.
+    // thread, and unloading its library under it would crash the process. The private shadow
+    // folder goes all the same: removing a mapped copy removes its name, not the mapping.
+    let shadow = host.loader().shadow_dir();
+    if let Err(e) = std::fs::remove_dir_all(shadow) {
+        eprintln!("shadow folder {} not removed: {e}", shadow.display());
+    }
     std::process::exit(130)
 }

@@ -35,7 +35,9 @@ pub const EMBEDDED_DEFAULT: &str = include_str!("../../../config/host.toml");
 pub struct HostConfig {
     /// Folder holding plugin files (`*.so`).
     pub plugins_dir: PathBuf,
-    /// Where shadow copies go (default: a private temp folder).
+    /// The folder in which the host makes its private shadow folder (default: the temp
+    /// folder). It must be owned by the user running the host (or root) and not writable by
+    /// group or others; it is created (mode 0700) if missing.
     #[serde(default)]
     pub shadow_dir: Option<PathBuf>,
     /// A TOML file with `[venues.NAME]` credential tables (never logged).

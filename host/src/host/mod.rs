@@ -31,7 +31,8 @@ pub struct HostOptions {
     pub timeouts: ShutdownTimeouts,
     /// Consumer queue sizes and overflow policies.
     pub queues: QueuePolicies,
-    /// Where shadow copies of plugin files go (default: a private temp folder).
+    /// The folder in which a fresh private folder for shadow copies of plugin files is made
+    /// (it must be private to this user, see [`Loader::new`]; default: the temp folder).
     pub shadow_dir: Option<PathBuf>,
     /// How long a stop waits for a plugin call that is still running before the library
     /// is kept mapped (quarantined); bounded by the stop's deadline too.
@@ -111,12 +112,11 @@ impl std::fmt::Debug for Host {
 }
 
 impl Host {
-    /// A host with `options`. Must be created inside a tokio runtime.
+    /// A host with `options`. Must be created inside a tokio runtime. Fails if no private
+    /// shadow folder can be made (the error, a [`crate::plugin::ShadowDirError`], names the
+    /// folder); the folder is removed when the last clone of the host is dropped.
     pub fn new(options: HostOptions) -> std::io::Result<Host> {
-        let loader = match &options.shadow_dir {
-            Some(dir) => Loader::new(dir)?,
-            None => Loader::in_temp_dir()?,
-        };
+        let loader = Loader::configured(options.shadow_dir.as_deref())?;
         Ok(Host {
             inner: Arc::new(Inner {
                 loader,

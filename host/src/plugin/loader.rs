@@ -1,9 +1,11 @@
-//! Loading plugin files safely (docs/ARCHITECTURE.md, "The plugin boundary"): shadow copies, a layout check against a
-//! throw-away cache, an explicit API version check, and one clear line per bad file.
+//! Loading plugin files safely (docs/ARCHITECTURE.md, "The plugin boundary"): shadow copies
+//! in a private folder, a layout check against a throw-away cache, an explicit API version
+//! check, and one clear line per bad file.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use abi_stable::abi_stability::abi_checking::{
     check_layout_compatibility_with_globals, CheckingGlobals,
@@ -13,6 +15,7 @@ use abi_stable::StableAbi;
 use plugin_api::{PluginRootRef, API_VERSION};
 
 use crate::plugin::file::copy_checked;
+use crate::plugin::shadow::{ShadowDir, ShadowDirError};
 
 /// Why a plugin file was refused. Each variant renders as one line naming the file.
 #[derive(Debug, thiserror::Error)]
@@ -53,8 +56,11 @@ pub enum LoadError {
         path: PathBuf,
         /// One-line summary.
         summary: String,
-        /// Where the full (long) layout report was written, if anywhere.
+        /// Where the full (long) layout report was written, if anywhere (a loader's private
+        /// folder: it lasts as long as the loader).
         detail_file: Option<PathBuf>,
+        /// The full layout report, when there is more to say than the summary.
+        full_report: Option<String>,
     },
     /// The layout matches but the plugin reports another interface version.
     #[error("{path}: built for plugin api_version {found}, this host speaks {expected}")]
@@ -204,28 +210,57 @@ impl Drop for ShadowFile {
 
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 
-/// Loads plugin files; owns the folder where shadow copies live.
+/// Loads plugin files; owns the private folder where their shadow copies live, which is
+/// removed (with every copy and report in it) when the last clone of the loader is dropped.
 #[derive(Debug, Clone)]
 pub struct Loader {
-    shadow_dir: PathBuf,
-    report_dir: PathBuf,
+    shadow: Arc<ShadowDir>,
+    /// Whether long ABI mismatch reports are written into the shadow folder.
+    reports: bool,
 }
 
 impl Loader {
-    /// A loader keeping shadow copies under `shadow_dir` (created if missing) and writing
-    /// long ABI mismatch reports there too.
-    pub fn new(shadow_dir: impl Into<PathBuf>) -> std::io::Result<Loader> {
-        let shadow_dir = shadow_dir.into();
-        fs::create_dir_all(&shadow_dir)?;
-        Ok(Loader {
-            report_dir: shadow_dir.clone(),
-            shadow_dir,
-        })
+    /// A loader keeping its shadow copies in a fresh private folder (mode 0700, random
+    /// name) inside `shadow_dir`. `shadow_dir` is created if missing and must be owned by
+    /// this user (or root) and not writable by group or others, the rule plugin folders
+    /// follow ([`crate::plugin::trust::check_private`]); it stays when the loader goes.
+    pub fn new(shadow_dir: impl AsRef<Path>) -> Result<Loader, ShadowDirError> {
+        Ok(Loader::with(ShadowDir::inside(shadow_dir.as_ref())?))
     }
 
-    /// A loader using a private folder under the system temp dir, unique to this process.
-    pub fn in_temp_dir() -> std::io::Result<Loader> {
-        Loader::new(std::env::temp_dir().join(format!("venue-host-{}", std::process::id())))
+    /// A loader keeping its shadow copies in a fresh private folder (mode 0700, random
+    /// name) in the system temp folder (`TMPDIR`, else `/tmp`).
+    pub fn in_temp_dir() -> Result<Loader, ShadowDirError> {
+        Ok(Loader::with(ShadowDir::in_temp_dir()?))
+    }
+
+    /// [`Loader::new`] with `shadow_dir` if given, else [`Loader::in_temp_dir`]: what the
+    /// `shadow_dir` configuration key means.
+    pub fn configured(shadow_dir: Option<&Path>) -> Result<Loader, ShadowDirError> {
+        match shadow_dir {
+            Some(dir) => Loader::new(dir),
+            None => Loader::in_temp_dir(),
+        }
+    }
+
+    fn with(shadow: ShadowDir) -> Loader {
+        Loader {
+            shadow: Arc::new(shadow),
+            reports: true,
+        }
+    }
+
+    /// This loader, writing no ABI mismatch report files: the full report stays in the
+    /// error only ([`LoadError::Incompatible`]'s `full_report`), for a caller that shows
+    /// it itself (`host plugins check --verbose`).
+    pub fn without_reports(mut self) -> Loader {
+        self.reports = false;
+        self
+    }
+
+    /// The private folder holding the shadow copies (and mismatch reports).
+    pub fn shadow_dir(&self) -> &Path {
+        self.shadow.path()
     }
 
     /// Loads and validates `path`: copies it to a unique shadow path, opens the copy, checks
@@ -264,6 +299,7 @@ impl Loader {
                 path: path.to_owned(),
                 summary: one_line(&other.to_string()),
                 detail_file: None,
+                full_report: None,
             },
         })?;
         let Some(layout) = header.layout() else {
@@ -271,6 +307,7 @@ impl Loader {
                 path: path.to_owned(),
                 summary: "the plugin carries no layout constant, so it cannot be checked".into(),
                 detail_file: None,
+                full_report: None,
             });
         };
         // A fresh cache per check: abi_stable's global one keeps pointers into the library.
@@ -285,6 +322,7 @@ impl Loader {
                 path: path.to_owned(),
                 summary: summarize_abi_errors(&full),
                 detail_file: self.write_report(path, &full),
+                full_report: Some(full),
             }
         })?;
         // SAFETY: the layout was checked just above, against a throw-away cache.
@@ -310,13 +348,17 @@ impl Loader {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "plugin".into());
         let generation = GENERATION.fetch_add(1, Ordering::Relaxed);
-        self.shadow_dir
+        self.shadow
+            .path()
             .join(format!("{stem}.{}.{generation}.so", std::process::id()))
     }
 
     fn write_report(&self, path: &Path, text: &str) -> Option<PathBuf> {
+        if !self.reports {
+            return None;
+        }
         let name = path.file_name()?.to_string_lossy().into_owned();
-        let file = self.report_dir.join(format!("{name}.abi-mismatch.txt"));
+        let file = self.shadow.path().join(format!("{name}.abi-mismatch.txt"));
         fs::write(&file, text).ok()?;
         tracing::debug!(file = %file.display(), "full ABI mismatch report written");
         Some(file)

@@ -30,6 +30,8 @@ impl Setup {
         std::fs::create_dir_all(&shadow).unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&plugins, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // The host refuses a shadow folder others could write to, whatever the umask.
+        std::fs::set_permissions(&shadow, std::fs::Permissions::from_mode(0o700)).unwrap();
         Setup {
             config: dir.join("host.toml"),
             dir,
