@@ -64,9 +64,19 @@ enum Command {
 
 #[derive(Subcommand)]
 enum PluginsCommand {
-    /// Validate plugin files: prints venue, plugin version and api version for each good
-    /// file and the reason for each bad one; exits non-zero if any is bad.
+    /// Validate plugin files as `run` would load them: the same trust rules (owner, mode,
+    /// `[trust]` of the configuration), then a load in a private shadow folder that is
+    /// removed afterwards. Prints venue, plugin version and api version for each good file
+    /// and the reason for each refused or bad one; exits non-zero if any is.
     Check {
+        /// Configuration file whose `[trust]` and `shadow_dir` apply (default: the
+        /// embedded `config/host.toml`).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Print the full layout report of an incompatible plugin (to stderr, after its
+        /// line); nothing is written to disk.
+        #[arg(long, short)]
+        verbose: bool,
         /// Plugin files to check.
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -138,8 +148,13 @@ fn main() -> ExitCode {
                 command,
             } => ctl(socket, config.as_deref(), command).await,
             Command::Plugins {
-                command: PluginsCommand::Check { files },
-            } => check(&files),
+                command:
+                    PluginsCommand::Check {
+                        config,
+                        verbose,
+                        files,
+                    },
+            } => check(config.as_deref(), verbose, &files),
         }
     });
     // The shutdown waited for what it could within its deadline; a worker still stuck in a
@@ -154,10 +169,22 @@ fn main() -> ExitCode {
     }
 }
 
-fn check(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
-    let loader = host::Loader::in_temp_dir().context("creating the shadow folder")?;
+/// `host plugins check`: each file goes through the trust check `run` applies (the same
+/// function, so a refusal reads the same) and then a load whose shadow copy and library are
+/// dropped at once. No mismatch report is written: `--verbose` prints it instead. The
+/// loader's private folder is removed when the loader is dropped, on every return path.
+fn check(config_file: Option<&Path>, verbose: bool, files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let config = HostConfig::load(config_file)?;
+    let loader = host::Loader::configured(config.shadow_dir.as_deref())
+        .context("creating the shadow folder")?
+        .without_reports();
     let mut bad = 0;
     for file in files {
+        if let Err(refused) = host::plugin::trust::check(file, &config.trust) {
+            bad += 1;
+            println!("bad   {refused}");
+            continue;
+        }
         match loader.load(file) {
             Ok(lib) => {
                 let i = lib.info();
@@ -171,7 +198,20 @@ fn check(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
             }
             Err(e) => {
                 bad += 1;
-                println!("bad   {e}");
+                match &e {
+                    host::LoadError::Incompatible {
+                        full_report: Some(full),
+                        ..
+                    } => {
+                        if verbose {
+                            println!("bad   {e}");
+                            eprintln!("full layout report of {}:\n{full}", file.display());
+                        } else {
+                            println!("bad   {e} (--verbose prints the full layout report)");
+                        }
+                    }
+                    _ => println!("bad   {e}"),
+                }
             }
         }
     }
