@@ -19,7 +19,7 @@ pub use status::{InstanceStatus, PluginStatus};
 pub use supervisor::RestartPolicy;
 
 use crate::pipeline::bus::{Bus, QueuePolicies};
-use crate::plugin::Loader;
+use crate::plugin::{Loader, ShadowDirError};
 use crate::stop::coordinator::ShutdownTimeouts;
 use crate::stop::resource::TaskGroup;
 use registry::Registry;
@@ -113,9 +113,9 @@ impl std::fmt::Debug for Host {
 
 impl Host {
     /// A host with `options`. Must be created inside a tokio runtime. Fails if no private
-    /// shadow folder can be made (the error, a [`crate::plugin::ShadowDirError`], names the
-    /// folder); the folder is removed when the last clone of the host is dropped.
-    pub fn new(options: HostOptions) -> std::io::Result<Host> {
+    /// shadow folder can be made (the error names the folder); the folder is removed when
+    /// the last clone of the host is dropped.
+    pub fn new(options: HostOptions) -> Result<Host, ShadowDirError> {
         let loader = Loader::configured(options.shadow_dir.as_deref())?;
         Ok(Host {
             inner: Arc::new(Inner {

@@ -6,6 +6,7 @@ use super::diff::ConfigOutcome;
 use crate::config::ConfigError;
 use crate::error::HostError;
 use crate::plugin::trust::TrustError;
+use crate::plugin::ShadowDirError;
 use crate::stop::report::ReloadReport;
 
 /// An operation of the operator that failed; each variant names the venue, file or key.
@@ -21,6 +22,9 @@ pub enum OpsError {
     /// A plugin file is not trusted.
     #[error(transparent)]
     Trust(#[from] TrustError),
+    /// No private shadow folder could be made (it names the folder).
+    #[error(transparent)]
+    Shadow(#[from] ShadowDirError),
     /// No venue of that name is configured.
     #[error("venue `{0}` is not configured (no [venues.{0}] entry)")]
     NotConfigured(String),

@@ -112,10 +112,6 @@ impl Operator {
             restart: config.restart,
             stale: config.stale.clone(),
             ..HostOptions::default()
-        })
-        .map_err(|source| OpsError::Setup {
-            what: "creating the shadow folder".into(),
-            source,
         })?;
         let plugins_dir = config
             .plugins_dir

@@ -23,12 +23,13 @@ const PREFIX: &str = "venue-host-";
 #[non_exhaustive]
 pub enum ShadowDirError {
     /// The configured `shadow_dir` can be changed by another user.
-    #[error("shadow_dir: {source}")]
+    #[error("shadow_dir: {rule}")]
     Untrusted {
         /// The configured folder.
         path: PathBuf,
-        /// The trust rule it breaks.
-        source: TrustError,
+        /// The trust rule it breaks. Its text (naming the folder) is this error's message,
+        /// so it is not chained as a source too: a report of the chain would say it twice.
+        rule: TrustError,
     },
     /// The temp folder lets other users rename what is in it.
     #[error("{}: refused as temp folder: mode {mode:04o} lets other users rename the shadow folder (no sticky bit); set TMPDIR or shadow_dir", .path.display())]
@@ -54,16 +55,6 @@ pub enum ShadowDirError {
         /// What is wrong with it.
         reason: String,
     },
-}
-
-impl From<ShadowDirError> for std::io::Error {
-    fn from(e: ShadowDirError) -> Self {
-        let kind = match &e {
-            ShadowDirError::Create { source, .. } => source.kind(),
-            _ => std::io::ErrorKind::PermissionDenied,
-        };
-        std::io::Error::new(kind, e)
-    }
 }
 
 /// A private folder, removed with its contents when dropped.
@@ -115,9 +106,9 @@ impl ShadowDir {
                     source,
                 })?;
         }
-        check_private(shadow_dir, "folder").map_err(|source| ShadowDirError::Untrusted {
+        check_private(shadow_dir, "folder").map_err(|rule| ShadowDirError::Untrusted {
             path: shadow_dir.to_owned(),
-            source,
+            rule,
         })?;
         ShadowDir::create_in(shadow_dir)
     }
