@@ -71,10 +71,19 @@ pub fn host_binary() -> PathBuf {
 pub fn run_host<S: AsRef<std::ffi::OsStr>>(
     args: &[S],
 ) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    run_host_with_env(args, &[])
+}
+
+/// [`run_host`] with environment variables set for the host process (`TMPDIR`...).
+pub fn run_host_with_env<S: AsRef<std::ffi::OsStr>>(
+    args: &[S],
+    env: &[(&str, &Path)],
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
     use std::io::BufRead;
     let mut child = Command::new(host_binary())
         .arg("run")
         .args(args)
+        .envs(env.iter().copied())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("starting the host binary");
