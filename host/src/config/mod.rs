@@ -37,7 +37,8 @@ pub struct HostConfig {
     pub plugins_dir: PathBuf,
     /// The folder in which the host makes its private shadow folder (default: the temp
     /// folder). It must be owned by the user running the host (or root) and not writable by
-    /// group or others; it is created (mode 0700) if missing.
+    /// group or others (always: `trust.check_permissions` does not relax it); it is created
+    /// (mode 0700) if missing.
     #[serde(default)]
     pub shadow_dir: Option<PathBuf>,
     /// A TOML file with `[venues.NAME]` credential tables (never logged).
