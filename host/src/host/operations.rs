@@ -20,6 +20,7 @@ use crate::stop::pipeline::{self, Member, Stopping};
 use crate::stop::report::{ReloadReport, StopReport};
 use crate::venue::instance::{Context, Instance};
 use crate::venue::lifecycle::{Lifecycle, State, Trigger};
+use crate::venue::tally::Tally;
 
 /// What a stop through the pipeline did, before it becomes a report.
 pub(super) struct StopDone {
@@ -44,6 +45,36 @@ impl Host {
         }
         self.build_and_start(&name, &plugin, settings_json, HashMap::new())
             .await
+    }
+
+    /// Checks that the plugin `plugin` accepts `settings_json` for an instance `name`
+    /// without touching anything that runs: the plugin's constructor parses the settings and
+    /// its declaration is read and checked, as a start would, then the new adapter is
+    /// dropped. What a running instance of that name does is left alone (it is neither
+    /// stopped nor consulted), so a change can be checked before the old build is stopped.
+    /// Failures that only show once an instance starts are not found here.
+    pub async fn check_settings(
+        &self,
+        name: impl Into<InstanceName>,
+        plugin: impl Into<PluginId>,
+        settings_json: &str,
+    ) -> Result<(), HostError> {
+        let (name, plugin) = (name.into(), plugin.into());
+        // Held so the library cannot be unloaded under the adapter made from it.
+        let _ops = self.inner.ops.lock().await;
+        let library = {
+            let registry = self.inner.registry();
+            if registry.shut_down {
+                return Err(HostError::ShutDown);
+            }
+            registry.plugin(plugin.as_str())?
+        };
+        // A tally of its own: what the check counts (a refusal is a call error) must not show
+        // on the running build, whose counters carry over to its next build.
+        let tally = Arc::new(Tally::default());
+        let prepared = Instance::prepare(&name, &library.library, settings_json, tally).await?;
+        prepared.discard(self.inner.options.release_wait).await;
+        Ok(())
     }
 
     /// Builds the instance `name` from its plugin and starts it. `carried` are the handler

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use abi_stable::std_types::{RResult, RVec};
-use plugin_api::{Action, PluginError, RestRequest, StreamKind, VenueAdapterBox, VenueConfig};
+use plugin_api::{
+    Action, PluginError, RestRequest, StreamKind, VenueAdapterBox, VenueConfig, VenueDescriptor,
+};
 
 use crate::config::{RateLimitOverride, StaleThresholds};
 use crate::error::HostError;
@@ -72,50 +74,31 @@ impl std::fmt::Debug for Instance {
     }
 }
 
-impl Instance {
-    /// Creates the plugin's adapter for the instance `name`, asks what it needs and builds
-    /// that. `carried` are the handler bindings of the instance's previous build, kept over
-    /// a reload or a restart. Nothing runs until [`Instance::start`].
-    pub(crate) async fn create(
-        name: &InstanceName,
-        library: &LoadedLibrary,
-        settings_json: &str,
-        ctx: &Context<'_>,
-        carried: HashMap<String, Bindings>,
-    ) -> Result<Built, HostError> {
-        let plugin = PluginId::from(library.info().venue.as_str());
-        let fail = |source: CallError| HostError::Create {
-            venue: name.to_string(),
-            source,
-        };
-        let config = VenueConfig {
-            name: name.as_str().into(),
-            settings_json: settings_json.into(),
-        };
-        let adapter = match (library.root().create())(config) {
-            RResult::ROk(a) => a,
-            RResult::RErr(e) => {
-                return Err(fail(CallError::Plugin {
-                    venue: name.to_string(),
-                    error: rehome(e),
-                }))
-            }
-        };
-        let driver = Driver::new(name.as_str(), adapter, ctx.tally.clone());
-        let descriptor = driver
-            .call(|a| a.describe().map(rehome))
-            .await
-            .map_err(fail)?;
-        if descriptor.venue.as_str() != plugin.as_str() {
-            return Err(HostError::Declaration {
-                venue: name.to_string(),
-                error: format!(
-                    "describe() names venue `{}` but the plugin root exports `{plugin}`",
-                    descriptor.venue
-                ),
-            });
-        }
-        let plan = Plan::new(name.as_str(), &descriptor)?;
+/// A build of an instance as far as its plugin's side goes: the plugin's adapter made from
+/// the settings, its declaration read and checked. Making one runs only the plugin's
+/// constructor and `describe`, which are sans-IO (the plugin contract), so it can be made
+/// while another build of the same instance runs, and dropped without a trace. Nothing is
+/// built, registered or started until [`Prepared::build`].
+pub(crate) struct Prepared {
+    name: InstanceName,
+    plugin: PluginId,
+    driver: Driver,
+    descriptor: VenueDescriptor,
+    plan: Plan,
+}
+
+impl Prepared {
+    /// Builds the router and resources the declaration asks for. `carried` are the handler
+    /// bindings of the instance's previous build, kept over a reload or a restart. Nothing
+    /// runs until [`Instance::start`].
+    pub(crate) fn build(self, ctx: &Context<'_>, carried: HashMap<String, Bindings>) -> Built {
+        let Prepared {
+            name,
+            plugin,
+            driver,
+            descriptor,
+            plan,
+        } = self;
         let (queues_by_name, queues) = plan.queues();
         let settings = RouterSettings {
             queues: &queues,
@@ -145,11 +128,88 @@ impl Instance {
             ctx.bus,
             ctx.timeouts,
         );
-        Ok(Built {
+        Built {
             instance,
             nodes,
             bindings,
+        }
+    }
+
+    /// Drops the plugin's adapter (waiting at most `wait` for a call, though none can run:
+    /// nothing but the preparation ever called it). The caller keeps the library loaded.
+    pub(crate) async fn discard(self, wait: Duration) -> bool {
+        self.driver.release(wait).await
+    }
+}
+
+impl Instance {
+    /// Creates the plugin's adapter for the instance `name` from `settings_json` and reads
+    /// and checks its declaration; see [`Prepared`]. A plugin that refuses the settings, or
+    /// declares something the host cannot build, fails here. The driver counts into
+    /// `tally` (a check that must not show on the running build passes a fresh one).
+    pub(crate) async fn prepare(
+        name: &InstanceName,
+        library: &LoadedLibrary,
+        settings_json: &str,
+        tally: Arc<Tally>,
+    ) -> Result<Prepared, HostError> {
+        let plugin = PluginId::from(library.info().venue.as_str());
+        let fail = |source: CallError| HostError::Create {
+            venue: name.to_string(),
+            source,
+        };
+        let config = VenueConfig {
+            name: name.as_str().into(),
+            settings_json: settings_json.into(),
+        };
+        let adapter = match (library.root().create())(config) {
+            RResult::ROk(a) => a,
+            RResult::RErr(e) => {
+                return Err(fail(CallError::Plugin {
+                    venue: name.to_string(),
+                    error: rehome(e),
+                }))
+            }
+        };
+        let driver = Driver::new(name.as_str(), adapter, tally);
+        let descriptor = driver
+            .call(|a| a.describe().map(rehome))
+            .await
+            .map_err(fail)?;
+        if descriptor.venue.as_str() != plugin.as_str() {
+            return Err(HostError::Declaration {
+                venue: name.to_string(),
+                error: format!(
+                    "describe() names venue `{}` but the plugin root exports `{plugin}`",
+                    descriptor.venue
+                ),
+            });
+        }
+        let plan = Plan::new(name.as_str(), &descriptor)?;
+        Ok(Prepared {
+            name: name.clone(),
+            plugin,
+            driver,
+            descriptor,
+            plan,
         })
+    }
+
+    /// Creates the plugin's adapter for the instance `name`, asks what it needs and builds
+    /// that: [`Instance::prepare`], then [`Prepared::build`]. Nothing runs until
+    /// [`Instance::start`].
+    pub(crate) async fn create(
+        name: &InstanceName,
+        library: &LoadedLibrary,
+        settings_json: &str,
+        ctx: &Context<'_>,
+        carried: HashMap<String, Bindings>,
+    ) -> Result<Built, HostError> {
+        Ok(
+            Instance::prepare(name, library, settings_json, ctx.tally.clone())
+                .await?
+                .build(ctx, carried),
+        )
     }
 
     /// Cancelled once this build's plugin state is released.
