@@ -123,9 +123,10 @@ pub enum ConfigOutcome {
         /// Steps of the rollback that failed too (empty: the running set is as before).
         rollback_errors: Vec<String>,
     },
-    /// The new configuration could not be read; nothing was touched.
+    /// The new configuration could not be read, or a plugin refused a venue's new
+    /// settings when asked to check them; nothing was touched.
     Rejected {
-        /// The file, key and what was expected.
+        /// The file, key and what was expected (or what the plugin said).
         error: String,
     },
 }

@@ -1,5 +1,7 @@
-//! Configuration reload: re-read the file, compute the venue diff, apply it step by step
-//! and undo every step taken if one fails (the outcome says which).
+//! Configuration reload: re-read the file, compute the venue diff, have the plugins check
+//! every new or changed venue's settings before anything is touched (a refused change is
+//! rejected with every venue left running as it was), then apply the diff step by step and
+//! undo every step taken if one fails (the outcome says which).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -26,8 +28,10 @@ impl Operator {
 
     /// Applies `config` as a diff against the running one: removed venues stop, changed
     /// ones restart with their new settings, added ones start, unchanged ones are not
-    /// touched. If a step fails, the steps taken are undone in reverse order and the old
-    /// configuration stays in force.
+    /// touched. The settings of every added or changed venue whose plugin is loaded are
+    /// checked by that plugin first ([`crate::Host::check_settings`]); if one is refused
+    /// the change is rejected before any venue is stopped. If a step fails later (a start),
+    /// the steps taken are undone in reverse order and the old configuration stays in force.
     pub async fn apply_config(&self, config: HostConfig, secrets: Secrets) -> ConfigOutcome {
         let mut st = self.inner.ops.lock().await;
         let current = self.config();
@@ -36,6 +40,8 @@ impl Operator {
         let diff = VenueDiff::between(&old, &new);
         let outcome = if diff.is_empty() && *current == config {
             ConfigOutcome::Unchanged
+        } else if let Err(error) = self.check_plans(&diff, &new).await {
+            ConfigOutcome::Rejected { error }
         } else {
             match self.apply_diff(&diff, &old, &new).await {
                 Ok(waiting_for_plugin) => {
@@ -77,6 +83,45 @@ impl Operator {
         }
         self.records().configured(outcome);
         self.emit(OpsEvent::Config(outcome.clone()));
+    }
+
+    /// Has the plugin of every added or changed venue check its new settings; the venues
+    /// refused, each with the plugin's reason, in one message. A venue whose plugin is not
+    /// loaded is not checked (it waits for its plugin, as it would after the change).
+    async fn check_plans(
+        &self,
+        diff: &VenueDiff,
+        new: &BTreeMap<String, VenuePlan>,
+    ) -> Result<(), String> {
+        let loaded = self.loaded_plugins().await;
+        let source = self
+            .inner
+            .config_file
+            .as_ref()
+            .map(|f| f.display().to_string())
+            .unwrap_or_else(|| "configuration".into());
+        let mut refused = Vec::new();
+        for name in diff.to_change.iter().chain(&diff.to_add) {
+            let plan = &new[name];
+            if !loaded.contains(&plan.plugin) {
+                continue;
+            }
+            if let Err(e) = self
+                .inner
+                .host
+                .check_settings(name.as_str(), plan.plugin.as_str(), &plan.settings_json)
+                .await
+            {
+                refused.push(format!(
+                    "{source}: key `venues.{name}.settings`: plugin `{}` refused them: {e}",
+                    plan.plugin
+                ));
+            }
+        }
+        match refused.is_empty() {
+            true => Ok(()),
+            false => Err(refused.join("; ")),
+        }
     }
 
     /// Applies the steps in order; on failure undoes them and returns what failed.

@@ -1,7 +1,8 @@
 //! The watched plugin folder and configuration reloads: files dropped in bring their
 //! configured venues up, removed files take them down, bad or untrusted files are refused
 //! with clear errors while the rest keeps running; a configuration change is applied as a
-//! venue diff, a malformed one is rejected and a failing one rolled back.
+//! venue diff, a malformed one or one with settings a plugin refuses is rejected, and one
+//! that fails at start rolled back.
 
 // The serial guard is held on purpose across the whole test (process-wide counts).
 #![allow(clippy::await_holding_lock)]
@@ -219,8 +220,27 @@ async fn config_changes_apply_as_a_diff_and_bad_ones_change_nothing() {
     );
     assert_eq!(names(&host.instances().await), names(&running));
 
-    // A change whose step fails (the plugin refuses the settings) is rolled back whole.
+    // Settings the plugin refuses are found before any step: rejected, nothing stopped.
     let bad = "[venues.d]\nplugin = \"fixture-alt\"\nsettings = { period_ms = 5, bogus = 1 }";
+    s.write_config(&s.config_text(true, &venues(7, bad)));
+    let outcome = wait_for(&mut events, "config refused", |e| match e {
+        OpsEvent::Config(o) => Some(o.clone()),
+        _ => None,
+    })
+    .await;
+    let ConfigOutcome::Rejected { error } = &outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(
+        error.contains("venues.d.settings") && error.contains("bogus"),
+        "{error}"
+    );
+    assert_eq!(names(&host.instances().await), names(&running));
+
+    // A change whose step fails only at start is rolled back whole: b, restarted with its
+    // new settings first, and d are restarted with their old ones.
+    let bad =
+        "[venues.d]\nplugin = \"fixture-alt\"\nsettings = { period_ms = 5, fail_start = true }";
     s.write_config(&s.config_text(true, &venues(7, bad)));
     let outcome = wait_for(&mut events, "config rolled back", |e| match e {
         OpsEvent::Config(o) => Some(o.clone()),
@@ -228,21 +248,23 @@ async fn config_changes_apply_as_a_diff_and_bad_ones_change_nothing() {
     })
     .await;
     let ConfigOutcome::RolledBack {
+        diff,
         failed,
         error,
         rollback_errors,
-        ..
     } = &outcome
     else {
         panic!("{outcome:?}")
     };
+    assert_eq!(diff.to_change, ["b", "d"]);
     assert_eq!(failed, "d");
-    assert!(error.contains("bogus"), "{error}");
+    assert!(error.contains("fail_start"), "{error}");
     assert!(rollback_errors.is_empty(), "{rollback_errors:?}");
     let after = host.instances().await;
     assert_eq!(names(&after), names(&running));
     assert!(after.iter().all(|i| i.state == State::Running), "{after:?}");
     assert_eq!(op.counters().config_rolled_back, 1);
+    assert_eq!(op.counters().config_rejected, 2);
 
     // The untouched venue's consumer never saw a gap or an end.
     let mut seen = 0;

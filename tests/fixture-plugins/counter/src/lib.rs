@@ -1,6 +1,7 @@
 //! Test fixture plugin for venue `fixture`: no network, a timer that emits one trade per
 //! tick. Its settings turn on the fault cases the host must survive: a callback that
-//! panics, and a callback that blocks (a resource that never honours cancellation).
+//! panics, a callback that blocks (a resource that never honours cancellation), and a
+//! `start` that fails after the settings were accepted.
 //! Built twice (`fixture-counter` 1.0.0 and `fixture-counter-v2` 2.0.0) with different
 //! trade ids, so a reload is observable; `fixture-counter-alt` serves venue `fixture-alt`.
 
@@ -38,6 +39,9 @@ struct Settings {
     /// Trades emitted per tick (default 1): a high message rate without a faster timer.
     #[serde(default = "default_burst")]
     burst: u64,
+    /// Refuse to start: settings the constructor accepts and that fail only at `start`.
+    #[serde(default)]
+    fail_start: bool,
 }
 
 fn default_burst() -> u64 {
@@ -104,6 +108,9 @@ impl Venue for Counter {
     }
 
     fn start(&mut self, _now_ms: u64) -> Result<Output, PluginError> {
+        if self.settings.fail_start {
+            return Err(PluginError::config("fixture: `fail_start` is set"));
+        }
         Ok(Output {
             actions: vec![Action::ArmTimer("tick".into())].into(),
             ..Output::default()
