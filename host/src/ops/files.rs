@@ -7,7 +7,8 @@ use super::{diff, watch, FileRecord, Operator, OpsError, OpsEvent, OpsState};
 use crate::stop::report::ReloadReport;
 
 impl Operator {
-    /// Loads every plugin candidate of the folder, in name order.
+    /// Loads every plugin candidate of the folder, in name order (at start, and when the
+    /// watched folder appears). Files loaded already and unchanged are left alone.
     pub(super) async fn scan_folder(&self) {
         let dir = &self.inner.plugins_dir;
         let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
@@ -16,6 +17,11 @@ impl Operator {
                 .map(|e| e.path())
                 .filter(|p| watch::plugin_candidate(p))
                 .collect(),
+            // Waited for by the watcher, which said so.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                tracing::debug!(folder = %dir.display(), "plugin folder does not exist");
+                return;
+            }
             Err(e) => {
                 tracing::error!(folder = %dir.display(), error = %e, "plugin folder unreadable");
                 return;

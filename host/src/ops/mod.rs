@@ -113,10 +113,8 @@ impl Operator {
             stale: config.stale.clone(),
             ..HostOptions::default()
         })?;
-        let plugins_dir = config
-            .plugins_dir
-            .canonicalize()
-            .unwrap_or_else(|_| config.plugins_dir.clone());
+        // A folder that does not exist yet is waited for under this path.
+        let plugins_dir = watch::resolve(&config.plugins_dir);
         let config_file = config_file.map(|f| f.canonicalize().unwrap_or(f));
         let op = Operator {
             inner: Arc::new(OpsInner {
@@ -137,7 +135,7 @@ impl Operator {
                 metrics_address: OnceLock::new(),
             }),
         };
-        op.start_watcher(&config);
+        let plugins_watched = op.start_watcher(&config);
         if config.control.enabled {
             match control::serve(&op, &config.control.socket) {
                 Ok(path) => {
@@ -160,12 +158,19 @@ impl Operator {
                 }
             }
         }
-        op.scan_folder().await;
+        if plugins_watched || op.inner.plugins_dir.is_dir() {
+            op.scan_folder().await;
+        } else {
+            tracing::error!(folder = %op.inner.plugins_dir.display(), "plugin folder does not exist and is not watched (`watch.plugins = false`): no plugin is loaded");
+        }
         op.report_missing_plugins().await;
         Ok(op)
     }
 
-    fn start_watcher(&self, config: &HostConfig) {
+    /// Starts the watcher of the plugin folder and the config file's folder, as `config`
+    /// asks; a folder that does not exist yet is waited for. True if the plugin folder is
+    /// watched (its plugins load when it appears).
+    fn start_watcher(&self, config: &HostConfig) -> bool {
         let mut dirs = Vec::new();
         if config.watch.plugins {
             dirs.push(self.inner.plugins_dir.clone());
@@ -175,13 +180,17 @@ impl Operator {
             .config_file
             .clone()
             .filter(|_| config.watch.config);
-        if let Some(parent) = config_file.as_ref().and_then(|f| f.parent()) {
-            if !dirs.iter().any(|d| d == parent) {
-                dirs.push(parent.to_owned());
+        let config_dir = config_file
+            .as_ref()
+            .and_then(|f| f.parent())
+            .map(Path::to_owned);
+        if let Some(parent) = &config_dir {
+            if !dirs.contains(parent) {
+                dirs.push(parent.clone());
             }
         }
         if dirs.is_empty() {
-            return;
+            return false;
         }
         let plugins_dir = config.watch.plugins.then(|| self.inner.plugins_dir.clone());
         let accept_dir = plugins_dir.clone();
@@ -195,23 +204,40 @@ impl Operator {
                 accept_config.as_deref() == Some(p)
                     || (accept_dir.as_deref() == p.parent() && watch::plugin_candidate(p))
             },
-            move |path| {
+            move |settled| {
                 let op = op.clone();
-                let is_config = config_file.as_deref() == Some(path.as_path());
+                let (config_file, config_dir, plugins_dir) =
+                    (config_file.clone(), config_dir.clone(), plugins_dir.clone());
                 async move {
-                    if is_config {
-                        op.reload_config().await;
-                    } else {
-                        op.plugin_file_changed(&path).await;
+                    match settled {
+                        watch::Settled::Path(path) if config_file.as_ref() == Some(&path) => {
+                            op.reload_config().await;
+                        }
+                        watch::Settled::Path(path) => op.plugin_file_changed(&path).await,
+                        // A folder that appeared may hold files no event announced.
+                        watch::Settled::Appeared(dir) => {
+                            if plugins_dir.as_ref() == Some(&dir) {
+                                op.scan_folder().await;
+                            }
+                            if config_dir.as_ref() == Some(&dir)
+                                && config_file.as_ref().is_some_and(|f| f.exists())
+                            {
+                                op.reload_config().await;
+                            }
+                        }
                     }
                 }
             },
         );
         match result {
             Ok(()) => {
-                tracing::info!(folders = ?dirs, "watching for plugin and configuration changes")
+                tracing::info!(folders = ?dirs, "watching for plugin and configuration changes");
+                config.watch.plugins
             }
-            Err(e) => tracing::error!(error = %e, "file watcher not started"),
+            Err(e) => {
+                tracing::error!(error = %e, "file watcher not started");
+                false
+            }
         }
     }
 
@@ -220,7 +246,8 @@ impl Operator {
         &self.inner.host
     }
 
-    /// The plugin folder (canonical).
+    /// The plugin folder (canonical; of one that did not exist at start, the part that
+    /// did).
     pub fn plugins_dir(&self) -> &Path {
         &self.inner.plugins_dir
     }
