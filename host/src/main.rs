@@ -251,9 +251,8 @@ async fn ctl(
         CtlCommand::Reload { venue } => Request::Reload { venue },
         CtlCommand::Shutdown => Request::Shutdown,
     };
-    let response = request(&socket, &req)
-        .await
-        .context("is `host run` running? (control socket)")?;
+    // Says whether no host listens, the socket may not be opened, or something else failed.
+    let response = request(&socket, &req).await?;
     println!("{}", serde_json::to_string_pretty(&response)?);
     Ok(if response["ok"] == serde_json::Value::Bool(true) {
         ExitCode::SUCCESS

@@ -128,21 +128,112 @@ async fn handle(op: &Operator, request: Request) -> serde_json::Value {
     }
 }
 
+/// Why [`request`] got no answer from the control socket; each variant names the socket.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// No host listens there: no socket file, or one that nobody accepts on (a host that
+    /// died without removing it).
+    #[error("no host listens on {} (is `host run` running?)", socket.display())]
+    NotListening {
+        /// The socket path.
+        socket: PathBuf,
+        /// What connecting said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// This user may not connect: the socket (mode 0600) belongs to another user, or a
+    /// folder on its path may not be searched.
+    #[error("permission denied: {}", socket.display())]
+    PermissionDenied {
+        /// The socket path.
+        socket: PathBuf,
+        /// What connecting said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Another failure connecting, sending or reading.
+    #[error("control socket {}", socket.display())]
+    Io {
+        /// The socket path.
+        socket: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The host answered something that is not a JSON response line.
+    #[error("control socket {}: bad response", socket.display())]
+    BadResponse {
+        /// The socket path.
+        socket: PathBuf,
+        /// Why it did not parse.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl ClientError {
+    /// Sorts an IO error met talking to `socket` by what the user can do about it.
+    fn io(socket: &Path, source: std::io::Error) -> ClientError {
+        use std::io::ErrorKind;
+        let socket = socket.to_owned();
+        match source.kind() {
+            ErrorKind::NotFound | ErrorKind::ConnectionRefused => {
+                ClientError::NotListening { socket, source }
+            }
+            ErrorKind::PermissionDenied => ClientError::PermissionDenied { socket, source },
+            _ => ClientError::Io { socket, source },
+        }
+    }
+}
+
 /// Sends one request to the control socket at `socket` and returns the response.
-pub async fn request(socket: &Path, request: &Request) -> std::io::Result<serde_json::Value> {
-    let stream = UnixStream::connect(socket)
-        .await
-        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", socket.display())))?;
+pub async fn request(socket: &Path, request: &Request) -> Result<serde_json::Value, ClientError> {
+    let io = |e| ClientError::io(socket, e);
+    let stream = UnixStream::connect(socket).await.map_err(io)?;
     let (read, mut write) = stream.into_split();
-    let mut text = serde_json::to_string(request)?;
+    let mut text = serde_json::to_string(request).map_err(|e| io(e.into()))?;
     text.push('\n');
-    write.write_all(text.as_bytes()).await?;
+    write.write_all(text.as_bytes()).await.map_err(io)?;
     let mut line = String::new();
-    BufReader::new(read).read_line(&mut line).await?;
-    serde_json::from_str(&line).map_err(|e| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("bad response: {e}"),
-        )
+    BufReader::new(read)
+        .read_line(&mut line)
+        .await
+        .map_err(io)?;
+    serde_json::from_str(&line).map_err(|source| ClientError::BadResponse {
+        socket: socket.to_owned(),
+        source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_errors_say_what_the_user_can_do() {
+        let socket = Path::new("/run/host/host.sock");
+        let said = |kind: std::io::ErrorKind| ClientError::io(socket, kind.into()).to_string();
+        for kind in [
+            std::io::ErrorKind::NotFound,
+            std::io::ErrorKind::ConnectionRefused,
+        ] {
+            let e = said(kind);
+            assert!(
+                e.contains("/run/host/host.sock") && e.contains("is `host run` running?"),
+                "{e}"
+            );
+        }
+        assert_eq!(
+            said(std::io::ErrorKind::PermissionDenied),
+            "permission denied: /run/host/host.sock"
+        );
+        let e = said(std::io::ErrorKind::BrokenPipe);
+        assert!(
+            e.contains("/run/host/host.sock")
+                && !e.contains("running?")
+                && !e.contains("permission"),
+            "{e}"
+        );
+    }
 }

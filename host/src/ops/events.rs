@@ -28,6 +28,13 @@ pub enum OpsError {
     /// No venue of that name is configured.
     #[error("venue `{0}` is not configured (no [venues.{0}] entry)")]
     NotConfigured(String),
+    /// No venue of that name is configured or known to the host.
+    #[error("no such venue: {0}")]
+    NoSuchVenue(String),
+    /// No venue of that name is configured or known to the host, and no plugin has that id
+    /// (what a reload looks up).
+    #[error("no such venue or plugin: {0}")]
+    NoSuchVenueOrPlugin(String),
     /// No plugin file in the folder serves the venue's plugin.
     #[error("venue `{venue}`: no file in the plugin folder provides plugin `{plugin}`")]
     NoPluginFile {

@@ -79,10 +79,12 @@ impl Operator {
     pub async fn start_venue(&self, name: &str) -> Result<(), OpsError> {
         let st = self.inner.ops.lock().await;
         let plans = diff::plans(&self.config(), &st.secrets);
-        let plan = plans
-            .get(name)
-            .ok_or_else(|| OpsError::NotConfigured(name.to_owned()))?;
-        match self.inner.host.state(name).await {
+        let known = self.inner.host.state(name).await;
+        let plan = plans.get(name).ok_or_else(|| match known {
+            Some(_) => OpsError::NotConfigured(name.to_owned()),
+            None => OpsError::NoSuchVenue(name.to_owned()),
+        })?;
+        match known {
             Some(state) if state.is_down() => self.inner.host.remove_venue(name).await?,
             Some(_) => return Err(OpsError::AlreadyRunning(name.to_owned())),
             None => {}
@@ -99,25 +101,43 @@ impl Operator {
     /// Stops the venue `name` (it stays known, stopped, until started again).
     pub async fn stop_venue(&self, name: &str) -> Result<StopReport, OpsError> {
         let _st = self.inner.ops.lock().await;
+        if self.inner.host.state(name).await.is_none()
+            && !self.configured_venues().iter().any(|(n, _)| n == name)
+        {
+            return Err(OpsError::NoSuchVenue(name.to_owned()));
+        }
         let report = self.inner.host.stop_venue(name).await?;
         self.records().stopped(&report);
         Ok(report)
     }
 
     /// Reloads the plugin serving the venue instance (or plugin id) `name` from its file,
-    /// even if the file did not change.
+    /// even if the file did not change. A name that is no instance, configured venue,
+    /// loaded plugin or plugin of a file in the folder is [`OpsError::NoSuchVenueOrPlugin`].
     pub async fn reload_venue(&self, name: &str) -> Result<ReloadReport, OpsError> {
         let mut st = self.inner.ops.lock().await;
-        let plugin = match self
+        let instance = self
             .inner
             .host
             .instances()
             .await
             .into_iter()
             .find(|i| i.name == name)
-        {
-            Some(i) => i.plugin.to_string(),
-            None => name.to_owned(),
+            .map(|i| i.plugin.to_string());
+        let configured = || {
+            self.configured_venues()
+                .into_iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, plugin)| plugin)
+        };
+        let plugin = match instance.or_else(configured) {
+            Some(plugin) => plugin,
+            None if st.files.values().any(|r| r.plugin == name)
+                || self.loaded_plugins().await.iter().any(|p| p == name) =>
+            {
+                name.to_owned()
+            }
+            None => return Err(OpsError::NoSuchVenueOrPlugin(name.to_owned())),
         };
         let path = st
             .files
