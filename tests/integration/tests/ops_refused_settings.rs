@@ -113,6 +113,16 @@ async fn refused_settings_leave_the_running_venue_its_connection_and_counters() 
         after.stats.events_out > before.stats.events_out,
         "{after:?}"
     );
+    assert_eq!(
+        (after.stats.starts, after.stats.connects),
+        (before.stats.starts, before.stats.connects),
+        "one build, one connection: {after:?}"
+    );
+    // The check's refusal is not counted as an error of the running build.
+    assert_eq!(
+        (after.stats.call_errors, &after.stats.last_error),
+        (before.stats.call_errors, &before.stats.last_error)
+    );
     let sim_now = stats.snapshot();
     assert_eq!(
         (sim_now.ws_accepted, sim_now.ws_live),
