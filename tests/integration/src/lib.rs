@@ -71,7 +71,7 @@ pub fn host_binary() -> PathBuf {
 pub fn run_host<S: AsRef<std::ffi::OsStr>>(
     args: &[S],
 ) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
-    run_host_with_env(args, &[])
+    run_host_with(args, |_| {})
 }
 
 /// [`run_host`] with environment variables set for the host process (`TMPDIR`...).
@@ -79,14 +79,25 @@ pub fn run_host_with_env<S: AsRef<std::ffi::OsStr>>(
     args: &[S],
     env: &[(&str, &Path)],
 ) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    run_host_with(args, |command| {
+        command.envs(env.iter().copied());
+    })
+}
+
+/// [`run_host`], with `configure` given the command before it is spawned (environment,
+/// resource limits set in `pre_exec`...).
+pub fn run_host_with<S: AsRef<std::ffi::OsStr>>(
+    args: &[S],
+    configure: impl FnOnce(&mut Command),
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
     use std::io::BufRead;
-    let mut child = Command::new(host_binary())
+    let mut command = Command::new(host_binary());
+    command
         .arg("run")
         .args(args)
-        .envs(env.iter().copied())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("starting the host binary");
+        .stderr(std::process::Stdio::piped());
+    configure(&mut command);
+    let mut child = command.spawn().expect("starting the host binary");
     let (tx, rx) = std::sync::mpsc::channel();
     let stderr = child.stderr.take().expect("stderr piped");
     std::thread::spawn(move || {
