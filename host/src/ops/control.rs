@@ -40,6 +40,10 @@ pub enum Request {
 /// Longest request line accepted.
 const MAX_LINE: usize = 64 * 1024;
 
+/// Connections served at once. `host ctl` uses one per command and closes it; a connection
+/// more is closed at once, unanswered.
+pub const MAX_CONNECTIONS: usize = 32;
+
 /// Binds the socket at `path` with mode 0600 and serves it in the operator's task group.
 /// The socket is created under a temporary name, restricted, then renamed into place, so it
 /// is never reachable with wider permissions. A stale socket left by a dead process is
@@ -71,6 +75,7 @@ pub(super) fn serve(op: &Operator, path: &Path) -> std::io::Result<PathBuf> {
         op,
         listener,
         "control socket",
+        MAX_CONNECTIONS,
         |op, stream, token| async move {
             tokio::select! {
                 _ = token.cancelled() => {}

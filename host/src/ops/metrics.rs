@@ -19,7 +19,11 @@ use super::Operator;
 /// client that never completes its request is dropped after it.
 const CLOSE_GRACE: Duration = Duration::from_millis(100);
 
-/// Binds `address` (must be loopback) and serves `/metrics` in the operator's task group.
+/// Connections served at once; a connection more is closed at once, unanswered.
+pub const MAX_CONNECTIONS: usize = 64;
+
+/// Binds `address` (must be loopback) and serves `/metrics` in the operator's task group,
+/// at most [`MAX_CONNECTIONS`] connections at once.
 pub(super) async fn serve(op: &Operator, address: SocketAddr) -> std::io::Result<SocketAddr> {
     if !address.ip().is_loopback() {
         return Err(std::io::Error::new(
@@ -29,22 +33,28 @@ pub(super) async fn serve(op: &Operator, address: SocketAddr) -> std::io::Result
     }
     let listener = TcpListener::bind(address).await?;
     let bound = listener.local_addr()?;
-    super::serve::accept_loop(op, listener, "metrics", |op, stream, token| async move {
-        let service = service_fn(move |req| {
-            let op = op.clone();
-            async move { Ok::<_, Infallible>(respond(&op, req).await) }
-        });
-        let conn = hyper::server::conn::http1::Builder::new()
-            .serve_connection(TokioIo::new(stream), service);
-        tokio::pin!(conn);
-        tokio::select! {
-            _ = conn.as_mut() => {}
-            _ = token.cancelled() => {
-                conn.as_mut().graceful_shutdown();
-                let _ = tokio::time::timeout(CLOSE_GRACE, conn).await;
+    super::serve::accept_loop(
+        op,
+        listener,
+        "metrics",
+        MAX_CONNECTIONS,
+        |op, stream, token| async move {
+            let service = service_fn(move |req| {
+                let op = op.clone();
+                async move { Ok::<_, Infallible>(respond(&op, req).await) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = token.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(CLOSE_GRACE, conn).await;
+                }
             }
-        }
-    });
+        },
+    );
     Ok(bound)
 }
 

@@ -1,10 +1,13 @@
 //! Serving a listener in a task group: accept until the group's token is cancelled, each
 //! connection on its own task of the group, so shutting the group down stops and joins them.
+//! A listener serves a bounded number of connections at once and pauses after failed accepts.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use super::Operator;
@@ -36,10 +39,18 @@ impl Listener for TcpListener {
 
 /// Spawns in the operator's task group a loop accepting connections from `listener` until the
 /// group's token is cancelled, running `connection(op, stream, token)` for each on its own
-/// task of the group. The connection must end once the token is cancelled. A failed accept
-/// is logged as "`{what}` accept failed" and retried after a pause (see [`next_connection`]).
-pub(super) fn accept_loop<L, F, C>(op: &Operator, listener: L, what: &'static str, connection: F)
-where
+/// task of the group. The connection must end once the token is cancelled. At most
+/// `max_connections` are served at once; one more is accepted and closed at once (see
+/// [`Admission`]), so clients that hold connections cannot make the process hold a file
+/// descriptor and a task for each. A failed accept is logged as "`{what}` accept failed" and
+/// retried after a pause (see [`next_connection`]).
+pub(super) fn accept_loop<L, F, C>(
+    op: &Operator,
+    listener: L,
+    what: &'static str,
+    max_connections: usize,
+    connection: F,
+) where
     L: Listener,
     F: Fn(Operator, L::Stream, CancellationToken) -> C + Send + 'static,
     C: Future<Output = ()> + Send + 'static,
@@ -49,10 +60,58 @@ where
     let token = tasks.token().clone();
     tasks.clone().spawn(async move {
         let mut failures = 0;
+        let mut admission = Admission::new(max_connections);
         while let Some(stream) = next_connection(&listener, &token, what, &mut failures).await {
-            tasks.spawn(connection(op.clone(), stream, token.clone()));
+            let Some(permit) = admission.admit(what) else {
+                drop(stream);
+                continue;
+            };
+            let connection = connection(op.clone(), stream, token.clone());
+            tasks.spawn(async move {
+                connection.await;
+                drop(permit);
+            });
         }
     });
+}
+
+/// The connections a listener serves at once: each holds a permit until its task ends. A
+/// connection accepted while every permit is taken is refused (closed at once, unread) and
+/// counted; the first refusal and each power of two of the count are logged, so a crowd of
+/// clients costs a few lines, not one each.
+struct Admission {
+    permits: Arc<Semaphore>,
+    limit: usize,
+    refused: u64,
+}
+
+impl Admission {
+    fn new(limit: usize) -> Admission {
+        Admission {
+            permits: Arc::new(Semaphore::new(limit)),
+            limit,
+            refused: 0,
+        }
+    }
+
+    /// A permit for one more connection, or `None` if `limit` are being served (the refusal
+    /// is counted, and logged if the count is a power of two).
+    fn admit(&mut self, what: &str) -> Option<OwnedSemaphorePermit> {
+        match self.permits.clone().try_acquire_owned() {
+            Ok(permit) => Some(permit),
+            Err(_) => {
+                self.refused += 1;
+                if self.refused.is_power_of_two() {
+                    tracing::warn!(
+                        refused = self.refused,
+                        limit = self.limit,
+                        "{what} at its connection limit; closing new connections at once"
+                    );
+                }
+                None
+            }
+        }
+    }
 }
 
 /// The first pause after a failed accept; it doubles with each failure in a row.
@@ -106,6 +165,52 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
+
+    #[test]
+    fn connections_over_the_limit_are_refused_until_one_ends() {
+        let mut admission = Admission::new(2);
+        let first = admission.admit("test").expect("first admitted");
+        let _second = admission.admit("test").expect("second admitted");
+        assert!(admission.admit("test").is_none(), "third refused");
+        assert!(admission.admit("test").is_none(), "fourth refused");
+        assert_eq!(admission.refused, 2);
+        drop(first);
+        assert!(
+            admission.admit("test").is_some(),
+            "a freed permit admits again"
+        );
+        assert_eq!(admission.refused, 2);
+    }
+
+    /// Counts the warnings logged while it is the default subscriber.
+    struct Warnings(Arc<AtomicUsize>);
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Warnings {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            if *event.metadata().level() == tracing::Level::WARN {
+                self.0.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    #[test]
+    fn refusals_are_logged_at_the_first_and_each_power_of_two() {
+        use tracing_subscriber::layer::SubscriberExt;
+        let warnings = Arc::new(AtomicUsize::new(0));
+        let subscriber = tracing_subscriber::registry().with(Warnings(warnings.clone()));
+        let _default = tracing::subscriber::set_default(subscriber);
+        let mut admission = Admission::new(1);
+        let _held = admission.admit("test").expect("admitted");
+        for _ in 0..1000 {
+            assert!(admission.admit("test").is_none());
+        }
+        // 1, 2, 4, ... 512.
+        assert_eq!(warnings.load(Ordering::Relaxed), 10);
+    }
 
     /// A listener whose every accept fails at once, like one out of file descriptors.
     struct Exhausted {

@@ -1,7 +1,8 @@
 //! The overall shutdown deadline bounds the whole process: the operator's own tasks (the
 //! metrics endpoint, the control socket and their connections) are stopped within it, so a
 //! client that never finishes its request cannot hold a shutdown. Neither can crowds of such
-//! clients, nor a process out of file descriptors.
+//! clients, nor a process out of file descriptors; and the endpoints are bounded while they
+//! run (a connection limit each).
 
 mod ops_support;
 
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use integration_tests::{run_host, run_host_with};
 use ops_support::{read_response, wait_exit, wait_for_line, Setup, PATIENCE};
-use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 
 /// A safety net against a hang. A stalled client used to hold the shutdown until hyper's
 /// 30 s header timeout; a shutdown that works takes well under a second.
@@ -218,11 +219,12 @@ fn half_sent_clients(
 ) -> Vec<Box<dyn Write>> {
     let mut clients: Vec<Box<dyn Write>> = Vec::new();
     for _ in 0..n {
+        // A connection over an endpoint's limit may be closed before the write: it fails.
         let mut tcp = std::net::TcpStream::connect(metrics).unwrap();
-        tcp.write_all(PARTIAL_REQUEST).unwrap();
+        let _ = tcp.write_all(PARTIAL_REQUEST);
         clients.push(Box::new(tcp));
         let mut unix = std::os::unix::net::UnixStream::connect(control).unwrap();
-        unix.write_all(PARTIAL_CONTROL).unwrap();
+        let _ = unix.write_all(PARTIAL_CONTROL);
         clients.push(Box::new(unix));
     }
     clients
@@ -349,4 +351,74 @@ fn host_run_out_of_file_descriptors_exits_in_time_without_spinning() {
     // A spinning accept loop logs a line per try (millions) and takes a core.
     assert!(log.seen.len() < 500, "{} lines", log.seen.len());
     assert!(cpu < ran / 2, "{cpu:?} CPU in {ran:?}: spinning?");
+}
+
+/// Resolves when the peer has closed `read`'s connection (an end of stream or a reset).
+async fn closed(mut read: impl tokio::io::AsyncRead + Unpin) {
+    let mut buffer = [0; 1024];
+    while let Ok(1..) = read.read(&mut buffer).await {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_endpoint_serves_its_connection_limit_and_closes_the_rest_at_once() {
+    use host::ops::{control, metrics};
+    let s = Setup::new("ops-crowd-limits");
+    s.install("fixture_counter", "counter.so");
+    s.write_config(&config_with_control(&s, 20));
+    let op = s.start().await;
+    let address = op.metrics_address().expect("metrics endpoint listening");
+    let socket = op
+        .control_socket()
+        .expect("control socket listening")
+        .to_owned();
+    let listeners = op.live_tasks();
+
+    // 200 half-sent requests on each endpoint, held open by the test.
+    let (closes, mut closed_rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut held = Vec::new();
+    for _ in 0..200 {
+        // A connection over the limit may be closed before the write: it fails.
+        let mut tcp = tokio::net::TcpStream::connect(address).await.unwrap();
+        let _ = tcp.write_all(PARTIAL_REQUEST).await;
+        let (read, write) = tcp.into_split();
+        held.push(Box::new(write) as Box<dyn tokio::io::AsyncWrite + Send + Unpin>);
+        let tx = closes.clone();
+        tokio::spawn(async move {
+            closed(read).await;
+            let _ = tx.send(());
+        });
+        let mut unix = tokio::net::UnixStream::connect(&socket).await.unwrap();
+        let _ = unix.write_all(PARTIAL_CONTROL).await;
+        let (read, write) = unix.into_split();
+        held.push(Box::new(write));
+        let tx = closes.clone();
+        tokio::spawn(async move {
+            closed(read).await;
+            let _ = tx.send(());
+        });
+    }
+
+    // Every connection over an endpoint's limit is closed by the host at once...
+    let refused = 400 - control::MAX_CONNECTIONS - metrics::MAX_CONNECTIONS;
+    for n in 0..refused {
+        tokio::time::timeout(PATIENCE, closed_rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("{n} of {refused} connections over the limits closed"));
+    }
+    // ...and those within it are served, a task each, no more.
+    assert_eq!(
+        op.live_tasks(),
+        listeners + control::MAX_CONNECTIONS + metrics::MAX_CONNECTIONS
+    );
+    // A command while the control socket is full is closed unanswered.
+    assert!(control::request(&socket, &control::Request::Status)
+        .await
+        .is_err());
+
+    let report = tokio::time::timeout(HANG, op.shutdown("test"))
+        .await
+        .expect("the shutdown returned although every connection was taken");
+    assert_eq!(op.live_tasks(), 0, "the operator's tasks are all gone");
+    assert!(report.tasks_left.is_empty(), "{report:#?}");
+    drop(held);
 }
