@@ -2,7 +2,7 @@
 //! metrics endpoint, the control socket and their connections) are stopped within it, so a
 //! client that never finishes its request cannot hold a shutdown. Neither can crowds of such
 //! clients, nor a process out of file descriptors; and the endpoints are bounded while they
-//! run (a connection limit each).
+//! run (a connection limit each; a control request longer than the limit is refused whole).
 
 mod ops_support;
 
@@ -351,6 +351,69 @@ fn host_run_out_of_file_descriptors_exits_in_time_without_spinning() {
     // A spinning accept loop logs a line per try (millions) and takes a core.
     assert!(log.seen.len() < 500, "{} lines", log.seen.len());
     assert!(cpu < ran / 2, "{cpu:?} CPU in {ran:?}: spinning?");
+}
+
+/// Sends `line` (and a newline) on a fresh control connection, then closes the sending side
+/// (the server may stop reading first: a failed write is expected then); returns every reply
+/// line up to the end of the connection.
+async fn control_replies(socket: &Path, line: Vec<u8>) -> Vec<serde_json::Value> {
+    let stream = tokio::net::UnixStream::connect(socket).await.unwrap();
+    let (mut read, mut write) = stream.into_split();
+    let sender = tokio::spawn(async move {
+        let _ = write.write_all(&line).await;
+        let _ = write.write_all(b"\n").await;
+        let _ = write.shutdown().await;
+    });
+    let mut received = Vec::new();
+    // The server may close with the rest of a request unread: a reset after the replies.
+    let _ = tokio::time::timeout(PATIENCE, read.read_to_end(&mut received))
+        .await
+        .expect("the control connection ended");
+    sender.await.unwrap();
+    String::from_utf8(received)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_over_long_control_request_is_refused_whole_with_one_reply() {
+    let s = Setup::new("ops-long-control");
+    s.install("fixture_counter", "counter.so");
+    s.write_config(&config_with_control(&s, 20));
+    let op = s.start().await;
+    let socket = op
+        .control_socket()
+        .expect("control socket listening")
+        .to_owned();
+
+    // 65,536 spaces then a valid request: before, the tail ran as a request of its own.
+    let mut line = vec![b' '; 65_536];
+    line.extend_from_slice(br#"{"cmd":"status"}"#);
+    let replies = control_replies(&socket, line).await;
+    assert_eq!(replies.len(), 1, "{replies:#?}");
+    assert_eq!(replies[0]["ok"], false, "{replies:#?}");
+    assert_eq!(
+        replies[0]["error"], "request longer than 65536 bytes",
+        "{replies:#?}"
+    );
+
+    // 10 MB in one line: before, 161 replies.
+    let replies = control_replies(&socket, vec![b'x'; 10 * 1024 * 1024]).await;
+    assert_eq!(replies.len(), 1, "{replies:#?}");
+    assert_eq!(replies[0]["ok"], false, "{replies:#?}");
+
+    // The server still answers a request of a fitting size.
+    let line = format!("{}{}", " ".repeat(60_000), r#"{"cmd":"status"}"#);
+    let replies = control_replies(&socket, line.into_bytes()).await;
+    assert_eq!(replies.len(), 1, "{replies:#?}");
+    assert_eq!(replies[0]["ok"], true, "{replies:#?}");
+
+    let report = tokio::time::timeout(HANG, op.shutdown("test"))
+        .await
+        .expect("the shutdown returned");
+    assert!(report.tasks_left.is_empty(), "{report:#?}");
 }
 
 /// Resolves when the peer has closed `read`'s connection (an end of stream or a reset).
