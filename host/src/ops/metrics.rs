@@ -4,7 +4,6 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use http_body_util::Full;
 use hyper::body::Bytes;
@@ -15,15 +14,11 @@ use tokio::net::TcpListener;
 
 use super::Operator;
 
-/// How long a connection may finish the response in progress once the endpoint stops; a
-/// client that never completes its request is dropped after it.
-const CLOSE_GRACE: Duration = Duration::from_millis(100);
-
 /// Connections served at once; a connection more is closed at once, unanswered.
 pub const MAX_CONNECTIONS: usize = 64;
 
 /// Binds `address` (must be loopback) and serves `/metrics` in the operator's task group,
-/// at most [`MAX_CONNECTIONS`] connections at once.
+/// at most [`MAX_CONNECTIONS`] connections at once, each bounded as [`super::http`] says.
 pub(super) async fn serve(op: &Operator, address: SocketAddr) -> std::io::Result<SocketAddr> {
     if !address.ip().is_loopback() {
         return Err(std::io::Error::new(
@@ -43,16 +38,7 @@ pub(super) async fn serve(op: &Operator, address: SocketAddr) -> std::io::Result
                 let op = op.clone();
                 async move { Ok::<_, Infallible>(respond(&op, req).await) }
             });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                _ = token.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = tokio::time::timeout(CLOSE_GRACE, conn).await;
-                }
-            }
+            super::http::serve_connection(TokioIo::new(stream), service, token).await
         },
     );
     Ok(bound)

@@ -14,6 +14,7 @@ pub mod control;
 pub mod diff;
 mod events;
 mod files;
+mod http;
 pub mod metrics;
 mod reconfig;
 mod records;
