@@ -43,6 +43,10 @@ enum Command {
         /// Stop by itself after this many seconds.
         #[arg(long)]
         duration: Option<f64>,
+        /// Print every event, gap and reject of the configured venues' symbols and channels
+        /// to standard output as it happens, one line each.
+        #[arg(long)]
+        print_events: bool,
     },
     /// Talk to a running host over its control socket.
     Ctl {
@@ -138,9 +142,16 @@ fn main() -> ExitCode {
                 config,
                 report,
                 duration,
+                print_events,
             } => {
                 let signals = signals.expect("installed for `run`");
-                run(signals, config.as_deref(), report.as_deref(), duration).await
+                let options = RunOptions {
+                    config_file: config.as_deref(),
+                    report_file: report.as_deref(),
+                    duration,
+                    print_events,
+                };
+                run(signals, options).await
             }
             Command::Ctl {
                 socket,
@@ -261,12 +272,21 @@ async fn ctl(
     })
 }
 
-async fn run(
-    mut signals: Signals,
-    config_file: Option<&Path>,
-    report_file: Option<&Path>,
+/// What `host run` was asked to do.
+struct RunOptions<'a> {
+    config_file: Option<&'a Path>,
+    report_file: Option<&'a Path>,
     duration: Option<f64>,
-) -> anyhow::Result<ExitCode> {
+    print_events: bool,
+}
+
+async fn run(mut signals: Signals, options: RunOptions<'_>) -> anyhow::Result<ExitCode> {
+    let RunOptions {
+        config_file,
+        report_file,
+        duration,
+        print_events,
+    } = options;
     let (config, secrets) = HostConfig::load_with_secrets(config_file)?;
     init_logging(&config);
     // The signals were taken over before anything started: one that arrives while venues
@@ -279,6 +299,9 @@ async fn run(
     }
     if let Some(addr) = operator.metrics_address() {
         eprintln!("metrics: http://{addr}/metrics");
+    }
+    if print_events {
+        operator.print_events();
     }
     let host = operator.host().clone();
     let mut progress = tokio::time::interval(Duration::from_secs(1));

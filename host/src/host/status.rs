@@ -104,6 +104,22 @@ impl Host {
             .collect()
     }
 
+    /// The rejects of the instance `venue` as they happen (over all its builds); a listener
+    /// that falls more than 256 behind misses some and is told how many.
+    pub fn rejects(
+        &self,
+        venue: &str,
+    ) -> Result<tokio::sync::broadcast::Receiver<crate::venue::RejectNote>, crate::HostError> {
+        let registry = self.inner.registry();
+        Ok(registry
+            .slot(venue)?
+            .instance
+            .driver
+            .tally
+            .reject_feed
+            .subscribe())
+    }
+
     /// Counts of the process now.
     pub async fn counts(&self) -> Counts {
         self.counts_now()

@@ -23,6 +23,7 @@ mod serve;
 mod shutdown;
 pub mod signals;
 pub mod status;
+pub mod tap;
 mod venues;
 pub mod watch;
 

@@ -219,8 +219,15 @@ impl Driver {
             rejects,
         } = output;
         if !rejects.is_empty() {
+            let feed = &self.tally.reject_feed;
             for r in &rejects {
                 tracing::debug!(venue = %self.name, reason = %r.reason, detail = %r.detail, "frame rejected");
+                if feed.receiver_count() > 0 {
+                    let _ = feed.send(crate::venue::RejectNote {
+                        reason: r.reason.to_string(),
+                        detail: r.detail.to_string(),
+                    });
+                }
             }
             self.tally
                 .rejected(rejects.iter().map(|r| r.reason.to_string()));

@@ -18,4 +18,4 @@ pub(crate) mod timers;
 pub use driver::{now_ms, now_ns, CallError};
 pub use health::Health;
 pub use lifecycle::State;
-pub use tally::{VenueCounters, VenueStats};
+pub use tally::{RejectNote, VenueCounters, VenueStats};

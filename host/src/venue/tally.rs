@@ -81,9 +81,23 @@ pub struct VenueStats {
     pub last_error_unix_ms: Option<u64>,
 }
 
+/// A frame (or part) the plugin rejected, as [`crate::Host::rejects`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectNote {
+    /// The plugin's short, stable reason (`malformed`, `stale`...).
+    pub reason: String,
+    /// The plugin's detail.
+    pub detail: String,
+}
+
+/// Reject notes kept for a slow listener before it misses some.
+const REJECT_FEED: usize = 256;
+
 /// The tally of one venue instance, shared by its builds and their resources.
 #[derive(Debug)]
 pub(crate) struct Tally {
+    /// Every reject as it happens, for whoever listens (`host run --print-events`).
+    pub(crate) reject_feed: tokio::sync::broadcast::Sender<RejectNote>,
     pub(crate) counters: VenueCounters,
     /// Seconds from a burst of frames being read to its events being queued for consumers.
     pub(crate) delivery: Histogram,
@@ -96,6 +110,7 @@ pub(crate) struct Tally {
 impl Default for Tally {
     fn default() -> Self {
         Tally {
+            reject_feed: tokio::sync::broadcast::Sender::new(REJECT_FEED),
             counters: VenueCounters::default(),
             // 1 µs to about 0.5 s.
             delivery: Histogram::new(exponential_buckets(1e-6, 2.0, 20)),
