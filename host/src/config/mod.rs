@@ -256,6 +256,28 @@ mod tests {
     }
 
     #[test]
+    fn the_live_configuration_parses_and_points_at_the_real_venues() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/live.toml");
+        let config = HostConfig::load(Some(&file)).unwrap();
+        assert_eq!(
+            config.venues.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["gate", "mexc"]
+        );
+        for venue in config.venues.values() {
+            // No endpoint override: each plugin's defaults are the real venue's.
+            assert!(
+                venue.endpoints.is_empty() && venue.settings.is_empty(),
+                "{venue:?}"
+            );
+            assert!(venue.credentials.is_none());
+        }
+        assert!(
+            config.secrets_file.is_none(),
+            "credentials come from the user"
+        );
+    }
+
+    #[test]
     fn public_channels_without_symbols_are_refused_with_the_key() {
         let load = |venue: &str| {
             let text = format!("plugins_dir = \"x\"\n[venues.a]\nplugin = \"gateio\"\n{venue}");
