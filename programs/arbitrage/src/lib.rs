@@ -4,10 +4,13 @@
 //! inventory and realized PnL in exact decimals. No IO, no clock, no runtime: a runtime
 //! feeds it events and the time, and carries out what it returns.
 
+pub mod budget;
 pub mod config;
 pub mod exact;
+pub mod spread;
 pub mod touch;
 
 pub use config::{Config, ConfigError, Market, SymbolSettings, VenueId, VenueSettings};
 pub use exact::Bps;
+pub use spread::{SizeLimit, Spread};
 pub use touch::{Quote, Touch, Untradable};
