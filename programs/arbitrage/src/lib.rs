@@ -5,12 +5,16 @@
 //! feeds it events and the time, and carries out what it returns.
 
 pub mod budget;
+pub mod client_id;
 pub mod config;
+pub mod decision;
 pub mod exact;
 pub mod spread;
 pub mod touch;
 
+pub use client_id::{LegKey, LegRole, OppId};
 pub use config::{Config, ConfigError, Market, SymbolSettings, VenueId, VenueSettings};
+pub use decision::{Leg, Opportunity, Skip};
 pub use exact::Bps;
 pub use spread::{SizeLimit, Spread};
 pub use touch::{Quote, Touch, Untradable};
