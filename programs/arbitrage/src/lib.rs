@@ -4,11 +4,13 @@
 //! inventory and realized PnL in exact decimals. No IO, no clock, no runtime: a runtime
 //! feeds it events and the time, and carries out what it returns.
 
+pub mod balances;
 pub mod budget;
 pub mod client_id;
 pub mod config;
 pub mod decision;
 pub mod exact;
+pub mod position;
 pub mod spread;
 pub mod touch;
 
