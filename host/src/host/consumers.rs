@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
-use plugin_api::{CancelOrder, NewOrder, StreamKind};
+use plugin_api::{CancelOrder, Instrument, NewOrder, StreamKind};
 
 use super::Host;
 use crate::error::HostError;
 use crate::pipeline::bus::{StreamItem, Subscription};
 use crate::venue::instance::Instance;
 use crate::venue::lifecycle::State;
+use crate::venue::port::Port;
 
 impl Host {
     /// Subscribes a consumer to a venue instance's stream (`symbol` normalized; empty for
@@ -17,6 +18,31 @@ impl Host {
     #[must_use = "dropping a subscription unsubscribes at once"]
     pub fn subscribe(&self, venue: &str, symbol: &str, kind: StreamKind) -> Option<Subscription> {
         self.inner.bus.subscribe(venue, symbol, kind)
+    }
+
+    /// Checks, as [`Host::bind`] does, that the instance `venue` serves `kind` streams and
+    /// lists the market `symbol` (empty for private kinds), without subscribing.
+    pub async fn check_topic(
+        &self,
+        venue: &str,
+        symbol: &str,
+        kind: StreamKind,
+    ) -> Result<(), HostError> {
+        let instance = self.inner.registry().slot(venue)?.instance.clone();
+        instance.check_topic(symbol, kind).await
+    }
+
+    /// The instance `venue`'s instrument for the normalized `symbol` (`BTC/USDT`), with the
+    /// venue's own spelling that orders need; an error if the venue does not list it.
+    pub async fn instrument(&self, venue: &str, symbol: &str) -> Result<Instrument, HostError> {
+        let instance = self.inner.registry().slot(venue)?.instance.clone();
+        instance
+            .resolve(symbol)
+            .await
+            .ok_or_else(|| HostError::UnknownSymbol {
+                venue: venue.to_owned(),
+                symbol: symbol.to_owned(),
+            })
     }
 
     /// Binds `handler` to a stream of the instance `venue`: it runs for every item until
