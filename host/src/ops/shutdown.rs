@@ -56,6 +56,13 @@ impl Operator {
         }
     }
 
+    /// Cancels the operator's own tasks (watcher, control socket, metrics endpoint) without
+    /// waiting for them: what an owner dropped without [`Operator::shutdown`] does. Those
+    /// tasks hold the operator, so once they end the host goes too (which cancels its own).
+    pub fn cancel_tasks(&self) {
+        self.inner.tasks.token().cancel();
+    }
+
     /// Tasks of the operator itself (watcher, listeners, connections) still alive.
     pub fn live_tasks(&self) -> usize {
         self.inner.tasks.live()
