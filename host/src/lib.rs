@@ -11,9 +11,14 @@
 //! publishes into the [`pipeline`] (bus, queues, subscriptions, bindings) that consumers
 //! read. [`plugin`] loads and checks libraries, [`stop`] stops everything in dependency
 //! order and reports, [`ops`] runs a host as a process, [`config`] reads its settings.
+//!
+//! A trading program needs none of that: [`exchange::Exchange`] starts the configured
+//! venues and hands it typed market data, its account and order entry, and stops them all
+//! in order when the program ends (`host/examples/` shows it, smallest first).
 
 pub mod config;
 pub mod error;
+pub mod exchange;
 mod host;
 mod names;
 pub mod ops;
@@ -24,6 +29,7 @@ pub mod transport;
 pub mod venue;
 
 pub use error::HostError;
+pub use exchange::{Exchange, ExchangeError, ExchangeHandle, VenueHandle};
 pub use host::{Host, HostOptions, InstanceStatus, PluginStatus, RestartPolicy};
 pub use names::{InstanceName, PluginId};
 pub use pipeline::{Bus, QueuePolicies, StreamItem, Subscription};

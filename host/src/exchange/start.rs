@@ -1,0 +1,137 @@
+//! Starting an exchange: the operator loads the plugin folder and starts every enabled
+//! venue; the exchange then waits, without polling and within a bound, until each one
+//! runs, or names the first that does not and why.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::{Configured, Exchange, ExchangeError};
+use crate::config::{Channel, HostConfig, Secrets};
+use crate::ops::Operator;
+use crate::venue::State;
+
+/// How long a start waits for the venues to run (they usually do by the time the operator
+/// started them; a venue whose plugin faulted at once restarts after a backoff first).
+pub const START_PATIENCE: Duration = Duration::from_secs(30);
+
+impl Exchange {
+    /// Starts an exchange from `config` (plugin folder, trust, timeouts, queues, venues)
+    /// and `secrets` (the credentials its venues name): loads the plugin files of the
+    /// folder, starts every enabled venue and waits (at most [`START_PATIENCE`]) until each
+    /// one runs. If one does not (no plugin file provides its plugin, its plugin refused
+    /// its settings, it failed while starting...), whatever started is shut down and the
+    /// error names that venue and why. Must be called inside a tokio runtime.
+    ///
+    /// The configuration is used as given: its watcher (`[watch]`, hot plugin reloads:
+    /// streams see a gap, not an end), control socket and metrics endpoint run if enabled.
+    /// Its venues' `symbols` and `channels` feed the built-in counting consumer of
+    /// `host run` and are not needed by programs.
+    pub async fn start(config: HostConfig, secrets: Secrets) -> Result<Exchange, ExchangeError> {
+        let venues: Configured = config
+            .enabled_venues()
+            .map(|(name, v)| (name.clone(), v.plugin.clone()))
+            .collect();
+        if venues.is_empty() {
+            return Err(ExchangeError::NoVenues);
+        }
+        for (name, v) in config.enabled_venues() {
+            if v.channels.contains(&Channel::Depth) {
+                tracing::warn!(venue = %name, "the venue's `channels` include depth: an order book the program opens waits for the venue's next snapshot");
+            }
+        }
+        let operator = Operator::start(config, secrets, None)
+            .await
+            .map_err(|e| ExchangeError::Setup(Box::new(e)))?;
+        let exchange = Exchange::new(operator, venues);
+        if let Err(error) = exchange.wait_running().await {
+            let report = exchange.shutdown("the exchange did not start").await;
+            tracing::error!(%error, tasks_left = ?report.tasks_left, "exchange not started");
+            return Err(error);
+        }
+        tracing::info!(venues = ?exchange.handle.venue_names().collect::<Vec<_>>(), "exchange started");
+        Ok(exchange)
+    }
+
+    /// Waits until every venue runs, all within [`START_PATIENCE`].
+    async fn wait_running(&self) -> Result<(), ExchangeError> {
+        let operator = &self.owner.inner.operator;
+        let host = operator.host();
+        let deadline = Instant::now() + START_PATIENCE;
+        for (name, plugin) in self.handle.venues.iter() {
+            if host.state_now(name).is_none() {
+                return Err(ExchangeError::NotStarted {
+                    venue: name.clone(),
+                    reason: not_started(operator, name, plugin).await,
+                });
+            }
+            let reached = tokio::time::timeout_at(deadline, async {
+                tokio::select! {
+                    biased;
+                    running = host.state_reached(name, State::Running) => running,
+                    _ = host.state_reached(name, State::Failed) => false,
+                    _ = host.state_reached(name, State::Stopped) => false,
+                }
+            })
+            .await;
+            match reached {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Err(ExchangeError::NotStarted {
+                        venue: name.clone(),
+                        reason: not_started(operator, name, plugin).await,
+                    })
+                }
+                Err(_) => {
+                    return Err(ExchangeError::StartTimeout {
+                        venue: name.clone(),
+                        state: host
+                            .state_now(name)
+                            .map(|s| s.to_string())
+                            .unwrap_or_else(|| "gone".into()),
+                        waited: START_PATIENCE,
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why the venue `name` of plugin `plugin` does not run, from what the operator recorded.
+async fn not_started(operator: &Operator, name: &str, plugin: &str) -> String {
+    let status = operator.status().await;
+    let view = status.venues.iter().find(|v| v.name == name);
+    let reason = match view {
+        Some(v) if v.state == "waiting" => {
+            let mut reason = format!(
+                "no plugin file in {} provides plugin `{plugin}`",
+                status.plugins_dir
+            );
+            let refused: Vec<String> = status
+                .last
+                .refused
+                .iter()
+                .map(|r| match r.error.contains(&r.file) {
+                    true => r.error.clone(),
+                    false => format!("{}: {}", r.file, r.error),
+                })
+                .collect();
+            if !refused.is_empty() {
+                reason.push_str(&format!(" (refused: {})", refused.join("; ")));
+            }
+            reason
+        }
+        Some(v) => match &v.last_error {
+            Some(error) if v.state == "not_started" => error.clone(),
+            Some(error) => format!("it is {}: {error}", v.state),
+            None => format!("it is {}", v.state),
+        },
+        None => "it is not known to the host".into(),
+    };
+    // Host errors start with the venue's name, which the error names already.
+    reason
+        .strip_prefix(&format!("{name}: "))
+        .map(str::to_owned)
+        .unwrap_or(reason)
+}
