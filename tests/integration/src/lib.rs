@@ -24,6 +24,7 @@ const PACKAGES: &[&str] = &[
     "gateio-plugin",
     "mexc-plugin",
     "host",
+    "arbitrage-program",
 ];
 
 /// Builds every test artifact (once per process) into its own target folder, so it never
@@ -59,6 +60,11 @@ pub fn plugin(lib_name: &str) -> PathBuf {
     let path = artifacts().join(format!("lib{lib_name}.so"));
     assert!(path.exists(), "{} was not built", path.display());
     path
+}
+
+/// The built `arbitrage` program.
+pub fn arbitrage_binary() -> PathBuf {
+    artifacts().join("arbitrage")
 }
 
 /// The built `host` binary.

@@ -1,0 +1,154 @@
+//! `arbitrage`: the cross-venue arbitrage program on the host's exchange context. It starts
+//! the configured venues, keeps both venues' quotes for each configured symbol, sends both
+//! legs when the spread after taker fees passes the threshold, accounts fills and PnL in
+//! exact decimals, and on Ctrl-C, SIGTERM or `--duration` cancels what is left and stops
+//! every venue in order, then prints the trades and the shutdown report.
+
+mod feed;
+mod summary;
+mod trader;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use figment::providers::{Format, Toml};
+use figment::Figment;
+use host::config::HostConfig;
+use host::exchange::{Exchange, ScopeError};
+use host::ops::signals::Signals;
+
+/// The program's settings compiled in, used when `--program` is not given.
+const EMBEDDED_SETTINGS: &str = include_str!("../arbitrage.toml");
+
+/// Cross-venue arbitrage (MEXC <-> Gate.io) on the plugin host.
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    /// Host configuration: plugins folder, venues, endpoints, secrets (default: the host's
+    /// embedded default, which points at the local simulators).
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// The program's settings: symbols, fees, thresholds (default: the embedded
+    /// `arbitrage.toml`).
+    #[arg(long)]
+    program: Option<PathBuf>,
+    /// Stop by itself after this many seconds.
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Write the run's report (trades, PnL, latency, shutdown) here as JSON.
+    #[arg(long)]
+    report: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Before the runtime's threads exist, so that only the signal thread takes them.
+    let signals = match Signals::listen() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot install the signal handlers: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(cli, signals));
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn settings(file: Option<&Path>) -> anyhow::Result<arbitrage::Config> {
+    let figment = match file {
+        Some(path) => Figment::from(Toml::file(path)),
+        None => Figment::from(Toml::string(EMBEDDED_SETTINGS)),
+    };
+    let name = file.map_or("embedded arbitrage.toml".to_owned(), |p| {
+        p.display().to_string()
+    });
+    figment
+        .extract()
+        .with_context(|| format!("program settings {name}"))
+}
+
+async fn run(cli: Cli, mut signals: Signals) -> anyhow::Result<ExitCode> {
+    let program = settings(cli.program.as_deref())?;
+    let (config, secrets) = HostConfig::load_with_secrets(cli.config.as_deref())?;
+    init_logging(&config);
+    let engine = arbitrage::Engine::new(program)?;
+    let until = cli.duration.map(Duration::from_secs_f64);
+    let outcome = Exchange::scope(config, secrets, |exchange| async move {
+        let mut trader = trader::Trader::new(engine, &exchange)?;
+        let symbols: Vec<String> = trader
+            .engine
+            .config()
+            .symbols
+            .iter()
+            .map(|s| s.symbol.clone())
+            .collect();
+        let feed = feed::subscribe(&exchange, &trader.venue_ids(), &symbols).await?;
+        let stop = async {
+            let reason = tokio::select! {
+                s = signals.recv() => s.map_or("signals closed", |s| s.name()),
+                () = sleep_for(until) => "duration elapsed",
+            };
+            eprintln!("stopping ({reason})");
+        };
+        trader.run(feed, stop).await;
+        anyhow::Ok(trader.engine.report())
+    })
+    .await;
+    let (report, shutdown) = match outcome {
+        Ok(done) => done,
+        Err(ScopeError::Start(e)) => return Err(e).context("starting the venues"),
+        Err(ScopeError::Program { error, report }) => {
+            summary::print_shutdown(&report);
+            return Err(error);
+        }
+    };
+    summary::print_trades(&report);
+    summary::print_shutdown(&shutdown);
+    if let Some(file) = &cli.report {
+        let json = serde_json::json!({ "program": report, "shutdown": shutdown });
+        std::fs::write(file, serde_json::to_string_pretty(&json)?)
+            .with_context(|| format!("writing {}", file.display()))?;
+        eprintln!("report written to {}", file.display());
+    }
+    Ok(if shutdown.tasks_left.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn sleep_for(duration: Option<Duration>) {
+    match duration {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn init_logging(config: &HostConfig) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.filter));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,161 @@
+//! The trading loop: every event of the feed goes to the engine; the two legs of each
+//! opportunity it returns go out together; legs left open too long are cancelled; at the
+//! end, what is still open is cancelled and the loop waits (bounded) for the answers.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use arbitrage::{CancelRequest, Engine, Opportunity, VenueId};
+use futures_util::StreamExt;
+use host::exchange::{ExchangeHandle, VenueHandle};
+use host::venue::now_ns;
+use plugin_api::Event;
+
+use crate::feed::{is_private_gap, Feed};
+use crate::summary::Summary;
+
+/// How often legs past their timeout are looked for.
+const CANCEL_SWEEP: Duration = Duration::from_millis(100);
+/// How long the exit waits for the answers to its cancels.
+const EXIT_CANCEL_WAIT: Duration = Duration::from_secs(1);
+
+/// The engine with the venues it trades on.
+pub(crate) struct Trader {
+    pub(crate) engine: Engine,
+    venues: Vec<VenueHandle>,
+    /// Venues paused by a gap in their account streams, resumed by their next balance.
+    paused: BTreeSet<VenueId>,
+    pub(crate) summary: Summary,
+}
+
+impl Trader {
+    /// A trader for `engine` on the exchange's venues of the engine's configuration.
+    pub(crate) fn new(engine: Engine, exchange: &ExchangeHandle) -> anyhow::Result<Trader> {
+        let venues = engine
+            .config()
+            .venues
+            .iter()
+            .map(|v| exchange.venue(&v.name))
+            .collect::<Result<Vec<_>, _>>()?;
+        let names = venues.iter().map(|v| v.name().to_owned()).collect();
+        Ok(Trader {
+            engine,
+            venues,
+            paused: BTreeSet::new(),
+            summary: Summary::new(names),
+        })
+    }
+
+    /// Each venue's name with the engine's id for it.
+    pub(crate) fn venue_ids(&self) -> Vec<(String, VenueId)> {
+        self.venues
+            .iter()
+            .filter_map(|v| Some((v.name().to_owned(), self.engine.venue_id(v.name())?)))
+            .collect()
+    }
+
+    fn venue(&self, id: VenueId) -> &VenueHandle {
+        &self.venues[id.index()]
+    }
+
+    /// Runs until `stop` resolves or every stream ended, then cancels what is left open.
+    pub(crate) async fn run(
+        &mut self,
+        mut feed: Feed,
+        stop: impl std::future::Future<Output = ()>,
+    ) {
+        tokio::pin!(stop);
+        let mut sweep = tokio::time::interval(CANCEL_SWEEP);
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut report = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut stop => break,
+                next = feed.next() => match next {
+                    Some((venue, event)) => self.on_event(venue, event).await,
+                    None => break,
+                },
+                _ = sweep.tick() => {
+                    let due = self.engine.cancels_due(now_ns());
+                    self.cancel_all(due).await;
+                }
+                _ = report.tick() => self.summary.print(&self.engine, &self.venues).await,
+            }
+        }
+        self.exit(&mut feed).await;
+    }
+
+    async fn on_event(&mut self, venue: VenueId, event: Event) {
+        self.summary.count(venue, &event);
+        if let Event::Gap(gap) = &event {
+            if is_private_gap(gap) {
+                self.paused.insert(venue);
+            }
+        }
+        let resume = matches!(event, Event::Balance(_)) && self.paused.remove(&venue);
+        match self.engine.on_event(venue, &event, now_ns()) {
+            Ok(Some(opportunity)) => self.send(opportunity).await,
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(venue = self.venue(venue).name(), error = %e, "fill not applied")
+            }
+        }
+        if resume {
+            // The account was re-read after the gap: what the venue reports now is true.
+            self.engine.resume(venue);
+        }
+    }
+
+    /// Sends both legs at once; each is reported to the engine as sent or failed.
+    async fn send(&mut self, opportunity: Opportunity) {
+        let [a, b] = opportunity.legs();
+        let (ra, rb) = tokio::join!(
+            self.venue(a.venue).place(a.order.clone()),
+            self.venue(b.venue).place(b.order.clone())
+        );
+        let sent = now_ns();
+        for (leg, result) in [(a, ra), (b, rb)] {
+            match result {
+                Ok(_) => self.engine.on_sent(&leg.order.client_id, sent),
+                Err(e) => {
+                    tracing::warn!(venue = self.venue(leg.venue).name(), client_id = %leg.order.client_id, error = %e, "leg not sent");
+                    self.engine.on_send_failed(&leg.order.client_id);
+                }
+            }
+        }
+        self.summary.opportunity(&opportunity);
+    }
+
+    async fn cancel_all(&self, cancels: Vec<CancelRequest>) {
+        for c in cancels {
+            if let Err(e) = self.venue(c.venue).cancel(c.cancel.clone()).await {
+                tracing::warn!(venue = self.venue(c.venue).name(), error = %e, "cancel not sent");
+            }
+        }
+    }
+
+    /// Cancels every leg still open and takes the answers that arrive within a second.
+    async fn exit(&mut self, feed: &mut Feed) {
+        let open = self.engine.cancels_on_exit();
+        if open.is_empty() {
+            return;
+        }
+        tracing::info!(legs = open.len(), "cancelling the legs still open");
+        self.cancel_all(open).await;
+        let deadline = tokio::time::sleep(EXIT_CANCEL_WAIT);
+        tokio::pin!(deadline);
+        while !self.engine.cancels_on_exit().is_empty() {
+            let next = tokio::select! {
+                () = &mut deadline => break,
+                next = feed.next() => next,
+            };
+            let Some((venue, event)) = next else { break };
+            // Only the account's answers: no new decision is taken while leaving.
+            if matches!(event, Event::Order(_) | Event::Fill(_) | Event::Balance(_)) {
+                self.summary.count(venue, &event);
+                let _ = self.engine.on_event(venue, &event, now_ns());
+            }
+        }
+    }
+}
