@@ -34,6 +34,8 @@ mod venue;
 
 use std::sync::{Arc, Weak};
 
+use plugin_api::StreamKind;
+
 pub use book::{BookChange, OrderBook, OrderBookStream};
 pub use error::{ExchangeError, ScopeError};
 pub use start::START_PATIENCE;
@@ -76,6 +78,11 @@ impl Drop for Owner {
                 venues = ?self.venues.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
                 "exchange dropped without shutdown: stopping every venue without an orderly stop"
             );
+            // Consumers see the end of their streams (a dropped host does not close them).
+            let bus = self.inner.operator.host().bus();
+            for (name, _) in self.venues.iter() {
+                bus.end_kinds(name, &StreamKind::ALL);
+            }
             // The operator's tasks hold it; once they end, the host goes and cancels its own.
             self.inner.operator.cancel_tasks();
         }
