@@ -66,6 +66,18 @@ pub enum ExchangeError {
         #[source]
         source: Box<HostError>,
     },
+    /// The venue does not list the market (or the symbol is not normalized, `BTC/USDT`).
+    /// The source names the venue.
+    #[error("instrument `{symbol}`: {source}")]
+    Instrument {
+        /// Instance name.
+        venue: String,
+        /// The symbol asked for.
+        symbol: String,
+        /// The host's refusal.
+        #[source]
+        source: Box<HostError>,
+    },
     /// An order book of that symbol is open already on the venue. The venue sends a book
     /// snapshot when the book is first subscribed, so a second book would stay unsynced
     /// until the next gap: share the first one instead.
@@ -103,6 +115,7 @@ impl ExchangeError {
             | ExchangeError::UnknownVenue { venue, .. }
             | ExchangeError::Closed { venue }
             | ExchangeError::Stream { venue, .. }
+            | ExchangeError::Instrument { venue, .. }
             | ExchangeError::BookOpen { venue, .. }
             | ExchangeError::Order { venue, .. } => Some(venue),
         }

@@ -206,3 +206,43 @@ impl Exchange {
         report
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{HostConfig, Secrets};
+
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>(_: &T) {}
+
+    /// Programs move handles and streams into tasks and spawn scopes: checked at compile time.
+    #[test]
+    fn handles_streams_and_futures_are_send() {
+        send_sync::<Exchange>();
+        send_sync::<ExchangeHandle>();
+        send_sync::<VenueHandle>();
+        send_sync::<OrderBookStream>();
+        send_sync::<BookTickers>();
+        send_sync::<Orders>();
+        send_sync::<ExchangeError>();
+        let order = plugin_api::NewOrder {
+            instrument: plugin_api::Instrument::default(),
+            side: plugin_api::Side::Buy,
+            order_type: plugin_api::OrderType::Limit,
+            price: plugin_api::Num::ZERO,
+            qty: plugin_api::Num::ZERO,
+            client_id: "".into(),
+        };
+        // Built, never run: the futures' types are what is checked.
+        let _never_run = |config: HostConfig, secrets: Secrets, venue: VenueHandle| {
+            send(&Exchange::start(config.clone(), secrets.clone()));
+            send(&venue.order_book("BTC/USDT"));
+            send(&venue.place(order));
+            send(&Exchange::scope(config, secrets, |ex| async move {
+                let mut book = ex.venue("gate")?.order_book("BTC/USDT").await?;
+                book.recv().await;
+                Ok::<_, ExchangeError>(())
+            }));
+        };
+    }
+}

@@ -27,7 +27,8 @@ pub struct EventStream<T> {
 }
 
 /// Best bid and ask with their sizes, of one symbol. When the consumer falls behind, the
-/// newest value replaces older ones not yet taken (the `book_ticker` queue policy).
+/// newest value replaces older ones not yet taken (the default `[queues] book_ticker`
+/// policy, `latest_value_wins`).
 pub type BookTickers = EventStream<BookTicker>;
 /// Public trades of one symbol.
 pub type Trades = EventStream<Trade>;

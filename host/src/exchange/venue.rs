@@ -102,7 +102,14 @@ impl VenueHandle {
         let host = self.host()?;
         host.instrument(&self.name, symbol)
             .await
-            .map_err(|e| self.refused(symbol, StreamKind::BookTicker, e))
+            .map_err(|e| match e {
+                HostError::ShutDown | HostError::UnknownInstance(_) => self.closed(),
+                e => ExchangeError::Instrument {
+                    venue: self.name.to_string(),
+                    symbol: symbol.to_owned(),
+                    source: Box::new(e),
+                },
+            })
     }
 
     fn refused(&self, symbol: &str, kind: StreamKind, e: HostError) -> ExchangeError {

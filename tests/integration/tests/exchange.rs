@@ -247,6 +247,8 @@ fn both_venues_give_typed_book_tickers_and_synced_books_with_their_gaps() {
         let refused = gate.book_tickers("BTCUSDT").await.unwrap_err();
         assert_eq!(refused.venue(), Some("gate"));
         assert!(refused.to_string().contains("`BTCUSDT`"), "{refused}");
+        let no_market = gate.instrument("BTCUSDT").await.unwrap_err();
+        assert!(matches!(&no_market, ExchangeError::Instrument { venue, symbol, .. } if venue == "gate" && symbol == "BTCUSDT"), "{no_market}");
 
         let report = exchange.shutdown("test").await;
         assert_clean(&report);
