@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use rust_decimal::Decimal;
 
+use crate::crossing::Crossing;
 use crate::market::Symbol;
 
 /// Which venue's protocol to speak.
@@ -20,8 +21,14 @@ pub enum Venue {
 pub enum Source {
     /// The real captures in `tests/fixtures/venues`, timestamps shifted to now.
     Replay,
-    /// A random walk of each symbol's book.
+    /// A random walk of each symbol's book, or the cross-venue model with `crossing`.
     Synthetic,
+    /// Each subscribed stream's real captures first (most streams have none), then its
+    /// synthetic data, numbered above every captured id.
+    //
+    // Only the configured symbols are served. A consumer sees the switch as a forward gap
+    // and resynchronises its book from a REST snapshot (of the synthetic book).
+    ReplayThenSynthetic,
 }
 
 /// MEXC connection rules; the defaults are the documented values.
@@ -74,9 +81,10 @@ pub struct SimConfig {
     /// Symbols to simulate (synthetic source, trading, metadata).
     pub symbols: Vec<Symbol>,
     /// Synthetic: book updates per second over all symbols. Replay: frames per second per
-    /// subscribed stream.
+    /// subscribed stream (both, for [`Source::ReplayThenSynthetic`]).
     pub rate: u32,
-    /// Replay: start each stream again (with fresh timestamps) when it ends.
+    /// Replay: start each stream again (with fresh timestamps) when it ends. Ignored by
+    /// [`Source::ReplayThenSynthetic`].
     pub replay_loop: bool,
     /// Gate: every n-th `spot.order_book_update` of a symbol is a `full: true` snapshot.
     pub gate_full_every: Option<u32>,
@@ -88,8 +96,12 @@ pub struct SimConfig {
     pub initial_balances: Vec<(String, Decimal)>,
     /// Levels per side of each synthetic book.
     pub book_levels: usize,
-    /// Random seed of the synthetic generator.
+    /// Random seed of the synthetic generator, and of the cross-venue model's fair value.
     pub seed: u64,
+    /// Synthetic prices follow the cross-venue model ([`crate::crossing`]): a Gate.io and a
+    /// MEXC simulator with the same `seed` and `crossing` quote around one fair value and
+    /// cross each other at scheduled times. `None`: each book walks on its own.
+    pub crossing: Option<Crossing>,
     /// Server clock for REST signature timing checks and the time endpoints, in ms; `None`
     /// uses the system clock. Lets tests replay signed requests with old timestamps.
     pub frozen_time_ms: Option<i64>,
@@ -119,6 +131,7 @@ impl SimConfig {
             ],
             book_levels: 50,
             seed: 7,
+            crossing: None,
             frozen_time_ms: None,
         }
     }

@@ -19,7 +19,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{SimConfig, Venue};
+use crate::config::{SimConfig, Source, Venue};
 use crate::faults::{AcceptMode, Faults, RestFault};
 use crate::market::Market;
 use crate::replay::Replay;
@@ -64,7 +64,7 @@ impl App {
             market: self.market_tx.as_ref().map(|t| t.subscribe()),
             replay: self.replay.clone(),
             replay_rate: self.cfg.rate,
-            replay_loop: self.cfg.replay_loop,
+            replay_loop: self.cfg.replay_loop && self.cfg.source == Source::Replay,
             private: self.exchange.events(),
         }
     }

@@ -12,6 +12,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod crossing;
 pub mod faults;
 pub mod gateio;
 pub mod mexc;
@@ -36,6 +37,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use config::{Credential, MexcLimits, SimConfig, Source, Venue};
+pub use crossing::{Crossing, PriceModel, Quote};
 pub use faults::{AcceptMode, Faults, Kick, RestFault};
 pub use market::Symbol;
 pub use stats::{Stats, StatsSnapshot};
@@ -43,7 +45,7 @@ pub use stats::{Stats, StatsSnapshot};
 use crate::http::App;
 use crate::market::Market;
 use crate::replay::Replay;
-use crate::synthetic::{Generator, Render};
+use crate::synthetic::{Generator, Prices, Render};
 use crate::topics::TopicTable;
 use crate::trading::Exchange;
 
@@ -69,6 +71,12 @@ pub enum SimError {
     /// No symbols configured for the synthetic source.
     #[error("venue-sim synthetic source needs at least one symbol")]
     NoSymbols,
+    /// The crossing schedule's values cannot make one.
+    #[error("venue-sim crossing: {reason}")]
+    InvalidCrossing {
+        /// What is wrong.
+        reason: &'static str,
+    },
 }
 
 /// Entry point: [`Simulator::start`].
@@ -81,8 +89,12 @@ impl Simulator {
         if !bind.ip().is_loopback() {
             return Err(SimError::NotLoopback { addr: bind });
         }
-        if config.symbols.is_empty() && config.source == config::Source::Synthetic {
+        if config.symbols.is_empty() && config.source != config::Source::Replay {
             return Err(SimError::NoSymbols);
+        }
+        if let Some(c) = &config.crossing {
+            c.check()
+                .map_err(|reason| SimError::InvalidCrossing { reason })?;
         }
         let listener = TcpListener::bind(bind)
             .await
@@ -95,7 +107,16 @@ impl Simulator {
         let stats = Stats::default();
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
-        let market = Market::new(config.symbols.clone(), config.book_levels, 1_000_000);
+        let mut table = TopicTable::default();
+        let replay = match config.source {
+            config::Source::Replay | config::Source::ReplayThenSynthetic => {
+                Some(Arc::new(Replay::build(config.venue, &mut table)))
+            }
+            config::Source::Synthetic => None,
+        };
+        // Synthetic updates that follow captured ones are numbered above them.
+        let first_seq = replay.as_ref().map_or(0, |r| r.max_id() + 1).max(1_000_000);
+        let market = Market::new(config.symbols.clone(), config.book_levels, first_seq);
         let creds: Vec<(String, String)> = config
             .credentials
             .iter()
@@ -107,14 +128,10 @@ impl Simulator {
             &config.initial_balances,
         ));
 
-        let mut table = TopicTable::default();
-        let (replay, render): (Option<Arc<Replay>>, Option<Box<dyn Render>>) = match config.source {
-            config::Source::Replay => (
-                Some(Arc::new(Replay::build(config.venue, &mut table))),
-                None,
-            ),
-            config::Source::Synthetic => {
-                let r: Box<dyn Render> = match config.venue {
+        let render: Option<Box<dyn Render>> = match config.source {
+            config::Source::Replay => None,
+            config::Source::Synthetic | config::Source::ReplayThenSynthetic => {
+                Some(match config.venue {
                     Venue::Gateio => Box::new(gateio::render::GateRender::new(
                         &market.symbols,
                         &mut table,
@@ -123,19 +140,27 @@ impl Simulator {
                     Venue::Mexc => {
                         Box::new(mexc::render::MexcRender::new(&market.symbols, &mut table))
                     }
-                };
-                (None, Some(r))
+                })
             }
         };
         let topics = Arc::new(table);
         let market_tx = render.map(|render| {
             let (tx, _) = broadcast::channel(synthetic::batch_capacity(config.rate));
+            let prices = match config.crossing {
+                Some(c) => Prices::Crossing {
+                    model: PriceModel::new(config.seed, c, &market.symbols),
+                    venue: config.venue,
+                    levels: config.book_levels,
+                },
+                None => Prices::RandomWalk,
+            };
             let gen = Generator::new(
                 market.clone(),
                 topics.clone(),
                 render,
                 config.seed,
                 faults.clone(),
+                prices,
             );
             tracker.spawn(gen.run(config.rate, tx.clone(), cancel.clone()));
             tx

@@ -103,7 +103,7 @@ pub(crate) struct Market {
 }
 
 /// A starting price in ticks for a base asset.
-fn start_price_ticks(base: &str) -> i64 {
+pub(crate) fn start_price_ticks(base: &str) -> i64 {
     let units = match base {
         "BTC" => 60_000,
         "ETH" => 3_000,

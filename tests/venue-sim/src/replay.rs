@@ -166,6 +166,44 @@ fn first_ms(spans: &[TsSpan], json: &[u8]) -> Option<i64> {
     Some(if s.millis() { v } else { v * 1000 })
 }
 
+/// Keys of JSON frames whose values are update or trade ids (numbers or numeric strings).
+const ID_KEYS: &[&str] = &["u", "U", "id", "lastUpdateId", "r"];
+
+/// The largest id under [`ID_KEYS`] anywhere in `v`.
+fn max_json_id(v: &serde_json::Value) -> u64 {
+    match v {
+        serde_json::Value::Object(m) => m
+            .iter()
+            .map(|(k, x)| {
+                let own = if ID_KEYS.contains(&k.as_str()) {
+                    match x {
+                        serde_json::Value::Number(n) => n.as_u64().unwrap_or(0),
+                        serde_json::Value::String(s) => s.parse().unwrap_or(0),
+                        _ => 0,
+                    }
+                } else {
+                    0
+                };
+                own.max(max_json_id(x))
+            })
+            .max()
+            .unwrap_or(0),
+        serde_json::Value::Array(a) => a.iter().map(max_json_id).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// The largest version of a MEXC push (trade ids are strings of another space).
+fn max_proto_id(m: &PushDataV3ApiWrapper) -> u64 {
+    let n = |s: &str| s.parse::<u64>().unwrap_or(0);
+    match m.body.as_ref() {
+        Some(Body::PublicAggreDepths(b)) => n(&b.from_version).max(n(&b.to_version)),
+        Some(Body::PublicAggreBookTicker(b)) => n(&b.version),
+        Some(Body::PublicLimitDepths(b)) => n(&b.version),
+        _ => 0,
+    }
+}
+
 /// All replay streams of one venue, indexed by topic id.
 #[derive(Debug, Default)]
 pub(crate) struct Replay {
@@ -173,6 +211,8 @@ pub(crate) struct Replay {
     base_ms: HashMap<u32, i64>,
     /// Gate: captured REST order books by pair.
     rest_books: HashMap<String, (Bytes, Vec<TsSpan>)>,
+    /// The largest update or version id (and Gate trade id) in any captured frame or snapshot.
+    max_id: u64,
 }
 
 #[derive(Deserialize)]
@@ -199,7 +239,20 @@ impl Replay {
         r
     }
 
+    /// The largest update or version id in the captures: synthetic data that follows
+    /// them ([`crate::Source::ReplayThenSynthetic`]) numbers its updates above it.
+    pub(crate) fn max_id(&self) -> u64 {
+        self.max_id
+    }
+
+    fn note_json_ids(&mut self, raw: &str) {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(raw) {
+            self.max_id = self.max_id.max(max_json_id(&v));
+        }
+    }
+
     fn push_json(&mut self, topic: u32, raw: &str) {
+        self.note_json_ids(raw);
         let bytes = Bytes::copy_from_slice(raw.as_bytes());
         let spans = timestamp_spans(&bytes);
         if let Some(ms) = first_ms(&spans, &bytes) {
@@ -252,6 +305,7 @@ impl Replay {
             else {
                 continue;
             };
+            self.note_json_ids(l.body.get());
             let bytes = Bytes::copy_from_slice(l.body.get().as_bytes());
             let spans = timestamp_spans(&bytes);
             self.rest_books.insert(pair.to_owned(), (bytes, spans));
@@ -274,6 +328,7 @@ impl Replay {
                 continue;
             };
             let topic = table.register(&msg.channel, "");
+            self.max_id = self.max_id.max(max_proto_id(&msg));
             if let Some(ms) = msg.send_time.or(msg.create_time) {
                 self.base_ms.entry(topic).or_insert(ms);
             }
@@ -379,5 +434,18 @@ pub(crate) fn shift_proto(m: &mut PushDataV3ApiWrapper, delta_ms: i64) {
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_largest_captured_ids_are_found() {
+        let build = |venue| Replay::build(venue, &mut TopicTable::default()).max_id();
+        // Gate: the `spot.obu` capture's `u`; MEXC: the limit-depth frame's `version`.
+        assert_eq!(build(Venue::Gateio), 25_847_129_996);
+        assert_eq!(build(Venue::Mexc), 82_164_155_643);
     }
 }

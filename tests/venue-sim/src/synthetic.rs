@@ -10,6 +10,8 @@ use tokio::sync::broadcast;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
+use crate::config::Venue;
+use crate::crossing::{self, PriceModel};
 use crate::faults::Faults;
 use crate::market::{Book, Market};
 use crate::topics::{Batch, Frame, TopicTable};
@@ -28,14 +30,17 @@ pub(crate) struct TradeEvent {
     pub(crate) taker_buy: bool,
 }
 
+/// One level change: `(is_bid, price ticks, new quantity lots)`; quantity 0 removes the level.
+pub(crate) type Change = (bool, i64, i64);
+
 /// One book update (one or more level changes with a contiguous id range) of one symbol.
 #[derive(Clone, Debug)]
 pub(crate) struct Event {
     pub(crate) sym: usize,
     pub(crate) first: u64,
     pub(crate) last: u64,
-    /// `(is_bid, price ticks, new quantity lots)`; quantity 0 removes the level.
-    pub(crate) changes: Vec<(bool, i64, i64)>,
+    /// The level changes, in the order they apply.
+    pub(crate) changes: Vec<Change>,
     pub(crate) trade: Option<TradeEvent>,
     pub(crate) ts_ms: i64,
 }
@@ -139,6 +144,18 @@ pub(crate) fn step(book: &mut Book, sym: usize, rng: &mut SmallRng, gap: u64, ts
             side.insert(p, q);
         }
     }
+    finish(book, sym, changes, trade, gap, ts_ms)
+}
+
+/// The event of `changes` (already applied to `book`): the next ids after `gap` skipped ones.
+pub(crate) fn finish(
+    book: &mut Book,
+    sym: usize,
+    changes: Vec<Change>,
+    trade: Option<TradeEvent>,
+    gap: u64,
+    ts_ms: i64,
+) -> Event {
     let first = book.seq + 1 + gap;
     let last = first + changes.len() as u64 - 1;
     book.seq = last;
@@ -152,6 +169,19 @@ pub(crate) fn step(book: &mut Book, sym: usize, rng: &mut SmallRng, gap: u64, ts
     }
 }
 
+/// How the generator moves prices.
+pub(crate) enum Prices {
+    /// Each book's own random walk ([`step`]).
+    RandomWalk,
+    /// The shared cross-venue model ([`crate::crossing`]) as `venue` quotes it, each book kept
+    /// `levels` deep.
+    Crossing {
+        model: PriceModel,
+        venue: Venue,
+        levels: usize,
+    },
+}
+
 /// The generator: owns the random state and the venue renderer.
 pub(crate) struct Generator {
     pub(crate) market: Arc<Market>,
@@ -160,31 +190,54 @@ pub(crate) struct Generator {
     pub(crate) rng: SmallRng,
     pub(crate) next_sym: usize,
     pub(crate) faults: Faults,
+    prices: Prices,
     /// Ids still to skip before each symbol's next update ([`Faults::skip_sequence`]).
     pending_gap: Vec<u64>,
 }
 
 impl Generator {
+    /// A generator over `market`'s books. In the crossing mode the books are moved to the
+    /// model's prices of now before anything is served (no update is sent for that).
     pub(crate) fn new(
         market: Arc<Market>,
         topics: Arc<TopicTable>,
         render: Box<dyn Render>,
         seed: u64,
         faults: Faults,
+        mut prices: Prices,
     ) -> Self {
+        let mut rng = SmallRng::seed_from_u64(seed);
+        if let Prices::Crossing {
+            model,
+            venue,
+            levels,
+        } = &mut prices
+        {
+            let now = now_ms();
+            for (sym, book) in market.lock().iter_mut().enumerate() {
+                let (bid, ask) = model.quote_ticks(*venue, sym, now);
+                crossing::recenter(book, bid, ask, *levels, &mut rng, &mut Vec::new());
+            }
+        }
         Self {
             market,
             topics,
             render,
-            rng: SmallRng::seed_from_u64(seed),
+            rng,
             next_sym: 0,
             faults,
+            prices,
             pending_gap: Vec::new(),
         }
     }
 
-    /// Produce `n` events (round-robin over symbols) and render them.
+    /// Produce `n` events (round-robin over symbols) stamped now and render them.
     pub(crate) fn produce(&mut self, n: u64) -> Vec<Frame> {
+        self.produce_at(n, now_ms())
+    }
+
+    /// Produce `n` events (round-robin over symbols) stamped `ts` and render them.
+    pub(crate) fn produce_at(&mut self, n: u64, ts: i64) -> Vec<Frame> {
         let mut out = Vec::with_capacity(n as usize);
         let mut books = self.market.lock();
         if books.is_empty() {
@@ -197,13 +250,22 @@ impl Generator {
         if gap > 0 {
             self.pending_gap.iter_mut().for_each(|g| *g += gap);
         }
-        let ts = now_ms();
         for _ in 0..n {
             let sym = self.next_sym % books.len();
             self.next_sym = self.next_sym.wrapping_add(1);
             let gap = std::mem::take(&mut self.pending_gap[sym]);
             let book = &mut books[sym];
-            let ev = step(book, sym, &mut self.rng, gap, ts);
+            let ev = match &mut self.prices {
+                Prices::RandomWalk => step(book, sym, &mut self.rng, gap, ts),
+                Prices::Crossing {
+                    model,
+                    venue,
+                    levels,
+                } => {
+                    let (bid, ask) = model.quote_ticks(*venue, sym, ts);
+                    crossing::step(book, sym, bid, ask, *levels, &mut self.rng, gap, ts)
+                }
+            };
             self.render.render(&ev, book, &self.topics, &mut out);
         }
         out

@@ -223,7 +223,7 @@ where
                 }
             },
             b = recv_batch(&mut ctx.market) => match b {
-                Ok(batch) => send_batch(&mut session, &mut out, &batch).await,
+                Ok(batch) => send_batch(&mut session, &mut out, &batch, &cursors).await,
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     ctx.stats.lagged(n);
                     Ok(())
@@ -325,14 +325,21 @@ where
     out.flush().await
 }
 
-async fn send_batch<S, T>(session: &mut T, out: &mut Out<S>, batch: &Batch) -> Result<(), End>
+/// Sends the frames of `batch` whose topics the session subscribed to, except topics still
+/// playing their captures first (`replaying`).
+async fn send_batch<S, T>(
+    session: &mut T,
+    out: &mut Out<S>,
+    batch: &Batch,
+    replaying: &[Cursor],
+) -> Result<(), End>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     T: Session,
 {
     let mut any = false;
     for f in batch.iter() {
-        if session.topics().contains(f.topic) {
+        if session.topics().contains(f.topic) && !replaying.iter().any(|c| c.topic == f.topic) {
             out.push(f.msg.clone(), true).await?;
             any = true;
         }

@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 use super::sign;
+use crate::config::Source;
 use crate::http::{json, App, Body, RestRequest};
 use crate::market::{fixed, PRICE_DECIMALS, QTY_DECIMALS};
 use crate::trading::{NewOrder, OrderKind, Side, TradeError};
@@ -173,7 +174,12 @@ fn pair_of(app: &App, req: &RestRequest) -> Result<usize, Response<Body>> {
 }
 
 fn order_book(app: &App, req: &RestRequest) -> Response<Body> {
-    if let (Some(replay), Some(pair)) = (&app.replay, req.param("currency_pair")) {
+    // After a replay, synthetic updates follow: their book is the one to sync with.
+    let captured = app
+        .replay
+        .as_ref()
+        .filter(|_| app.cfg.source == Source::Replay);
+    if let (Some(replay), Some(pair)) = (captured, req.param("currency_pair")) {
         if let Some(body) = replay.rest_book(pair, app.now_ms()) {
             return json(StatusCode::OK, body);
         }

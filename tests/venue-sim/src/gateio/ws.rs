@@ -64,7 +64,7 @@ pub(crate) struct GateSession {
     names: BTreeSet<String>,
     conn_id: String,
     exchange: Arc<Exchange>,
-    /// Validate pairs against the configured symbols (synthetic source only).
+    /// Validate pairs against the configured symbols (every source but pure replay).
     check_pairs: bool,
     /// Private channel → (API key, payload items).
     private: BTreeMap<&'static str, (String, Vec<String>)>,
@@ -77,7 +77,7 @@ impl GateSession {
             names: BTreeSet::new(),
             conn_id: format!("{:016x}", rand::random::<u64>()),
             exchange: app.exchange.clone(),
-            check_pairs: app.cfg.source == Source::Synthetic,
+            check_pairs: app.cfg.source != Source::Replay,
             private: BTreeMap::new(),
         }
     }
