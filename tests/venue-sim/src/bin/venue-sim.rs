@@ -1,26 +1,34 @@
 //! `venue-sim`: serve a simulated MEXC spot v3 or Gate.io spot v4 venue on loopback until
-//! Ctrl-C.
+//! Ctrl-C or SIGTERM.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use venue_sim::{Credential, SimConfig, Simulator, Source, Symbol, Venue};
+use venue_sim::{Credential, Crossing, SimConfig, Simulator, Source, Symbol, Venue};
 
 /// Simulated crypto venue (websocket + REST) for tests, benchmarks and demos.
 ///
-/// Serves the venue's websocket (upgrade) and REST API on one loopback port and prints both
-/// URLs. Stop with Ctrl-C.
+/// Serves the venue's websocket (upgrade) and REST API on one loopback port, prints both URLs
+/// and then `listening on ADDR`. Stop with Ctrl-C or SIGTERM.
+///
+/// Two simulators make an arbitrage demo: one `--venue gateio` and one `--venue mexc`, both
+/// with `--crossing` and the same `--seed`, quote the same fair value and cross each other
+/// every `--cross-every` seconds (alternating direction) for `--cross-width` seconds, by up to
+/// `--cross-bps` basis points.
 #[derive(Debug, Parser)]
 #[command(name = "venue-sim", version, about, long_about)]
 struct Args {
     /// Venue protocol to speak.
     #[arg(long, value_enum)]
     venue: Venue,
-    /// Loopback address to listen on (port 0 picks a free port).
+    /// Loopback address to listen on (port 0 picks a free port; the `listening on` line says
+    /// which).
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
-    /// Market-data source: real captures replayed with shifted timestamps, or a random walk.
+    /// Market-data source: real captures replayed with shifted timestamps, a random walk, or
+    /// each subscribed stream's captures first and then its synthetic data.
     #[arg(long, value_enum, default_value = "synthetic")]
     source: Source,
     /// Symbols for the synthetic source and trading, comma separated (BTC/USDT, BTC_USDT or
@@ -40,23 +48,56 @@ struct Args {
     /// API credentials accepted, as KEY:SECRET (repeatable). Default: test-key:test-secret.
     #[arg(long = "credential", value_name = "KEY:SECRET")]
     credentials: Vec<String>,
+    /// Seed of the synthetic data; with --crossing, simulators given the same seed quote the
+    /// same fair value.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Synthetic prices follow the cross-venue model instead of each book's own random walk:
+    /// a fair value shared by every simulator with the same --seed, with Gate.io above MEXC,
+    /// then MEXC above Gate.io, at scheduled times (best bid one tick below the mid, best ask
+    /// one above, 0.5 to 5 units at the best).
+    #[arg(long)]
+    crossing: bool,
+    /// With --crossing: seconds from one crossing to the next (they alternate direction); the
+    /// schedule counts from the Unix epoch, so separate simulators agree.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 30.0,
+        requires = "crossing"
+    )]
+    cross_every: f64,
+    /// With --crossing: seconds each crossing lasts (the rich venue's best bid above the cheap
+    /// venue's best ask); at most --cross-every.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 8.0,
+        requires = "crossing"
+    )]
+    cross_width: f64,
+    /// With --crossing: how far the rich bid is above the cheap ask at a crossing's centre, in
+    /// basis points of the fair value (above fees half the crossing's time when it is twice
+    /// their sum: 40 bp for 0.1 % taker fees on each leg).
+    #[arg(long, value_name = "BPS", default_value_t = 40, requires = "crossing")]
+    cross_bps: u32,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let args = Args::parse();
+/// A whole number of milliseconds from `secs`, refusing what is not a positive finite time.
+fn seconds(name: &str, secs: f64) -> anyhow::Result<Duration> {
+    if !secs.is_finite() || secs <= 0.0 {
+        bail!("--{name} must be a positive number of seconds, not {secs}");
+    }
+    Ok(Duration::from_millis((secs * 1000.0).round() as u64))
+}
+
+fn config(args: &Args) -> anyhow::Result<SimConfig> {
     let mut cfg = SimConfig::new(args.venue);
     cfg.source = args.source;
     cfg.rate = args.rate;
     cfg.replay_loop = args.replay_loop;
     cfg.gate_full_every = args.gate_full_every;
+    cfg.seed = args.seed;
     cfg.symbols = args
         .symbols
         .iter()
@@ -72,14 +113,52 @@ async fn main() -> anyhow::Result<()> {
             })
             .collect::<anyhow::Result<_>>()?;
     }
+    if args.crossing {
+        cfg.crossing = Some(Crossing {
+            every: seconds("cross-every", args.cross_every)?,
+            width: seconds("cross-width", args.cross_width)?,
+            peak_bps: args.cross_bps,
+            ..Crossing::default()
+        });
+    }
+    Ok(cfg)
+}
+
+/// Waits for Ctrl-C (SIGINT) or SIGTERM: the name of the one that came.
+async fn stop_signal() -> anyhow::Result<&'static str> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("listening for SIGTERM")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C").map(|()| "SIGINT"),
+        _ = term.recv() => Ok("SIGTERM"),
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let cfg = config(&args)?;
+    let crossing = cfg.crossing;
     let sim = Simulator::start(cfg, args.listen).await?;
     println!("venue-sim {:?} ({:?} source)", args.venue, args.source);
+    if let Some(c) = crossing {
+        println!(
+            "crossing:  seed {}, every {:?}, {:?} long, peak {} bp",
+            args.seed, c.every, c.width, c.peak_bps
+        );
+    }
     println!("websocket: {}", sim.ws_url());
     println!("rest:      {}", sim.rest_url());
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
-    println!("stopping");
+    println!("listening on {}", sim.local_addr());
+    let signal = stop_signal().await?;
+    println!("stopping ({signal})");
     sim.shutdown().await;
     Ok(())
 }
