@@ -25,6 +25,7 @@ const PACKAGES: &[&str] = &[
     "mexc-plugin",
     "host",
     "arbitrage-program",
+    "venue-sim",
 ];
 
 /// Builds every test artifact (once per process) into its own target folder, so it never
@@ -70,6 +71,11 @@ pub fn arbitrage_binary() -> PathBuf {
 /// The built `host` binary.
 pub fn host_binary() -> PathBuf {
     artifacts().join("host")
+}
+
+/// The built `venue-sim` binary.
+pub fn simulator_binary() -> PathBuf {
+    artifacts().join("venue-sim")
 }
 
 /// Starts `host run` with `args` (`--config FILE`, `--report FILE`, `--duration S`...),
