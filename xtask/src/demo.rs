@@ -12,6 +12,11 @@ use crate::install::install;
 use crate::process::{exit_code, left, stop_all, Child, Event, Who};
 use crate::{Error, SIMULATOR_CREDENTIAL, SIMULATOR_SEED};
 
+/// Time from one crossing to the next (they alternate direction).
+const CROSS_EVERY: Duration = Duration::from_secs(30);
+/// When the first crossing peaks, counted from the simulators' start: late enough for the
+/// program to have started and synced its books, early enough for a 20 s run to see it.
+const FIRST_CROSSING_AFTER: Duration = Duration::from_secs(10);
 /// How long the simulators get to say they listen.
 const LISTEN_PATIENCE: Duration = Duration::from_secs(30);
 /// How long the simulators get to stop after SIGTERM.
@@ -35,9 +40,10 @@ pub struct SimulatorSpec {
 
 impl SimulatorSpec {
     /// The `venue-sim` arguments of the demo: the real captures of each stream first, then
-    /// the crossing model with the seed every demo simulator shares, and the test credential
-    /// the demo's secrets file holds.
-    pub fn args(&self) -> Vec<String> {
+    /// the crossing model with the seed every demo simulator shares and the crossing schedule
+    /// counted from `cross_origin_ms` (the same for every simulator of a run), and the test
+    /// credential the demo's secrets file holds.
+    pub fn args(&self, cross_origin_ms: i64) -> Vec<String> {
         [
             "--venue",
             &self.venue,
@@ -48,12 +54,25 @@ impl SimulatorSpec {
             "--crossing",
             "--seed",
             &SIMULATOR_SEED.to_string(),
+            "--cross-every",
+            &CROSS_EVERY.as_secs().to_string(),
+            "--cross-origin-ms",
+            &cross_origin_ms.to_string(),
             "--credential",
             SIMULATOR_CREDENTIAL,
         ]
         .map(str::to_owned)
         .to_vec()
     }
+}
+
+/// The crossing schedule's origin (Unix ms) that centres the first crossing `after` from now.
+fn cross_origin_ms(after: Duration) -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    // Crossings are centred at origin + (n + 1/2) * every.
+    now + after.as_millis() as i64 - CROSS_EVERY.as_millis() as i64 / 2
 }
 
 /// What one run needs.
@@ -101,17 +120,15 @@ fn start_simulators(
     events: (&Sender<Event>, &Receiver<Event>),
 ) -> Result<(Vec<Child>, Vec<String>), Error> {
     let mut sims = Vec::new();
+    let origin = cross_origin_ms(FIRST_CROSSING_AFTER);
     for (i, spec) in demo.simulators.iter().enumerate() {
+        let args = spec.args(origin);
         let mut command = Command::new(&demo.simulator);
         command
-            .args(spec.args())
+            .args(&args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        eprintln!(
-            "demo: starting {}: venue-sim {}",
-            spec.name,
-            spec.args().join(" ")
-        );
+        eprintln!("demo: starting {}: venue-sim {}", spec.name, args.join(" "));
         let mut child = Child::spawn(
             &spec.name,
             Who::Simulator(i),
@@ -127,6 +144,9 @@ fn start_simulators(
         }
         sims.push(child);
     }
+    eprintln!(
+        "demo: the books cross {FIRST_CROSSING_AFTER:?} from now, then every {CROSS_EVERY:?}, alternating"
+    );
     let mut addrs: Vec<Option<String>> = vec![None; sims.len()];
     let deadline = Instant::now() + LISTEN_PATIENCE;
     let failure = loop {

@@ -23,8 +23,8 @@ enum Task {
     /// Run the demo: build the Gate.io and MEXC plugins, the venue simulator and the program;
     /// install the two plugins (and nothing else) into `run/plugins`; start a Gate.io and a
     /// MEXC simulator on 127.0.0.1:18765 and :18766 (real captures first, then synthetic
-    /// prices that cross every 30 s); run the program on its embedded default configuration
-    /// until Ctrl-C or `--duration`; stop the simulators.
+    /// prices that cross 10 s after the start and every 30 s after that); run the program on
+    /// its embedded default configuration until Ctrl-C or `--duration`; stop the simulators.
     ///
     /// Ctrl-C and SIGTERM are forwarded to the program (a second Ctrl-C forces its exit).
     /// No child outlives the runner. The exit code is the program's.
@@ -43,7 +43,9 @@ enum Task {
 fn positive_seconds(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(s) if s.is_finite() && s > 0.0 => Ok(s),
-        _ => Err(format!("expected a positive number of seconds, not {text:?}")),
+        _ => Err(format!(
+            "expected a positive number of seconds, not {text:?}"
+        )),
     }
 }
 

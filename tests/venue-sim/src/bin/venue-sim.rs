@@ -58,8 +58,7 @@ struct Args {
     /// one above, 0.5 to 5 units at the best).
     #[arg(long)]
     crossing: bool,
-    /// With --crossing: seconds from one crossing to the next (they alternate direction); the
-    /// schedule counts from the Unix epoch, so separate simulators agree.
+    /// With --crossing: seconds from one crossing to the next (they alternate direction).
     #[arg(
         long,
         value_name = "SECS",
@@ -67,6 +66,11 @@ struct Args {
         requires = "crossing"
     )]
     cross_every: f64,
+    /// With --crossing: the Unix time in ms the schedule counts from: crossings are centred
+    /// at MS + (n + 1/2) * --cross-every, Gate.io rich for even n. Simulators of a pair must
+    /// share it (the default, the Unix epoch, needs no coordination).
+    #[arg(long, value_name = "MS", default_value_t = 0, requires = "crossing")]
+    cross_origin_ms: i64,
     /// With --crossing: seconds each crossing lasts (the rich venue's best bid above the cheap
     /// venue's best ask); at most --cross-every.
     #[arg(
@@ -118,7 +122,7 @@ fn config(args: &Args) -> anyhow::Result<SimConfig> {
             every: seconds("cross-every", args.cross_every)?,
             width: seconds("cross-width", args.cross_width)?,
             peak_bps: args.cross_bps,
-            ..Crossing::default()
+            origin_ms: args.cross_origin_ms,
         });
     }
     Ok(cfg)
