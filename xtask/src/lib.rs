@@ -30,12 +30,13 @@ pub struct Program {
     pub args: &'static [&'static str],
 }
 
-/// What `cargo xtask demo` runs. The host itself with its embedded default configuration,
-/// until the arbitrage program has a binary; switching is this one line.
+/// What `cargo xtask demo` runs: the arbitrage program, on the host's embedded default
+/// configuration and its own embedded settings. (`host run` on the same configuration:
+/// package and binary `host`, args `["run"]`.)
 pub const PROGRAM: Program = Program {
-    package: "host",
-    binary: "host",
-    args: &["run"],
+    package: "arbitrage-program",
+    binary: "arbitrage",
+    args: &[],
 };
 
 /// The real venue plugins: the only files installed into the plugins folder.
