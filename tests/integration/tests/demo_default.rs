@@ -1,21 +1,31 @@
 //! The demo's pieces, end to end and without cargo: the runner's own `demo::run` installs the
 //! real plugin files (and only those), starts two `venue-sim` children with the demo's
 //! arguments (captures first, then crossing prices) on free ports, waits for their
-//! `listening on` lines, and runs `host run --duration 3` on the embedded default
-//! configuration, with only its ports and folders moved by `HOST_*` overrides. The host exits
-//! 0 by itself, logs no WARN or ERROR line, and both venues saw data and answered the private
-//! subscriptions with the demo's secrets file.
+//! `listening on` lines, and runs a program on the embedded default configuration, with only
+//! its ports and folders moved by `HOST_*` overrides, for 3 s. `host run` and the arbitrage
+//! program each exit 0 by themselves, log no WARN or ERROR line, see data from both venues
+//! and leave no task behind.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 
-use integration_tests::{host_binary, plugin, simulator_binary, temp_dir, workspace};
+use integration_tests::{
+    arbitrage_binary, host_binary, plugin, simulator_binary, temp_dir, workspace,
+};
 use xtask::demo::{Demo, SimulatorSpec};
 
-#[test]
-fn the_embedded_default_runs_against_the_demo_simulators_without_a_warning() {
-    let dir = temp_dir("demo-default");
+/// What one demo run left: the program's log and its `--report` file.
+struct Run {
+    log: String,
+    report: serde_json::Value,
+}
+
+/// Runs `binary args... --duration 3 --report FILE` through `demo::run` in a fresh folder,
+/// the embedded default's venues pointed at the simulators it started; asserts it exited 0
+/// without a WARN or ERROR line and that the plugins folder holds exactly the real plugins.
+fn demo(name: &str, binary: PathBuf, args: &[&str]) -> Run {
+    let dir = temp_dir(name);
     let plugins_dir = dir.join("plugins");
     std::fs::create_dir_all(&plugins_dir).unwrap();
     // A fixture left in the folder is not one of the demo's plugins: the runner removes it.
@@ -25,21 +35,22 @@ fn the_embedded_default_runs_against_the_demo_simulators_without_a_warning() {
         venue: venue.into(),
         listen: "127.0.0.1:0".into(),
     };
-    let demo = Demo {
+    let run = Demo {
         plugins: vec![plugin("gateio_plugin"), plugin("mexc_plugin")],
         plugins_dir: plugins_dir.clone(),
         simulator: simulator_binary(),
         simulators: vec![spec("gate-sim", "gateio"), spec("mexc-sim", "mexc")],
         duration: Some(3.0),
     };
-    let log = dir.join("host.log");
+    let log = dir.join("program.log");
     let report = dir.join("report.json");
     let program = |addrs: &[String]| {
         let (gate, mexc) = (&addrs[0], &addrs[1]);
-        let mut command = Command::new(host_binary());
+        let mut command = Command::new(binary);
         command
             .current_dir(workspace())
-            .args(["run", "--duration", "3", "--report"])
+            .args(args)
+            .args(["--duration", "3", "--report"])
             .arg(&report)
             .env_remove("RUST_LOG")
             .env("HOST_PLUGINS_DIR", &plugins_dir)
@@ -66,7 +77,7 @@ fn the_embedded_default_runs_against_the_demo_simulators_without_a_warning() {
         command
     };
     let (tx, rx) = mpsc::channel();
-    let status = xtask::demo::run(&demo, program, (&tx, &rx)).expect("the demo runs");
+    let status = xtask::demo::run(&run, program, (&tx, &rx)).expect("the demo runs");
     let log = std::fs::read_to_string(&log).unwrap();
     assert!(status.success(), "{status}\n{log}");
     let alarming: Vec<&str> = log
@@ -81,15 +92,16 @@ fn the_embedded_default_runs_against_the_demo_simulators_without_a_warning() {
         .collect();
     installed.sort();
     assert_eq!(installed, ["libgateio_plugin.so", "libmexc_plugin.so"]);
+    let report = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let _ = std::fs::remove_dir_all(Path::new(&dir));
+    Run { log, report }
+}
 
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-    assert!(
-        report["tasks_left"]
-            .as_object()
-            .is_none_or(|t| t.is_empty()),
-        "{report:#}"
-    );
+#[test]
+fn host_run_on_the_embedded_default_sees_both_demo_simulators() {
+    let Run { report, .. } = demo("demo-host", host_binary(), &["run"]);
+    assert_eq!(report["tasks_left"], serde_json::json!([]), "{report:#}");
+    assert_eq!(report["forced"], false);
     let venues = report["venues"].as_array().unwrap();
     let names: Vec<&str> = venues.iter().map(|v| v["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["gate", "mexc"], "the embedded default's venues");
@@ -110,6 +122,22 @@ fn the_embedded_default_runs_against_the_demo_simulators_without_a_warning() {
             "{v:#}"
         );
     }
-    assert_eq!(report["forced"], false);
-    let _ = std::fs::remove_dir_all(Path::new(&dir));
+}
+
+#[test]
+fn the_arbitrage_program_on_the_embedded_default_quotes_both_demo_simulators() {
+    let Run { log, report } = demo("demo-arbitrage", arbitrage_binary(), &[]);
+    for venue in ["gate ", "mexc "] {
+        assert!(
+            log.lines()
+                .any(|l| l.starts_with(venue) && l.contains(" up ")),
+            "{venue}never up:\n{log}"
+        );
+    }
+    assert!(
+        report["program"]["evaluations"].as_u64().unwrap() > 0,
+        "{report:#}"
+    );
+    assert_eq!(report["shutdown"]["tasks_left"], serde_json::json!([]));
+    assert_eq!(report["shutdown"]["forced"], false);
 }
