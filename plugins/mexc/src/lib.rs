@@ -388,11 +388,11 @@ impl Venue for Mexc {
         );
         let mut out = Output::default();
         if private {
-            // Balances may have changed while the stream was down: refresh them.
-            if self.private_seen {
-                let account = self.account_action();
-                out.actions.push(account);
-            }
+            // The private stream only carries changes: the balances it starts from come by
+            // REST, on every open (a consumer that subscribed balances opened it, and they
+            // may have changed while a previous stream was down).
+            let account = self.account_action();
+            out.actions.push(account);
             self.private_seen = true;
         }
         Ok(out)

@@ -40,6 +40,11 @@ pub(crate) async fn subscribe(
     let mut feed: Feed = SelectAll::new();
     for (name, id) in venues {
         let venue = exchange.venue(name)?;
+        // Balances first: the first private subscription opens the account stream, and
+        // the venue's balance snapshot that follows must find a subscriber.
+        feed.push(pairs(*id, venue.balances().await?, Event::Balance));
+        feed.push(pairs(*id, venue.orders().await?, Event::Order));
+        feed.push(pairs(*id, venue.fills().await?, Event::Fill));
         for symbol in symbols {
             feed.push(pairs(
                 *id,
@@ -47,9 +52,6 @@ pub(crate) async fn subscribe(
                 Event::BookTicker,
             ));
         }
-        feed.push(pairs(*id, venue.orders().await?, Event::Order));
-        feed.push(pairs(*id, venue.fills().await?, Event::Fill));
-        feed.push(pairs(*id, venue.balances().await?, Event::Balance));
     }
     Ok(feed)
 }
