@@ -12,7 +12,9 @@ use host::ops::control::{request, Request};
 use host::ops::status::VenueView;
 use host::ops::Operator;
 use integration_tests::{next_matching, run_host, runtime};
-use ops_support::{metric, scrape, wait_exit, wait_for_line, Setup, PATIENCE};
+use ops_support::{
+    metric, scrape, wait_exit, wait_for_line, wait_for_metrics_address, Setup, PATIENCE,
+};
 use plugin_api::{Event, GapReason, StreamKind};
 
 /// The data pause tolerated in these tests (the default is a minute).
@@ -156,12 +158,7 @@ fn a_venue_nobody_listens_for_is_reported_as_never_connected_everywhere() {
         "--report".as_ref(),
         report.as_os_str(),
     ]);
-    let line = wait_for_line(&lines, "metrics: http://");
-    let address: std::net::SocketAddr = line
-        .trim_start_matches("metrics: http://")
-        .trim_end_matches("/metrics")
-        .parse()
-        .unwrap();
+    let address = wait_for_metrics_address(&lines);
     // The first failed attempt is a warning, with the error.
     let warning = wait_for_line(&lines, "connect failed");
     assert!(warning.contains("WARN"), "{warning}");

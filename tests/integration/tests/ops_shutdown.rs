@@ -12,7 +12,9 @@ use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use integration_tests::{run_host, run_host_with};
-use ops_support::{read_response, wait_exit, wait_for_line, Setup, PATIENCE};
+use ops_support::{
+    read_response, wait_exit, wait_for_line, wait_for_metrics_address, Setup, PATIENCE,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 
 /// A safety net against a hang. A stalled client used to hold the shutdown until hyper's
@@ -84,12 +86,7 @@ fn host_run_with_a_duration_exits_despite_a_stalled_metrics_client() {
         "--report".as_ref(),
         report.as_os_str(),
     ]);
-    let line = wait_for_line(&lines, "metrics: http://");
-    let address: std::net::SocketAddr = line
-        .trim_start_matches("metrics: http://")
-        .trim_end_matches("/metrics")
-        .parse()
-        .unwrap();
+    let address = wait_for_metrics_address(&lines);
     let runtime = integration_tests::runtime();
     let client = runtime.block_on(stalled_client(address));
 

@@ -185,6 +185,16 @@ pub fn wait_for_line(rx: &std::sync::mpsc::Receiver<String>, needle: &str) -> St
     }
 }
 
+/// Waits for the host's `metrics: http://ADDR/metrics` line (echoing the lines before it)
+/// and returns the address.
+pub fn wait_for_metrics_address(rx: &std::sync::mpsc::Receiver<String>) -> std::net::SocketAddr {
+    let line = wait_for_line(rx, "metrics: http://");
+    line.trim_start_matches("metrics: http://")
+        .trim_end_matches("/metrics")
+        .parse()
+        .unwrap_or_else(|e| panic!("{line}: {e}"))
+}
+
 /// Waits for `child` to exit, at most `bound` (a safety net against a hang, not a timing
 /// claim): its status, or `None` if it was still running (it is killed then).
 pub fn wait_exit(
