@@ -227,6 +227,16 @@ pub async fn simulator(
         .expect("starting the simulator")
 }
 
+/// A `[venues.NAME]` table for the host's configuration: `plugin` against the simulator
+/// `sim` (its websocket and REST endpoints), with `extra` lines (symbols, channels...).
+pub fn venue_table(name: &str, plugin: &str, sim: &venue_sim::SimHandle, extra: &str) -> String {
+    format!(
+        "[venues.{name}]\nplugin = \"{plugin}\"\n{extra}endpoints = {{ ws_url = \"{}\", rest_url = \"http://{}\" }}\n",
+        sim.ws_url(),
+        sim.local_addr()
+    )
+}
+
 /// The next event on `sub` matching `want`, skipping others; panics if the stream ends.
 pub async fn next_matching(
     sub: &mut host::Subscription,

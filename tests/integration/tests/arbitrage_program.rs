@@ -6,7 +6,7 @@ mod ops_support;
 
 use std::process::{Command, Stdio};
 
-use integration_tests::{arbitrage_binary, runtime, simulator};
+use integration_tests::{arbitrage_binary, runtime, simulator, venue_table};
 use ops_support::{wait_exit, Setup, PATIENCE};
 use venue_sim::Venue;
 
@@ -24,20 +24,13 @@ fn the_program_runs_both_venues_and_stops_clean() {
         "[venues.gate]\napi_key = \"test-key\"\napi_secret = \"test-secret\"\n[venues.mexc]\napi_key = \"test-key\"\napi_secret = \"test-secret\"\n",
     )
     .unwrap();
-    let venue = |name: &str, plugin: &str, sim: &venue_sim::SimHandle| {
-        format!(
-            "[venues.{name}]\nplugin = \"{plugin}\"\nendpoints = {{ ws_url = \"{ws}\", rest_url = \"http://{rest}\" }}\n",
-            ws = sim.ws_url(),
-            rest = sim.local_addr(),
-        )
-    };
     s.write_config(&format!(
         "plugins_dir = \"{}\"\nshadow_dir = \"{}\"\nsecrets_file = \"{}\"\n[watch]\nplugins = false\nconfig = false\n[control]\nenabled = false\n[metrics]\nenabled = false\n{}{}",
         s.plugins.display(),
         s.shadow.display(),
         secrets.display(),
-        venue("gate", "gateio", &gate),
-        venue("mexc", "mexc", &mexc),
+        venue_table("gate", "gateio", &gate, ""),
+        venue_table("mexc", "mexc", &mexc, ""),
     ));
     let report = s.dir.join("report.json");
     let mut child = Command::new(arbitrage_binary())

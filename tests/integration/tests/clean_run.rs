@@ -4,9 +4,13 @@
 
 mod ops_support;
 
-use integration_tests::{run_host, runtime, simulator};
+use integration_tests::{run_host, runtime, simulator, venue_table};
 use ops_support::{wait_exit, Setup, PATIENCE};
 use venue_sim::Venue;
+
+/// What both venues stream.
+const MARKETS: &str =
+    "symbols = [\"BTC/USDT\", \"ETH/USDT\"]\nchannels = [\"book_ticker\", \"trades\", \"depth\"]\n";
 
 #[test]
 fn both_plugins_run_and_stop_without_a_warning() {
@@ -16,19 +20,12 @@ fn both_plugins_run_and_stop_without_a_warning() {
     let s = Setup::new("clean-run");
     s.install("gateio_plugin", "gateio.so");
     s.install("mexc_plugin", "mexc.so");
-    let venue = |name: &str, plugin: &str, sim: &venue_sim::SimHandle| {
-        format!(
-            "[venues.{name}]\nplugin = \"{plugin}\"\nsymbols = [\"BTC/USDT\", \"ETH/USDT\"]\nchannels = [\"book_ticker\", \"trades\", \"depth\"]\nendpoints = {{ ws_url = \"{ws}\", rest_url = \"http://{rest}\" }}\n",
-            ws = sim.ws_url(),
-            rest = sim.local_addr(),
-        )
-    };
     let text = format!(
         "plugins_dir = \"{}\"\nshadow_dir = \"{}\"\n[control]\nenabled = false\n[metrics]\nenabled = false\n{}{}",
         s.plugins.display(),
         s.shadow.display(),
-        venue("gate", "gateio", &gate),
-        venue("mexc", "mexc", &mexc),
+        venue_table("gate", "gateio", &gate, MARKETS),
+        venue_table("mexc", "mexc", &mexc, MARKETS),
     );
     s.write_config(&text);
     let report = s.dir.join("report.json");
