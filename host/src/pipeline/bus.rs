@@ -7,13 +7,12 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use arc_swap::ArcSwap;
 use plugin_api::{Event, GapReason, Instrument, StreamKind, Symbol};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::pipeline::publish::{deliver, gap_event};
+use crate::pipeline::publish::{deliver, gap_event, Shared};
 pub use crate::pipeline::publish::{Burst, Publisher, Stalled};
 use crate::pipeline::queue::{queue, Overflow, QueueStats, QueueTx, WakeBatch};
 pub use crate::pipeline::subscription::{StreamItem, Subscription};
@@ -72,8 +71,8 @@ pub(crate) struct Entry {
 }
 
 struct VenueSubs {
-    /// The live subscriptions, shared with the venue's [`Publisher`]s.
-    routes: Arc<ArcSwap<Routes>>,
+    /// The live subscriptions and latest balances, shared with the venue's [`Publisher`]s.
+    shared: Arc<Shared>,
     /// Bumped whenever the set of topics with consumers changes.
     interest: watch::Sender<u64>,
     /// Subscriptions whose stream ended but whose handle is still held (not live).
@@ -86,9 +85,9 @@ impl VenueSubs {
     /// Changes the subscriptions: a changed copy replaces the map. Writers hold the bus's
     /// lock, so they never race each other; publishers see the old map or the new one.
     fn edit<R>(&self, change: impl FnOnce(&mut Routes) -> R) -> R {
-        let mut next = Routes::clone(&self.routes.load());
+        let mut next = Routes::clone(&self.shared.routes.load());
         let result = change(&mut next);
-        self.routes.store(Arc::new(next));
+        self.shared.routes.store(Arc::new(next));
         result
     }
 }
@@ -96,7 +95,7 @@ impl VenueSubs {
 impl Default for VenueSubs {
     fn default() -> Self {
         VenueSubs {
-            routes: Arc::default(),
+            shared: Arc::default(),
             interest: watch::Sender::new(0),
             ended: HashMap::new(),
             retired: QueueStats::default(),
@@ -142,6 +141,9 @@ impl Bus {
 
     /// Subscribes to `kind` of `symbol` (normalized, e.g. `BTC/USDT`; empty for account-wide
     /// private streams) on `venue`. `None` if the symbol is longer than a [`Symbol`] holds.
+    ///
+    /// A balances subscription starts with the latest balance of each asset the venue
+    /// reported (with its original stamp), then gets every later one.
     pub fn subscribe(&self, venue: &str, symbol: &str, kind: StreamKind) -> Option<Subscription> {
         let key = (Symbol::new(symbol)?, kind);
         let policy = self.inner.policies.for_kind(kind);
@@ -150,11 +152,22 @@ impl Bus {
         {
             let mut venues = self.lock();
             let subs = venues.entry(venue.to_owned()).or_default();
+            let shared = subs.shared.clone();
+            // Held until the route is in place: see `Shared::balances`.
+            let mut latest = (kind == StreamKind::Balances).then(|| shared.balances());
+            if let Some(latest) = &latest {
+                let mut wakes = WakeBatch::new();
+                for event in latest.values() {
+                    // A new queue has room for every asset of an account.
+                    let _ = tx.try_push_deferred(0, StreamItem::Event(event.clone()), &mut wakes);
+                }
+            }
             let first = subs.edit(|topics| {
                 let list = topics.entry(key).or_default();
                 Arc::make_mut(list).push(Entry { id, tx });
                 list.len() == 1
             });
+            latest.take();
             if first {
                 subs.interest.send_modify(|v| *v += 1);
             }
@@ -209,7 +222,8 @@ impl Bus {
         self.lock()
             .get(venue)
             .map(|s| {
-                s.routes
+                s.shared
+                    .routes
                     .load()
                     .keys()
                     .map(|(sym, kind)| (*kind, sym.as_str().to_owned()))
@@ -226,13 +240,13 @@ impl Bus {
 
     /// The publishing side of `venue`'s streams.
     pub fn publisher(&self, venue: &str) -> Publisher {
-        let routes = self
+        let shared = self
             .lock()
             .entry(venue.to_owned())
             .or_default()
-            .routes
+            .shared
             .clone();
-        Publisher { routes }
+        Publisher { shared }
     }
 
     /// Sends a gap marker to every consumer of `venue` on a stream of one of `kinds` (after
@@ -295,7 +309,14 @@ impl Bus {
     pub fn live_subscriptions(&self) -> usize {
         self.lock()
             .values()
-            .map(|s| s.routes.load().values().map(|l| l.len()).sum::<usize>())
+            .map(|s| {
+                s.shared
+                    .routes
+                    .load()
+                    .values()
+                    .map(|l| l.len())
+                    .sum::<usize>()
+            })
             .sum()
     }
 
@@ -303,7 +324,7 @@ impl Bus {
     pub fn venue_subscriptions(&self, venue: &str) -> usize {
         self.lock()
             .get(venue)
-            .map(|s| s.routes.load().values().map(|l| l.len()).sum())
+            .map(|s| s.shared.routes.load().values().map(|l| l.len()).sum())
             .unwrap_or(0)
     }
 
@@ -321,7 +342,8 @@ impl Bus {
         let Some(subs) = venues.get(venue) else {
             return Vec::new();
         };
-        subs.routes
+        subs.shared
+            .routes
             .load()
             .iter()
             .filter(|((_, kind), _)| kinds.contains(kind))
@@ -339,7 +361,7 @@ impl Bus {
         for tx in subs.ended.values() {
             total += tx.stats();
         }
-        for list in subs.routes.load().values() {
+        for list in subs.shared.routes.load().values() {
             for e in list.iter() {
                 total += e.tx.stats();
             }
@@ -430,6 +452,43 @@ mod tests {
             );
             assert_eq!(sub.stats().dropped(), 0);
         }
+    }
+
+    fn balance(asset: &str, available: &str) -> Event {
+        Event::Balance(plugin_api::Balance {
+            asset: asset.into(),
+            available: Num::parse(available).unwrap(),
+            locked: Num::ZERO,
+            stamp: Stamp::default(),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_late_balances_subscriber_starts_from_the_latest_balance_per_asset() {
+        let bus = Bus::new(QueuePolicies::default());
+        // Reported before anyone listened (the venue's snapshot on connect).
+        bus.publish("v", balance("USDT", "100")).await;
+        bus.publish("v", balance("btc", "1")).await;
+        bus.publish("v", balance("usdt", "90")).await;
+        let mut late = bus.subscribe("v", "", StreamKind::Balances).unwrap();
+        assert_eq!(
+            late.recv().await,
+            Some(StreamItem::Event(balance("btc", "1")))
+        );
+        assert_eq!(
+            late.recv().await,
+            Some(StreamItem::Event(balance("usdt", "90")))
+        );
+        bus.publish("v", balance("BTC", "2")).await;
+        assert_eq!(
+            late.recv().await,
+            Some(StreamItem::Event(balance("BTC", "2")))
+        );
+        assert_eq!(late.stats().depth, 0, "each balance once");
+        // Other venues and other kinds start empty.
+        let other = bus.subscribe("w", "", StreamKind::Balances).unwrap();
+        let orders = bus.subscribe("v", "", StreamKind::Orders).unwrap();
+        assert_eq!((other.stats().depth, orders.stats().depth), (0, 0));
     }
 
     #[tokio::test]

@@ -1,8 +1,10 @@
 //! Publishing: a venue's [`Publisher`] delivers each event to the queue of every consumer
 //! of its topic, reading a snapshot of the routes (no lock on the per-frame path); a
-//! [`Burst`] wakes each consumer once for the frames of one socket read.
+//! [`Burst`] wakes each consumer once for the frames of one socket read. Balances are
+//! state, not news: the latest per asset is kept, and a new subscriber starts from it.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use plugin_api::{Event, Gap, GapReason, Instrument, Stamp, StreamKind, Symbol};
@@ -11,18 +13,35 @@ use crate::pipeline::bus::{Entry, Routes};
 use crate::pipeline::queue::{QueueTx, TryPushError, WakeBatch};
 use crate::pipeline::subscription::StreamItem;
 
+/// One venue's live subscriptions, as its publishers and the bus share them.
+#[derive(Default)]
+pub(crate) struct Shared {
+    /// Consumers by topic, replaced whole by the bus when subscriptions change.
+    pub(crate) routes: ArcSwap<Routes>,
+    /// The latest balance event per asset (upper case). Publishing a balance and seeding a
+    /// new balances subscriber both hold this lock, so a subscriber gets every balance
+    /// either from here or from its queue.
+    pub(crate) balances: Mutex<BTreeMap<String, Event>>,
+}
+
+impl Shared {
+    pub(crate) fn balances(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Event>> {
+        self.balances.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// Delivers one venue's events to its consumers, reading a snapshot of the subscriptions
 /// that the bus renews whenever they change: publishing takes no lock of the bus. Cheap to
 /// clone.
 #[derive(Clone)]
 pub struct Publisher {
-    pub(crate) routes: Arc<ArcSwap<Routes>>,
+    pub(crate) shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for Publisher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Publisher")
-            .field("topics", &self.routes.load().len())
+            .field("topics", &self.shared.routes.load().len())
             .finish()
     }
 }
@@ -37,7 +56,8 @@ impl Publisher {
     /// Starts a burst of events: see [`Burst`].
     pub fn burst(&self) -> Burst {
         Burst {
-            routes: self.routes.load_full(),
+            routes: self.shared.routes.load_full(),
+            shared: self.shared.clone(),
             wakes: WakeBatch::new(),
         }
     }
@@ -48,6 +68,7 @@ impl Publisher {
 /// is dropped (see [`WakeBatch`]).
 pub struct Burst {
     routes: Arc<Routes>,
+    shared: Arc<Shared>,
     wakes: WakeBatch,
 }
 
@@ -86,7 +107,10 @@ impl Burst {
             return deliver(&targets, event, &mut self.wakes);
         }
         let symbol = match &event {
-            Event::Balance(_) => Symbol::EMPTY,
+            Event::Balance(b) => {
+                let asset = b.asset.as_str().to_ascii_uppercase();
+                return self.publish_balance(asset, event);
+            }
             other => other
                 .instrument()
                 .map(|i| i.symbol)
@@ -100,6 +124,25 @@ impl Burst {
             (Some(t), None) | (None, Some(t)) => deliver(&[t], event, &mut self.wakes),
             (Some(t), Some(a)) => deliver(&[t, a], event, &mut self.wakes),
             (None, None) => Ok(()),
+        }
+    }
+
+    /// Keeps a balance as its asset's latest and delivers it to the balances subscribers of
+    /// this moment (not of the burst's start: one that subscribed since was seeded with the
+    /// previous value and must get this one too).
+    fn publish_balance(&mut self, asset: String, event: Event) -> Result<(), Box<Stalled>> {
+        let targets = {
+            let mut latest = self.shared.balances();
+            latest.insert(asset, event.clone());
+            self.shared
+                .routes
+                .load()
+                .get(&(Symbol::EMPTY, StreamKind::Balances))
+                .cloned()
+        };
+        match targets {
+            Some(t) => deliver(&[t.as_slice()], event, &mut self.wakes),
+            None => Ok(()),
         }
     }
 
