@@ -31,6 +31,10 @@ pub struct Config {
     /// Minimum net spread after both taker fees, in bps of the buy price (default 5).
     #[serde(default = "default_min_net_spread_bps")]
     pub min_net_spread_bps: Bps,
+    /// Largest net spread believed, in bps of the buy price (default 200): a wider one
+    /// means a quote is wrong (a stale or replayed feed, a bad tick), not a free lunch.
+    #[serde(default = "default_max_net_spread_bps")]
+    pub max_net_spread_bps: Bps,
     /// Minimum expected profit of one opportunity, in the symbol's quote asset (default 0:
     /// any positive net profit).
     #[serde(default, with = "exact::decimal")]
@@ -164,6 +168,14 @@ pub enum ConfigError {
         /// The value.
         value: Decimal,
     },
+    /// `max_net_spread_bps` not above `min_net_spread_bps`: nothing could ever pass.
+    #[error("max_net_spread_bps: {max} must be above min_net_spread_bps {min}")]
+    SpreadBounds {
+        /// `min_net_spread_bps`.
+        min: Decimal,
+        /// `max_net_spread_bps`.
+        max: Decimal,
+    },
     /// `qty_step` above `max_qty`: nothing could ever be sent.
     #[error("symbols.{symbol}.qty_step: {step} is above max_qty {max}")]
     StepAboveMax {
@@ -224,6 +236,12 @@ impl Config {
             s.market()?;
         }
         not_negative("min_net_spread_bps", self.min_net_spread_bps.0)?;
+        if self.max_net_spread_bps.0 <= self.min_net_spread_bps.0 {
+            return Err(ConfigError::SpreadBounds {
+                min: self.min_net_spread_bps.0,
+                max: self.max_net_spread_bps.0,
+            });
+        }
         not_negative("min_profit", self.min_profit)?;
         if self.max_in_flight == 0 {
             return Err(ConfigError::NoInFlight);
@@ -318,6 +336,9 @@ fn not_negative(key: &str, value: Decimal) -> Result<(), ConfigError> {
 
 fn default_min_net_spread_bps() -> Bps {
     Bps(Decimal::from(5))
+}
+fn default_max_net_spread_bps() -> Bps {
+    Bps(Decimal::from(200))
 }
 fn default_cooldown_ms() -> u64 {
     1000

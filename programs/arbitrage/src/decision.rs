@@ -49,6 +49,8 @@ pub enum Skip {
     Arithmetic,
     /// Net spread after fees not positive or below `min_net_spread_bps`.
     BelowThreshold,
+    /// Net spread above `max_net_spread_bps`: a quote is wrong, not the market generous.
+    Implausible,
     /// The size is zero, below `min_qty`, or a leg's notional below `min_notional`.
     TooSmall,
     /// The expected profit is below `min_profit`.
@@ -129,6 +131,7 @@ impl Opportunity {
 pub struct Decider {
     prefix: String,
     min_net_spread_bps: Bps,
+    max_net_spread_bps: Bps,
     min_profit: Decimal,
     cooldown_ns: u64,
     max_in_flight: usize,
@@ -143,6 +146,7 @@ impl Decider {
         Decider {
             prefix: config.client_id_prefix.clone(),
             min_net_spread_bps: config.min_net_spread_bps,
+            max_net_spread_bps: config.max_net_spread_bps,
             min_profit: config.min_profit,
             cooldown_ns: config.cooldown_ms.saturating_mul(1_000_000),
             max_in_flight: usize::try_from(config.max_in_flight).unwrap_or(usize::MAX),
@@ -189,6 +193,9 @@ impl Decider {
     pub fn judge(&self, market: &Market, spread: &Spread) -> Result<(), Skip> {
         if !spread.clears(self.min_net_spread_bps) {
             return Err(Skip::BelowThreshold);
+        }
+        if !spread.within(self.max_net_spread_bps) {
+            return Err(Skip::Implausible);
         }
         let s = &market.settings;
         if spread.qty <= Decimal::ZERO || spread.qty < s.min_qty {
@@ -388,6 +395,23 @@ mod tests {
         assert!(decider
             .decide(&market(&c), &[Ok(cand)], &mut budgets(&c), 0, 0)
             .is_ok());
+    }
+
+    #[test]
+    fn a_spread_too_wide_to_be_true_is_refused() {
+        let mut c = config();
+        let (gate, mexc) = ids(&c);
+        let cand = candidate(&c, gate, "100", mexc, "101");
+        // Net 84.95 bps: believed up to a bound of 84.95, not below it.
+        c.max_net_spread_bps = Bps(d("84.94"));
+        let decider = Decider::new(&c);
+        assert_eq!(
+            decider.judge(&market(&c), &cand.spread),
+            Err(Skip::Implausible)
+        );
+        c.max_net_spread_bps = Bps(d("84.95"));
+        let decider = Decider::new(&c);
+        assert_eq!(decider.judge(&market(&c), &cand.spread), Ok(()));
     }
 
     #[test]

@@ -85,6 +85,14 @@ impl Spread {
             _ => false,
         }
     }
+
+    /// True when the net spread is at most `max` bps of the buy price, compared exactly:
+    /// `net × 10 000 ≤ max × ask`.
+    pub fn within(&self, max: Bps) -> bool {
+        let lhs = self.net_per_unit.checked_mul(BPS_PER_UNIT);
+        let rhs = max.0.checked_mul(self.buy_price);
+        matches!((lhs, rhs), (Some(l), Some(r)) if l <= r)
+    }
 }
 
 /// Gross and net spread per unit for buying at `ask` and selling at `bid`; `None` on

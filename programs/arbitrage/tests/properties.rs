@@ -24,7 +24,7 @@ fn fee() -> impl Strategy<Value = Bps> {
     (0i64..=300).prop_map(|t| Bps(Decimal::new(t, 1)))
 }
 
-fn config(fee_a: Bps, fee_b: Bps, min_bps: Bps) -> Config {
+fn config(fee_a: Bps, fee_b: Bps, min_bps: Bps, max_bps: Bps) -> Config {
     let mut c: Config = serde_json::from_str(
         r#"{
             "venues": [
@@ -38,6 +38,7 @@ fn config(fee_a: Bps, fee_b: Bps, min_bps: Bps) -> Config {
     c.venues[0].taker_fee_bps = fee_a;
     c.venues[1].taker_fee_bps = fee_b;
     c.min_net_spread_bps = min_bps;
+    c.max_net_spread_bps = max_bps;
     c
 }
 
@@ -73,19 +74,22 @@ fn fund(e: &mut Engine) {
 
 proptest! {
     /// Whatever the quotes and fees, a decision is only taken when its net spread after both
-    /// fees is positive and at least the threshold (checked exactly), and one is taken
-    /// whenever a direction clears it with a size worth sending.
+    /// fees is positive, at least the threshold and at most the plausible bound (checked
+    /// exactly), and one is taken whenever a direction is within them with a size worth
+    /// sending.
     #[test]
     fn decides_exactly_when_a_direction_clears_the_threshold(
         (bid_a, spread_a) in (price(), 1i64..=500),
         (bid_b, spread_b) in (price(), 1i64..=500),
         fee_a in fee(), fee_b in fee(),
         min_bps in (0i64..=200).prop_map(|t| Bps(Decimal::new(t, 1))),
+        above_min in (1i64..=20_000).prop_map(|t| Decimal::new(t, 1)),
         size in qty(),
     ) {
+        let max_bps = Bps(min_bps.0 + above_min);
         let ask_a = bid_a + Decimal::new(spread_a, 2);
         let ask_b = bid_b + Decimal::new(spread_b, 2);
-        let mut e = Engine::new(config(fee_a, fee_b, min_bps)).unwrap();
+        let mut e = Engine::new(config(fee_a, fee_b, min_bps, max_bps)).unwrap();
         fund(&mut e);
         let (a, b) = (e.venue_id("a").unwrap(), e.venue_id("b").unwrap());
         prop_assert!(e.on_event(a, &ticker(bid_a, ask_a, size), T0).unwrap().is_none());
@@ -93,7 +97,8 @@ proptest! {
 
         let clears = |ask: Decimal, fa: Bps, bid: Decimal, fb: Bps| {
             let (_, net) = per_unit(ask, fa, bid, fb).unwrap();
-            net > Decimal::ZERO && net * Decimal::from(10_000) >= min_bps.0 * ask
+            let bps = net * Decimal::from(10_000);
+            net > Decimal::ZERO && bps >= min_bps.0 * ask && bps <= max_bps.0 * ask
         };
         let a_to_b = clears(ask_a, fee_a, bid_b, fee_b);
         let b_to_a = clears(ask_b, fee_b, bid_a, fee_a);
@@ -102,6 +107,7 @@ proptest! {
                 let s = opp.spread;
                 prop_assert!(s.net_per_unit > Decimal::ZERO);
                 prop_assert!(s.net_per_unit * Decimal::from(10_000) >= min_bps.0 * s.buy_price);
+                prop_assert!(s.net_per_unit * Decimal::from(10_000) <= max_bps.0 * s.buy_price);
                 let taken_clears = if opp.buy.venue == a { a_to_b } else { b_to_a };
                 prop_assert!(taken_clears);
                 prop_assert_eq!(s.expected_profit, s.net_per_unit * s.qty);
@@ -273,7 +279,7 @@ mod ledger {
             order in prop::collection::vec(any::<u8>(), 8),
             ack_early in any::<bool>(),
         ) {
-            let c = config(Bps(Decimal::ZERO), Bps(Decimal::ZERO), Bps(Decimal::ZERO));
+            let c = config(Bps(Decimal::ZERO), Bps(Decimal::ZERO), Bps(Decimal::ZERO), Bps(Decimal::from(200)));
             let (a, b) = (c.venue_id("a").unwrap(), c.venue_id("b").unwrap());
             let mut l = Ledger::new(&c).unwrap();
             let qty = Decimal::new(units, 3);
