@@ -9,7 +9,7 @@ pub mod ws;
 
 pub use backoff::{Backoff, ReconnectPolicy, Retry};
 pub use rate_limit::{RateLimitStats, RateLimiter, Stopped};
-pub use rest::{retry_after, HttpRequest, HttpResponse, Method, RestClient, RestError};
+pub use rest::{retry_after, HttpRequest, HttpResponse, Method, RestClient, RestError, STOP_DRAIN};
 pub use ws::{
     CloseReason, WsClosed, WsConfig, WsConnection, WsEvents, WsFrame, WsIn, WsOut, WsPhase,
     WsSender, WsStats,

@@ -1,5 +1,6 @@
 //! The REST client resource: one keep-alive HTTP client per venue with per-request timeouts,
-//! tracked in-flight requests and a stop that drains them. The client's connection tasks run
+//! tracked in-flight requests and a stop that lets them finish for a short while, then
+//! aborts what is left. The client's connection tasks run
 //! in the resource's own task group: they are counted, and none outlives the stop.
 
 use std::future::Future;
@@ -19,6 +20,11 @@ use tokio_util::task::TaskTracker;
 use crate::stop::resource::{Resource, ResourceCounts, TaskGroup, FORCE_GRACE};
 
 pub use hyper::Method;
+
+/// How long a stop lets requests in flight finish before aborting them. Answers that come
+/// this fast still reach the plugin; a request a venue sits on must not hold a shutdown
+/// (the outcome of an aborted order is recovered by the plugin's reconcile on next start).
+pub const STOP_DRAIN: Duration = Duration::from_millis(250);
 
 /// A boxed error from the HTTP stack.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -320,7 +326,16 @@ impl Resource for RestClient {
         Box::pin(async move {
             this.inner.closing.cancel();
             this.inner.in_flight.close();
-            this.inner.in_flight.wait().await;
+            let drained = tokio::time::timeout(STOP_DRAIN, this.inner.in_flight.wait()).await;
+            if drained.is_err() {
+                tracing::info!(
+                    requests = this.inner.in_flight.len(),
+                    after_ms = STOP_DRAIN.as_millis() as u64,
+                    "aborting requests still in flight"
+                );
+                this.inner.abort.cancel();
+                this.inner.in_flight.wait().await;
+            }
             this.drop_pool();
             // Idle keep-alive connections close here.
             this.inner.connections.shutdown().await;
@@ -346,5 +361,61 @@ impl Resource for RestClient {
             tasks: self.inner.in_flight.len() + self.inner.connections.live(),
             ..ResourceCounts::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A server that answers `/fast` at once and never answers anything else.
+    async fn server() -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = vec![0; 4096];
+                    let n = stream.read(&mut buf).await.unwrap_or(0);
+                    if buf[..n].starts_with(b"GET /fast") {
+                        let _ = stream
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                            .await;
+                    }
+                    // Hold the connection open without answering.
+                    let _ = stream.read(&mut buf).await;
+                });
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn a_stop_aborts_a_request_the_server_sits_on_after_the_drain() {
+        let addr = server().await;
+        let client = RestClient::new(Duration::from_secs(600));
+        let slow = tokio::spawn({
+            let client = client.clone();
+            async move {
+                client
+                    .send(HttpRequest::get(format!("http://{addr}/slow")))
+                    .await
+            }
+        });
+        let fast = client
+            .send(HttpRequest::get(format!("http://{addr}/fast")))
+            .await
+            .unwrap();
+        assert_eq!(fast.body, b"ok");
+        // One thread: the slow request registered at its first poll, while the fast one
+        // (sent after it) waited for its answer.
+        assert_eq!(client.in_flight(), 1);
+        client.stop().await.unwrap();
+        assert!(matches!(
+            slow.await.unwrap(),
+            Err(RestError::Stopped { .. })
+        ));
+        assert_eq!(client.counts().tasks, 0);
     }
 }

@@ -1,7 +1,8 @@
 //! REST requests the plugin asks for: rate-limited, signed by the plugin, sent by the
 //! host's client, answered back to the plugin. In-flight requests are a resource: stopping
 //! it ends the waits for a rate limit at once (each answered "stopped") and lets the
-//! requests already on the wire finish within their timeout.
+//! requests already on the wire finish for [`crate::transport::STOP_DRAIN`], then aborts
+//! them (each answered "stopped").
 
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
@@ -157,13 +158,14 @@ async fn answer(port: &Weak<dyn Port>, response: RestResponse) {
 
 impl Resource for RestExec {
     /// Ends the waits for a rate limit (each request answered "stopped"), refuses new
-    /// requests and waits for those in flight (each bounded by its timeout).
+    /// requests and lets those in flight finish for a short drain, then aborts them: the
+    /// requests' tasks end when the client stops.
     fn stop(&self) -> BoxFuture<'static, Result<(), String>> {
         let tasks = self.tasks.clone();
         let client = self.client.clone();
         Box::pin(async move {
-            tasks.shutdown().await;
-            client.stop().await
+            let ((), stopped) = tokio::join!(tasks.shutdown(), client.stop());
+            stopped
         })
     }
 
