@@ -77,6 +77,7 @@ struct Inner {
     gap: AtomicU64,
     accept: Mutex<AcceptMode>,
     rest: Mutex<Option<RestFault>>,
+    order_entry: Mutex<Option<RestFault>>,
     kick: broadcast::Sender<Kick>,
 }
 
@@ -103,6 +104,7 @@ impl Faults {
                 gap: AtomicU64::new(0),
                 accept: Mutex::new(AcceptMode::Normal),
                 rest: Mutex::new(None),
+                order_entry: Mutex::new(None),
                 kick,
             }),
         }
@@ -161,6 +163,13 @@ impl Faults {
         *self.inner.rest.lock().unwrap() = fault;
     }
 
+    /// Applies `fault` to order entry only (placing and cancelling: `POST`/`DELETE` of the
+    /// order routes), before any [`Faults::set_rest_fault`]; reads of the account, the
+    /// orders and the market are answered. `None` turns it off.
+    pub fn set_order_entry_fault(&self, fault: Option<RestFault>) {
+        *self.inner.order_entry.lock().unwrap() = fault;
+    }
+
     /// End every live websocket connection now.
     pub fn kick_all(&self, how: Kick) {
         // No receivers means no live connection: nothing to do.
@@ -212,7 +221,16 @@ impl Faults {
         *self.inner.accept.lock().unwrap()
     }
 
-    pub(crate) fn rest_fault(&self) -> Option<RestFault> {
+    /// The fault for a request: the order-entry fault for `POST` or `DELETE` of an order
+    /// route (Gate `/spot/orders`, MEXC `/api/v3/order`), otherwise the general one.
+    pub(crate) fn rest_fault(&self, method: &hyper::Method, path: &str) -> Option<RestFault> {
+        let order_entry = matches!(*method, hyper::Method::POST | hyper::Method::DELETE)
+            && (path.contains("/spot/orders") || path.ends_with("/api/v3/order"));
+        if order_entry {
+            if let Some(f) = self.inner.order_entry.lock().unwrap().clone() {
+                return Some(f);
+            }
+        }
         self.inner.rest.lock().unwrap().clone()
     }
 

@@ -179,7 +179,7 @@ async fn handle(mut req: Request<Incoming>, app: Arc<App>) -> Response<Body> {
         return upgrade(&mut req, &query, &app);
     }
     app.stats.rest_request(format!("{} {}", req.method(), path));
-    match app.faults.rest_fault() {
+    match app.faults.rest_fault(req.method(), &path) {
         Some(RestFault::TooManyRequests { retry_after_secs }) => {
             let mut r = match app.cfg.venue {
                 Venue::Gateio => gateio::rest::error(
