@@ -38,6 +38,13 @@ pub enum ExchangeError {
         /// How long the start waited.
         waited: Duration,
     },
+    /// The start was cancelled before every venue ran; what had started was shut down in
+    /// order (see [`super::Exchange::start_until`]).
+    #[error("exchange not started: stopped while the venues started")]
+    Cancelled {
+        /// The shutdown of what had started.
+        report: Box<ShutdownReport>,
+    },
     /// No venue of that name is part of the exchange.
     #[error("no venue `{venue}` in this exchange (it has: {known})")]
     UnknownVenue {
@@ -109,7 +116,9 @@ impl ExchangeError {
     /// The venue the error concerns, if it concerns one.
     pub fn venue(&self) -> Option<&str> {
         match self {
-            ExchangeError::Setup(_) | ExchangeError::NoVenues => None,
+            ExchangeError::Setup(_) | ExchangeError::NoVenues | ExchangeError::Cancelled { .. } => {
+                None
+            }
             ExchangeError::NotStarted { venue, .. }
             | ExchangeError::StartTimeout { venue, .. }
             | ExchangeError::UnknownVenue { venue, .. }
@@ -137,9 +146,11 @@ pub enum ScopeError<E> {
 }
 
 impl<E> ScopeError<E> {
-    /// The shutdown report, if the exchange had started.
+    /// The shutdown report, if the exchange had started (also when its start was
+    /// cancelled).
     pub fn report(&self) -> Option<&ShutdownReport> {
         match self {
+            ScopeError::Start(ExchangeError::Cancelled { report }) => Some(report),
             ScopeError::Start(_) => None,
             ScopeError::Program { report, .. } => Some(report),
         }

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 
 use futures_util::FutureExt;
+use tokio_util::sync::CancellationToken;
 
 use super::{Exchange, ExchangeHandle, ScopeError};
 use crate::config::{HostConfig, Secrets};
@@ -30,7 +31,25 @@ impl Exchange {
         F: FnOnce(ExchangeHandle) -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        let exchange = Exchange::start(config, secrets)
+        Exchange::scope_until(config, secrets, &CancellationToken::new(), program).await
+    }
+
+    /// [`Exchange::scope`] whose start gives up when `stop` is cancelled (see
+    /// [`Exchange::start_until`]): the program does not run and the error is
+    /// [`ScopeError::Start`] of [`ExchangeError::Cancelled`](super::ExchangeError::Cancelled),
+    /// whose report [`ScopeError::report`] returns. Once the program runs, `stop` is the
+    /// program's to watch: the scope ends when the program returns.
+    pub async fn scope_until<T, E, F, Fut>(
+        config: HostConfig,
+        secrets: Secrets,
+        stop: &CancellationToken,
+        program: F,
+    ) -> Result<(T, ShutdownReport), ScopeError<E>>
+    where
+        F: FnOnce(ExchangeHandle) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let exchange = Exchange::start_until(config, secrets, stop)
             .await
             .map_err(ScopeError::Start)?;
         let handle = exchange.handle();

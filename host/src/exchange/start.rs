@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::{Configured, Exchange, ExchangeError};
 use crate::config::{Channel, HostConfig, Secrets};
@@ -28,6 +29,17 @@ impl Exchange {
     /// Its venues' `symbols` and `channels` feed the built-in counting consumer of
     /// `host run` and are not needed by programs.
     pub async fn start(config: HostConfig, secrets: Secrets) -> Result<Exchange, ExchangeError> {
+        Exchange::start_until(config, secrets, &CancellationToken::new()).await
+    }
+
+    /// [`Exchange::start`] that gives up when `stop` is cancelled (Ctrl-C while a venue is
+    /// still starting): what had started is shut down in order, and the error is
+    /// [`ExchangeError::Cancelled`] with the shutdown report.
+    pub async fn start_until(
+        config: HostConfig,
+        secrets: Secrets,
+        stop: &CancellationToken,
+    ) -> Result<Exchange, ExchangeError> {
         let venues: Configured = config
             .enabled_venues()
             .map(|(name, v)| (name.clone(), v.plugin.clone()))
@@ -44,7 +56,14 @@ impl Exchange {
             .await
             .map_err(|e| ExchangeError::Setup(Box::new(e)))?;
         let exchange = Exchange::new(operator, venues);
-        if let Err(error) = exchange.wait_running().await {
+        let waited = tokio::select! {
+            waited = exchange.wait_running() => waited,
+            () = stop.cancelled() => {
+                let report = exchange.shutdown("stopped while the venues started").await;
+                return Err(ExchangeError::Cancelled { report: Box::new(report) });
+            }
+        };
+        if let Err(error) = waited {
             let report = exchange.shutdown("the exchange did not start").await;
             tracing::error!(%error, tasks_left = ?report.tasks_left, "exchange not started");
             return Err(error);
