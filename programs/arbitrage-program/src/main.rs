@@ -17,8 +17,9 @@ use clap::Parser;
 use figment::providers::{Format, Toml};
 use figment::Figment;
 use host::config::HostConfig;
-use host::exchange::{Exchange, ScopeError};
+use host::exchange::{Exchange, ExchangeError, ScopeError};
 use host::ops::signals::Signals;
+use tokio_util::sync::CancellationToken;
 
 /// The program's settings compiled in, used when `--program` is not given.
 const EMBEDDED_SETTINGS: &str = include_str!("../arbitrage.toml");
@@ -87,13 +88,20 @@ fn settings(file: Option<&Path>) -> anyhow::Result<arbitrage::Config> {
         .with_context(|| format!("program settings {name}"))
 }
 
-async fn run(cli: Cli, mut signals: Signals) -> anyhow::Result<ExitCode> {
+async fn run(cli: Cli, signals: Signals) -> anyhow::Result<ExitCode> {
     let program = settings(cli.program.as_deref())?;
     let (config, secrets) = HostConfig::load_with_secrets(cli.config.as_deref())?;
     init_logging(&config);
     let engine = arbitrage::Engine::new(program)?;
-    let until = cli.duration.map(Duration::from_secs_f64);
-    let outcome = Exchange::scope(config, secrets, |exchange| async move {
+    let stop = CancellationToken::new();
+    let watcher = tokio::spawn(watch_stop(
+        signals,
+        cli.duration.map(Duration::from_secs_f64),
+        stop.clone(),
+    ));
+    let program_stop = stop.clone();
+    let outcome = Exchange::scope_until(config, secrets, &stop, |exchange| async move {
+        let stop = program_stop;
         let mut trader = trader::Trader::new(engine, &exchange)?;
         let symbols: Vec<String> = trader
             .engine
@@ -102,45 +110,72 @@ async fn run(cli: Cli, mut signals: Signals) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|s| s.symbol.clone())
             .collect();
-        let feed = feed::subscribe(&exchange, &trader.venue_ids(), &symbols).await?;
-        let stop = async {
-            let reason = tokio::select! {
-                s = signals.recv() => s.map_or("signals closed", |s| s.name()),
-                () = sleep_for(until) => "duration elapsed",
-            };
-            eprintln!("stopping ({reason})");
+        let venues = trader.venue_ids();
+        let feed = tokio::select! {
+            feed = feed::subscribe(&exchange, &venues, &symbols) => Some(feed?),
+            () = stop.cancelled() => None,
         };
-        trader.run(feed, stop).await;
-        anyhow::Ok(trader.engine.report())
+        if let Some(feed) = feed {
+            trader.run(feed, stop.cancelled()).await;
+        }
+        let venues = trader.venue_records().await;
+        anyhow::Ok((trader.engine.report(), venues))
     })
     .await;
-    let (report, shutdown) = match outcome {
-        Ok(done) => done,
+    watcher.abort();
+    // The program's report is missing when it was stopped before its venues ran.
+    let ((report, venues), shutdown) = match outcome {
+        Ok(((report, venues), shutdown)) => ((Some(report), venues), shutdown),
+        Err(ScopeError::Start(ExchangeError::Cancelled { report })) => {
+            ((None, Vec::new()), *report)
+        }
         Err(ScopeError::Start(e)) => return Err(e).context("starting the venues"),
         Err(ScopeError::Program { error, report }) => {
             summary::print_shutdown(&report);
             return Err(error);
         }
     };
-    summary::print_trades(&report);
+    if let Some(report) = &report {
+        summary::print_trades(report);
+    }
+    summary::print_venues(&venues);
     summary::print_shutdown(&shutdown);
     if let Some(file) = &cli.report {
-        let json = serde_json::json!({ "program": report, "shutdown": shutdown });
+        let json = serde_json::json!({ "program": report, "venues": venues, "shutdown": shutdown });
         std::fs::write(file, serde_json::to_string_pretty(&json)?)
             .with_context(|| format!("writing {}", file.display()))?;
         eprintln!("report written to {}", file.display());
     }
-    Ok(if shutdown.tasks_left.is_empty() {
+    Ok(exit_code(&shutdown))
+}
+
+/// 0 when the shutdown left nothing behind.
+fn exit_code(shutdown: &host::ShutdownReport) -> ExitCode {
+    if shutdown.tasks_left.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
-    })
+    }
 }
 
-async fn sleep_for(duration: Option<Duration>) {
-    match duration {
-        Some(d) => tokio::time::sleep(d).await,
-        None => std::future::pending().await,
+/// Cancels `stop` on the first SIGINT or SIGTERM, or when `duration` has elapsed; a second
+/// signal exits at once (the venues are then left to the operating system).
+async fn watch_stop(mut signals: Signals, duration: Option<Duration>, stop: CancellationToken) {
+    let elapsed = async {
+        match duration {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    let reason = tokio::select! {
+        s = signals.recv() => s.map_or("signals closed", |s| s.name()),
+        () = elapsed => "duration elapsed",
+    };
+    eprintln!("stopping ({reason}); a second Ctrl-C forces exit");
+    stop.cancel();
+    if let Some(s) = signals.recv().await {
+        eprintln!("second signal ({}): forcing exit", s.name());
+        std::process::exit(130);
     }
 }
 

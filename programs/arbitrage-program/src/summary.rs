@@ -40,6 +40,16 @@ impl Summary {
         }
     }
 
+    /// Events taken from the venue at `index`.
+    pub(crate) fn events(&self, index: usize) -> u64 {
+        self.messages.get(index).copied().unwrap_or(0)
+    }
+
+    /// Gap markers taken from the venue at `index`.
+    pub(crate) fn gaps(&self, index: usize) -> u64 {
+        self.gaps.get(index).copied().unwrap_or(0)
+    }
+
     /// Notes an opportunity sent.
     pub(crate) fn opportunity(&mut self, opportunity: &Opportunity) {
         self.opportunities += 1;
@@ -169,4 +179,20 @@ pub(crate) fn print_shutdown(shutdown: &ShutdownReport) {
         shutdown.before.tasks,
         shutdown.after.tasks,
     );
+}
+
+/// One line per venue: what the program took from it and how its connections fared.
+pub(crate) fn print_venues(venues: &[crate::trader::VenueRecord]) {
+    for v in venues {
+        let host = v.host.as_ref().map_or(String::new(), |s| {
+            format!(
+                ", connects {}, reconnects {}, connect failures {}, stalls {}, rejects {}",
+                s.connects, s.reconnects, s.connect_failures, s.stalls, s.rejected
+            )
+        });
+        eprintln!(
+            "{}: {} events, {} gaps{host} ({})",
+            v.venue, v.events, v.gaps, v.state
+        );
+    }
 }

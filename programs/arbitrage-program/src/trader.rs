@@ -17,7 +17,22 @@ use crate::summary::Summary;
 /// How often legs past their timeout are looked for.
 const CANCEL_SWEEP: Duration = Duration::from_millis(100);
 /// How long the exit waits for the answers to its cancels.
-const EXIT_CANCEL_WAIT: Duration = Duration::from_secs(1);
+const EXIT_CANCEL_WAIT: Duration = Duration::from_millis(500);
+
+/// One venue at the end of the run.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct VenueRecord {
+    /// Instance name.
+    pub(crate) venue: String,
+    /// Events the program took from it.
+    pub(crate) events: u64,
+    /// Gap markers among them.
+    pub(crate) gaps: u64,
+    /// Its life-cycle state, or why it could not be read.
+    pub(crate) state: String,
+    /// The host's counters of the venue.
+    pub(crate) host: Option<host::venue::VenueStats>,
+}
 
 /// The engine with the venues it trades on.
 pub(crate) struct Trader {
@@ -52,6 +67,25 @@ impl Trader {
             .iter()
             .filter_map(|v| Some((v.name().to_owned(), self.engine.venue_id(v.name())?)))
             .collect()
+    }
+
+    /// Each venue's counters as the host kept them (connects, reconnects, gaps, rejects...)
+    /// with the events this program took from it: for the run's report.
+    pub(crate) async fn venue_records(&self) -> Vec<VenueRecord> {
+        let mut records = Vec::with_capacity(self.venues.len());
+        for (i, venue) in self.venues.iter().enumerate() {
+            let health = venue.health().await;
+            records.push(VenueRecord {
+                venue: venue.name().to_owned(),
+                events: self.summary.events(i),
+                gaps: self.summary.gaps(i),
+                state: health
+                    .as_ref()
+                    .map_or_else(|e| e.to_string(), |h| h.state.to_string()),
+                host: health.ok().map(|h| h.stats),
+            });
+        }
+        records
     }
 
     fn venue(&self, id: VenueId) -> &VenueHandle {
@@ -135,7 +169,7 @@ impl Trader {
         }
     }
 
-    /// Cancels every leg still open and takes the answers that arrive within a second.
+    /// Cancels every leg still open and takes the answers that arrive within half a second.
     async fn exit(&mut self, feed: &mut Feed) {
         let open = self.engine.cancels_on_exit();
         if open.is_empty() {
