@@ -68,11 +68,7 @@ impl Spread {
     /// Net spread in bps of the buy price, rounded to 2 decimals (for display; decisions
     /// use [`Spread::clears`], which is exact).
     pub fn net_bps(&self) -> Decimal {
-        self.net_per_unit
-            .checked_mul(BPS_PER_UNIT)
-            .and_then(|n| n.checked_div(self.buy_price))
-            .map(|b| b.round_dp(2))
-            .unwrap_or(Decimal::ZERO)
+        display_bps(self.net_per_unit, self.buy_price)
     }
 
     /// True when the net spread is positive and at least `min` bps of the buy price,
@@ -106,6 +102,17 @@ pub fn per_unit(
     let cost = unit_cost(ask, buy_fee)?;
     let proceeds = bid.checked_mul(Decimal::ONE.checked_sub(sell_fee.fraction())?)?;
     Some((bid.checked_sub(ask)?, proceeds.checked_sub(cost)?))
+}
+
+/// `per_unit` in bps of `price`, rounded to 2 decimals, for display (decisions compare
+/// exactly, see [`Spread::clears`]); zero for a zero price or on overflow. With
+/// [`per_unit`] it gives a direction's gross and net spread in bps of the ask.
+pub fn display_bps(per_unit: Decimal, price: Decimal) -> Decimal {
+    per_unit
+        .checked_mul(BPS_PER_UNIT)
+        .and_then(|n| n.checked_div(price))
+        .map(|b| b.round_dp(2))
+        .unwrap_or(Decimal::ZERO)
 }
 
 /// What one unit costs when bought at `ask` with a taker fee.
@@ -286,6 +293,14 @@ mod tests {
         c.quote_available = d("100.0999");
         let s = evaluate(q("100", "5"), Bps(d("10")), q("101", "5"), Bps(d("5")), &c).unwrap();
         assert_eq!(s.qty, d("0.999"));
+    }
+
+    #[test]
+    fn display_bps_of_gross_and_net() {
+        // Buy at 100.1, sell at 101: gross 0.9 = 89.91 bps of the ask.
+        assert_eq!(display_bps(d("0.9"), d("100.1")), d("89.91"));
+        assert_eq!(display_bps(d("-0.05"), d("100")), d("-5"));
+        assert_eq!(display_bps(d("1"), Decimal::ZERO), Decimal::ZERO);
     }
 
     #[test]
