@@ -5,8 +5,8 @@
 //! every venue in order, then prints the trades and the shutdown report.
 
 mod feed;
-mod summary;
 mod trader;
+mod view;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -131,15 +131,15 @@ async fn run(cli: Cli, signals: Signals) -> anyhow::Result<ExitCode> {
         }
         Err(ScopeError::Start(e)) => return Err(e).context("starting the venues"),
         Err(ScopeError::Program { error, report }) => {
-            summary::print_shutdown(&report);
+            view::plain::print_shutdown(&report);
             return Err(error);
         }
     };
     if let Some(report) = &report {
-        summary::print_trades(report);
+        view::plain::print_trades(report);
     }
-    summary::print_venues(&venues);
-    summary::print_shutdown(&shutdown);
+    view::plain::print_venues(&venues);
+    view::plain::print_shutdown(&shutdown);
     if let Some(file) = &cli.report {
         let json = serde_json::json!({ "program": report, "venues": venues, "shutdown": shutdown });
         std::fs::write(file, serde_json::to_string_pretty(&json)?)

@@ -12,7 +12,7 @@ use host::venue::now_ns;
 use plugin_api::Event;
 
 use crate::feed::{is_private_gap, Feed};
-use crate::summary::Summary;
+use crate::view::{plain, Tally};
 
 /// How often legs past their timeout are looked for.
 const CANCEL_SWEEP: Duration = Duration::from_millis(100);
@@ -40,7 +40,8 @@ pub(crate) struct Trader {
     venues: Vec<VenueHandle>,
     /// Venues paused by a gap in their account streams, resumed by their next balance.
     paused: BTreeSet<VenueId>,
-    pub(crate) summary: Summary,
+    /// The program's counts per venue, which snapshots are built from.
+    tally: Tally,
 }
 
 impl Trader {
@@ -52,12 +53,11 @@ impl Trader {
             .iter()
             .map(|v| exchange.venue(&v.name))
             .collect::<Result<Vec<_>, _>>()?;
-        let names = venues.iter().map(|v| v.name().to_owned()).collect();
         Ok(Trader {
+            tally: Tally::new(venues.len(), now_ns()),
             engine,
             venues,
             paused: BTreeSet::new(),
-            summary: Summary::new(names),
         })
     }
 
@@ -77,8 +77,8 @@ impl Trader {
             let health = venue.health().await;
             records.push(VenueRecord {
                 venue: venue.name().to_owned(),
-                events: self.summary.events(i),
-                gaps: self.summary.gaps(i),
+                events: self.tally.events(i),
+                gaps: self.tally.gaps(i),
                 state: health
                     .as_ref()
                     .map_or_else(|e| e.to_string(), |h| h.state.to_string()),
@@ -114,14 +114,24 @@ impl Trader {
                     let due = self.engine.cancels_due(now_ns());
                     self.cancel_all(due).await;
                 }
-                _ = report.tick() => self.summary.print(&self.engine, &self.venues).await,
+                _ = report.tick() => self.refresh().await,
             }
         }
         self.exit(&mut feed).await;
     }
 
+    /// Builds a snapshot and prints it.
+    async fn refresh(&mut self) {
+        let mut health = Vec::with_capacity(self.venues.len());
+        for venue in &self.venues {
+            health.push(venue.health().await);
+        }
+        let snapshot = self.tally.snapshot(&self.engine, &health, now_ns());
+        eprint!("{}", plain::summary(&snapshot));
+    }
+
     async fn on_event(&mut self, venue: VenueId, event: Event) {
-        self.summary.count(venue, &event);
+        self.tally.count(venue, &event);
         if let Event::Gap(gap) = &event {
             if is_private_gap(gap) {
                 self.paused.insert(venue);
@@ -158,7 +168,17 @@ impl Trader {
                 }
             }
         }
-        self.summary.opportunity(&opportunity);
+        let s = &opportunity.spread;
+        tracing::info!(
+            symbol = %opportunity.symbol.as_str(),
+            buy = self.venue(opportunity.buy.venue).name(),
+            sell = self.venue(opportunity.sell.venue).name(),
+            qty = %s.qty,
+            buy_price = %s.buy_price,
+            sell_price = %s.sell_price,
+            expected_profit = %s.expected_profit,
+            "opportunity: both legs sent"
+        );
     }
 
     async fn cancel_all(&self, cancels: Vec<CancelRequest>) {
@@ -187,7 +207,7 @@ impl Trader {
             let Some((venue, event)) = next else { break };
             // Only the account's answers: no new decision is taken while leaving.
             if matches!(event, Event::Order(_) | Event::Fill(_) | Event::Balance(_)) {
-                self.summary.count(venue, &event);
+                self.tally.count(venue, &event);
                 let _ = self.engine.on_event(venue, &event, now_ns());
             }
         }
