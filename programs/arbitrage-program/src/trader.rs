@@ -1,6 +1,7 @@
 //! The trading loop: every event of the feed goes to the engine; the two legs of each
-//! opportunity it returns go out together; legs left open too long are cancelled; at the
-//! end, what is still open is cancelled and the loop waits (bounded) for the answers.
+//! opportunity it returns go out together; legs left open too long are cancelled; the view
+//! gets a snapshot at its refresh period; at the end, the view closes, what is still open is
+//! cancelled and the loop waits (bounded) for the answers.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -12,7 +13,7 @@ use host::venue::now_ns;
 use plugin_api::Event;
 
 use crate::feed::{is_private_gap, Feed};
-use crate::view::{plain, Tally};
+use crate::view::{Tally, View};
 
 /// How often legs past their timeout are looked for.
 const CANCEL_SWEEP: Duration = Duration::from_millis(100);
@@ -42,11 +43,17 @@ pub(crate) struct Trader {
     paused: BTreeSet<VenueId>,
     /// The program's counts per venue, which snapshots are built from.
     tally: Tally,
+    view: View,
 }
 
 impl Trader {
-    /// A trader for `engine` on the exchange's venues of the engine's configuration.
-    pub(crate) fn new(engine: Engine, exchange: &ExchangeHandle) -> anyhow::Result<Trader> {
+    /// A trader for `engine` on the exchange's venues of the engine's configuration, shown
+    /// on `view`.
+    pub(crate) fn new(
+        engine: Engine,
+        exchange: &ExchangeHandle,
+        view: View,
+    ) -> anyhow::Result<Trader> {
         let venues = engine
             .config()
             .venues
@@ -58,6 +65,7 @@ impl Trader {
             engine,
             venues,
             paused: BTreeSet::new(),
+            view,
         })
     }
 
@@ -92,42 +100,55 @@ impl Trader {
         &self.venues[id.index()]
     }
 
-    /// Runs until `stop` resolves or every stream ended, then cancels what is left open.
+    /// The stop came before the feed was subscribed: gives the terminal back and says why.
+    pub(crate) fn stopped_early(&mut self, reason: &str) {
+        self.view.close();
+        eprintln!("stopping ({reason})");
+    }
+
+    /// Runs until `stop` resolves with its reason or every stream ended, then closes the view
+    /// and cancels what is left open.
     pub(crate) async fn run(
         &mut self,
         mut feed: Feed,
-        stop: impl std::future::Future<Output = ()>,
+        stop: impl std::future::Future<Output = &'static str>,
     ) {
         tokio::pin!(stop);
         let mut sweep = tokio::time::interval(CANCEL_SWEEP);
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut report = tokio::time::interval(Duration::from_secs(1));
-        loop {
+        let mut refresh = tokio::time::interval(self.view.refresh_period());
+        refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let reason = loop {
             tokio::select! {
                 biased;
-                () = &mut stop => break,
+                reason = &mut stop => break Some(reason),
                 next = feed.next() => match next {
                     Some((venue, event)) => self.on_event(venue, event).await,
-                    None => break,
+                    None => break None,
                 },
                 _ = sweep.tick() => {
                     let due = self.engine.cancels_due(now_ns());
                     self.cancel_all(due).await;
                 }
-                _ = report.tick() => self.refresh().await,
+                _ = refresh.tick() => self.refresh().await,
             }
+        };
+        // The terminal is given back first, so that what follows is seen.
+        self.view.close();
+        if let Some(reason) = reason {
+            eprintln!("stopping ({reason})");
         }
         self.exit(&mut feed).await;
     }
 
-    /// Builds a snapshot and prints it.
+    /// Builds a snapshot and hands it to the view.
     async fn refresh(&mut self) {
         let mut health = Vec::with_capacity(self.venues.len());
         for venue in &self.venues {
             health.push(venue.health().await);
         }
         let snapshot = self.tally.snapshot(&self.engine, &health, now_ns());
-        eprint!("{}", plain::summary(&snapshot));
+        self.view.show(snapshot);
     }
 
     async fn on_event(&mut self, venue: VenueId, event: Event) {

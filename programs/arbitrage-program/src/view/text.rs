@@ -33,6 +33,16 @@ pub(crate) fn age(ns: u64) -> String {
     }
 }
 
+/// A duration since the start: `1h02m03s`, `4m05s`, `6s`.
+pub(crate) fn uptime(ns: u64) -> String {
+    let s = ns / 1_000_000_000;
+    match (s / 3600, s / 60 % 60, s % 60) {
+        (0, 0, sec) => format!("{sec}s"),
+        (0, min, sec) => format!("{min}m{sec:02}s"),
+        (h, min, sec) => format!("{h}h{min:02}m{sec:02}s"),
+    }
+}
+
 /// A latency in at most 8 characters: `12.3 µs`, `1.23 ms`, `123.4 ms`, `2.50 s`.
 pub(crate) fn latency(ns: u64) -> String {
     let ns = ns as f64;
@@ -103,6 +113,8 @@ mod tests {
     fn values_read_the_same_everywhere() {
         assert_eq!(age(35_600_000), "35 ms");
         assert_eq!(age(2_430_000_000), "2.4 s");
+        assert_eq!(uptime(3_723_000_000_000), "1h02m03s");
+        assert_eq!(uptime(245_000_000_000), "4m05s");
         assert_eq!(latency(364_049), "364.0 µs");
         assert_eq!(latency(1_911_700), "1.91 ms");
         assert_eq!(latency(123_449_000), "123.4 ms");
