@@ -124,6 +124,8 @@ impl Program {
             .arg("--config")
             .arg(&s.config)
             .args(args)
+            // Run from a terminal, `auto` would open the screen on the inherited stdout.
+            .args(["--view", "plain"])
             .arg("--report")
             .arg(&report)
             .env(
