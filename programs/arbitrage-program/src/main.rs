@@ -132,14 +132,14 @@ async fn run(cli: Cli, signals: Signals) -> anyhow::Result<ExitCode> {
         None => View::Plain,
     };
     let stop = Stop::default();
-    let watcher = tokio::spawn(watch_stop(
+    let watch = watch_stop(
         signals,
         cli.duration.map(Duration::from_secs_f64),
         view.quit_keys(),
         stop.clone(),
-    ));
+    );
     let program_stop = stop.clone();
-    let outcome = Exchange::scope_until(config, secrets, &stop.token, |exchange| async move {
+    let scope = Exchange::scope_until(config, secrets, &stop.token, |exchange| async move {
         let stop = program_stop;
         let mut trader = trader::Trader::new(engine, &exchange, view)?;
         let symbols: Vec<String> = trader
@@ -160,9 +160,13 @@ async fn run(cli: Cli, signals: Signals) -> anyhow::Result<ExitCode> {
         }
         let venues = trader.venue_records().await;
         anyhow::Ok((trader.engine.report(), venues))
-    })
-    .await;
-    watcher.abort();
+    });
+    // The watch runs beside the scope, not as a task of its own, so that the shutdown's
+    // count of the runtime's tasks sees only the host's.
+    let outcome = tokio::select! {
+        outcome = scope => outcome,
+        never = watch => match never {},
+    };
     // The screen, if any, is closed by now: the trader closes it when it stops, and it went
     // with the program's future on an error or a failed start. The program's report is
     // missing when it was stopped before its venues ran.
@@ -231,13 +235,13 @@ impl Stop {
 
 /// Requests the stop on the first SIGINT or SIGTERM, the screen's quit key, or when
 /// `duration` has elapsed; a second signal exits at once (the venues are then left to the
-/// operating system).
+/// operating system). Never returns.
 async fn watch_stop(
     mut signals: Signals,
     duration: Option<Duration>,
     quit_keys: impl std::future::Future<Output = &'static str>,
     stop: Stop,
-) {
+) -> std::convert::Infallible {
     let elapsed = async {
         match duration {
             Some(d) => tokio::time::sleep(d).await,
@@ -254,4 +258,5 @@ async fn watch_stop(
         eprintln!("second signal ({}): forcing exit", s.name());
         std::process::exit(130);
     }
+    std::future::pending().await
 }
