@@ -96,7 +96,8 @@ impl Position {
             .lots
             .iter()
             .fold(Decimal::ZERO, |sum, l| sum.saturating_add(l.qty));
-        if self.long {
+        // A flat short is 0, not -0.
+        if self.long || total.is_zero() {
             total
         } else {
             -total
@@ -170,6 +171,14 @@ mod tests {
                 price: d("100")
             })
         );
+    }
+
+    #[test]
+    fn a_covered_short_is_flat_not_minus_zero() {
+        let mut p = Position::new();
+        p.apply(Side::Sell, d("0.1"), d("101")).unwrap();
+        p.apply(Side::Buy, d("0.1"), d("100")).unwrap();
+        assert_eq!(p.net_qty().to_string(), "0");
     }
 
     #[test]
