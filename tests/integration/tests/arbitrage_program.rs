@@ -216,7 +216,10 @@ fn assert_clean_shutdown(report: &serde_json::Value, log: &[String]) {
     let shutdown = &report["shutdown"];
     assert_eq!(shutdown["tasks_left"], serde_json::json!([]), "{log:#?}");
     assert_eq!(shutdown["after"]["resource_tasks"], 0, "{log:#?}");
-    assert_eq!(shutdown["after"]["tasks"], 0, "no task of the runtime left: {log:#?}");
+    assert_eq!(
+        shutdown["after"]["tasks"], 0,
+        "no task of the runtime left: {log:#?}"
+    );
     assert_eq!(shutdown["forced"], false, "{log:#?}");
     let resources = shutdown["stop"]["resources"].as_array().unwrap();
     assert!(!resources.is_empty(), "{shutdown:#}");
