@@ -71,6 +71,61 @@ impl Credential {
     }
 }
 
+/// Trading fee rates, in basis points of the amount an account receives from a fill.
+///
+/// The fee is charged in the asset received, as both venues do on spot when no points, GT or
+/// MX pay it: a buy pays in the base asset, a sell in the quote asset. A fill that takes
+/// liquidity (an order that crossed the book when placed) pays `taker_bps`; a fill of a resting
+/// order that the market reached pays `maker_bps`. Amounts are exact (not rounded to the
+/// asset's precision; MEXC's own deal pushes carry unrounded fees such as
+/// `0.0003998377369698171`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fees {
+    /// Rate of fills that take liquidity, in basis points (10 = 0.1 %).
+    pub taker_bps: Decimal,
+    /// Rate of fills of resting orders, in basis points.
+    pub maker_bps: Decimal,
+}
+
+impl Fees {
+    /// The default rates of `venue`, chosen to agree with the arbitrage program's embedded
+    /// settings (`programs/arbitrage-program/arbitrage.toml`: Gate.io taker 10 bps, MEXC
+    /// taker 5 bps), so that the fees it expects are the fees it is charged:
+    ///
+    /// | venue | taker | maker |
+    /// |---|---:|---:|
+    /// | Gate.io | 10 bps | 10 bps |
+    /// | MEXC | 5 bps | 0 |
+    pub fn of(venue: Venue) -> Self {
+        let (taker, maker) = match venue {
+            Venue::Gateio => (10, 10),
+            Venue::Mexc => (5, 0),
+        };
+        Self {
+            taker_bps: Decimal::from(taker),
+            maker_bps: Decimal::from(maker),
+        }
+    }
+
+    /// Why these rates cannot be charged, if they cannot: each must be at least 0 (no
+    /// rebates) and below 10,000 bps (100 %).
+    pub fn check(&self) -> Result<(), &'static str> {
+        let valid = |bps: Decimal| bps >= Decimal::ZERO && bps < Decimal::from(10_000);
+        if !valid(self.taker_bps) {
+            return Err("the taker fee must be at least 0 and below 10000 bps");
+        }
+        if !valid(self.maker_bps) {
+            return Err("the maker fee must be at least 0 and below 10000 bps");
+        }
+        Ok(())
+    }
+
+    /// The taker rate as a fraction (10 bps: 0.001).
+    pub(crate) fn taker_rate(&self) -> Decimal {
+        self.taker_bps / Decimal::from(10_000)
+    }
+}
+
 /// Everything [`crate::Simulator::start`] needs.
 #[derive(Clone, Debug)]
 pub struct SimConfig {
@@ -96,6 +151,8 @@ pub struct SimConfig {
     pub initial_balances: Vec<(String, Decimal)>,
     /// Levels per side of each synthetic book.
     pub book_levels: usize,
+    /// Trading fee rates ([`Fees::of`] the venue by default).
+    pub fees: Fees,
     /// Random seed of the synthetic generator, and of the cross-venue model's fair value.
     pub seed: u64,
     /// Synthetic prices follow the cross-venue model ([`crate::crossing`]): a Gate.io and a
@@ -110,7 +167,7 @@ pub struct SimConfig {
 impl SimConfig {
     /// Defaults for `venue`: synthetic BTC/USDT and ETH/USDT at 100 updates/s, documented
     /// limits, one credential `test-key`/`test-secret` holding 1,000,000 USDT, 100 BTC and
-    /// 1,000 ETH.
+    /// 1,000 ETH, the venue's default fees ([`Fees::of`]).
     pub fn new(venue: Venue) -> Self {
         Self {
             venue,
@@ -130,6 +187,7 @@ impl SimConfig {
                 ("ETH".into(), Decimal::from(1_000)),
             ],
             book_levels: 50,
+            fees: Fees::of(venue),
             seed: 7,
             crossing: None,
             frozen_time_ms: None,

@@ -36,7 +36,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use config::{Credential, MexcLimits, SimConfig, Source, Venue};
+pub use config::{Credential, Fees, MexcLimits, SimConfig, Source, Venue};
 pub use crossing::{Crossing, PriceModel, Quote};
 pub use faults::{AcceptMode, Faults, Kick, RestFault};
 pub use market::Symbol;
@@ -71,6 +71,12 @@ pub enum SimError {
     /// No symbols configured for the synthetic source.
     #[error("venue-sim synthetic source needs at least one symbol")]
     NoSymbols,
+    /// The fee rates cannot be charged.
+    #[error("venue-sim fees: {reason}")]
+    InvalidFees {
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// The crossing schedule's values cannot make one.
     #[error("venue-sim crossing: {reason}")]
     InvalidCrossing {
@@ -92,6 +98,10 @@ impl Simulator {
         if config.symbols.is_empty() && config.source != config::Source::Replay {
             return Err(SimError::NoSymbols);
         }
+        config
+            .fees
+            .check()
+            .map_err(|reason| SimError::InvalidFees { reason })?;
         if let Some(c) = &config.crossing {
             c.check()
                 .map_err(|reason| SimError::InvalidCrossing { reason })?;
@@ -126,6 +136,7 @@ impl Simulator {
             market.clone(),
             &creds,
             &config.initial_balances,
+            config.fees,
         ));
 
         let render: Option<Box<dyn Render>> = match config.source {

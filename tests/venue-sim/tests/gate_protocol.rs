@@ -9,16 +9,16 @@ use common::*;
 use serde_json::{json, Value};
 use venue_sim::{gateio, Source, Venue};
 
-fn req(channel: &str, event: &str, payload: Value) -> String {
-    json!({"time": now_ms() / 1000, "id": 7, "channel": channel, "event": event, "payload": payload}).to_string()
-}
-
 fn auth_req(channel: &str, event: &str, payload: Value, key: &str, secret: &str) -> String {
     let time = now_ms() / 1000;
     let sign = gateio::sign::sign(secret, &gateio::sign::ws_payload(channel, event, time));
     json!({"time": time, "channel": channel, "event": event, "payload": payload,
            "auth": {"method": "api_key", "KEY": key, "SIGN": sign}})
     .to_string()
+}
+
+fn req(channel: &str, event: &str, payload: Value) -> String {
+    json!({"time": now_ms() / 1000, "id": 7, "channel": channel, "event": event, "payload": payload}).to_string()
 }
 
 #[tokio::test]
@@ -231,11 +231,15 @@ async fn trading_fills_rests_cancels_and_pushes_private_updates() {
     let pairs = http(addr, "GET", "/api/v4/spot/currency_pairs", &[], "")
         .await
         .json();
+    // A pair's `fee` is the taker rate in percent: 10 bps by default.
     assert!(pairs
         .as_array()
         .unwrap()
         .iter()
-        .any(|p| p["id"] == "BTC_USDT" && p["base"] == "BTC" && p["quote"] == "USDT"));
+        .any(|p| p["id"] == "BTC_USDT"
+            && p["base"] == "BTC"
+            && p["quote"] == "USDT"
+            && p["fee"] == "0.1"));
     assert!(http(addr, "GET", "/api/v4/spot/time", &[], "").await.json()["server_time"].is_i64());
 
     let post = |body: Value| {
@@ -262,16 +266,36 @@ async fn trading_fills_rests_cancels_and_pushes_private_updates() {
         ),
         (Some("closed"), Some("filled"), Some("0"))
     );
+    // The taker fee, 10 bps of the 0.5 BTC received, in BTC.
+    assert_eq!(
+        (o["fee"].as_str(), o["fee_currency"].as_str()),
+        (Some("0.0005"), Some("BTC"))
+    );
     let put = next_json_where(&mut ws, |v| v["channel"] == "spot.orders").await;
     assert_eq!(put["result"][0]["event"], "put");
     let trade = next_json_where(&mut ws, |v| v["channel"] == "spot.usertrades").await;
+    let t = &trade["result"][0];
     assert_eq!(
         (
-            trade["result"][0]["amount"].as_str(),
-            trade["result"][0]["text"].as_str()
+            t["amount"].as_str(),
+            t["text"].as_str(),
+            t["role"].as_str(),
+            t["fee"].as_str(),
+            t["fee_currency"].as_str()
         ),
-        (Some("0.5"), Some("t-fill"))
+        (
+            Some("0.5"),
+            Some("t-fill"),
+            Some("taker"),
+            Some("0.0005"),
+            Some("BTC")
+        )
     );
+    let finish = next_json_where(&mut ws, |v| {
+        v["channel"] == "spot.orders" && v["result"][0]["event"] == "finish"
+    })
+    .await;
+    assert_eq!(finish["result"][0]["fee"], "0.0005");
     let bal = next_json_where(&mut ws, |v| v["channel"] == "spot.balances").await;
     assert!(bal["result"][0]["currency"].is_string());
 

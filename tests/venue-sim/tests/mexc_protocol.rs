@@ -259,6 +259,14 @@ async fn metadata_trading_and_private_protobuf_pushes() {
         (btc["baseAsset"].as_str(), btc["quoteAsset"].as_str()),
         (Some("BTC"), Some("USDT"))
     );
+    // The default fees, as fractions: maker 0, taker 5 bps.
+    assert_eq!(
+        (
+            btc["makerCommission"].as_str(),
+            btc["takerCommission"].as_str()
+        ),
+        (Some("0"), Some("0.0005"))
+    );
     assert!(http(addr, "GET", "/api/v3/time", &[], "").await.json()["serverTime"].is_i64());
 
     let r = http(
@@ -329,6 +337,11 @@ async fn metadata_trading_and_private_protobuf_pushes() {
                 assert_eq!(
                     (d.order_id.as_str(), d.quantity.as_str(), d.trade_type),
                     (order_id.as_str(), "0.25", 1)
+                );
+                // A taker buy pays 5 bps of the BTC it receives, in BTC.
+                assert_eq!(
+                    (d.fee_amount.as_str(), d.fee_currency.as_str(), d.is_maker),
+                    ("0.000125", "BTC", false)
                 );
                 seen.1 = true;
             }
@@ -414,7 +427,8 @@ async fn metadata_trading_and_private_protobuf_pushes() {
         .find(|b| b["asset"] == "BTC")
         .unwrap()
         .clone();
-    assert_eq!(btc["free"], "100.25"); // 100 + 0.25 bought; the 1 locked by the sell came back
+    // 100 + 0.25 bought - 0.000125 fee; the 1 locked by the sell came back.
+    assert_eq!(btc["free"], "100.249875");
     let r = http(
         addr,
         "DELETE",

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use venue_sim::{Credential, Crossing, SimConfig, Simulator, Source, Symbol, Venue};
+use rust_decimal::Decimal;
+use venue_sim::{Credential, Crossing, Fees, SimConfig, Simulator, Source, Symbol, Venue};
 
 /// Simulated crypto venue (websocket + REST) for tests, benchmarks and demos.
 ///
@@ -17,6 +18,11 @@ use venue_sim::{Credential, Crossing, SimConfig, Simulator, Source, Symbol, Venu
 /// with `--crossing` and the same `--seed`, quote the same fair value and cross each other
 /// every `--cross-every` seconds (alternating direction) for `--cross-width` seconds, by up to
 /// `--cross-bps` basis points.
+///
+/// Fills pay fees in the asset received (a buy in the base asset, a sell in the quote asset):
+/// the taker rate when an order crosses the book as it is placed, the maker rate when a resting
+/// order fills because the book reached its price. The defaults match the arbitrage program's
+/// embedded settings: Gate.io 10 bps taker and 10 maker, MEXC 5 bps taker and 0 maker.
 #[derive(Debug, Parser)]
 #[command(name = "venue-sim", version, about, long_about)]
 struct Args {
@@ -85,6 +91,15 @@ struct Args {
     /// their sum: 40 bp for 0.1 % taker fees on each leg).
     #[arg(long, value_name = "BPS", default_value_t = 40, requires = "crossing")]
     cross_bps: u32,
+    /// Fee of a fill that takes liquidity (an order crossing the book when placed), in basis
+    /// points of the amount received, charged in the asset received. Default: gateio 10,
+    /// mexc 5 (the arbitrage program's embedded settings).
+    #[arg(long, value_name = "BPS")]
+    taker_fee_bps: Option<Decimal>,
+    /// Fee of a resting order's fill (the book reached its price), in basis points of the
+    /// amount received, charged in the asset received. Default: gateio 10, mexc 0.
+    #[arg(long, value_name = "BPS")]
+    maker_fee_bps: Option<Decimal>,
 }
 
 /// A whole number of milliseconds from `secs`, refusing what is not a positive finite time.
@@ -102,6 +117,11 @@ fn config(args: &Args) -> anyhow::Result<SimConfig> {
     cfg.replay_loop = args.replay_loop;
     cfg.gate_full_every = args.gate_full_every;
     cfg.seed = args.seed;
+    let defaults = Fees::of(args.venue);
+    cfg.fees = Fees {
+        taker_bps: args.taker_fee_bps.unwrap_or(defaults.taker_bps),
+        maker_bps: args.maker_fee_bps.unwrap_or(defaults.maker_bps),
+    };
     cfg.symbols = args
         .symbols
         .iter()
@@ -150,6 +170,7 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let cfg = config(&args)?;
     let crossing = cfg.crossing;
+    let fees = cfg.fees;
     let sim = Simulator::start(cfg, args.listen).await?;
     println!("venue-sim {:?} ({:?} source)", args.venue, args.source);
     if let Some(c) = crossing {
@@ -158,6 +179,10 @@ async fn main() -> anyhow::Result<()> {
             args.seed, c.every, c.width, c.peak_bps
         );
     }
+    println!(
+        "fees:      taker {} bps, maker {} bps",
+        fees.taker_bps, fees.maker_bps
+    );
     println!("websocket: {}", sim.ws_url());
     println!("rest:      {}", sim.rest_url());
     println!("listening on {}", sim.local_addr());

@@ -18,16 +18,14 @@ pub(crate) fn side_str(s: Side) -> &'static str {
     }
 }
 
-/// An order in Gate's REST / `spot.orders` shape.
+/// An order in Gate's REST / `spot.orders` shape. `fee` is what its fills paid, in
+/// `fee_currency`, the asset it receives (no GT or point deduction: `gt_fee` and `point_fee`
+/// stay 0).
 pub(crate) fn order_json(o: &Order, sym: &Symbol) -> Value {
     let (status, finish_as) = match o.status {
         OrderStatus::Open => ("open", "open"),
         OrderStatus::Filled => ("closed", "filled"),
         OrderStatus::Cancelled => ("cancelled", "cancelled"),
-    };
-    let fee_currency = match o.side {
-        Side::Buy => &sym.base,
-        Side::Sell => &sym.quote,
     };
     json!({
         "id": o.id.to_string(),
@@ -51,8 +49,8 @@ pub(crate) fn order_json(o: &Order, sym: &Symbol) -> Value {
         "fill_price": o.filled_quote.normalize().to_string(),
         "filled_total": o.filled_quote.normalize().to_string(),
         "avg_deal_price": o.avg_price().to_string(),
-        "fee": "0",
-        "fee_currency": fee_currency,
+        "fee": o.fee.normalize().to_string(),
+        "fee_currency": o.fee_asset(sym),
         "point_fee": "0",
         "gt_fee": "0",
         "gt_discount": false,

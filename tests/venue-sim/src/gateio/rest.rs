@@ -146,10 +146,12 @@ pub(crate) fn handle(app: &App, req: &RestRequest) -> Response<Body> {
     }
 }
 
+/// A currency pair; its `fee` is the taker rate in percent, as Gate lists it.
 fn pair_json(app: &App, i: usize) -> Value {
     let s = &app.market.symbols[i];
+    let fee_percent = (app.exchange.fees().taker_bps / Decimal::ONE_HUNDRED).normalize();
     json!({
-        "id": s.gate(), "base": s.base, "quote": s.quote, "fee": "0.2",
+        "id": s.gate(), "base": s.base, "quote": s.quote, "fee": fee_percent.to_string(),
         "min_base_amount": "0.0001", "min_quote_amount": "1",
         "amount_precision": QTY_DECIMALS, "precision": PRICE_DECIMALS,
         "trade_status": "tradable", "sell_start": 0, "buy_start": 0,

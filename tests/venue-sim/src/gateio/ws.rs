@@ -375,10 +375,6 @@ impl Session for GateSession {
             PrivateChange::Fill(f) => {
                 let sym = &market.symbols[f.order.symbol];
                 if self.wants("spot.usertrades", &ev.key, Some(&sym.gate())) {
-                    let fee_currency = match f.order.side {
-                        crate::trading::Side::Buy => &sym.base,
-                        crate::trading::Side::Sell => &sym.quote,
-                    };
                     let r = json!([{
                         "id": f.trade_id,
                         "user_id": 1,
@@ -388,10 +384,10 @@ impl Session for GateSession {
                         "create_time_ms": format!("{}.000", f.ts_ms),
                         "side": super::side_str(f.order.side),
                         "amount": f.qty.normalize().to_string(),
-                        "role": "taker",
+                        "role": if f.maker { "maker" } else { "taker" },
                         "price": f.price.normalize().to_string(),
-                        "fee": "0",
-                        "fee_currency": fee_currency,
+                        "fee": f.fee.normalize().to_string(),
+                        "fee_currency": f.fee_asset,
                         "point_fee": "0",
                         "gt_fee": "0",
                         "text": f.order.client_id,

@@ -197,8 +197,13 @@ fn symbol_of(app: &App, params: &Params) -> Result<usize, Response<Body>> {
         .ok_or_else(|| error(StatusCode::BAD_REQUEST, 30014, "invalid symbol"))
 }
 
+/// Symbols; `makerCommission` and `takerCommission` are the fee rates as fractions, as MEXC
+/// lists them (`"0.002"` for 0.2 %).
 fn exchange_info(app: &App, params: &Params) -> Response<Body> {
     let only = params.get("symbol");
+    let fees = app.exchange.fees();
+    let fraction = |bps: Decimal| (bps / Decimal::from(10_000)).normalize().to_string();
+    let (maker, taker) = (fraction(fees.maker_bps), fraction(fees.taker_bps));
     let symbols: Vec<Value> = app
         .market
         .symbols
@@ -211,8 +216,8 @@ fn exchange_info(app: &App, params: &Params) -> Response<Body> {
                 "baseCommissionPrecision": QTY_DECIMALS, "quoteCommissionPrecision": PRICE_DECIMALS,
                 "orderTypes": ["LIMIT", "MARKET", "LIMIT_MAKER"], "isSpotTradingAllowed": true,
                 "isMarginTradingAllowed": false, "permissions": ["SPOT"], "filters": [],
-                "baseSizePrecision": "0.0001", "maxQuoteAmount": "5000000", "makerCommission": "0",
-                "takerCommission": "0", "quoteAmountPrecision": "1", "fullName": s.base,
+                "baseSizePrecision": "0.0001", "maxQuoteAmount": "5000000", "makerCommission": maker,
+                "takerCommission": taker, "quoteAmountPrecision": "1", "fullName": s.base,
             })
         })
         .collect();

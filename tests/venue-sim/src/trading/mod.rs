@@ -1,6 +1,10 @@
-//! Per-API-key balances and a minimal matching engine: crossing orders fill at once at the
-//! simulated book's best price, others rest until cancelled. Every change is published as a
-//! [`PrivateEvent`] for the venues' private websocket channels.
+//! Per-API-key balances and a minimal matching engine: an order that crosses the simulated
+//! book fills at once at its best price and pays the taker fee, in the asset it receives;
+//! others rest until cancelled. Every change is published as a [`PrivateEvent`] for the
+//! venues' private websocket channels.
+
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -8,7 +12,8 @@ use std::sync::{Arc, Mutex};
 use rust_decimal::Decimal;
 use tokio::sync::broadcast;
 
-use crate::market::{price_dec, Market};
+use crate::config::Fees;
+use crate::market::{price_dec, Market, Symbol};
 use crate::synthetic::now_ms;
 
 /// Buy or sell.
@@ -59,6 +64,10 @@ pub(crate) struct Order {
     pub(crate) filled: Decimal,
     pub(crate) filled_quote: Decimal,
     pub(crate) status: OrderStatus,
+    /// Fees paid by its fills, in the asset received ([`Order::fee_asset`]).
+    pub(crate) fee: Decimal,
+    /// It rested on the book (did not cross when placed): its fills are maker fills.
+    pub(crate) maker: bool,
     pub(crate) create_ms: i64,
     pub(crate) update_ms: i64,
 }
@@ -66,6 +75,15 @@ pub(crate) struct Order {
 impl Order {
     pub(crate) fn left(&self) -> Decimal {
         self.qty - self.filled
+    }
+
+    /// The asset its fees are charged in: the one it receives (base for a buy, quote for a
+    /// sell).
+    pub(crate) fn fee_asset<'a>(&self, sym: &'a Symbol) -> &'a str {
+        match self.side {
+            Side::Buy => &sym.base,
+            Side::Sell => &sym.quote,
+        }
     }
 
     pub(crate) fn avg_price(&self) -> Decimal {
@@ -77,14 +95,61 @@ impl Order {
     }
 }
 
-/// One fill of one of the account's orders (always as taker here).
+/// One fill of one of the account's orders.
 #[derive(Clone, Debug)]
 pub(crate) struct Fill {
     pub(crate) trade_id: u64,
     pub(crate) order: Order,
     pub(crate) price: Decimal,
     pub(crate) qty: Decimal,
+    /// The fee charged for this fill.
+    pub(crate) fee: Decimal,
+    /// The asset the fee was charged in: the one received.
+    pub(crate) fee_asset: String,
+    /// A resting order filled by the market (maker), not an order that crossed (taker).
+    pub(crate) maker: bool,
     pub(crate) ts_ms: i64,
+}
+
+/// What one fill moves in an account: the asset given up, and the asset received less the fee
+/// charged in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Settlement {
+    /// Given up: quote for a buy, base for a sell.
+    pub(crate) paid_asset: String,
+    /// How much of it.
+    pub(crate) paid: Decimal,
+    /// Received: base for a buy, quote for a sell. The fee is charged in it.
+    pub(crate) received_asset: String,
+    /// How much of it, before the fee.
+    pub(crate) received: Decimal,
+    /// The fee: `received × rate`, exact.
+    pub(crate) fee: Decimal,
+}
+
+impl Settlement {
+    /// A fill of `qty` base at `price` on `side`, paying `rate` (a fraction: 0.001 for
+    /// 10 bps) of what it receives.
+    pub(crate) fn of(
+        sym: &Symbol,
+        side: Side,
+        qty: Decimal,
+        price: Decimal,
+        rate: Decimal,
+    ) -> Self {
+        let quote = qty * price;
+        let (paid_asset, paid, received_asset, received) = match side {
+            Side::Buy => (&sym.quote, quote, &sym.base, qty),
+            Side::Sell => (&sym.base, qty, &sym.quote, quote),
+        };
+        Self {
+            paid_asset: paid_asset.clone(),
+            paid,
+            received_asset: received_asset.clone(),
+            received,
+            fee: (received * rate).normalize(),
+        }
+    }
 }
 
 /// An asset balance.
@@ -136,21 +201,52 @@ struct Account {
     orders: BTreeMap<u64, Order>,
 }
 
+impl Account {
+    /// Adds `available` and `locked` (either may be negative) to `asset`; the change to push.
+    fn move_funds(&mut self, asset: &str, available: Decimal, locked: Decimal) -> PrivateChange {
+        let b = self.balances.entry(asset.to_owned()).or_default();
+        b.available += available;
+        b.locked += locked;
+        PrivateChange::Balance {
+            asset: asset.to_owned(),
+            balance: *b,
+            available_change: available,
+            locked_change: locked,
+        }
+    }
+}
+
+/// Every account, and the last id given to an order or a trade (one sequence for both).
+#[derive(Debug)]
+struct Accounts {
+    last_id: u64,
+    by_key: HashMap<String, Account>,
+}
+
+impl Accounts {
+    fn next_id(&mut self) -> u64 {
+        self.last_id += 1;
+        self.last_id
+    }
+}
+
 /// All accounts, behind one lock.
 #[derive(Debug)]
 pub(crate) struct Exchange {
     market: Arc<Market>,
+    fees: Fees,
     secrets: HashMap<String, String>,
-    accounts: Mutex<(u64, HashMap<String, Account>)>,
+    accounts: Mutex<Accounts>,
     events: broadcast::Sender<PrivateEvent>,
 }
 
 impl Exchange {
-    /// Accounts for `credentials`, each funded with `balances`.
+    /// Accounts for `credentials`, each funded with `balances`, trading at `fees`.
     pub(crate) fn new(
         market: Arc<Market>,
         credentials: &[(String, String)],
         balances: &[(String, Decimal)],
+        fees: Fees,
     ) -> Self {
         let accounts = credentials
             .iter()
@@ -171,14 +267,23 @@ impl Exchange {
         let (events, _) = broadcast::channel(4096);
         Self {
             market,
+            fees,
             secrets: credentials.iter().cloned().collect(),
-            accounts: Mutex::new((1_000_000, accounts)),
+            accounts: Mutex::new(Accounts {
+                last_id: 1_000_000,
+                by_key: accounts,
+            }),
             events,
         }
     }
 
     pub(crate) fn market(&self) -> &Market {
         &self.market
+    }
+
+    /// The fee rates charged.
+    pub(crate) fn fees(&self) -> &Fees {
+        &self.fees
     }
 
     pub(crate) fn secret(&self, key: &str) -> Option<&str> {
@@ -191,20 +296,21 @@ impl Exchange {
 
     pub(crate) fn balances(&self, key: &str) -> Result<BTreeMap<String, Balance>, TradeError> {
         let g = self.accounts.lock().unwrap();
-        g.1.get(key)
+        g.by_key
+            .get(key)
             .map(|a| a.balances.clone())
             .ok_or(TradeError::UnknownKey)
     }
 
     pub(crate) fn order(&self, key: &str, id: u64) -> Result<Order, TradeError> {
         let g = self.accounts.lock().unwrap();
-        let a = g.1.get(key).ok_or(TradeError::UnknownKey)?;
+        let a = g.by_key.get(key).ok_or(TradeError::UnknownKey)?;
         a.orders.get(&id).cloned().ok_or(TradeError::OrderNotFound)
     }
 
     pub(crate) fn find_client_id(&self, key: &str, client_id: &str) -> Option<u64> {
         let g = self.accounts.lock().unwrap();
-        let a = g.1.get(key)?;
+        let a = g.by_key.get(key)?;
         a.orders
             .values()
             .find(|o| o.client_id == client_id)
@@ -217,7 +323,7 @@ impl Exchange {
         symbol: Option<usize>,
     ) -> Result<Vec<Order>, TradeError> {
         let g = self.accounts.lock().unwrap();
-        let a = g.1.get(key).ok_or(TradeError::UnknownKey)?;
+        let a = g.by_key.get(key).ok_or(TradeError::UnknownKey)?;
         Ok(a.orders
             .values()
             .filter(|o| o.status == OrderStatus::Open && symbol.is_none_or(|s| s == o.symbol))
@@ -225,20 +331,16 @@ impl Exchange {
             .collect())
     }
 
-    /// Place an order: fill it at once if it crosses the book, otherwise rest it.
+    /// Place an order: fill it at once at the touch if it crosses the book (taker fee),
+    /// otherwise rest it with its funds locked until it is cancelled.
     pub(crate) fn place(&self, key: &str, req: NewOrder) -> Result<Order, TradeError> {
-        let (best_bid, best_ask) = {
-            let books = self.market.lock();
-            let b = books
-                .get(req.symbol)
-                .ok_or(TradeError::InvalidParam("symbol"))?;
-            (
-                b.best_bid().map(|x| price_dec(x.0)),
-                b.best_ask().map(|x| price_dec(x.0)),
-            )
-        };
+        let mut books = self.market.lock();
+        let book = books
+            .get_mut(req.symbol)
+            .ok_or(TradeError::InvalidParam("symbol"))?;
+        let best_bid = book.best_bid().map(|x| price_dec(x.0));
+        let best_ask = book.best_ask().map(|x| price_dec(x.0));
         let sym = &self.market.symbols[req.symbol];
-        let (base, quote) = (sym.base.clone(), sym.quote.clone());
         let touch = match req.side {
             Side::Buy => best_ask,
             Side::Sell => best_bid,
@@ -263,22 +365,21 @@ impl Exchange {
             return Err(TradeError::InvalidParam("quantity"));
         }
         let now = now_ms();
-        let mut g = self.accounts.lock().unwrap();
-        g.0 += 1;
-        let id = g.0;
-        let acct = g.1.get_mut(key).ok_or(TradeError::UnknownKey)?;
+        let mut accounts = self.accounts.lock().unwrap();
+        let id = accounts.next_id();
+        let acct = accounts.by_key.get_mut(key).ok_or(TradeError::UnknownKey)?;
         let limit_price = req.price.or(fill_price).unwrap_or_default();
         // Funds needed: quote for buys (at the worse of limit and fill price), base for sells.
         let (need_asset, need) = match req.side {
             Side::Buy => (
-                quote.clone(),
+                &sym.quote,
                 qty * limit_price.max(fill_price.unwrap_or_default()),
             ),
-            Side::Sell => (base.clone(), qty),
+            Side::Sell => (&sym.base, qty),
         };
         let have = acct
             .balances
-            .get(&need_asset)
+            .get(need_asset)
             .map(|b| b.available)
             .unwrap_or_default();
         if have < need {
@@ -295,75 +396,54 @@ impl Exchange {
             filled: Decimal::ZERO,
             filled_quote: Decimal::ZERO,
             status: OrderStatus::Open,
+            fee: Decimal::ZERO,
+            maker: fill_price.is_none(),
             create_ms: now,
             update_ms: now,
         };
-        let mut changes = Vec::new();
-        let mut bal_change = |acct: &mut Account, asset: &str, avail: Decimal, locked: Decimal| {
-            let b = acct.balances.entry(asset.to_owned()).or_default();
-            b.available += avail;
-            b.locked += locked;
-            changes.push(PrivateChange::Balance {
-                asset: asset.to_owned(),
-                balance: *b,
-                available_change: avail,
-                locked_change: locked,
-            });
-        };
-        if let Some(p) = fill_price {
-            let cost = qty * p;
-            order.filled = qty;
-            order.filled_quote = cost;
-            order.status = OrderStatus::Filled;
-            match req.side {
-                Side::Buy => {
-                    bal_change(acct, &quote, -cost, Decimal::ZERO);
-                    bal_change(acct, &base, qty, Decimal::ZERO);
-                }
-                Side::Sell => {
-                    bal_change(acct, &base, -qty, Decimal::ZERO);
-                    bal_change(acct, &quote, cost, Decimal::ZERO);
-                }
-            }
-        } else {
-            bal_change(acct, &need_asset, -need, need);
-        }
-        acct.orders.insert(id, order.clone());
-        drop(g);
         let key: Arc<str> = Arc::from(key);
-        let send = |change| {
-            let _ = self.events.send(PrivateEvent {
-                key: key.clone(),
-                ts_ms: now,
-                change,
-            });
-        };
-        if order.status == OrderStatus::Filled {
+        let mut changes = Vec::new();
+        if let Some(p) = fill_price {
+            let s = Settlement::of(sym, req.side, qty, p, self.fees.taker_rate());
+            order.filled = qty;
+            order.filled_quote = qty * p;
+            order.fee = s.fee;
+            order.status = OrderStatus::Filled;
             let mut opened = order.clone();
             opened.status = OrderStatus::Open;
             opened.filled = Decimal::ZERO;
             opened.filled_quote = Decimal::ZERO;
-            send(PrivateChange::Order(opened));
-            send(PrivateChange::Fill(Fill {
+            opened.fee = Decimal::ZERO;
+            changes.push(PrivateChange::Order(opened));
+            changes.push(PrivateChange::Fill(Fill {
                 trade_id: id,
                 order: order.clone(),
-                price: fill_price.unwrap_or_default(),
+                price: p,
                 qty,
+                fee: s.fee,
+                fee_asset: s.received_asset.clone(),
+                maker: false,
                 ts_ms: now,
             }));
+            changes.push(PrivateChange::Order(order.clone()));
+            changes.push(acct.move_funds(&s.paid_asset, -s.paid, Decimal::ZERO));
+            changes.push(acct.move_funds(&s.received_asset, s.received - s.fee, Decimal::ZERO));
+        } else {
+            changes.push(PrivateChange::Order(order.clone()));
+            changes.push(acct.move_funds(need_asset, -need, need));
         }
-        send(PrivateChange::Order(order.clone()));
-        for c in changes {
-            send(c);
-        }
+        acct.orders.insert(id, order.clone());
+        drop(accounts);
+        drop(books);
+        self.send(key, now, changes);
         Ok(order)
     }
 
     /// Cancel a resting order and release its locked funds.
     pub(crate) fn cancel(&self, key: &str, id: u64) -> Result<Order, TradeError> {
         let now = now_ms();
-        let mut g = self.accounts.lock().unwrap();
-        let acct = g.1.get_mut(key).ok_or(TradeError::UnknownKey)?;
+        let mut accounts = self.accounts.lock().unwrap();
+        let acct = accounts.by_key.get_mut(key).ok_or(TradeError::UnknownKey)?;
         let order = acct.orders.get_mut(&id).ok_or(TradeError::OrderNotFound)?;
         if order.status != OrderStatus::Open {
             return Err(TradeError::OrderNotFound);
@@ -373,30 +453,28 @@ impl Exchange {
         let order = order.clone();
         let sym = &self.market.symbols[order.symbol];
         let (asset, amount) = match order.side {
-            Side::Buy => (sym.quote.clone(), order.left() * order.price),
-            Side::Sell => (sym.base.clone(), order.left()),
+            Side::Buy => (&sym.quote, order.left() * order.price),
+            Side::Sell => (&sym.base, order.left()),
         };
-        let b = acct.balances.entry(asset.clone()).or_default();
-        b.available += amount;
-        b.locked -= amount;
-        let balance = *b;
-        drop(g);
-        let key: Arc<str> = Arc::from(key);
-        let _ = self.events.send(PrivateEvent {
-            key: key.clone(),
-            ts_ms: now,
-            change: PrivateChange::Order(order.clone()),
-        });
-        let _ = self.events.send(PrivateEvent {
-            key,
-            ts_ms: now,
-            change: PrivateChange::Balance {
-                asset,
-                balance,
-                available_change: amount,
-                locked_change: -amount,
-            },
-        });
+        let released = acct.move_funds(asset, amount, -amount);
+        drop(accounts);
+        self.send(
+            Arc::from(key),
+            now,
+            vec![PrivateChange::Order(order.clone()), released],
+        );
         Ok(order)
+    }
+
+    /// Publishes `changes` of `key`'s account, in order.
+    fn send(&self, key: Arc<str>, ts_ms: i64, changes: Vec<PrivateChange>) {
+        for change in changes {
+            // No receiver (no private connection) is fine: nobody is told.
+            let _ = self.events.send(PrivateEvent {
+                key: key.clone(),
+                ts_ms,
+                change,
+            });
+        }
     }
 }
