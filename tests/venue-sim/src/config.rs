@@ -124,6 +124,11 @@ impl Fees {
     pub(crate) fn taker_rate(&self) -> Decimal {
         self.taker_bps / Decimal::from(10_000)
     }
+
+    /// The maker rate as a fraction.
+    pub(crate) fn maker_rate(&self) -> Decimal {
+        self.maker_bps / Decimal::from(10_000)
+    }
 }
 
 /// Everything [`crate::Simulator::start`] needs.

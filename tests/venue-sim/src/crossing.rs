@@ -543,7 +543,7 @@ mod tests {
             bids: books[0].bids.clone(),
             asks: books[0].asks.clone(),
             seq: books[0].seq,
-            trade_id: 0,
+            ..Book::default()
         };
         let mut crossed_best = 0;
         for i in 0..5_000 {

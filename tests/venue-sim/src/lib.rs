@@ -167,6 +167,7 @@ impl Simulator {
             };
             let gen = Generator::new(
                 market.clone(),
+                exchange.clone(),
                 topics.clone(),
                 render,
                 config.seed,

@@ -70,6 +70,9 @@ pub(crate) struct Book {
     pub(crate) seq: u64,
     /// Id of the last public trade.
     pub(crate) trade_id: u64,
+    /// The accounts' orders resting on this symbol, which a change of the book may fill
+    /// ([`crate::trading::Exchange::fill_reached`]).
+    pub(crate) resting: crate::trading::Resting,
 }
 
 impl Book {

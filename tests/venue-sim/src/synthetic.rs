@@ -15,6 +15,7 @@ use crate::crossing::{self, PriceModel};
 use crate::faults::Faults;
 use crate::market::{Book, Market};
 use crate::topics::{Batch, Frame, TopicTable};
+use crate::trading::Exchange;
 
 /// Fewest levels kept per side.
 const MIN_LEVELS: usize = 10;
@@ -182,9 +183,11 @@ pub(crate) enum Prices {
     },
 }
 
-/// The generator: owns the random state and the venue renderer.
+/// The generator: owns the random state and the venue renderer, and after each book change
+/// fills the resting orders the book reached ([`Exchange::fill_reached`]).
 pub(crate) struct Generator {
     pub(crate) market: Arc<Market>,
+    exchange: Arc<Exchange>,
     pub(crate) topics: Arc<TopicTable>,
     pub(crate) render: Box<dyn Render>,
     pub(crate) rng: SmallRng,
@@ -196,10 +199,12 @@ pub(crate) struct Generator {
 }
 
 impl Generator {
-    /// A generator over `market`'s books. In the crossing mode the books are moved to the
-    /// model's prices of now before anything is served (no update is sent for that).
+    /// A generator over `market`'s books, filling `exchange`'s resting orders. In the
+    /// crossing mode the books are moved to the model's prices of now before anything is
+    /// served (no update is sent for that).
     pub(crate) fn new(
         market: Arc<Market>,
+        exchange: Arc<Exchange>,
         topics: Arc<TopicTable>,
         render: Box<dyn Render>,
         seed: u64,
@@ -221,6 +226,7 @@ impl Generator {
         }
         Self {
             market,
+            exchange,
             topics,
             render,
             rng,
@@ -266,6 +272,7 @@ impl Generator {
                     crossing::step(book, sym, bid, ask, *levels, &mut self.rng, gap, ts)
                 }
             };
+            self.exchange.fill_reached(sym, book, ts);
             self.render.render(&ev, book, &self.topics, &mut out);
         }
         out
@@ -303,5 +310,115 @@ impl Generator {
                 let _ = tx.send(Arc::new(frames));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use rust_decimal::Decimal;
+
+    use super::*;
+    use crate::config::Fees;
+    use crate::crossing::Crossing;
+    use crate::market::Symbol;
+    use crate::trading::{NewOrder, OrderKind, OrderStatus, PrivateChange, Side};
+
+    /// Renders nothing: the test looks at the books and the private events only.
+    struct Silent;
+
+    impl Render for Silent {
+        fn render(&mut self, _: &Event, _: &Book, _: &TopicTable, _: &mut Vec<Frame>) {}
+    }
+
+    /// The centre of a crossing in which Gate.io is rich.
+    const CENTRE: i64 = 1_790_000_030_000;
+
+    #[test]
+    fn a_resting_order_fills_when_the_generated_book_moves_through_it() {
+        let symbols = vec![Symbol::parse("BTC/USDT").unwrap()];
+        let crossing = Crossing {
+            every: Duration::from_secs(60),
+            width: Duration::from_secs(20),
+            peak_bps: 40,
+            origin_ms: CENTRE - 30_000,
+        };
+        let market = Market::new(symbols.clone(), 10, 1_000_000);
+        let fees = Fees::of(Venue::Gateio);
+        let exchange = Arc::new(Exchange::new(
+            market.clone(),
+            &[("k".into(), "s".into())],
+            &[("BTC".into(), Decimal::ONE)],
+            fees,
+        ));
+        let mut events = exchange.events();
+        let mut gen = Generator::new(
+            market.clone(),
+            exchange.clone(),
+            Arc::new(TopicTable::default()),
+            Box::new(Silent),
+            3,
+            Faults::new(),
+            Prices::Crossing {
+                model: PriceModel::new(3, crossing, &symbols),
+                venue: Venue::Gateio,
+                levels: 10,
+            },
+        );
+        // Gate.io's bid before the crossing, early in it, and at its centre.
+        let mut model = PriceModel::new(3, crossing, &symbols);
+        let (before, early) = (CENTRE - 10_000, CENTRE - 9_000);
+        let bid = |model: &mut PriceModel, t| model.quote(Venue::Gateio, 0, t).bid;
+        let (low, mid, high) = (
+            bid(&mut model, before),
+            bid(&mut model, early),
+            bid(&mut model, CENTRE),
+        );
+        // A sell halfway up: above the bid until the crossing is well under way.
+        let price = ((low + high) / Decimal::TWO).round_dp(2);
+        assert!(
+            low < price && mid < price && price <= high,
+            "{low} {mid} {price} {high}"
+        );
+
+        gen.produce_at(1, before);
+        let order = exchange
+            .place(
+                "k",
+                NewOrder {
+                    symbol: 0,
+                    side: Side::Sell,
+                    kind: OrderKind::Limit,
+                    price: Some(price),
+                    qty: Some(Decimal::new(1, 1)),
+                    quote_qty: None,
+                    client_id: "rest".into(),
+                },
+            )
+            .unwrap();
+        assert_eq!(order.status, OrderStatus::Open);
+        gen.produce_at(1, early);
+        assert_eq!(
+            exchange.order("k", order.id).unwrap().status,
+            OrderStatus::Open
+        );
+
+        gen.produce_at(1, CENTRE);
+        let filled = exchange.order("k", order.id).unwrap();
+        assert_eq!(filled.status, OrderStatus::Filled);
+        let fill = std::iter::from_fn(|| events.try_recv().ok())
+            .find_map(|e| match e.change {
+                PrivateChange::Fill(f) => Some(f),
+                _ => None,
+            })
+            .expect("a fill is pushed");
+        // At the order's price, as maker: 10 bps of 0.1 × price, in USDT.
+        let fee = Decimal::new(1, 1) * price * fees.maker_rate();
+        assert_eq!(
+            (fill.price, fill.maker, fill.fee, fill.fee_asset.as_str()),
+            (price, true, fee.normalize(), "USDT")
+        );
+        assert!(market.lock()[0].resting.is_empty());
     }
 }

@@ -2,7 +2,8 @@
 //! crossing the rich venue's best bid is above the cheap venue's best ask by about the
 //! configured peak, and both legs of the arbitrage (buy where it is cheap, sell where it is
 //! rich) fill at those prices. The schedule is placed so that the test runs inside a
-//! crossing; no test waits for one.
+//! crossing; no test waits for one, except the one that needs the market to move: a resting
+//! order filled by a crossing that starts as it is placed.
 //!
 //! Also: `Source::ReplayThenSynthetic` plays a stream's captured frames first, then its
 //! synthetic data numbered above them.
@@ -17,7 +18,7 @@ use std::str::FromStr;
 use std::time::Duration;
 use venue_sim::mexc::proto::push_data_v3_api_wrapper::Body;
 use venue_sim::mexc::proto::PushDataV3ApiWrapper;
-use venue_sim::{Crossing, SimConfig, SimHandle, Source, Venue};
+use venue_sim::{Crossing, PriceModel, SimConfig, SimHandle, Source, Symbol, Venue};
 
 /// A crossing schedule whose current crossing (Gate.io rich) is centred on now and lasts
 /// five minutes, so a slow machine is still inside it when the test looks.
@@ -122,6 +123,134 @@ async fn inside_a_crossing_both_arbitrage_legs_fill_at_crossed_prices() {
     assert!(gross_bps > Decimal::from(20), "{gross_bps} bp");
     gate.shutdown().await;
     mexc.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_resting_order_fills_as_maker_when_a_crossing_reaches_it() {
+    // A crossing with Gate.io rich, centred 3 s from now and 6 s wide: Gate.io's bid rises
+    // from the fair value now to about 20 bp above it at the centre.
+    let centre = now_ms() + 3_000;
+    let crossing = Crossing {
+        every: Duration::from_secs(60),
+        width: Duration::from_secs(6),
+        peak_bps: 40,
+        origin_ms: centre - 30_000,
+    };
+    let gate = crossing_sim(Venue::Gateio, crossing).await;
+    let addr = gate.local_addr();
+    // The simulator's symbols, in its order: the model quotes what it will quote.
+    let symbols: Vec<Symbol> = ["BTC/USDT", "ETH/USDT"]
+        .iter()
+        .map(|s| Symbol::parse(s).unwrap())
+        .collect();
+    let mut model = PriceModel::new(42, crossing, &symbols);
+    let start = now_ms();
+    let bid_at = |model: &mut PriceModel, t: i64| model.quote(Venue::Gateio, 0, t).bid;
+    let max_bid = |model: &mut PriceModel, from: i64, to: i64| {
+        (from..to)
+            .step_by(10)
+            .map(|t| bid_at(model, t))
+            .max()
+            .unwrap()
+    };
+    let first_second = max_bid(&mut model, start - 1_000, start + 1_000);
+    let peak = max_bid(&mut model, start, centre + 1_000);
+    assert!(peak > first_second, "{first_second} {peak}");
+    // A sell halfway between: it rests now and the crossing's rise reaches it.
+    let price = ((first_second + peak) / Decimal::TWO).round_dp(2);
+
+    let mut ws = connect(&gate.ws_url()).await;
+    for ch in ["spot.usertrades", "spot.orders"] {
+        send(
+            &mut ws,
+            auth_req(
+                ch,
+                "subscribe",
+                json!(["BTC_USDT"]),
+                "test-key",
+                "test-secret",
+            ),
+        )
+        .await;
+        let ack = next_json_where(&mut ws, |v| v["event"] == "subscribe").await;
+        assert_eq!(ack["error"], Value::Null, "{ack}");
+    }
+    let body = json!({"text": "t-maker", "currency_pair": "BTC_USDT", "side": "sell", "amount": "0.1", "price": price.to_string()}).to_string();
+    let h = gate_headers(
+        "POST",
+        "/api/v4/spot/orders",
+        "",
+        &body,
+        "test-key",
+        "test-secret",
+    );
+    let placed = http(addr, "POST", "/api/v4/spot/orders", &hdrs(&h), &body).await;
+    assert_eq!(placed.status, 201, "{:?}", placed.body);
+    let placed = placed.json();
+    assert_eq!(placed["status"], "open", "{placed}");
+    assert_eq!(placed["fee"], "0");
+
+    // Filled as the bid rises through it: at its own price, as maker, paying Gate.io's maker
+    // fee (10 bps) in USDT.
+    let trade = next_json_where(&mut ws, |v| v["channel"] == "spot.usertrades").await;
+    let t = &trade["result"][0];
+    let fee = (Decimal::new(1, 1) * price * Decimal::new(1, 3)).normalize();
+    assert_eq!(
+        (
+            t["order_id"].as_str(),
+            t["role"].as_str(),
+            t["amount"].as_str()
+        ),
+        (placed["id"].as_str(), Some("maker"), Some("0.1"))
+    );
+    assert_eq!((dec(&t["price"]), dec(&t["fee"])), (price, fee));
+    assert_eq!(t["fee_currency"], "USDT");
+    let finish = next_json_where(&mut ws, |v| {
+        v["channel"] == "spot.orders" && v["result"][0]["event"] == "finish"
+    })
+    .await;
+    let o = &finish["result"][0];
+    assert_eq!(
+        (o["finish_as"].as_str(), o["left"].as_str()),
+        (Some("filled"), Some("0"))
+    );
+    assert_eq!(
+        (dec(&o["fee"]), o["fee_currency"].as_str()),
+        (fee, Some("USDT"))
+    );
+
+    // The BTC locked by the order paid for it; the USDT arrived less the fee.
+    let h = gate_headers(
+        "GET",
+        "/api/v4/spot/accounts",
+        "",
+        "",
+        "test-key",
+        "test-secret",
+    );
+    let accounts = http(addr, "GET", "/api/v4/spot/accounts", &hdrs(&h), "")
+        .await
+        .json();
+    let of = |c: &str| {
+        accounts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["currency"] == c)
+            .unwrap()
+            .clone()
+    };
+    let (btc, usdt) = (of("BTC"), of("USDT"));
+    assert_eq!(
+        (dec(&btc["available"]), dec(&btc["locked"])),
+        (Decimal::from_str("99.9").unwrap(), Decimal::ZERO)
+    );
+    let proceeds = Decimal::new(1, 1) * price - fee;
+    assert_eq!(
+        (dec(&usdt["available"]), dec(&usdt["locked"])),
+        (Decimal::from(1_000_000) + proceeds, Decimal::ZERO)
+    );
+    gate.shutdown().await;
 }
 
 #[tokio::test]

@@ -7,15 +7,7 @@ use std::collections::BTreeMap;
 
 use common::*;
 use serde_json::{json, Value};
-use venue_sim::{gateio, Source, Venue};
-
-fn auth_req(channel: &str, event: &str, payload: Value, key: &str, secret: &str) -> String {
-    let time = now_ms() / 1000;
-    let sign = gateio::sign::sign(secret, &gateio::sign::ws_payload(channel, event, time));
-    json!({"time": time, "channel": channel, "event": event, "payload": payload,
-           "auth": {"method": "api_key", "KEY": key, "SIGN": sign}})
-    .to_string()
-}
+use venue_sim::{Source, Venue};
 
 fn req(channel: &str, event: &str, payload: Value) -> String {
     json!({"time": now_ms() / 1000, "id": 7, "channel": channel, "event": event, "payload": payload}).to_string()

@@ -1,8 +1,14 @@
 //! Per-API-key balances and a minimal matching engine: an order that crosses the simulated
-//! book fills at once at its best price and pays the taker fee, in the asset it receives;
-//! others rest until cancelled. Every change is published as a [`PrivateEvent`] for the
-//! venues' private websocket channels.
+//! book fills at once at its best price and pays the taker fee; any other limit order rests
+//! until the book reaches it, then fills at its own price and pays the maker fee (or until it
+//! is cancelled). Every change is published as a [`PrivateEvent`] for the venues' private
+//! websocket channels.
+//!
+//! Lock order, everywhere: the market's books (which hold each symbol's [`Resting`] index),
+//! then the accounts. Placing and cancelling hold both, so the generator, which checks the
+//! index after each book change with the books locked, never sees an order half placed.
 
+mod resting;
 #[cfg(test)]
 mod tests;
 
@@ -12,8 +18,10 @@ use std::sync::{Arc, Mutex};
 use rust_decimal::Decimal;
 use tokio::sync::broadcast;
 
+pub(crate) use resting::{Entry, Resting};
+
 use crate::config::Fees;
-use crate::market::{price_dec, Market, Symbol};
+use crate::market::{price_dec, Book, Market, Symbol};
 use crate::synthetic::now_ms;
 
 /// Buy or sell.
@@ -332,7 +340,8 @@ impl Exchange {
     }
 
     /// Place an order: fill it at once at the touch if it crosses the book (taker fee),
-    /// otherwise rest it with its funds locked until it is cancelled.
+    /// otherwise rest it with its funds locked until the book reaches it
+    /// ([`Exchange::fill_reached`]) or it is cancelled.
     pub(crate) fn place(&self, key: &str, req: NewOrder) -> Result<Order, TradeError> {
         let mut books = self.market.lock();
         let book = books
@@ -431,6 +440,14 @@ impl Exchange {
         } else {
             changes.push(PrivateChange::Order(order.clone()));
             changes.push(acct.move_funds(need_asset, -need, need));
+            book.resting.insert(
+                order.side,
+                order.price,
+                Entry {
+                    key: key.clone(),
+                    id,
+                },
+            );
         }
         acct.orders.insert(id, order.clone());
         drop(accounts);
@@ -442,6 +459,7 @@ impl Exchange {
     /// Cancel a resting order and release its locked funds.
     pub(crate) fn cancel(&self, key: &str, id: u64) -> Result<Order, TradeError> {
         let now = now_ms();
+        let mut books = self.market.lock();
         let mut accounts = self.accounts.lock().unwrap();
         let acct = accounts.by_key.get_mut(key).ok_or(TradeError::UnknownKey)?;
         let order = acct.orders.get_mut(&id).ok_or(TradeError::OrderNotFound)?;
@@ -451,6 +469,9 @@ impl Exchange {
         order.status = OrderStatus::Cancelled;
         order.update_ms = now;
         let order = order.clone();
+        if let Some(book) = books.get_mut(order.symbol) {
+            book.resting.remove(order.side, order.price, id);
+        }
         let sym = &self.market.symbols[order.symbol];
         let (asset, amount) = match order.side {
             Side::Buy => (&sym.quote, order.left() * order.price),
@@ -458,12 +479,74 @@ impl Exchange {
         };
         let released = acct.move_funds(asset, amount, -amount);
         drop(accounts);
+        drop(books);
         self.send(
             Arc::from(key),
             now,
             vec![PrivateChange::Order(order.clone()), released],
         );
         Ok(order)
+    }
+
+    /// Fill every resting order of symbol `sym` that `book` now reaches (a buy priced at or
+    /// above the best ask, a sell at or below the best bid): in full, at the order's own
+    /// price, as maker, paying the maker fee. Called with the books locked, after each change
+    /// of `book`; costs next to nothing when no order rests. Each fill is pushed like one of
+    /// an order that crossed: the fill, the order (filled), the balances (the locked funds
+    /// paid, the asset received less the fee).
+    pub(crate) fn fill_reached(&self, sym: usize, book: &mut Book, ts_ms: i64) {
+        if book.resting.is_empty() {
+            return;
+        }
+        let best_bid = book.best_bid().map(|b| b.0);
+        let best_ask = book.best_ask().map(|a| a.0);
+        if !book.resting.reached(best_bid, best_ask) {
+            return;
+        }
+        let reached = book.resting.take_reached(best_bid, best_ask);
+        let symbol = &self.market.symbols[sym];
+        let mut pushes = Vec::with_capacity(reached.len());
+        let mut accounts = self.accounts.lock().unwrap();
+        for entry in reached {
+            let trade_id = accounts.next_id();
+            let Some(acct) = accounts.by_key.get_mut(&*entry.key) else {
+                continue;
+            };
+            let Some(order) = acct.orders.get_mut(&entry.id) else {
+                continue;
+            };
+            if order.status != OrderStatus::Open {
+                continue;
+            }
+            let (qty, price) = (order.left(), order.price);
+            let s = Settlement::of(symbol, order.side, qty, price, self.fees.maker_rate());
+            order.filled += qty;
+            order.filled_quote += qty * price;
+            order.fee += s.fee;
+            order.status = OrderStatus::Filled;
+            order.update_ms = ts_ms;
+            let order = order.clone();
+            let changes = vec![
+                PrivateChange::Fill(Fill {
+                    trade_id,
+                    order: order.clone(),
+                    price,
+                    qty,
+                    fee: s.fee,
+                    fee_asset: s.received_asset.clone(),
+                    maker: true,
+                    ts_ms,
+                }),
+                PrivateChange::Order(order),
+                acct.move_funds(&s.paid_asset, Decimal::ZERO, -s.paid),
+                acct.move_funds(&s.received_asset, s.received - s.fee, Decimal::ZERO),
+            ];
+            pushes.push((entry.key, changes));
+        }
+        drop(accounts);
+        for (key, changes) in pushes {
+            self.send(key, ts_ms, changes);
+        }
     }
 
     /// Publishes `changes` of `key`'s account, in order.
