@@ -2,10 +2,11 @@
 //! and a MEXC venue against their simulators, loaded the way a program loads it. Typed
 //! book tickers and synced order books come from both venues (a skipped sequence number
 //! unsyncs a book until the venue's next snapshot); orders placed through the exchange
-//! come back as order updates, fills and balances; a scope whose program returns an error
-//! or panics shuts everything down with no task left; an exchange dropped without a
-//! shutdown warns, naming its venues, and leaves no task either; a venue that cannot
-//! start is named with the reason. Every wait is for an event, bounded by `PATIENCE`.
+//! come back as order updates, fills (carrying the venue's taker fee in the asset
+//! received) and balances; a scope whose program returns an error or panics shuts
+//! everything down with no task left; an exchange dropped without a shutdown warns,
+//! naming its venues, and leaves no task either; a venue that cannot start is named with
+//! the reason. Every wait is for an event, bounded by `PATIENCE`.
 
 mod ops_support;
 
@@ -22,9 +23,10 @@ use host::ShutdownReport;
 use integration_tests::{runtime, runtime_tasks_settle, simulator};
 use ops_support::{Setup, PATIENCE};
 use plugin_api::{
-    CancelOrder, GapReason, Instrument, NewOrder, Num, OrderStatus, OrderType, Side, StreamKind,
+    CancelOrder, Decimal, GapReason, Instrument, NewOrder, Num, OrderStatus, OrderType, Side,
+    StreamKind,
 };
-use venue_sim::{SimHandle, Venue};
+use venue_sim::{Fees, SimHandle, Venue};
 
 /// Both simulators (BTC/USDT, credentials `test-key`/`test-secret`) on a runtime of their
 /// own, so the exchange's runtime holds only the exchange's tasks.
@@ -292,12 +294,14 @@ fn orders_placed_through_the_exchange_come_back_as_updates_fills_and_balances() 
         let cases = [
             (
                 &sims.gate,
+                Venue::Gateio,
                 "gate",
                 "BTC_USDT",
                 ["spot.orders", "spot.usertrades", "spot.balances"],
             ),
             (
                 &sims.mexc,
+                Venue::Mexc,
                 "mexc",
                 "BTCUSDT",
                 [
@@ -307,7 +311,7 @@ fn orders_placed_through_the_exchange_come_back_as_updates_fills_and_balances() 
                 ],
             ),
         ];
-        for (sim, name, venue_symbol, channels) in cases {
+        for (sim, sim_venue, name, venue_symbol, channels) in cases {
             let venue = exchange.venue(name).unwrap();
             let mut orders = venue.orders().await.unwrap();
             let mut fills = venue.fills().await.unwrap();
@@ -318,9 +322,9 @@ fn orders_placed_through_the_exchange_come_back_as_updates_fills_and_balances() 
                 instrument,
                 Instrument::new("BTC/USDT", venue_symbol).unwrap()
             );
-            let order = |price: &str, client_id: &str| NewOrder {
+            let order = |side: Side, price: &str, client_id: &str| NewOrder {
                 instrument,
-                side: Side::Buy,
+                side,
                 order_type: OrderType::Limit,
                 price: Num::parse(price).unwrap(),
                 qty: Num::parse("0.01").unwrap(),
@@ -330,7 +334,10 @@ fn orders_placed_through_the_exchange_come_back_as_updates_fills_and_balances() 
                 move |o: &plugin_api::OrderUpdate| o.client_id.as_str() == id && o.status == status
             };
 
-            venue.place(order("1", "ex-rest-1")).await.unwrap();
+            venue
+                .place(order(Side::Buy, "1", "ex-rest-1"))
+                .await
+                .unwrap();
             let open = next(&mut orders, of("ex-rest-1", OrderStatus::Open)).await;
             assert!(open.stamp.received_ns > 0, "{open:?}");
             venue
@@ -342,18 +349,48 @@ fn orders_placed_through_the_exchange_come_back_as_updates_fills_and_balances() 
                 .unwrap();
             next(&mut orders, of("ex-rest-1", OrderStatus::Cancelled)).await;
 
-            venue.place(order("1000000", "ex-fill-1")).await.unwrap();
+            venue
+                .place(order(Side::Buy, "1000000", "ex-fill-1"))
+                .await
+                .unwrap();
             let filled = next(&mut orders, of("ex-fill-1", OrderStatus::Filled)).await;
             let fill = next(&mut fills, |f| f.order_id == filled.order_id).await;
             assert_eq!(
                 (fill.side, fill.qty),
                 (Side::Buy, Num::parse("0.01").unwrap())
             );
+            // The simulator's taker fee arrives with the fill: its rate of the 0.01 BTC
+            // received, in BTC (10 bps on Gate.io, 5 on MEXC).
+            let rate = Fees::of(sim_venue).taker_bps / Decimal::from(10_000);
+            let qty = Decimal::new(1, 2);
+            assert_eq!(
+                (fill.fee.to_decimal(), fill.fee_asset.as_str()),
+                (qty * rate, "BTC"),
+                "{fill:?}"
+            );
             let hundred = Num::parse("100").unwrap();
-            next(&mut balances, |b| {
+            let btc = next(&mut balances, |b| {
                 b.asset.as_str() == "BTC" && b.available > hundred
             })
             .await;
+            assert_eq!(
+                btc.available.to_decimal(),
+                Decimal::from(100) + qty - qty * rate
+            );
+
+            // A sell pays in the quote asset: the rate of what the fill brought in.
+            venue
+                .place(order(Side::Sell, "1", "ex-sell-1"))
+                .await
+                .unwrap();
+            let sold = next(&mut orders, of("ex-sell-1", OrderStatus::Filled)).await;
+            let fill = next(&mut fills, |f| f.order_id == sold.order_id).await;
+            assert_eq!(fill.side, Side::Sell);
+            assert_eq!(
+                (fill.fee.to_decimal(), fill.fee_asset.as_str()),
+                (qty * fill.price.to_decimal() * rate, "USDT"),
+                "{fill:?}"
+            );
         }
         assert_clean(&exchange.shutdown("test").await);
     });
