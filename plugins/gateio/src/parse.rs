@@ -773,4 +773,38 @@ mod tests {
         assert_eq!(body(&TICKER.replace(r#""u":48733182,"#, "")), None);
         assert_eq!(one_pass(b"{\"channel\":\"\xff\"}").map(|_| ()), None);
     }
+
+    /// A `spot.usertrades` item as the simulator sends it for a fill of a resting sell.
+    const MAKER_SELL: &str = r#"{"id":1000003,"user_id":1,"order_id":"1000002","currency_pair":"BTC_USDT","create_time":1790000000,"create_time_ms":"1790000000123.000","side":"sell","amount":"0.1","role":"maker","price":"60010.5","fee":"6.00105","fee_currency":"USDT","point_fee":"0","gt_fee":"0","text":"t-maker"}"#;
+
+    #[test]
+    fn a_fill_carries_its_fee_and_the_fee_currency() {
+        let t: RawUserTrade<'_> = serde_json::from_str(MAKER_SELL).unwrap();
+        let f = fill(&t, 0, 1).unwrap();
+        assert_eq!(
+            (f.side, f.price, f.qty, f.fee),
+            (
+                Side::Sell,
+                num("60010.5").unwrap(),
+                num("0.1").unwrap(),
+                num("6.00105").unwrap()
+            )
+        );
+        assert_eq!(f.fee_asset.as_str(), "USDT");
+        assert_eq!(f.stamp.venue_ts_ms, 1_790_000_000_123);
+        // The venue's `fee_currency` is taken as given, even when it is not the asset the side
+        // receives; without it, that asset is assumed (base for a buy).
+        let other = MAKER_SELL.replace(r#""fee_currency":"USDT""#, r#""fee_currency":"GT""#);
+        let t: RawUserTrade<'_> = serde_json::from_str(&other).unwrap();
+        assert_eq!(fill(&t, 0, 1).unwrap().fee_asset.as_str(), "GT");
+        let bare = MAKER_SELL
+            .replace(r#","fee_currency":"USDT""#, "")
+            .replace(r#""side":"sell""#, r#""side":"buy""#);
+        let t: RawUserTrade<'_> = serde_json::from_str(&bare).unwrap();
+        let f = fill(&t, 0, 1).unwrap();
+        assert_eq!(
+            (f.fee, f.fee_asset.as_str()),
+            (num("6.00105").unwrap(), "BTC")
+        );
+    }
 }
