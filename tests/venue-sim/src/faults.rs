@@ -23,6 +23,12 @@ pub enum RestFault {
         /// HTTP status, e.g. 500, 502, 503.
         status: u16,
     },
+    /// Serve the request (an order is placed or cancelled), then answer with this 5xx status
+    /// and the venue's internal-error body instead: the client cannot tell what happened.
+    ServedThenServerError {
+        /// HTTP status, e.g. 500, 502, 503.
+        status: u16,
+    },
     /// Wait this long before serving the request normally.
     Slow {
         /// Added latency.

@@ -179,7 +179,8 @@ async fn handle(mut req: Request<Incoming>, app: Arc<App>) -> Response<Body> {
         return upgrade(&mut req, &query, &app);
     }
     app.stats.rest_request(format!("{} {}", req.method(), path));
-    match app.faults.rest_fault(req.method(), &path) {
+    let fault = app.faults.rest_fault(req.method(), &path);
+    match fault.clone() {
         Some(RestFault::TooManyRequests { retry_after_secs }) => {
             let mut r = match app.cfg.venue {
                 Venue::Gateio => gateio::rest::error(
@@ -195,15 +196,7 @@ async fn handle(mut req: Request<Incoming>, app: Arc<App>) -> Response<Body> {
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             return r;
         }
-        Some(RestFault::ServerError { status }) => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return match app.cfg.venue {
-                Venue::Gateio => {
-                    gateio::rest::error(status, "SERVER_ERROR", "Internal server error")
-                }
-                Venue::Mexc => mexc::rest::error(status, 500, "Internal error"),
-            };
-        }
+        Some(RestFault::ServerError { status }) => return server_error(&app, status),
         Some(RestFault::Slow { delay }) => {
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
@@ -212,7 +205,7 @@ async fn handle(mut req: Request<Incoming>, app: Arc<App>) -> Response<Body> {
                 }
             }
         }
-        None => {}
+        Some(RestFault::ServedThenServerError { .. }) | None => {}
     }
     let (parts, body) = req.into_parts();
     let body = match body.collect().await {
@@ -226,9 +219,22 @@ async fn handle(mut req: Request<Incoming>, app: Arc<App>) -> Response<Body> {
         headers: parts.headers,
         body,
     };
-    match app.cfg.venue {
+    let served = match app.cfg.venue {
         Venue::Gateio => gateio::rest::handle(&app, &rest),
         Venue::Mexc => mexc::rest::handle(&app, &rest),
+    };
+    match fault {
+        Some(RestFault::ServedThenServerError { status }) => server_error(&app, status),
+        _ => served,
+    }
+}
+
+/// The venue's internal-error answer with `status` (a 5xx).
+fn server_error(app: &App, status: u16) -> Response<Body> {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    match app.cfg.venue {
+        Venue::Gateio => gateio::rest::error(status, "SERVER_ERROR", "Internal server error"),
+        Venue::Mexc => mexc::rest::error(status, 500, "Internal error"),
     }
 }
 

@@ -247,6 +247,37 @@ async fn rest_429_5xx_and_slow() {
     sim.shutdown().await;
 }
 
+/// `ServedThenServerError`: the request takes effect, its answer is a 5xx.
+#[tokio::test]
+async fn rest_5xx_after_serving_keeps_the_effect() {
+    let sim = start(config(Venue::Mexc, Source::Synthetic)).await;
+    let addr = sim.local_addr();
+    let key = [("X-MEXC-APIKEY", "test-key")];
+    sim.faults()
+        .set_rest_fault(Some(RestFault::ServedThenServerError { status: 502 }));
+    let place = mexc_signed(
+        "/api/v3/order",
+        "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=0.01&price=1&newClientOrderId=lost-1",
+        "test-key",
+        "test-secret",
+    );
+    let r = http(addr, "POST", &place, &key, "").await;
+    assert_eq!(
+        (r.status, r.json()),
+        (502, json!({"code": 500, "msg": "Internal error"}))
+    );
+    sim.faults().set_rest_fault(None);
+    let query = mexc_signed(
+        "/api/v3/order",
+        "symbol=BTCUSDT&origClientOrderId=lost-1",
+        "test-key",
+        "test-secret",
+    );
+    let r = http(addr, "GET", &query, &key, "").await;
+    assert_eq!((r.status, r.json()["status"].as_str()), (200, Some("NEW")));
+    sim.shutdown().await;
+}
+
 #[tokio::test]
 async fn kick_with_and_without_close_frame() {
     let sim = gate_sim(100).await;

@@ -387,3 +387,97 @@ async fn trading_fills_rests_cancels_and_pushes_private_updates() {
     );
     sim.shutdown().await;
 }
+
+/// Orders are looked up by id, or by text (`t-...`) only while open (Gate's documented
+/// rule); finished orders are listed by side and creation time, newest first.
+#[tokio::test]
+async fn orders_are_found_by_text_while_open_and_listed_once_finished() {
+    let sim = start(config(Venue::Gateio, Source::Synthetic)).await;
+    let addr = sim.local_addr();
+    let signed = |method: &'static str, path: String, query: String, body: String| {
+        let h = gate_headers(method, &path, &query, &body, "test-key", "test-secret");
+        let url = if query.is_empty() {
+            path
+        } else {
+            format!("{path}?{query}")
+        };
+        async move { http(addr, method, &url, &hdrs(&h), &body).await }
+    };
+    let place = |text: &str, price: &str| {
+        let body = json!({"text": text, "currency_pair": "BTC_USDT", "side": "buy", "amount": "0.01", "price": price}).to_string();
+        signed("POST", "/api/v4/spot/orders".into(), String::new(), body)
+    };
+    let get = |id: &str| {
+        signed(
+            "GET",
+            format!("/api/v4/spot/orders/{id}"),
+            "currency_pair=BTC_USDT".into(),
+            String::new(),
+        )
+    };
+    let not_found = |r: &Resp| {
+        assert_eq!(
+            (r.status, r.json()["label"].as_str()),
+            (404, Some("ORDER_NOT_FOUND")),
+            "{:?}",
+            r.body
+        )
+    };
+
+    let rest = place("t-look-rest", "10").await.json();
+    let r = get("t-look-rest").await;
+    assert_eq!(
+        (
+            r.status,
+            r.json()["id"].as_str(),
+            r.json()["status"].as_str()
+        ),
+        (200, rest["id"].as_str(), Some("open"))
+    );
+    let filled = place("t-look-fill", "1000000").await.json();
+    assert_eq!(filled["finish_as"], "filled");
+    not_found(&get("t-look-fill").await);
+    not_found(&get("t-never-placed").await);
+    let by_id = get(filled["id"].as_str().unwrap()).await;
+    assert_eq!(by_id.json()["finish_as"], "filled");
+    // Cancelled: the text is forgotten, the id is not.
+    let id = rest["id"].as_str().unwrap();
+    signed(
+        "DELETE",
+        format!("/api/v4/spot/orders/{id}"),
+        "currency_pair=BTC_USDT".into(),
+        String::new(),
+    )
+    .await;
+    not_found(&get("t-look-rest").await);
+    assert_eq!(get(id).await.json()["status"], "cancelled");
+
+    let list = |q: String| signed("GET", "/api/v4/spot/orders".into(), q, String::new());
+    let from = now_ms() / 1000 - 60;
+    let finished = list(format!(
+        "currency_pair=BTC_USDT&status=finished&side=buy&from={from}&limit=1000"
+    ))
+    .await
+    .json();
+    let texts: Vec<&str> = finished
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["t-look-fill", "t-look-rest"], "newest first");
+    let sells = list("currency_pair=BTC_USDT&status=finished&side=sell".into())
+        .await
+        .json();
+    assert_eq!(sells, json!([]));
+    let later = list(format!(
+        "currency_pair=BTC_USDT&status=finished&from={}",
+        from + 3600
+    ))
+    .await
+    .json();
+    assert_eq!(later, json!([]));
+    let bad = list("currency_pair=BTC_USDT&status=done".into()).await;
+    assert_eq!(bad.json()["label"], "INVALID_PARAM_VALUE");
+    sim.shutdown().await;
+}

@@ -362,6 +362,46 @@ async fn metadata_trading_and_private_protobuf_pushes() {
     )
     .await;
     assert_eq!(r.json()["status"], "FILLED");
+    // By client id too; an order MEXC does not know is -2013 for a query.
+    let r = http(
+        addr,
+        "GET",
+        &mexc_signed(
+            "/api/v3/order",
+            "symbol=BTCUSDT&origClientOrderId=c1",
+            "test-key",
+            "test-secret",
+        ),
+        &key,
+        "",
+    )
+    .await;
+    assert_eq!(
+        (r.json()["orderId"].as_str(), r.json()["status"].as_str()),
+        (Some(order_id.as_str()), Some("FILLED"))
+    );
+    for q in [
+        "symbol=BTCUSDT&origClientOrderId=never",
+        "symbol=BTCUSDT&orderId=1",
+    ] {
+        let r = http(
+            addr,
+            "GET",
+            &mexc_signed("/api/v3/order", q, "test-key", "test-secret"),
+            &key,
+            "",
+        )
+        .await;
+        assert_eq!(
+            (
+                r.status,
+                r.json()["code"].as_i64(),
+                r.json()["msg"].as_str()
+            ),
+            (400, Some(-2013), Some("Order does not exist.")),
+            "{q}"
+        );
+    }
 
     let path = mexc_signed(
         "/api/v3/order",

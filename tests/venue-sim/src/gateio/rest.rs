@@ -12,7 +12,7 @@ use super::sign;
 use crate::config::Source;
 use crate::http::{json, App, Body, RestRequest};
 use crate::market::{fixed, PRICE_DECIMALS, QTY_DECIMALS};
-use crate::trading::{NewOrder, OrderKind, Side, TradeError};
+use crate::trading::{NewOrder, OrderKind, OrderStatus, Side, TradeError};
 
 /// A Gate error response: `{"label": .., "message": ..}`.
 pub(crate) fn error(status: StatusCode, label: &str, message: &str) -> Response<Body> {
@@ -320,29 +320,83 @@ fn place(app: &App, key: &str, req: &RestRequest) -> Response<Body> {
     }
 }
 
+/// `GET /spot/orders`: `status=open` (the default here) or `finished`; finished orders are
+/// filtered by `side` and by creation time in `from..=to` (Unix seconds), newest first, at
+/// most `limit` (default 100, at most 1000) per `page`.
 fn list_orders(app: &App, key: &str, req: &RestRequest) -> Response<Body> {
     let symbol = match pair_of(app, req) {
         Ok(s) => s,
         Err(r) => return r,
     };
-    if req.param("status").unwrap_or("open") != "open" {
-        return ok(json!([]));
+    let finished = match req.param("status").unwrap_or("open") {
+        "open" => false,
+        "finished" => true,
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "INVALID_PARAM_VALUE",
+                "Invalid parameter value: status",
+            )
+        }
+    };
+    let orders = if finished {
+        app.exchange.orders(key, Some(symbol))
+    } else {
+        app.exchange.open_orders(key, Some(symbol))
+    };
+    let mut orders = match orders {
+        Ok(v) => v,
+        Err(e) => return trade_error(e),
+    };
+    if finished {
+        let side = req.param("side");
+        let secs = |k: &str| req.param(k).and_then(|v| v.parse::<i64>().ok());
+        let (from, to) = (secs("from"), secs("to"));
+        orders.retain(|o| {
+            let created = o.create_ms / 1000;
+            o.status != OrderStatus::Open
+                && side.is_none_or(|s| s == super::side_str(o.side))
+                && from.is_none_or(|f| created >= f)
+                && to.is_none_or(|t| created <= t)
+        });
+        orders.reverse();
     }
-    match app.exchange.open_orders(key, Some(symbol)) {
-        Ok(v) => ok(Value::Array(
-            v.iter()
-                .map(|o| super::order_json(o, &app.market.symbols[o.symbol]))
-                .collect(),
-        )),
-        Err(e) => trade_error(e),
-    }
+    let limit = req
+        .param("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(100)
+        .clamp(1, if finished { 1000 } else { 100 });
+    let page = req
+        .param("page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
+    ok(Value::Array(
+        orders
+            .iter()
+            .skip((page - 1) * limit)
+            .take(limit)
+            .map(|o| super::order_json(o, &app.market.symbols[o.symbol]))
+            .collect(),
+    ))
 }
 
+/// `GET` or `DELETE /spot/orders/{order_id}`: `order_id` is Gate's id or the order's text
+/// (`t-...`); like Gate, a text is known only while the order is open.
 fn with_order(app: &App, key: &str, req: &RestRequest, id: &str, cancel: bool) -> Response<Body> {
-    if let Err(r) = pair_of(app, req) {
-        return r;
-    }
-    let Ok(id) = id.parse::<u64>() else {
+    let symbol = match pair_of(app, req) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let id = if id.starts_with("t-") {
+        match app.exchange.open_orders(key, Some(symbol)) {
+            Ok(open) => open.iter().find(|o| o.client_id == id).map(|o| o.id),
+            Err(e) => return trade_error(e),
+        }
+    } else {
+        id.parse::<u64>().ok()
+    };
+    let Some(id) = id else {
         return trade_error(TradeError::OrderNotFound);
     };
     let r = if cancel {

@@ -323,6 +323,9 @@ fn place(app: &App, key: &str, params: &Params) -> Response<Body> {
     }
 }
 
+/// `GET` or `DELETE /api/v3/order` by `orderId` or `origClientOrderId`. An order MEXC does not
+/// know is `-2013` "Order does not exist." for a query and `-2011` "Unknown order sent" for a
+/// cancel, both with HTTP 400.
 fn with_order(app: &App, key: &str, params: &Params, cancel: bool) -> Response<Body> {
     if let Err(r) = symbol_of(app, params) {
         return r;
@@ -338,8 +341,15 @@ fn with_order(app: &App, key: &str, params: &Params, cancel: bool) -> Response<B
             )
         }
     };
+    let not_found = || {
+        if cancel {
+            trade_error(TradeError::OrderNotFound)
+        } else {
+            error(StatusCode::BAD_REQUEST, -2013, "Order does not exist.")
+        }
+    };
     let Some(id) = id else {
-        return trade_error(TradeError::OrderNotFound);
+        return not_found();
     };
     let r = if cancel {
         app.exchange.cancel(key, id)
@@ -348,6 +358,7 @@ fn with_order(app: &App, key: &str, params: &Params, cancel: bool) -> Response<B
     };
     match r {
         Ok(o) => ok(order_json(app, &o)),
+        Err(TradeError::OrderNotFound) => not_found(),
         Err(e) => trade_error(e),
     }
 }

@@ -339,6 +339,21 @@ impl Exchange {
             .collect())
     }
 
+    /// Every order of `key` (open and finished), optionally of one symbol, oldest first.
+    pub(crate) fn orders(
+        &self,
+        key: &str,
+        symbol: Option<usize>,
+    ) -> Result<Vec<Order>, TradeError> {
+        let g = self.accounts.lock().unwrap();
+        let a = g.by_key.get(key).ok_or(TradeError::UnknownKey)?;
+        Ok(a.orders
+            .values()
+            .filter(|o| symbol.is_none_or(|s| s == o.symbol))
+            .cloned()
+            .collect())
+    }
+
     /// Place an order: fill it at once at the touch if it crosses the book (taker fee),
     /// otherwise rest it with its funds locked until the book reaches it
     /// ([`Exchange::fill_reached`]) or it is cancelled.
