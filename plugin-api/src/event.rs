@@ -163,8 +163,12 @@ pub enum OrderStatus {
     Filled,
     /// Cancelled (possibly after partial fills).
     Cancelled,
-    /// Refused by the venue.
+    /// Refused by the venue: the order was never placed.
     Rejected,
+    /// The venue did not say: the order may or may not exist. A plugin reports it when the
+    /// answer to a place was lost (a 5xx or a timeout) and looking the order up did not settle
+    /// it either. Not final: a later update for the same client id may still arrive.
+    Unknown,
 }
 
 /// An update to one of the account's orders.

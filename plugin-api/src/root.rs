@@ -12,7 +12,9 @@ use crate::{PluginError, Venue, VenueConfig};
 /// The interface version. The host refuses a plugin whose root module reports another one,
 /// even when abi_stable's layout check would accept it. Bump it on any change to the
 /// meaning (not only the layout) of the interface.
-pub const API_VERSION: u32 = 1;
+///
+/// History: 1, the first; 2, [`crate::OrderStatus::Unknown`].
+pub const API_VERSION: u32 = 2;
 
 /// The root module: identity plus the constructor of venue instances.
 ///

@@ -69,6 +69,7 @@ pub fn event_line(venue: &str, event: &Event) -> String {
                 OrderStatus::Filled => "filled",
                 OrderStatus::Cancelled => "cancelled",
                 OrderStatus::Rejected => "rejected",
+                OrderStatus::Unknown => "unknown",
             },
             side(o.side),
             o.qty,

@@ -28,6 +28,9 @@ pub enum LegStatus {
     /// The runtime could not send it. Not settled: an order update for it (a send that
     /// timed out but reached the venue) still moves it on.
     SendFailed,
+    /// The venue never said whether it placed it (its answer was lost and the plugin's
+    /// lookups did not settle it). Not settled either: a later order update moves it on.
+    Unknown,
 }
 
 impl LegStatus {
@@ -35,7 +38,11 @@ impl LegStatus {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            LegStatus::Filled | LegStatus::Cancelled | LegStatus::Rejected | LegStatus::SendFailed
+            LegStatus::Filled
+                | LegStatus::Cancelled
+                | LegStatus::Rejected
+                | LegStatus::SendFailed
+                | LegStatus::Unknown
         )
     }
 
@@ -119,6 +126,7 @@ impl LegRecord {
             OrderStatus::Filled => LegStatus::Filled,
             OrderStatus::Cancelled => LegStatus::Cancelled,
             OrderStatus::Rejected => LegStatus::Rejected,
+            OrderStatus::Unknown => LegStatus::Unknown,
         };
     }
 
@@ -288,5 +296,16 @@ mod tests {
         assert!(b.status.is_final());
         b.on_update(OrderStatus::Open, d("0"));
         assert_eq!(b.status, LegStatus::Open);
+    }
+
+    #[test]
+    fn an_unknown_outcome_frees_the_leg_until_the_venue_says_more() {
+        let mut b = leg(Side::Buy);
+        b.on_update(OrderStatus::Unknown, d("0"));
+        assert_eq!(b.status, LegStatus::Unknown);
+        assert!(b.status.is_final() && !b.status.is_settled());
+        assert_eq!(b.outstanding(), d("0"));
+        b.on_update(OrderStatus::Filled, d("0.5"));
+        assert_eq!(b.status, LegStatus::Filled);
     }
 }

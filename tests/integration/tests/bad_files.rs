@@ -4,7 +4,7 @@
 use host::stop::process::mapped_paths_containing;
 use host::{Host, HostOptions, StreamItem};
 use integration_tests::{host_binary, plugin, temp_dir};
-use plugin_api::{Event, StreamKind};
+use plugin_api::{Event, StreamKind, API_VERSION};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_bad_file_is_refused_with_one_line_and_the_host_keeps_serving() {
@@ -75,7 +75,8 @@ fn plugins_check_prints_each_file_and_fails_if_any_is_bad() {
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 2, "{stdout}");
     assert!(
-        lines[0].starts_with("ok") && lines[0].contains("venue fixture version 1.0.0 api 1"),
+        lines[0].starts_with("ok")
+            && lines[0].contains(&format!("venue fixture version 1.0.0 api {API_VERSION}")),
         "{stdout}"
     );
     assert!(

@@ -28,7 +28,10 @@ fn normal_run_stops_in_order_and_leaves_nothing_behind() {
         })
         .unwrap();
         let info = host.load_plugin(&file).await.unwrap();
-        assert_eq!((info.venue.as_str(), info.api_version), ("fixture", 1));
+        assert_eq!(
+            (info.venue.as_str(), info.api_version),
+            ("fixture", plugin_api::API_VERSION)
+        );
         host.start_venue("a", "fixture", r#"{"period_ms": 2}"#)
             .await
             .unwrap();
