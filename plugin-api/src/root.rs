@@ -19,6 +19,10 @@ pub const API_VERSION: u32 = 2;
 /// The root module: identity plus the constructor of venue instances.
 ///
 /// Plugin authors never build this by hand; [`crate::export_venue_plugin!`] does.
+///
+/// `api_version` is its first field, a `u32`, in every version of the interface: when the
+/// layout check refuses a plugin, the host still reads it (through [`ApiVersionProbe`]) to
+/// say which version the plugin was built for.
 #[repr(C)]
 #[derive(StableAbi)]
 #[sabi(kind(Prefix(prefix_ref = PluginRootRef)))]
@@ -33,6 +37,20 @@ pub struct PluginRoot {
     /// Creates one venue instance from its configuration.
     #[sabi(last_prefix_field)]
     pub create: extern "C" fn(VenueConfig) -> RResult<VenueAdapterBox, PluginError>,
+}
+
+/// The part of [`PluginRoot`] that every version of the interface shares: its first field.
+///
+/// The host reads a plugin's root through it, without a layout check, only after the check
+/// of the whole [`PluginRoot`] failed, to name the version the plugin was built for.
+#[repr(C)]
+#[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = ApiVersionProbeRef)))]
+#[sabi(missing_field(panic))]
+pub struct ApiVersionProbe {
+    /// [`PluginRoot::api_version`].
+    #[sabi(last_prefix_field)]
+    pub api_version: u32,
 }
 
 impl RootModule for PluginRootRef {

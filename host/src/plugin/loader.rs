@@ -10,8 +10,9 @@ use std::sync::Arc;
 use abi_stable::abi_stability::abi_checking::{
     check_layout_compatibility_with_globals, CheckingGlobals,
 };
-use abi_stable::library::{lib_header_from_raw_library, LibraryError, RawLibrary};
+use abi_stable::library::{lib_header_from_raw_library, LibHeader, LibraryError, RawLibrary};
 use abi_stable::StableAbi;
+use plugin_api::root::ApiVersionProbeRef;
 use plugin_api::{PluginRootRef, API_VERSION};
 
 use crate::plugin::file::copy_checked;
@@ -318,9 +319,17 @@ impl Loader {
         )
         .map_err(|errors| {
             let full = errors.to_string();
+            let mut summary = summarize_abi_errors(&full);
+            // An older or newer plugin-api is the likely cause: say which, as the version
+            // check below would have.
+            if let Some(found) = probe_api_version(header).filter(|v| *v != API_VERSION) {
+                summary = format!(
+                    "built for plugin api_version {found}, this host speaks {API_VERSION}; {summary}"
+                );
+            }
             LoadError::Incompatible {
                 path: path.to_owned(),
-                summary: summarize_abi_errors(&full),
+                summary,
                 detail_file: self.write_report(path, &full),
                 full_report: Some(full),
             }
@@ -363,6 +372,18 @@ impl Loader {
         tracing::debug!(file = %file.display(), "full ABI mismatch report written");
         Some(file)
     }
+}
+
+/// The `api_version` of a root module whose layout was refused, read through the one field
+/// every version of `PluginRoot` starts with (`plugin_api::root::ApiVersionProbe`); `None` if
+/// the root module cannot be had.
+fn probe_api_version(header: &LibHeader) -> Option<u32> {
+    // SAFETY: every plugin-api's `PluginRoot` is a prefix type whose first field is
+    // `api_version: u32`, and prefix types put their fields after the same metadata header,
+    // so the probe reads that field and nothing past it. A root of another shape still
+    // holds at least a pointer-aligned field there: any four bytes are a valid `u32`.
+    let probe = unsafe { header.unchecked_layout::<ApiVersionProbeRef>() }.ok()?;
+    Some(probe.api_version())
 }
 
 fn one_line(text: &str) -> String {

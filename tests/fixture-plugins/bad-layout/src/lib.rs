@@ -1,6 +1,7 @@
 //! Test fixture: a root module as an older plugin-api might have defined it, with the same
-//! name and version strings but `api_version` as a `u64` and a constructor taking other
-//! arguments. abi_stable's layout check must refuse it.
+//! name and version strings and `api_version` 1 first (as in every plugin-api), but a
+//! constructor taking other arguments. abi_stable's layout check must refuse it, and the
+//! refusal names version 1.
 
 #![allow(missing_docs)]
 
@@ -15,7 +16,7 @@ use abi_stable::{declare_root_module_statics, StableAbi};
 #[sabi(kind(Prefix(prefix_ref = PluginRootRef)))]
 #[sabi(missing_field(panic))]
 pub struct PluginRoot {
-    pub api_version: u64,
+    pub api_version: u32,
     pub venue: RStr<'static>,
     pub plugin_version: RStr<'static>,
     #[sabi(last_prefix_field)]
