@@ -17,6 +17,10 @@
 //!    use in [`Output::rejects`] instead of panicking.
 //! 4. Export it: `plugin_api::export_venue_plugin!(venue: "myvenue", create: my_constructor);`.
 //!
+//! An order whose place answer was lost (a 5xx, a timeout) is looked up until the venue
+//! says what became of it; [`RetryPolicy`], [`Attempts`] and [`Deferred`] pace those lookups
+//! on a declared timer, and [`OrderStatus::Unknown`] reports one the venue never settled.
+//!
 //! The macro wraps every entry point in [`guard`], so a panic becomes an
 //! [`ErrorKind::Panic`] error: the host marks that instance faulted and keeps running.
 //!
@@ -34,6 +38,7 @@ mod guard;
 mod io;
 mod num;
 mod order;
+mod retry;
 #[doc(hidden)]
 pub mod root;
 mod symbol;
@@ -57,6 +62,7 @@ pub use io::{
 };
 pub use num::{Num, NumError};
 pub use order::{CancelOrder, NewOrder, OrderType};
+pub use retry::{Attempts, Deferred, RetryPolicy};
 pub use root::{PluginRoot, PluginRootRef, API_VERSION};
 pub use rust_decimal::Decimal;
 pub use symbol::{Instrument, Symbol, SYMBOL_CAPACITY};
