@@ -1,9 +1,10 @@
-//! The venue descriptor: connections, REST endpoint, rate limits and the shutdown graph.
+//! The venue descriptor: connections, REST endpoint, rate limits, the order-lookup timer and
+//! the shutdown graph.
 
 use abi_stable::std_types::{ROption, RVec};
 use plugin_api::{
-    ConnectionDecl, OpenMode, RateLimitDecl, ResourceDecl, ResourceKind, RestDecl, StreamKind,
-    VenueDescriptor,
+    ConnectionDecl, OpenMode, RateLimitDecl, ResourceDecl, ResourceKind, RestDecl, RetryPolicy,
+    StreamKind, TimerDecl, VenueDescriptor,
 };
 
 use crate::config::Settings;
@@ -23,6 +24,9 @@ pub const ACCOUNT_QUEUE: &str = "account-queue";
 pub const MD_STREAM: &str = "market-data";
 /// The normalized account streams and their subscribers.
 pub const ACCOUNT_STREAM: &str = "account";
+/// The timer that paces lookups of orders whose outcome is unknown (declared with
+/// credentials only).
+pub const LOOKUP_TIMER: &str = "order-lookup";
 
 const HEARTBEAT_MS: u64 = 10_000;
 const STALE_AFTER_MS: u64 = 30_000;
@@ -86,6 +90,15 @@ pub fn descriptor(settings: &Settings) -> VenueDescriptor {
         ResourceDecl::new(ACCOUNT_STREAM, ResourceKind::Stream).priority(45),
         ResourceDecl::new(MD_STREAM, ResourceKind::Stream).priority(45),
     ];
+    let mut timers = RVec::new();
+    if private {
+        timers.push(TimerDecl {
+            name: LOOKUP_TIMER.into(),
+            period_ms: RetryPolicy::DEFAULT.tick_ms(),
+        });
+        // The timer sends lookups: it stops before the REST client.
+        resources.push(ResourceDecl::new(LOOKUP_TIMER, ResourceKind::Timer).depends_on(REST));
+    }
     let mut rest = ResourceDecl::new(REST, ResourceKind::RestClient);
     for l in limiters {
         rest = rest.depends_on(l);
@@ -108,7 +121,7 @@ pub fn descriptor(settings: &Settings) -> VenueDescriptor {
             timeout_ms: settings.rest_timeout_ms,
         }),
         rate_limits,
-        timers: RVec::new(),
+        timers,
         resources: resources.into(),
     }
 }

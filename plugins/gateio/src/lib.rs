@@ -5,11 +5,13 @@
 //! `spot.balances`) and signed REST trading. Layout: [`config`] settings, [`symbols`]
 //! normalization, [`parse`] pure frame parsing, [`book`] book synchronization, [`sign`]
 //! signatures, [`rest`] REST builders and parsers, [`ws`] request frames, [`describe`] the
-//! venue descriptor.
+//! venue descriptor; `orders` turns order answers into updates and looks up an order whose
+//! outcome is unknown.
 
 pub mod book;
 pub mod config;
 pub mod describe;
+mod orders;
 pub mod parse;
 pub mod rest;
 pub mod sign;
@@ -19,13 +21,14 @@ pub mod ws;
 use std::collections::{BTreeMap, HashMap};
 
 use plugin_api::{
-    Action, CancelOrder, ConnId, Event, FrameKind, InFrame, Instrument, NewOrder, OrderStatus,
-    OrderUpdate, OutFrame, Output, PluginError, Reject, RestRequest, RestResponse, Stamp,
-    StreamKind, Symbol, Topic, Venue, VenueConfig, VenueDescriptor,
+    Action, CancelOrder, ConnId, Deferred, Event, FrameKind, InFrame, Instrument, NewOrder,
+    OutFrame, Output, PluginError, Reject, RestRequest, RestResponse, StreamKind, Symbol, Topic,
+    Venue, VenueConfig, VenueDescriptor,
 };
 
 use crate::book::BookSync;
 use crate::config::Settings;
+use crate::orders::Lookup;
 use crate::parse::Parsed;
 
 /// Tags of requests the plugin makes itself have this bit set, so they never collide with
@@ -54,6 +57,7 @@ enum Pending {
     Snapshot(Symbol),
     Place(NewOrder),
     Cancel(CancelOrder),
+    Lookup(Lookup),
     OpenOrders,
     Balances,
 }
@@ -65,6 +69,8 @@ pub struct GateioVenue {
     roles: BTreeMap<ConnId, Role>,
     books: HashMap<Symbol, BookSync>,
     pending: HashMap<u64, Pending>,
+    /// Lookups of orders whose outcome is unknown, waiting for their next try.
+    lookups: Deferred<Lookup>,
     next_tag: u64,
     next_request_id: u64,
     clock: Clock,
@@ -95,6 +101,7 @@ impl GateioVenue {
             roles: BTreeMap::new(),
             books: HashMap::new(),
             pending: HashMap::new(),
+            lookups: Deferred::new(describe::LOOKUP_TIMER),
             next_tag: OWN_TAG_BIT,
             next_request_id: 1,
             clock: system_ms,
@@ -279,72 +286,6 @@ impl GateioVenue {
             self.request_snapshot(pair, out);
         }
     }
-
-    fn rest_order_result(
-        &mut self,
-        resp: &RestResponse,
-        received_ns: u64,
-        original: Option<&NewOrder>,
-        out: &mut Output,
-    ) {
-        let body = resp.body.as_str();
-        if (200..300).contains(&resp.status) {
-            match rest::parse_order(body, received_ns) {
-                Ok(o) => out.events.push(Event::Order(o)),
-                Err(e) => reject(out, "malformed", e.detail()),
-            }
-            return;
-        }
-        let what = if original.is_some() {
-            "place"
-        } else {
-            "cancel"
-        };
-        if resp.status == 0 || resp.status >= 500 {
-            // Outcome unknown (a 5xx may have been executed): re-read the open orders.
-            reject(
-                out,
-                "rest_failed",
-                format!(
-                    "{what}: outcome unknown ({}), reconciling",
-                    short_error(resp)
-                ),
-            );
-            if self.settings.credentials.is_some() {
-                let tag = self.own_tag(Pending::OpenOrders);
-                out.actions.push(Action::Rest(rest::open_orders(tag)));
-            }
-            return;
-        }
-        let detail = rest::error_text(resp.status, body);
-        let refused = rest::credentials_refused(resp.status, body);
-        if let Some(order) = original {
-            out.events.push(Event::Order(OrderUpdate {
-                instrument: order.instrument,
-                order_id: "".into(),
-                client_id: order.client_id.clone(),
-                side: order.side,
-                price: order.price,
-                qty: order.qty,
-                filled_qty: plugin_api::Num::ZERO,
-                status: OrderStatus::Rejected,
-                stamp: Stamp {
-                    venue_ts_ms: 0,
-                    received_ns,
-                },
-            }));
-            let reason = if refused {
-                "credentials_refused"
-            } else {
-                "order_rejected"
-            };
-            reject(out, reason, detail);
-        } else if refused {
-            reject(out, "credentials_refused", detail);
-        } else {
-            reject(out, "cancel_rejected", detail);
-        }
-    }
 }
 
 fn short_error(resp: &RestResponse) -> String {
@@ -519,17 +460,11 @@ impl Venue for GateioVenue {
                     }
                 }
             }
-            Pending::Place(order) => {
-                self.rest_order_result(&response, received_ns, Some(&order), &mut out)
-            }
+            Pending::Place(order) => self.place_answer(&order, &response, received_ns, &mut out),
             Pending::Cancel(cancel) => {
-                self.rest_order_result(&response, received_ns, None, &mut out);
-                if let Some(r) = out.rejects.last_mut() {
-                    if matches!(r.reason.as_str(), "cancel_rejected" | "credentials_refused") {
-                        r.detail = format!("order {}: {}", cancel.order_id, r.detail).into();
-                    }
-                }
+                self.cancel_answer(&cancel, &response, received_ns, &mut out)
             }
+            Pending::Lookup(lookup) => self.lookup_answer(lookup, &response, received_ns, &mut out),
             Pending::OpenOrders | Pending::Balances if !ok => {
                 if rest::credentials_refused(response.status, body) {
                     let what = match what {
@@ -548,6 +483,14 @@ impl Venue for GateioVenue {
                 Ok(v) => out.events.extend(v.into_iter().map(Event::Balance)),
                 Err(e) => reject(&mut out, "malformed", e.detail()),
             },
+        }
+        Ok(out)
+    }
+
+    fn on_timer(&mut self, name: &str, now_ms: u64) -> Result<Output, PluginError> {
+        let mut out = Output::default();
+        if name == describe::LOOKUP_TIMER {
+            self.lookups_due(now_ms, &mut out);
         }
         Ok(out)
     }

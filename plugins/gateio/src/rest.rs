@@ -161,6 +161,38 @@ pub fn list_orders(tag: u64, pair: &str, finished: bool) -> RestRequest {
     r
 }
 
+/// `GET /api/v4/spot/orders/{id}?currency_pair=X` (signed): one order, by Gate's order id or
+/// by its text (`t-<client id>`), which Gate accepts only while the order is open.
+pub fn get_order(tag: u64, pair: &str, id: &str) -> RestRequest {
+    let mut r = request(
+        tag,
+        "GET",
+        &format!("/spot/orders/{id}"),
+        &format!("currency_pair={pair}"),
+        LIMIT_PRIVATE,
+    );
+    r.signed = true;
+    r
+}
+
+/// `GET /api/v4/spot/orders?currency_pair=X&status=finished&side=S&from=F&limit=1000`
+/// (signed): the pair's orders on that side finished since `from_s` (Unix seconds).
+pub fn finished_orders(tag: u64, pair: &str, side: Side, from_s: u64) -> RestRequest {
+    let side = match side {
+        Side::Buy => "buy",
+        Side::Sell => "sell",
+    };
+    let mut r = request(
+        tag,
+        "GET",
+        "/spot/orders",
+        &format!("currency_pair={pair}&status=finished&side={side}&from={from_s}&limit=1000"),
+        LIMIT_PRIVATE,
+    );
+    r.signed = true;
+    r
+}
+
 /// `GET /api/v4/spot/accounts` (signed): balances.
 pub fn accounts(tag: u64) -> RestRequest {
     let mut r = request(tag, "GET", "/spot/accounts", "", LIMIT_PRIVATE);
@@ -274,6 +306,14 @@ pub fn credentials_refused(status: u16, body: &str) -> bool {
     status == 401
         && serde_json::from_str::<RawError>(body)
             .is_ok_and(|e| CREDENTIAL_LABELS.contains(&e.label.as_str()))
+}
+
+/// The `label` of a Gate error body (`ORDER_NOT_FOUND`), if it is one.
+pub fn error_label(body: &str) -> Option<String> {
+    serde_json::from_str::<RawError>(body)
+        .ok()
+        .map(|e| e.label)
+        .filter(|l| !l.is_empty())
 }
 
 /// `label: message` from a Gate error body (`{"label":"INVALID_SIGNATURE","message":…}`),

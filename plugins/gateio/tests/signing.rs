@@ -135,13 +135,14 @@ fn place_and_cancel_requests() {
         matches!(&out.events[0], plugin_api::Event::Order(o) if o.status == plugin_api::OrderStatus::Rejected)
     );
     assert!(out.rejects[0].detail.contains("BALANCE_NOT_ENOUGH"));
-    // A 5xx has an unknown outcome: no rejection, a reconciliation instead.
+    // A 5xx has an unknown outcome: no rejection, a lookup by the order's text instead
+    // (tests/lookups.rs follows it).
     v.place_order(&order, 7).unwrap();
     let out = respond(&mut v, 7, 502, "bad gateway");
     assert!(out.events.is_empty());
     assert_eq!(
         rest_requests(&out)[0].path.as_str(),
-        "/api/v4/spot/open_orders"
+        "/api/v4/spot/orders/t-abc123"
     );
 
     let cancel = CancelOrder {
