@@ -1,11 +1,10 @@
 //! Handling of REST answers: depth snapshots, exchangeInfo, the listen key, orders and
-//! balances, each matched to its request by tag.
+//! balances, each matched to its request by tag. An order answer that leaves the order's
+//! outcome unknown starts a lookup ([`crate::lookup`]).
 
-use plugin_api::{
-    Event, NewOrder, Num, OrderStatus, OrderUpdate, Output, PluginError, RestResponse, Stamp,
-};
+use plugin_api::{CancelOrder, Event, NewOrder, OrderStatus, Output, PluginError, RestResponse};
 
-use crate::{reject, rest, Mexc, Pending};
+use crate::{lookup, reject, rest, Mexc, Pending};
 
 impl Mexc {
     /// Turns the answer to a request this instance asked for into events and actions. A
@@ -83,7 +82,11 @@ impl Mexc {
             Pending::Place { order } => {
                 self.on_order_answer(&order, &response, received_ns, &mut out)
             }
-            Pending::Cancel { instrument } | Pending::Query { instrument } if ok => {
+            Pending::Cancel { cancel } => {
+                self.on_cancel_answer(&cancel, &response, received_ns, &mut out)
+            }
+            Pending::Lookup(lookup) => self.lookup_answer(lookup, &response, received_ns, &mut out),
+            Pending::Query { instrument } if ok => {
                 match rest::parse_order(body, instrument, "", received_ns) {
                     Ok(update) => out.events.push(Event::Order(update)),
                     Err(e) => reject(&mut out, "rest_malformed", e),
@@ -119,20 +122,11 @@ impl Mexc {
             }
         } else if (400..500).contains(&response.status) && response.status != 408 {
             // A 4xx answer (429 and 418 included) means the order was not accepted.
-            out.events.push(Event::Order(OrderUpdate {
-                instrument: order.instrument,
-                order_id: "".into(),
-                client_id: order.client_id.clone(),
-                side: order.side,
-                price: order.price,
-                qty: order.qty,
-                filled_qty: Num::ZERO,
-                status: OrderStatus::Rejected,
-                stamp: Stamp {
-                    venue_ts_ms: 0,
-                    received_ns,
-                },
-            }));
+            out.events.push(Event::Order(lookup::update(
+                order,
+                OrderStatus::Rejected,
+                received_ns,
+            )));
             let reason = if rest::credentials_refused(response.status, &response.body) {
                 "credentials_refused"
             } else {
@@ -145,8 +139,49 @@ impl Mexc {
             );
         } else {
             // 5xx, timeouts and transport errors: the order may or may not exist.
-            reject(out, "order_outcome_unknown", transport_detail(response));
+            reject(
+                out,
+                "order_outcome_unknown",
+                format!(
+                    "place {:?}: {}",
+                    order.client_id,
+                    transport_detail(response)
+                ),
+            );
+            self.place_outcome_unknown(order, received_ns, out);
         }
+    }
+
+    /// The answer to a cancel: the order, or (refused or lost) a lookup of the order by its
+    /// id, so the caller learns whether it filled or is gone.
+    fn on_cancel_answer(
+        &mut self,
+        cancel: &CancelOrder,
+        response: &RestResponse,
+        received_ns: u64,
+        out: &mut Output,
+    ) {
+        let id = &cancel.order_id;
+        if (200..300).contains(&response.status) {
+            match rest::parse_order(&response.body, cancel.instrument, "", received_ns) {
+                Ok(update) => out.events.push(Event::Order(update)),
+                Err(e) => reject(out, "rest_malformed", e),
+            }
+            return;
+        }
+        let detail = format!("order {id}: {}", transport_detail(response));
+        if rest::credentials_refused(response.status, &response.body) {
+            reject(out, "credentials_refused", detail);
+            return;
+        }
+        let lost = matches!(response.status, 0 | 408 | 500..);
+        let reason = if lost {
+            "cancel_outcome_unknown"
+        } else {
+            "cancel_rejected"
+        };
+        reject(out, reason, detail);
+        self.cancel_unsettled(cancel, received_ns, out);
     }
 }
 
@@ -159,7 +194,8 @@ fn credentials_refused(what: &str, detail: &str) -> PluginError {
     ))
 }
 
-fn transport_detail(response: &RestResponse) -> String {
+/// `no answer: <transport error>` or MEXC's error body.
+pub(crate) fn transport_detail(response: &RestResponse) -> String {
     if response.status == 0 {
         format!(
             "no answer: {}",

@@ -1,10 +1,10 @@
 //! What the plugin declares to the host: connections and their rules, the REST endpoint,
-//! rate limits, the keep-alive timer and the shutdown graph.
+//! rate limits, the keep-alive and order-lookup timers and the shutdown graph.
 
 use abi_stable::std_types::{RSome, RVec};
 use plugin_api::{
-    ConnectionDecl, OpenMode, RateLimitDecl, ResourceDecl, ResourceKind, RestDecl, StreamKind,
-    TimerDecl, VenueDescriptor,
+    ConnectionDecl, OpenMode, RateLimitDecl, ResourceDecl, ResourceKind, RestDecl, RetryPolicy,
+    StreamKind, TimerDecl, VenueDescriptor,
 };
 
 use crate::config::Settings;
@@ -21,6 +21,8 @@ pub const PUBLIC_QUEUE: &str = "public-queue";
 pub const PRIVATE_QUEUE: &str = "private-queue";
 /// The normalized streams consumers subscribe to.
 pub const STREAMS: &str = "streams";
+/// The timer that paces lookups of orders whose outcome is unknown.
+pub const LOOKUP_TIMER: &str = "order-lookup";
 
 /// MEXC's connection rules (spot v3 websocket doc).
 const MAX_SUBSCRIPTIONS: u32 = 30;
@@ -43,7 +45,7 @@ fn connection(name: &str, url: &str, open: OpenMode, kinds: &[StreamKind]) -> Co
     }
 }
 
-/// The descriptor for an instance with these settings; the private stream, the timer and
+/// The descriptor for an instance with these settings; the private stream, the timers and
 /// trading are declared only when credentials are configured.
 pub fn descriptor(settings: &Settings) -> VenueDescriptor {
     let private = settings.credentials.is_some();
@@ -85,6 +87,12 @@ pub fn descriptor(settings: &Settings) -> VenueDescriptor {
         // The timer and the private stream use the listen key, which the REST client deletes
         // at stop: both must be gone before the REST client stops.
         resources.push(ResourceDecl::new(TIMER, ResourceKind::Timer).depends_on(REST));
+        timers.push(TimerDecl {
+            name: LOOKUP_TIMER.into(),
+            period_ms: RetryPolicy::DEFAULT.tick_ms(),
+        });
+        // It sends lookups: it stops before the REST client.
+        resources.push(ResourceDecl::new(LOOKUP_TIMER, ResourceKind::Timer).depends_on(REST));
         resources.push(
             ResourceDecl::new(PRIVATE_CONN, ResourceKind::Connection)
                 .depends_on(PRIVATE_QUEUE)

@@ -3,7 +3,9 @@
 //!
 //! Modules: [`config`] settings, [`symbols`] `BTCUSDT` ↔ `BTC/USDT`, [`proto`] the push
 //! schema, [`parse`] pure decoding, [`control`] JSON control frames, [`book`] depth sync,
-//! [`sign`] HMAC signing, [`rest`] requests and answers, [`listen_key`] the user-data key.
+//! [`sign`] HMAC signing, [`rest`] requests and answers, [`listen_key`] the user-data key;
+//! `answers` matches REST answers to their requests and `lookup` looks up an order whose
+//! outcome is unknown.
 
 pub mod book;
 pub mod config;
@@ -17,19 +19,21 @@ pub mod sign;
 pub mod symbols;
 
 mod answers;
+mod lookup;
 
 use std::collections::{HashMap, HashSet};
 
 use plugin_api::{
-    Action, CancelOrder, ConnId, Event, FrameKind, Gap, GapReason, InFrame, Instrument, NewOrder,
-    OrderType, OutFrame, Output, PluginError, Reject, RestRequest, RestResponse, Stamp, StreamKind,
-    Topic, Venue, VenueConfig, VenueDescriptor,
+    Action, CancelOrder, ConnId, Deferred, Event, FrameKind, Gap, GapReason, InFrame, Instrument,
+    NewOrder, OrderType, OutFrame, Output, PluginError, Reject, RestRequest, RestResponse, Stamp,
+    StreamKind, Topic, Venue, VenueConfig, VenueDescriptor,
 };
 
 use crate::book::{BookSync, SyncOutput};
 use crate::config::{DepthMode, Settings};
 use crate::control::{Control, ControlError, Method};
 use crate::listen_key::{ListenKey, PRIVATE_CONN, TIMER};
+use crate::lookup::Lookup;
 use crate::parse::Decoded;
 use crate::symbols::{Source, SymbolMap};
 
@@ -45,7 +49,8 @@ enum Pending {
     ListenKeyKeepAlive,
     ListenKeyDelete,
     Place { order: NewOrder },
-    Cancel { instrument: Instrument },
+    Cancel { cancel: CancelOrder },
+    Lookup(Lookup),
     Query { instrument: Instrument },
     Account,
 }
@@ -66,6 +71,8 @@ pub struct Mexc {
     listen_key: ListenKey,
     conns: HashMap<ConnId, ConnState>,
     pending: HashMap<u64, Pending>,
+    /// Lookups of orders whose outcome is unknown, waiting for their next try.
+    lookups: Deferred<Lookup>,
     next_tag: u64,
     private_seen: bool,
 }
@@ -109,6 +116,7 @@ impl Mexc {
             listen_key: ListenKey::new(),
             conns: HashMap::new(),
             pending: HashMap::new(),
+            lookups: Deferred::new(descriptor::LOOKUP_TIMER),
             next_tag: INTERNAL_TAG,
             private_seen: false,
         })
@@ -456,8 +464,12 @@ impl Venue for Mexc {
         self.answer(response, received_ns)
     }
 
-    fn on_timer(&mut self, name: &str, _now_ms: u64) -> Result<Output, PluginError> {
+    fn on_timer(&mut self, name: &str, now_ms: u64) -> Result<Output, PluginError> {
         let mut out = Output::default();
+        if name == descriptor::LOOKUP_TIMER {
+            self.lookups_due(now_ms, &mut out);
+            return Ok(out);
+        }
         if name != TIMER {
             return Ok(out);
         }
@@ -513,13 +525,9 @@ impl Venue for Mexc {
                 .resolve(cancel.instrument.symbol.as_str())
                 .ok_or_else(|| PluginError::unsupported("mexc: cancel names no instrument"))?;
         }
-        self.claim(
-            tag,
-            Pending::Cancel {
-                instrument: cancel.instrument,
-            },
-        )?;
-        Ok(rest::cancel_order(tag, &cancel))
+        let request = rest::cancel_order(tag, &cancel);
+        self.claim(tag, Pending::Cancel { cancel })?;
+        Ok(request)
     }
 
     fn stop(&mut self, _now_ms: u64) -> Result<Output, PluginError> {

@@ -149,6 +149,29 @@ pub fn query_order(tag: u64, instrument: &Instrument, order_id: &str) -> RestReq
     request(tag, "GET", "/api/v3/order", query, LIMIT_ORDER, 2, true)
 }
 
+/// `GET /api/v3/order?symbol=X&origClientOrderId=Y`, signed (weight 2): an order by the
+/// client id it was placed with.
+pub fn query_order_by_client_id(tag: u64, instrument: &Instrument, client_id: &str) -> RestRequest {
+    let query = format!(
+        "symbol={}&origClientOrderId={}",
+        instrument.venue_symbol,
+        encode(client_id)
+    );
+    request(tag, "GET", "/api/v3/order", query, LIMIT_ORDER, 2, true)
+}
+
+/// The codes with which MEXC says it has no such order: `-2013` "Order does not exist."
+/// (a query) and `-2011` "Unknown order sent" (a cancel).
+pub const ORDER_NOT_FOUND_CODES: [i64; 2] = [-2013, -2011];
+
+/// The `code` of a MEXC error body (`{"code":-2013,"msg":"Order does not exist."}`).
+pub fn error_code(body: &str) -> Option<i64> {
+    serde_json::from_str::<Value>(body)
+        .ok()?
+        .get("code")
+        .and_then(Value::as_i64)
+}
+
 /// Percent-encodes everything but RFC 3986 unreserved characters (upper-case escapes).
 pub fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
