@@ -298,6 +298,109 @@ pub async fn order_round_trip(
     .await;
 }
 
+/// Orders on `venue`'s BTC/USDT whose answers are lost still reach a final state on
+/// `orders`, learned by the plugin's lookups (`lookup_route` is the simulator's route of a
+/// lookup by client id):
+///
+/// 1. a place answered 503 with every REST request failing (the first lookup too), never
+///    placed: `Rejected` once the fault is cleared;
+/// 2. a crossing place served but answered 503, its private updates held back: `Filled`;
+/// 3. a cancel of that filled order, refused: the lookup by order id says `Filled` again.
+pub async fn unknown_outcome_round_trip(
+    host: &host::Host,
+    venue: &str,
+    venue_symbol: &str,
+    sim: &venue_sim::SimHandle,
+    lookup_route: impl Fn(&str) -> String,
+    orders: &mut host::Subscription,
+) {
+    use plugin_api::{CancelOrder, Event, Instrument, NewOrder, Num, OrderStatus, OrderType, Side};
+    use venue_sim::RestFault;
+    let order = |price: &str, client_id: &str| NewOrder {
+        instrument: Instrument::new("BTC/USDT", venue_symbol).unwrap(),
+        side: Side::Buy,
+        order_type: OrderType::Limit,
+        price: Num::parse(price).unwrap(),
+        qty: Num::parse("0.01").unwrap(),
+        client_id: client_id.into(),
+    };
+    let lookups = |client_id: &str| {
+        let route = lookup_route(client_id);
+        move |s: &venue_sim::StatsSnapshot| s.rest_by_route.get(&route).copied().unwrap_or(0)
+    };
+    async fn within<F: std::future::Future>(what: &str, f: F) -> F::Output {
+        tokio::time::timeout(std::time::Duration::from_secs(30), f)
+            .await
+            .unwrap_or_else(|_| panic!("no {what} within 30 s"))
+    }
+    let update = |client_id: &'static str, status: OrderStatus| move |e: &Event| matches!(e, Event::Order(o) if o.client_id == client_id && o.status == status);
+
+    // 1. Never placed: the place and the first lookup meet the fault.
+    let looked_up = lookups("unk-never");
+    let before = looked_up(&sim.stats().snapshot());
+    sim.faults()
+        .set_rest_fault(Some(RestFault::ServerError { status: 503 }));
+    host.place_order(venue, order("1", "unk-never"))
+        .await
+        .unwrap();
+    within("lookup after the lost place", async {
+        sim.stats().wait_until(|s| looked_up(s) > before).await
+    })
+    .await;
+    sim.faults().set_rest_fault(None);
+    within(
+        "Rejected",
+        next_matching(orders, update("unk-never", OrderStatus::Rejected)),
+    )
+    .await;
+    assert!(
+        looked_up(&sim.stats().snapshot()) >= before + 2,
+        "the refused lookup was tried again"
+    );
+
+    // 2. Placed and filled, the answer lost, the private stream quiet: only a lookup can tell.
+    sim.faults().set_data_paused(true);
+    let looked_up = lookups("unk-filled");
+    let before = looked_up(&sim.stats().snapshot());
+    sim.faults()
+        .set_order_entry_fault(Some(RestFault::ServedThenServerError { status: 503 }));
+    host.place_order(venue, order("1000000", "unk-filled"))
+        .await
+        .unwrap();
+    within("lookup after the lost answer", async {
+        sim.stats().wait_until(|s| looked_up(s) > before).await
+    })
+    .await;
+    sim.faults().set_order_entry_fault(None);
+    let filled = within(
+        "Filled",
+        next_matching(orders, update("unk-filled", OrderStatus::Filled)),
+    )
+    .await;
+    let Event::Order(filled) = filled else {
+        unreachable!()
+    };
+
+    // 3. Cancelling the filled order is refused: the caller learns it filled.
+    host.cancel_order(
+        venue,
+        CancelOrder {
+            instrument: filled.instrument,
+            order_id: filled.order_id.clone(),
+        },
+    )
+    .await
+    .unwrap();
+    within(
+        "the cancelled order's state",
+        next_matching(orders, |e| {
+            matches!(e, Event::Order(o) if o.order_id == filled.order_id && o.status == OrderStatus::Filled)
+        }),
+    )
+    .await;
+    sim.faults().set_data_paused(false);
+}
+
 /// Reloads the plugin serving `venue` from its own file: the old image is unmapped and the
 /// consumer `sub` sees a reload gap, then book tickers again.
 pub async fn reload_in_place(host: &host::Host, venue: &str, sub: &mut host::Subscription) {

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use host::{Host, HostOptions};
 use integration_tests::{
     next_matching, order_round_trip, plugin, reload_in_place, runtime, runtime_tasks_settle,
-    temp_dir,
+    temp_dir, unknown_outcome_round_trip,
 };
 use plugin_api::{Event, GapReason, StreamKind};
 use venue_sim::{Kick, SimConfig, SimHandle, Simulator, Venue};
@@ -104,4 +104,36 @@ async fn run(sim: &SimHandle) {
     };
     assert!(position("private") < position("rest"));
     assert!(position("public") < position("rest"));
+}
+
+/// Orders whose answers are lost (a 503 before or after the venue acted) and a refused
+/// cancel still end in a state the caller sees: the plugin looks them up.
+#[test]
+fn gateio_orders_whose_answer_is_lost_still_end() {
+    let sim_rt = runtime();
+    let sim = sim_rt.block_on(simulator());
+    runtime().block_on(async {
+        let host = Host::new(HostOptions {
+            shadow_dir: Some(temp_dir("gateio-unknown")),
+            ..HostOptions::default()
+        })
+        .unwrap();
+        host.load_plugin(&plugin("gateio_plugin")).await.unwrap();
+        host.start_venue("gate", "gateio", &settings(&sim))
+            .await
+            .unwrap();
+        let mut orders = host.subscribe("gate", "", StreamKind::Orders).unwrap();
+        unknown_outcome_round_trip(
+            &host,
+            "gate",
+            "BTC_USDT",
+            &sim,
+            |cid| format!("GET /api/v4/spot/orders/t-{cid}"),
+            &mut orders,
+        )
+        .await;
+        let report = host.shutdown("test").await;
+        assert_eq!(report.after.resource_tasks, 0, "{report:#?}");
+    });
+    sim_rt.block_on(sim.shutdown());
 }

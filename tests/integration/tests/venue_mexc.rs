@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use host::{Host, HostOptions};
 use integration_tests::{
     next_matching, order_round_trip, plugin, reload_in_place, runtime, runtime_tasks_settle,
-    temp_dir,
+    temp_dir, unknown_outcome_round_trip,
 };
 use plugin_api::{Event, GapReason, StreamKind};
 use venue_sim::{SimConfig, SimHandle, Simulator, Symbol, Venue};
@@ -145,4 +145,40 @@ async fn run(sim: &SimHandle) {
     };
     assert!(position("listen-key-keepalive") < position("rest"));
     assert!(position("private") < position("rest"));
+}
+
+/// Orders whose answers are lost (a 503 before or after the venue acted) and a refused
+/// cancel still end in a state the caller sees: the plugin looks them up.
+#[test]
+fn mexc_orders_whose_answer_is_lost_still_end() {
+    let sim_rt = runtime();
+    let sim = sim_rt.block_on(simulator());
+    runtime().block_on(async {
+        let host = Host::new(HostOptions {
+            shadow_dir: Some(temp_dir("mexc-unknown")),
+            ..HostOptions::default()
+        })
+        .unwrap();
+        host.load_plugin(&plugin("mexc_plugin")).await.unwrap();
+        let settings = serde_json::json!({
+            "ws_url": sim.ws_url(),
+            "rest_url": format!("http://{}", sim.local_addr()),
+            "credentials": {"api_key": "test-key", "api_secret": "test-secret"},
+        })
+        .to_string();
+        host.start_venue("mexc", "mexc", &settings).await.unwrap();
+        let mut orders = host.subscribe("mexc", "", StreamKind::Orders).unwrap();
+        unknown_outcome_round_trip(
+            &host,
+            "mexc",
+            "BTCUSDT",
+            &sim,
+            |_| "GET /api/v3/order".to_owned(),
+            &mut orders,
+        )
+        .await;
+        let report = host.shutdown("test").await;
+        assert_eq!(report.after.resource_tasks, 0, "{report:#?}");
+    });
+    sim_rt.block_on(sim.shutdown());
 }
