@@ -9,6 +9,7 @@
 
 mod feed;
 mod logging;
+mod resync;
 mod trader;
 mod view;
 

@@ -3,7 +3,6 @@
 //! gets a snapshot at its refresh period; at the end, the view closes, what is still open is
 //! cancelled and the loop waits (bounded) for the answers.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use arbitrage::{CancelRequest, Engine, Opportunity, VenueId};
@@ -13,6 +12,7 @@ use host::venue::now_ns;
 use plugin_api::Event;
 
 use crate::feed::{is_private_gap, Feed};
+use crate::resync::Resync;
 use crate::view::{Tally, View};
 
 /// How often legs past their timeout are looked for.
@@ -39,8 +39,8 @@ pub(crate) struct VenueRecord {
 pub(crate) struct Trader {
     pub(crate) engine: Engine,
     venues: Vec<VenueHandle>,
-    /// Venues paused by a gap in their account streams, resumed by their next balance.
-    paused: BTreeSet<VenueId>,
+    /// Venues paused by a gap in their account streams, until a balance newer than the gap.
+    resync: Resync,
     /// The program's counts per venue, which snapshots are built from.
     tally: Tally,
     view: View,
@@ -64,7 +64,7 @@ impl Trader {
             tally: Tally::new(venues.len(), now_ns()),
             engine,
             venues,
-            paused: BTreeSet::new(),
+            resync: Resync::default(),
             view,
         })
     }
@@ -153,12 +153,15 @@ impl Trader {
 
     async fn on_event(&mut self, venue: VenueId, event: Event) {
         self.tally.count(venue, &event);
-        if let Event::Gap(gap) = &event {
-            if is_private_gap(gap) {
-                self.paused.insert(venue);
+        // The engine pauses a venue on any gap of its account streams; resync tells when
+        // what the venue reports is true again.
+        let resume = match &event {
+            Event::Gap(gap) if is_private_gap(gap) => {
+                !self.resync.on_gap(venue, gap.stamp.received_ns)
             }
-        }
-        let resume = matches!(event, Event::Balance(_)) && self.paused.remove(&venue);
+            Event::Balance(b) => self.resync.on_balance(venue, b.stamp.received_ns),
+            _ => false,
+        };
         match self.engine.on_event(venue, &event, now_ns()) {
             Ok(Some(opportunity)) => self.send(opportunity).await,
             Ok(None) => {}
@@ -167,7 +170,6 @@ impl Trader {
             }
         }
         if resume {
-            // The account was re-read after the gap: what the venue reports now is true.
             self.engine.resume(venue);
         }
     }

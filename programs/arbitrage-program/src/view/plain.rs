@@ -133,6 +133,22 @@ pub(crate) fn print_shutdown(shutdown: &ShutdownReport) {
     );
 }
 
+/// One line per venue: what the program took from it and how its connections fared.
+pub(crate) fn print_venues(venues: &[crate::trader::VenueRecord]) {
+    for v in venues {
+        let host = v.host.as_ref().map_or(String::new(), |s| {
+            format!(
+                ", connects {}, reconnects {}, connect failures {}, stalls {}, rejects {}",
+                s.connects, s.reconnects, s.connect_failures, s.stalls, s.rejected
+            )
+        });
+        eprintln!(
+            "{}: {} events, {} gaps{host} ({})",
+            v.venue, v.events, v.gaps, v.state
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,21 +180,5 @@ mod tests {
         assert!(lines[3].starts_with(
             "opportunities 1 of 40 evaluations, in flight 1, open orders 1, fills 1 | skips no_quote 3, below_threshold 36 | pnl BTC/USDT -0.064 USDT | tick→decision p50 12.3 µs"
         ), "{text}");
-    }
-}
-
-/// One line per venue: what the program took from it and how its connections fared.
-pub(crate) fn print_venues(venues: &[crate::trader::VenueRecord]) {
-    for v in venues {
-        let host = v.host.as_ref().map_or(String::new(), |s| {
-            format!(
-                ", connects {}, reconnects {}, connect failures {}, stalls {}, rejects {}",
-                s.connects, s.reconnects, s.connect_failures, s.stalls, s.rejected
-            )
-        });
-        eprintln!(
-            "{}: {} events, {} gaps{host} ({})",
-            v.venue, v.events, v.gaps, v.state
-        );
     }
 }
