@@ -20,6 +20,8 @@
 //! An order whose place answer was lost (a 5xx, a timeout) is looked up until the venue
 //! says what became of it; [`RetryPolicy`], [`Attempts`] and [`Deferred`] pace those lookups
 //! on a declared timer, and [`OrderStatus::Unknown`] reports one the venue never settled.
+//! [`Rereads`] retries, on the same timer, a read that must succeed (the account after a
+//! reconnect).
 //!
 //! The macro wraps every entry point in [`guard`], so a panic becomes an
 //! [`ErrorKind::Panic`] error: the host marks that instance faulted and keeps running.
@@ -62,7 +64,7 @@ pub use io::{
 };
 pub use num::{Num, NumError};
 pub use order::{CancelOrder, NewOrder, OrderType};
-pub use retry::{Attempts, Deferred, RetryPolicy};
+pub use retry::{Attempts, Deferred, Reread, RereadFailed, Rereads, RetryPolicy};
 pub use root::{PluginRoot, PluginRootRef, API_VERSION};
 pub use rust_decimal::Decimal;
 pub use symbol::{Instrument, Symbol, SYMBOL_CAPACITY};

@@ -1,8 +1,9 @@
 //! Bounded, backed-off lookups of orders whose outcome a venue's answer left unknown (a 5xx or
 //! a timeout on a place or a cancel). A plugin cannot sleep, so it declares a
 //! [`crate::TimerDecl`], arms it while lookups wait ([`Deferred`]), and sends each lookup when
-//! [`crate::Venue::on_timer`] finds it due. Plain Rust: nothing here crosses the plugin
-//! boundary.
+//! [`crate::Venue::on_timer`] finds it due. A read of state that must succeed (the account,
+//! re-read when a private connection opens) is retried the same way, in rounds
+//! ([`Rereads`]). Plain Rust: nothing here crosses the plugin boundary.
 //!
 //! # Examples
 //!
@@ -160,6 +161,85 @@ impl<T> Deferred<T> {
     }
 }
 
+/// Re-reads of a venue's state that must succeed, such as the account read each time a
+/// private connection opens: a failed read is tried again with [`RetryPolicy`]'s backoff
+/// until one succeeds or the tries are spent. Each [`Rereads::restart`] starts a new round
+/// and retires the reads of the previous one, so reconnects never pile up schedules.
+///
+/// # Examples
+///
+/// ```
+/// use plugin_api::{Rereads, RereadFailed, RetryPolicy};
+///
+/// let policy = RetryPolicy::DEFAULT;
+/// let mut rounds = Rereads::default();
+/// // The private connection opened: the account read goes out, and is answered 503.
+/// let mut read = rounds.restart();
+/// assert_eq!(rounds.failed(&mut read, &policy, 1_000), RereadFailed::RetryAt(1_500));
+/// // It reconnects before the retry: the waiting read is retired, a new round begins.
+/// let fresh = rounds.restart();
+/// assert!(!rounds.is_current(&read) && rounds.is_current(&fresh));
+/// assert_eq!(rounds.failed(&mut read, &policy, 1_200), RereadFailed::Superseded);
+/// ```
+#[derive(Debug, Default)]
+pub struct Rereads {
+    round: u64,
+}
+
+/// One read of a [`Rereads`] round, kept with its request while in flight or waiting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reread {
+    round: u64,
+    attempts: Attempts,
+}
+
+impl Reread {
+    /// Tries sent so far.
+    pub fn sent(&self) -> u32 {
+        self.attempts.sent()
+    }
+}
+
+/// What follows a failed [`Reread`] (no answer, a 5xx, a 429).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RereadFailed {
+    /// Send it again at this time (wall clock, ms).
+    RetryAt(u64),
+    /// Every try is spent; this many were sent.
+    Exhausted(u32),
+    /// A newer round began (the connection opened again): drop it.
+    Superseded,
+}
+
+impl Rereads {
+    /// A new round: its first read, to send at once. Reads of earlier rounds are retired.
+    pub fn restart(&mut self) -> Reread {
+        self.round += 1;
+        Reread {
+            round: self.round,
+            // A reread never asks whether it is too early to believe an answer, so the
+            // time the round began is not needed.
+            attempts: Attempts::first(0),
+        }
+    }
+
+    /// True while `read` belongs to the latest round (send it when it is due).
+    pub fn is_current(&self, read: &Reread) -> bool {
+        read.round == self.round
+    }
+
+    /// `read` failed at `now_ms`: when to send it again, or why not.
+    pub fn failed(&self, read: &mut Reread, policy: &RetryPolicy, now_ms: u64) -> RereadFailed {
+        if !self.is_current(read) {
+            return RereadFailed::Superseded;
+        }
+        match read.attempts.retry_at(policy, now_ms) {
+            Some(due) => RereadFailed::RetryAt(due),
+            None => RereadFailed::Exhausted(read.sent()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,5 +283,27 @@ mod tests {
         assert!(d.is_empty());
         assert_eq!(actions.last(), Some(&Action::CancelTimer("t".into())));
         assert_eq!(RetryPolicy::DEFAULT.tick_ms(), 250);
+    }
+
+    #[test]
+    fn rereads_back_off_end_and_are_superseded() {
+        let p = RetryPolicy::DEFAULT;
+        let mut rounds = Rereads::default();
+        let mut read = rounds.restart();
+        let next: Vec<RereadFailed> = (0..5).map(|_| rounds.failed(&mut read, &p, 0)).collect();
+        assert_eq!(
+            next,
+            [
+                RereadFailed::RetryAt(500),
+                RereadFailed::RetryAt(1_000),
+                RereadFailed::RetryAt(2_000),
+                RereadFailed::RetryAt(4_000),
+                RereadFailed::Exhausted(5),
+            ]
+        );
+        // A new round starts afresh, and the old one's reads are dropped.
+        let mut fresh = rounds.restart();
+        assert_eq!(rounds.failed(&mut read, &p, 0), RereadFailed::Superseded);
+        assert_eq!(rounds.failed(&mut fresh, &p, 0), RereadFailed::RetryAt(500));
     }
 }
