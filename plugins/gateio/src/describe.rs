@@ -24,8 +24,8 @@ pub const ACCOUNT_QUEUE: &str = "account-queue";
 pub const MD_STREAM: &str = "market-data";
 /// The normalized account streams and their subscribers.
 pub const ACCOUNT_STREAM: &str = "account";
-/// The timer that paces lookups of orders whose outcome is unknown (declared with
-/// credentials only).
+/// The timer that paces lookups of orders whose outcome is unknown and retries of the
+/// account re-read (declared with credentials only).
 pub const LOOKUP_TIMER: &str = "order-lookup";
 
 const HEARTBEAT_MS: u64 = 10_000;
@@ -96,7 +96,7 @@ pub fn descriptor(settings: &Settings) -> VenueDescriptor {
             name: LOOKUP_TIMER.into(),
             period_ms: RetryPolicy::DEFAULT.tick_ms(),
         });
-        // The timer sends lookups: it stops before the REST client.
+        // The timer sends lookups and account reads: it stops before the REST client.
         resources.push(ResourceDecl::new(LOOKUP_TIMER, ResourceKind::Timer).depends_on(REST));
     }
     let mut rest = ResourceDecl::new(REST, ResourceKind::RestClient);

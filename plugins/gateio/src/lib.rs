@@ -6,8 +6,9 @@
 //! normalization, [`parse`] pure frame parsing, [`book`] book synchronization, [`sign`]
 //! signatures, [`rest`] REST builders and parsers, [`ws`] request frames, [`describe`] the
 //! venue descriptor; `orders` turns order answers into updates and looks up an order whose
-//! outcome is unknown.
+//! outcome is unknown; `account` re-reads the account when the private connection opens.
 
+mod account;
 pub mod book;
 pub mod config;
 pub mod describe;
@@ -22,9 +23,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use plugin_api::{
     Action, CancelOrder, ConnId, Deferred, Event, FrameKind, InFrame, Instrument, NewOrder,
-    OutFrame, Output, PluginError, Reject, RestRequest, RestResponse, StreamKind, Symbol, Topic,
-    Venue, VenueConfig, VenueDescriptor,
+    OutFrame, Output, PluginError, Reject, Reread, Rereads, RestRequest, RestResponse, StreamKind,
+    Symbol, Topic, Venue, VenueConfig, VenueDescriptor,
 };
+
+use crate::account::AccountRead;
 
 use crate::book::BookSync;
 use crate::config::Settings;
@@ -58,8 +61,14 @@ enum Pending {
     Place(NewOrder),
     Cancel(CancelOrder),
     Lookup(Lookup),
-    OpenOrders,
-    Balances,
+    Account(AccountRead, Reread),
+}
+
+/// A request waiting on the lookup timer for its next try.
+#[derive(Debug)]
+enum Later {
+    Lookup(Lookup),
+    Account(AccountRead, Reread),
 }
 
 /// One Gate.io venue instance.
@@ -69,8 +78,11 @@ pub struct GateioVenue {
     roles: BTreeMap<ConnId, Role>,
     books: HashMap<Symbol, BookSync>,
     pending: HashMap<u64, Pending>,
-    /// Lookups of orders whose outcome is unknown, waiting for their next try.
-    lookups: Deferred<Lookup>,
+    /// Lookups of orders whose outcome is unknown and account reads, waiting for their
+    /// next try.
+    later: Deferred<Later>,
+    /// The rounds of account reads, one per private connection open.
+    rereads: Rereads,
     next_tag: u64,
     next_request_id: u64,
     clock: Clock,
@@ -101,7 +113,8 @@ impl GateioVenue {
             roles: BTreeMap::new(),
             books: HashMap::new(),
             pending: HashMap::new(),
-            lookups: Deferred::new(describe::LOOKUP_TIMER),
+            later: Deferred::new(describe::LOOKUP_TIMER),
+            rereads: Rereads::default(),
             next_tag: OWN_TAG_BIT,
             next_request_id: 1,
             clock: system_ms,
@@ -145,16 +158,6 @@ impl GateioVenue {
         }
         let req = rest::order_book(tag, pair.as_str(), self.settings.depth_limit);
         out.actions.push(Action::Rest(req));
-    }
-
-    fn reconcile(&mut self, out: &mut Output) {
-        if self.settings.credentials.is_none() {
-            return;
-        }
-        let tag = self.own_tag(Pending::Balances);
-        out.actions.push(Action::Rest(rest::accounts(tag)));
-        let tag = self.own_tag(Pending::OpenOrders);
-        out.actions.push(Action::Rest(rest::open_orders(tag)));
     }
 
     fn complete(&self, topic: &Topic) -> Result<Instrument, PluginError> {
@@ -465,24 +468,9 @@ impl Venue for GateioVenue {
                 self.cancel_answer(&cancel, &response, received_ns, &mut out)
             }
             Pending::Lookup(lookup) => self.lookup_answer(lookup, &response, received_ns, &mut out),
-            Pending::OpenOrders | Pending::Balances if !ok => {
-                if rest::credentials_refused(response.status, body) {
-                    let what = match what {
-                        Pending::Balances => "GET /spot/accounts",
-                        _ => "GET /spot/open_orders",
-                    };
-                    return Err(credentials_refused(what, &short_error(&response)));
-                }
-                reject(&mut out, "rest_failed", short_error(&response));
+            Pending::Account(read, round) => {
+                self.account_answer(read, round, &response, received_ns, &mut out)?
             }
-            Pending::OpenOrders => match rest::parse_open_orders(body, received_ns) {
-                Ok(v) => out.events.extend(v.into_iter().map(Event::Order)),
-                Err(e) => reject(&mut out, "malformed", e.detail()),
-            },
-            Pending::Balances => match rest::parse_accounts(body, received_ns) {
-                Ok(v) => out.events.extend(v.into_iter().map(Event::Balance)),
-                Err(e) => reject(&mut out, "malformed", e.detail()),
-            },
         }
         Ok(out)
     }
@@ -490,7 +478,12 @@ impl Venue for GateioVenue {
     fn on_timer(&mut self, name: &str, now_ms: u64) -> Result<Output, PluginError> {
         let mut out = Output::default();
         if name == describe::LOOKUP_TIMER {
-            self.lookups_due(now_ms, &mut out);
+            for item in self.later.take_due(now_ms, &mut out.actions) {
+                match item {
+                    Later::Lookup(lookup) => self.send_lookup(lookup, &mut out),
+                    Later::Account(read, round) => self.send_account_read(read, round, &mut out),
+                }
+            }
         }
         Ok(out)
     }

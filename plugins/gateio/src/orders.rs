@@ -14,7 +14,7 @@ use plugin_api::{
     RetryPolicy, Stamp,
 };
 
-use crate::{reject, rest, short_error, GateioVenue, Pending};
+use crate::{reject, rest, short_error, GateioVenue, Later, Pending};
 
 /// Gate's label for an order it does not know.
 const ORDER_NOT_FOUND: &str = "ORDER_NOT_FOUND";
@@ -56,7 +56,7 @@ fn classify(resp: &RestResponse) -> Answer<'_> {
     match resp.status {
         200..=299 => Answer::Found(body),
         404 if rest::error_label(body).as_deref() == Some(ORDER_NOT_FOUND) => Answer::NotFound,
-        0 | 429 | 500.. => Answer::Failed(short_error(resp)),
+        _ if rest::worth_retrying(resp.status) => Answer::Failed(short_error(resp)),
         _ => Answer::Refused(short_error(resp)),
     }
 }
@@ -221,7 +221,9 @@ impl GateioVenue {
             (LookupOf::Placed(order), Answer::NotFound) => {
                 match lookup.attempts.recheck_at(&policy, now) {
                     // Too early to believe: Gate may still be placing it.
-                    Some(due) => self.lookups.defer(due, lookup, &mut out.actions),
+                    Some(due) => self
+                        .later
+                        .defer(due, Later::Lookup(lookup), &mut out.actions),
                     // Not open: was it placed and finished already?
                     None => {
                         let finished = Lookup {
@@ -238,7 +240,9 @@ impl GateioVenue {
                 format!("order {}: gateio has no such order", cancel.order_id),
             ),
             (_, Answer::Failed(detail)) => match lookup.attempts.retry_at(&policy, now) {
-                Some(due) => self.lookups.defer(due, lookup, &mut out.actions),
+                Some(due) => self
+                    .later
+                    .defer(due, Later::Lookup(lookup), &mut out.actions),
                 None => self.give_up(lookup, detail, received_ns, out),
             },
             (_, Answer::NotFound) => {
@@ -248,14 +252,7 @@ impl GateioVenue {
         }
     }
 
-    /// The lookup timer fired: sends the lookups now due.
-    pub(crate) fn lookups_due(&mut self, now_ms: u64, out: &mut Output) {
-        for lookup in self.lookups.take_due(now_ms, &mut out.actions) {
-            self.send_lookup(lookup, out);
-        }
-    }
-
-    fn send_lookup(&mut self, lookup: Lookup, out: &mut Output) {
+    pub(crate) fn send_lookup(&mut self, lookup: Lookup, out: &mut Output) {
         let window_s = self.settings.rest_timeout_ms / 1000 + FINISHED_WINDOW_S;
         let tag = self.own_tag(Pending::Lookup(lookup.clone()));
         let req = match &lookup.of {

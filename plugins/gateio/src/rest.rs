@@ -308,6 +308,12 @@ pub fn credentials_refused(status: u16, body: &str) -> bool {
             .is_ok_and(|e| CREDENTIAL_LABELS.contains(&e.label.as_str()))
 }
 
+/// True when a failed request is worth another try: no answer (status 0), a 429 or a 5xx.
+/// Any other refusal would come again.
+pub fn worth_retrying(status: u16) -> bool {
+    matches!(status, 0 | 429 | 500..)
+}
+
 /// The `label` of a Gate error body (`ORDER_NOT_FOUND`), if it is one.
 pub fn error_label(body: &str) -> Option<String> {
     serde_json::from_str::<RawError>(body)
