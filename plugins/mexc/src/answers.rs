@@ -36,12 +36,6 @@ impl Mexc {
                     &transport_detail(&response),
                 ));
             }
-            Pending::Account if refused => {
-                return Err(credentials_refused(
-                    "GET /api/v3/account",
-                    &transport_detail(&response),
-                ));
-            }
             Pending::Snapshot(symbol) => match ok.then(|| rest::parse_snapshot(body)) {
                 Some(Ok(snapshot)) => {
                     let step = self.books.on_snapshot(&symbol, snapshot, received_ns);
@@ -92,10 +86,9 @@ impl Mexc {
                     Err(e) => reject(&mut out, "rest_malformed", e),
                 }
             }
-            Pending::Account if ok => match rest::parse_account(body, received_ns) {
-                Ok(events) => out.events.extend(events),
-                Err(e) => reject(&mut out, "rest_malformed", e),
-            },
+            Pending::Account(round) => {
+                self.account_answer(round, &response, received_ns, &mut out)?
+            }
             Pending::ListenKeyKeepAlive | Pending::ListenKeyDelete if ok => {}
             _ if refused => reject(&mut out, "credentials_refused", transport_detail(&response)),
             _ => reject(&mut out, "rest_error", transport_detail(&response)),
@@ -187,7 +180,7 @@ impl Mexc {
 
 /// The error for a request whose credentials MEXC refused (`what` was refused, `detail` is
 /// MEXC's answer); it names the keys to check, never their values.
-fn credentials_refused(what: &str, detail: &str) -> PluginError {
+pub(crate) fn credentials_refused(what: &str, detail: &str) -> PluginError {
     PluginError::config(format!(
         "mexc: the venue refused the credentials ({what}: {detail}); \
          check `credentials.api_key` and `credentials.api_secret`"

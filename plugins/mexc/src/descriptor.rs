@@ -21,7 +21,8 @@ pub const PUBLIC_QUEUE: &str = "public-queue";
 pub const PRIVATE_QUEUE: &str = "private-queue";
 /// The normalized streams consumers subscribe to.
 pub const STREAMS: &str = "streams";
-/// The timer that paces lookups of orders whose outcome is unknown.
+/// The timer that paces lookups of orders whose outcome is unknown and retries of the
+/// account read.
 pub const LOOKUP_TIMER: &str = "order-lookup";
 
 /// MEXC's connection rules (spot v3 websocket doc).
@@ -91,7 +92,7 @@ pub fn descriptor(settings: &Settings) -> VenueDescriptor {
             name: LOOKUP_TIMER.into(),
             period_ms: RetryPolicy::DEFAULT.tick_ms(),
         });
-        // It sends lookups: it stops before the REST client.
+        // It sends lookups and account reads: it stops before the REST client.
         resources.push(ResourceDecl::new(LOOKUP_TIMER, ResourceKind::Timer).depends_on(REST));
         resources.push(
             ResourceDecl::new(PRIVATE_CONN, ResourceKind::Connection)

@@ -4,8 +4,8 @@
 //! Modules: [`config`] settings, [`symbols`] `BTCUSDT` ↔ `BTC/USDT`, [`proto`] the push
 //! schema, [`parse`] pure decoding, [`control`] JSON control frames, [`book`] depth sync,
 //! [`sign`] HMAC signing, [`rest`] requests and answers, [`listen_key`] the user-data key;
-//! `answers` matches REST answers to their requests and `lookup` looks up an order whose
-//! outcome is unknown.
+//! `answers` matches REST answers to their requests, `lookup` looks up an order whose
+//! outcome is unknown and `account` reads the balances when the private connection opens.
 
 pub mod book;
 pub mod config;
@@ -18,6 +18,7 @@ pub mod rest;
 pub mod sign;
 pub mod symbols;
 
+mod account;
 mod answers;
 mod lookup;
 
@@ -25,8 +26,8 @@ use std::collections::{HashMap, HashSet};
 
 use plugin_api::{
     Action, CancelOrder, ConnId, Deferred, Event, FrameKind, Gap, GapReason, InFrame, Instrument,
-    NewOrder, OrderType, OutFrame, Output, PluginError, Reject, RestRequest, RestResponse, Stamp,
-    StreamKind, Topic, Venue, VenueConfig, VenueDescriptor,
+    NewOrder, OrderType, OutFrame, Output, PluginError, Reject, Reread, Rereads, RestRequest,
+    RestResponse, Stamp, StreamKind, Topic, Venue, VenueConfig, VenueDescriptor,
 };
 
 use crate::book::{BookSync, SyncOutput};
@@ -48,11 +49,25 @@ enum Pending {
     ListenKeyCreate,
     ListenKeyKeepAlive,
     ListenKeyDelete,
-    Place { order: NewOrder },
-    Cancel { cancel: CancelOrder },
+    Place {
+        order: NewOrder,
+    },
+    Cancel {
+        cancel: CancelOrder,
+    },
     Lookup(Lookup),
-    Query { instrument: Instrument },
-    Account,
+    Query {
+        instrument: Instrument,
+    },
+    /// Balances: a read of a round ([`Mexc::reread_account`]), or one the host asked for.
+    Account(Option<Reread>),
+}
+
+/// A request waiting on the lookup timer for its next try.
+#[derive(Debug)]
+enum Later {
+    Lookup(Lookup),
+    Account(Reread),
 }
 
 #[derive(Debug, Default)]
@@ -71,8 +86,11 @@ pub struct Mexc {
     listen_key: ListenKey,
     conns: HashMap<ConnId, ConnState>,
     pending: HashMap<u64, Pending>,
-    /// Lookups of orders whose outcome is unknown, waiting for their next try.
-    lookups: Deferred<Lookup>,
+    /// Lookups of orders whose outcome is unknown and account reads, waiting for their
+    /// next try.
+    later: Deferred<Later>,
+    /// The rounds of account reads, one per start or private connection open.
+    rereads: Rereads,
     next_tag: u64,
     private_seen: bool,
 }
@@ -116,7 +134,8 @@ impl Mexc {
             listen_key: ListenKey::new(),
             conns: HashMap::new(),
             pending: HashMap::new(),
-            lookups: Deferred::new(descriptor::LOOKUP_TIMER),
+            later: Deferred::new(descriptor::LOOKUP_TIMER),
+            rereads: Rereads::default(),
             next_tag: INTERNAL_TAG,
             private_seen: false,
         })
@@ -152,10 +171,6 @@ impl Mexc {
         }))
     }
 
-    fn account_action(&mut self) -> Action {
-        Action::Rest(self.request(Pending::Account, rest::account))
-    }
-
     fn create_listen_key(&mut self) -> Option<Action> {
         let tag = self.take_tag(Pending::ListenKeyCreate);
         let req = self.listen_key.create(tag);
@@ -186,7 +201,7 @@ impl Mexc {
     /// The signed `GET /api/v3/account`; the answer becomes balance events.
     pub fn account_request(&mut self, tag: u64) -> Result<RestRequest, PluginError> {
         self.require_credentials()?;
-        self.claim(tag, Pending::Account)?;
+        self.claim(tag, Pending::Account(None))?;
         Ok(rest::account(tag))
     }
 
@@ -328,8 +343,7 @@ impl Venue for Mexc {
         }
         if self.settings.credentials.is_some() {
             out.actions.extend(self.create_listen_key());
-            let account = self.account_action();
-            out.actions.push(account);
+            self.reread_account(&mut out);
         }
         Ok(out)
     }
@@ -398,9 +412,8 @@ impl Venue for Mexc {
         if private {
             // The private stream only carries changes: the balances it starts from come by
             // REST, on every open (a consumer that subscribed balances opened it, and they
-            // may have changed while a previous stream was down).
-            let account = self.account_action();
-            out.actions.push(account);
+            // may have changed while a previous stream was down). A failed read is retried.
+            self.reread_account(&mut out);
             self.private_seen = true;
         }
         Ok(out)
@@ -467,7 +480,12 @@ impl Venue for Mexc {
     fn on_timer(&mut self, name: &str, now_ms: u64) -> Result<Output, PluginError> {
         let mut out = Output::default();
         if name == descriptor::LOOKUP_TIMER {
-            self.lookups_due(now_ms, &mut out);
+            for item in self.later.take_due(now_ms, &mut out.actions) {
+                match item {
+                    Later::Lookup(lookup) => self.send_lookup(lookup, &mut out),
+                    Later::Account(round) => self.send_account_read(round, &mut out),
+                }
+            }
             return Ok(out);
         }
         if name != TIMER {

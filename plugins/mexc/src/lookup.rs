@@ -13,7 +13,7 @@ use plugin_api::{
     RestResponse, RetryPolicy, Stamp,
 };
 
-use crate::{reject, rest, Mexc, Pending};
+use crate::{reject, rest, Later, Mexc, Pending};
 
 /// One lookup of an order whose outcome is unknown.
 #[derive(Debug, Clone)]
@@ -45,7 +45,9 @@ fn classify(resp: &RestResponse) -> Answer<'_> {
     let body = resp.body.as_str();
     match resp.status {
         200..=299 => Answer::Found(body),
-        0 | 408 | 418 | 429 | 500.. => Answer::Failed(crate::answers::transport_detail(resp)),
+        _ if rest::worth_retrying(resp.status) => {
+            Answer::Failed(crate::answers::transport_detail(resp))
+        }
         _ if rest::error_code(body).is_some_and(|c| rest::ORDER_NOT_FOUND_CODES.contains(&c)) => {
             Answer::NotFound
         }
@@ -140,7 +142,9 @@ impl Mexc {
             (LookupOf::Placed(order), Answer::NotFound) => {
                 match lookup.attempts.recheck_at(&policy, now) {
                     // Too early to believe: MEXC may still be placing it.
-                    Some(due) => self.lookups.defer(due, lookup, &mut out.actions),
+                    Some(due) => self
+                        .later
+                        .defer(due, Later::Lookup(lookup), &mut out.actions),
                     None => {
                         out.events.push(Event::Order(update(
                             order,
@@ -161,21 +165,16 @@ impl Mexc {
                 format!("order {}: mexc has no such order", cancel.order_id),
             ),
             (_, Answer::Failed(detail)) => match lookup.attempts.retry_at(&policy, now) {
-                Some(due) => self.lookups.defer(due, lookup, &mut out.actions),
+                Some(due) => self
+                    .later
+                    .defer(due, Later::Lookup(lookup), &mut out.actions),
                 None => self.give_up(lookup, detail, received_ns, out),
             },
             (_, Answer::Refused(detail)) => self.give_up(lookup, detail, received_ns, out),
         }
     }
 
-    /// The lookup timer fired: sends the lookups now due.
-    pub(crate) fn lookups_due(&mut self, now_ms: u64, out: &mut Output) {
-        for lookup in self.lookups.take_due(now_ms, &mut out.actions) {
-            self.send_lookup(lookup, out);
-        }
-    }
-
-    fn send_lookup(&mut self, lookup: Lookup, out: &mut Output) {
+    pub(crate) fn send_lookup(&mut self, lookup: Lookup, out: &mut Output) {
         let tag = self.take_tag(Pending::Lookup(lookup.clone()));
         let req = match &lookup.of {
             LookupOf::Placed(o) => {

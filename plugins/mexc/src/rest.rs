@@ -164,6 +164,12 @@ pub fn query_order_by_client_id(tag: u64, instrument: &Instrument, client_id: &s
 /// (a query) and `-2011` "Unknown order sent" (a cancel).
 pub const ORDER_NOT_FOUND_CODES: [i64; 2] = [-2013, -2011];
 
+/// True when a failed request is worth another try: no answer (status 0), a 408, a 418, a
+/// 429 or a 5xx. Any other refusal would come again.
+pub fn worth_retrying(status: u16) -> bool {
+    matches!(status, 0 | 408 | 418 | 429 | 500..)
+}
+
 /// The `code` of a MEXC error body (`{"code":-2013,"msg":"Order does not exist."}`).
 pub fn error_code(body: &str) -> Option<i64> {
     serde_json::from_str::<Value>(body)
