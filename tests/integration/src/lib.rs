@@ -401,6 +401,65 @@ pub async fn unknown_outcome_round_trip(
     sim.faults().set_data_paused(false);
 }
 
+/// After a reconnect whose account reads meet an outage (every REST request answered 503),
+/// `balances` (a `Balances` subscription on the venue served by `sim`) still gets a fresh
+/// balance once the outage ends: the plugin reads the account again on its lookup timer.
+/// `account_route` is the simulator's route of that read, `balance_channel` the start of
+/// the private channel that carries balances.
+pub async fn balances_after_a_failed_account_read(
+    sim: &venue_sim::SimHandle,
+    account_route: &str,
+    balance_channel: &str,
+    balances: &mut host::Subscription,
+) {
+    use plugin_api::Event;
+    use venue_sim::{Kick, RestFault};
+    async fn within<F: std::future::Future>(what: &str, f: F) -> F::Output {
+        tokio::time::timeout(std::time::Duration::from_secs(30), f)
+            .await
+            .unwrap_or_else(|_| panic!("no {what} within 30 s"))
+    }
+    let reads = |s: &venue_sim::StatsSnapshot| s.rest_by_route.get(account_route).copied();
+    let reads = move |s: &venue_sim::StatsSnapshot| reads(s).unwrap_or(0);
+    // The private connection is open (its account read went out as it opened).
+    within("private balance subscription", async {
+        sim.stats()
+            .wait_until(|s| {
+                reads(s) > 0
+                    && s.subscriptions
+                        .values()
+                        .flatten()
+                        .any(|c| c.starts_with(balance_channel))
+            })
+            .await
+    })
+    .await;
+    let before = reads(&sim.stats().snapshot());
+    sim.faults()
+        .set_rest_fault(Some(RestFault::ServerError { status: 503 }));
+    sim.faults().kick_all(Kick::TcpDrop);
+    // The read on reopening and its first retry are both refused. (Waiting for the retry,
+    // not only the first read, keeps the fault from being cleared while that first read is
+    // still being answered, which could let it through.)
+    within("refused account reads after the reconnect", async {
+        sim.stats().wait_until(|s| reads(s) >= before + 2).await
+    })
+    .await;
+    let cleared_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_nanos() as u64;
+    sim.faults().set_rest_fault(None);
+    within(
+        "fresh balance after the outage",
+        next_matching(
+            balances,
+            |e| matches!(e, Event::Balance(b) if b.stamp.received_ns > cleared_ns),
+        ),
+    )
+    .await;
+}
+
 /// Reloads the plugin serving `venue` from its own file: the old image is unmapped and the
 /// consumer `sub` sees a reload gap, then book tickers again.
 pub async fn reload_in_place(host: &host::Host, venue: &str, sub: &mut host::Subscription) {

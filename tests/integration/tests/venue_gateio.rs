@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 
 use host::{Host, HostOptions};
 use integration_tests::{
-    next_matching, order_round_trip, plugin, reload_in_place, runtime, runtime_tasks_settle,
-    temp_dir, unknown_outcome_round_trip,
+    balances_after_a_failed_account_read, next_matching, order_round_trip, plugin, reload_in_place,
+    runtime, runtime_tasks_settle, temp_dir, unknown_outcome_round_trip,
 };
 use plugin_api::{Event, GapReason, StreamKind};
 use venue_sim::{Kick, SimConfig, SimHandle, Simulator, Venue};
@@ -130,6 +130,36 @@ fn gateio_orders_whose_answer_is_lost_still_end() {
             &sim,
             |cid| format!("GET /api/v4/spot/orders/t-{cid}"),
             &mut orders,
+        )
+        .await;
+        let report = host.shutdown("test").await;
+        assert_eq!(report.after.resource_tasks, 0, "{report:#?}");
+    });
+    sim_rt.block_on(sim.shutdown());
+}
+
+/// A reconnect whose account read meets an outage: the plugin reads the account again until
+/// Gate answers, so consumers waiting for fresh balances get them without another reconnect.
+#[test]
+fn gateio_account_is_read_again_after_a_failed_read() {
+    let sim_rt = runtime();
+    let sim = sim_rt.block_on(simulator());
+    runtime().block_on(async {
+        let host = Host::new(HostOptions {
+            shadow_dir: Some(temp_dir("gateio-reread")),
+            ..HostOptions::default()
+        })
+        .unwrap();
+        host.load_plugin(&plugin("gateio_plugin")).await.unwrap();
+        host.start_venue("gate", "gateio", &settings(&sim))
+            .await
+            .unwrap();
+        let mut balances = host.subscribe("gate", "", StreamKind::Balances).unwrap();
+        balances_after_a_failed_account_read(
+            &sim,
+            "GET /api/v4/spot/accounts",
+            "spot.balances",
+            &mut balances,
         )
         .await;
         let report = host.shutdown("test").await;

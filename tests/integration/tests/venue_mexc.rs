@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 
 use host::{Host, HostOptions};
 use integration_tests::{
-    next_matching, order_round_trip, plugin, reload_in_place, runtime, runtime_tasks_settle,
-    temp_dir, unknown_outcome_round_trip,
+    balances_after_a_failed_account_read, next_matching, order_round_trip, plugin, reload_in_place,
+    runtime, runtime_tasks_settle, temp_dir, unknown_outcome_round_trip,
 };
 use plugin_api::{Event, GapReason, StreamKind};
 use venue_sim::{SimConfig, SimHandle, Simulator, Symbol, Venue};
@@ -175,6 +175,40 @@ fn mexc_orders_whose_answer_is_lost_still_end() {
             &sim,
             |_| "GET /api/v3/order".to_owned(),
             &mut orders,
+        )
+        .await;
+        let report = host.shutdown("test").await;
+        assert_eq!(report.after.resource_tasks, 0, "{report:#?}");
+    });
+    sim_rt.block_on(sim.shutdown());
+}
+
+/// A reconnect whose balance read meets an outage: the plugin reads the account again until
+/// MEXC answers, so consumers waiting for fresh balances get them without another reconnect.
+#[test]
+fn mexc_account_is_read_again_after_a_failed_read() {
+    let sim_rt = runtime();
+    let sim = sim_rt.block_on(simulator());
+    runtime().block_on(async {
+        let host = Host::new(HostOptions {
+            shadow_dir: Some(temp_dir("mexc-reread")),
+            ..HostOptions::default()
+        })
+        .unwrap();
+        host.load_plugin(&plugin("mexc_plugin")).await.unwrap();
+        let settings = serde_json::json!({
+            "ws_url": sim.ws_url(),
+            "rest_url": format!("http://{}", sim.local_addr()),
+            "credentials": {"api_key": "test-key", "api_secret": "test-secret"},
+        })
+        .to_string();
+        host.start_venue("mexc", "mexc", &settings).await.unwrap();
+        let mut balances = host.subscribe("mexc", "", StreamKind::Balances).unwrap();
+        balances_after_a_failed_account_read(
+            &sim,
+            "GET /api/v3/account",
+            "spot@private.account",
+            &mut balances,
         )
         .await;
         let report = host.shutdown("test").await;
