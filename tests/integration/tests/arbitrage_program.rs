@@ -30,14 +30,17 @@ struct Sims {
 
 impl Sims {
     /// Synthetic BTC/USDT and ETH/USDT at 100 updates/s; `crossing` puts now at the centre
-    /// of a crossing, so opportunities come at once.
+    /// of a crossing, so opportunities come at once, and another every 12 s.
     fn start(crossing: bool) -> Sims {
         let rt = runtime();
         let start = |venue| {
             let mut config = SimConfig::new(venue);
             if crossing {
-                let every = Crossing::default().every;
+                // Every 12 s, 6 s long: a test waiting for the next crossing waits less.
+                let every = Duration::from_secs(12);
                 config.crossing = Some(Crossing {
+                    every,
+                    width: Duration::from_secs(6),
                     origin_ms: now_ms() - every.as_millis() as i64 / 2,
                     ..Crossing::default()
                 });
@@ -329,22 +332,24 @@ fn dropped_connections_and_failing_rest_are_ridden_through() {
     let sims = Sims::start(true);
     let program = Program::start("arbitrage-ride-through", &sims, &[]);
     sims.wait(&sims.gate, "an order", |s| orders_placed(s) > 0);
-    // Every connection dropped at once, without a close frame; then REST fails for a while.
-    for sim in sims.both() {
-        let accepted = sim.stats().snapshot().ws_accepted;
-        sim.faults().kick_all(Kick::TcpDrop);
-        sims.wait(sim, "the reconnects", |s| s.ws_accepted >= accepted + 2);
-    }
+    // REST fails, and every connection is dropped at once without a close frame: the
+    // account re-reads after the reconnects meet the failure (and are retried), as do
+    // orders, cancels and order lookups.
     for sim in sims.both() {
         sim.faults()
             .set_rest_fault(Some(RestFault::ServerError { status: 503 }));
     }
-    // Orders, cancels and order lookups meet the fault for a while (a leg left open cannot
-    // be cancelled until the venue answers again).
-    let before = sims.gate.stats().snapshot().rest_requests;
-    sims.wait(&sims.gate, "requests refused", |s| {
-        s.rest_requests >= before + 3
-    });
+    for sim in sims.both() {
+        let (accepted, requests) = {
+            let s = sim.stats().snapshot();
+            (s.ws_accepted, s.rest_requests)
+        };
+        sim.faults().kick_all(Kick::TcpDrop);
+        sims.wait(sim, "the reconnects", |s| s.ws_accepted >= accepted + 2);
+        sims.wait(sim, "account reads refused", |s| {
+            s.rest_requests >= requests + 2
+        });
+    }
     for sim in sims.both() {
         sim.faults().set_rest_fault(None);
     }
@@ -368,7 +373,11 @@ fn dropped_connections_and_failing_rest_are_ridden_through() {
         );
         assert!(venue["gaps"].as_u64().unwrap() >= 1, "{venue:#}");
     }
-    let trades = report["program"]["trades"].as_array().unwrap();
-    assert!(trades.len() >= 2, "{report:#}");
+    // One opportunity before the faults and one after (their answers may have met the fault
+    // or still be on the way at the interrupt: the order sent after the faults is the proof).
+    assert!(
+        report["program"]["decided"].as_u64().unwrap() >= 2,
+        "{report:#}"
+    );
     sims.shutdown();
 }
