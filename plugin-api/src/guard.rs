@@ -2,6 +2,7 @@
 //! aborting the host (a panic unwinding across `extern "C"` or a `#[sabi_trait]` method
 //! would end the whole process).
 
+use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Mutex, Once};
 
@@ -14,11 +15,26 @@ use crate::{ErrorKind, PluginError};
 static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
 static HOOK: Once = Once::new();
 
-/// Replaces the plugin's (statically linked) panic hook with one that records the message
-/// and location instead of printing; the host logs the resulting error with the plugin name.
+thread_local! {
+    /// How many guarded calls this thread is inside. A `Cell` of an integer has no
+    /// destructor, so it registers none and never pins a plugin image (DESIGN.md §1).
+    static GUARDED: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Installs a panic hook that records the message and location of a panic inside a
+/// guarded call instead of printing it (the host logs the resulting error with the plugin
+/// name), and hands every other panic to the hook that was there before.
+///
+/// In a plugin file the hook is the plugin's own copy of std's and only its code panics
+/// there. Venue code linked into the host (a built-in plugin) shares the host's hook: the
+/// host's own panics must still reach it.
 fn install_quiet_hook() {
     HOOK.call_once(|| {
-        std::panic::set_hook(Box::new(|info| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if GUARDED.with(Cell::get) == 0 {
+                return previous(info);
+            }
             let at = info
                 .location()
                 .map(|l| format!(" at {}:{}", l.file(), l.line()))
@@ -28,6 +44,22 @@ fn install_quiet_hook() {
             }
         }));
     });
+}
+
+/// Counts this thread in a guarded call while it lives (also when the call unwinds).
+struct Inside;
+
+impl Inside {
+    fn enter() -> Inside {
+        GUARDED.with(|n| n.set(n.get() + 1));
+        Inside
+    }
+}
+
+impl Drop for Inside {
+    fn drop(&mut self) {
+        GUARDED.with(|n| n.set(n.get() - 1));
+    }
 }
 
 fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
@@ -46,7 +78,10 @@ fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
 /// applies it to all of them, so plugin authors only call it for entry points of their own.
 pub fn guard<T>(f: impl FnOnce() -> Result<T, PluginError>) -> RResult<T, PluginError> {
     install_quiet_hook();
-    match catch_unwind(AssertUnwindSafe(f)) {
+    let inside = Inside::enter();
+    let caught = catch_unwind(AssertUnwindSafe(f));
+    drop(inside);
+    match caught {
         Ok(result) => result.into(),
         Err(payload) => {
             let recorded = LAST_PANIC.lock().ok().and_then(|mut last| last.take());
