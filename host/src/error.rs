@@ -93,6 +93,14 @@ pub enum HostError {
     /// The host has shut down; nothing starts any more.
     #[error("the host has shut down")]
     ShutDown,
+    /// A built-in plugin was added for a venue id another plugin already serves.
+    #[error("built-in plugin `{venue}`: the venue id is already served by {other}")]
+    DuplicateBuiltin {
+        /// The contested venue id.
+        venue: String,
+        /// The plugin that has it: its file, or another built-in plugin.
+        other: String,
+    },
     /// No plugin serves this venue id.
     #[error("no plugin is loaded for venue `{0}`")]
     UnknownPlugin(String),

@@ -33,6 +33,6 @@ pub use exchange::{Exchange, ExchangeError, ExchangeHandle, VenueHandle};
 pub use host::{Host, HostOptions, InstanceStatus, PluginStatus, RestartPolicy};
 pub use names::{InstanceName, PluginId};
 pub use pipeline::{Bus, QueuePolicies, StreamItem, Subscription};
-pub use plugin::{LoadError, Loader, PluginInfo};
+pub use plugin::{Builtin, LoadError, Loader, PluginInfo};
 pub use stop::{ReloadReport, ShutdownReport, ShutdownTimeouts, StopReport, UnloadReport};
 pub use venue::State;

@@ -72,7 +72,7 @@ impl Host {
         // A tally of its own: what the check counts (a refusal is a call error) must not show
         // on the running build, whose counters carry over to its next build.
         let tally = Arc::new(Tally::default());
-        let prepared = Instance::prepare(&name, &library.library, settings_json, tally).await?;
+        let prepared = Instance::prepare(&name, &library.code, settings_json, tally).await?;
         prepared.discard(self.inner.options.release_wait).await;
         Ok(())
     }
@@ -109,7 +109,7 @@ impl Host {
             stale: &options.stale,
             tally,
         };
-        let built = Instance::create(name, &library.library, settings_json, &ctx, carried).await?;
+        let built = Instance::create(name, &library.code, settings_json, &ctx, carried).await?;
         drop(library);
         let instance = built.instance.clone();
         let registered = {
@@ -322,7 +322,7 @@ impl Host {
             let registry = self.inner.registry();
             let old = registry.plugin(plugin.as_str())?;
             let names = registry.running(Some(plugin.as_str()));
-            (old.library.info().plugin_version.clone(), names)
+            (old.code.info().plugin_version.clone(), names)
         };
         let deadline = self.deadline();
         let mut stop = self
@@ -337,7 +337,7 @@ impl Host {
             registry.plugins.insert(
                 plugin.clone(),
                 Arc::new(super::registry::Plugin {
-                    library,
+                    code: crate::plugin::PluginCode::File(library),
                     loaded_at: std::time::SystemTime::now(),
                 }),
             );

@@ -1,4 +1,4 @@
-//! Loading and unloading plugin libraries.
+//! Loading and unloading plugin libraries, and registering built-in plugins.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -8,7 +8,7 @@ use super::registry::Plugin;
 use super::Host;
 use crate::error::HostError;
 use crate::names::PluginId;
-use crate::plugin::{LoadError, PluginInfo};
+use crate::plugin::{Builtin, LoadError, PluginCode, PluginInfo};
 use crate::stop::report::UnloadReport;
 
 impl Host {
@@ -23,7 +23,7 @@ impl Host {
             let err = LoadError::DuplicateVenue {
                 path: path.to_owned(),
                 venue: info.venue.clone(),
-                other: other.library.info().path.clone(),
+                other: other.code.info().path.clone(),
             };
             drop(registry);
             drop(library);
@@ -33,7 +33,32 @@ impl Host {
         registry.plugins.insert(
             id,
             Arc::new(Plugin {
-                library,
+                code: PluginCode::File(library),
+                loaded_at: SystemTime::now(),
+            }),
+        );
+        Ok(info)
+    }
+
+    /// Registers `builtin`, venue code linked into the program, under its venue id: from
+    /// now on it serves that id as a loaded plugin file would ([`Host::start_venue`],
+    /// reloads from a file, [`Host::unload_plugin`], which for it unmaps nothing). Refuses
+    /// an id another plugin, file or built-in, already serves.
+    pub async fn add_builtin(&self, builtin: Builtin) -> Result<PluginInfo, HostError> {
+        let info = builtin.info().clone();
+        let id = PluginId::from(info.venue.as_str());
+        let mut registry = self.inner.registry();
+        if let Some(other) = registry.plugins.get(&id) {
+            return Err(HostError::DuplicateBuiltin {
+                venue: info.venue,
+                other: crate::plugin::loader::served_by(&other.code.info().path),
+            });
+        }
+        tracing::info!(plugin = %id, version = %info.plugin_version, "built-in plugin added");
+        registry.plugins.insert(
+            id,
+            Arc::new(Plugin {
+                code: PluginCode::Builtin(builtin),
                 loaded_at: SystemTime::now(),
             }),
         );

@@ -3,7 +3,7 @@
 //! kept mapped because a plugin call was stuck in them. No await ever happens under it.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -12,16 +12,17 @@ use plugin_api::StreamKind;
 use crate::error::HostError;
 use crate::names::{InstanceName, PluginId};
 use crate::pipeline::bindings::Bindings;
-use crate::plugin::LoadedLibrary;
+use crate::plugin::{LoadedLibrary, PluginCode};
 use crate::stop::graph::ResourceGraph;
 use crate::stop::process::is_mapped;
 use crate::stop::report::UnloadReport;
 use crate::venue::instance::Instance;
 use crate::venue::lifecycle::{Lifecycle, State, Trigger};
 
-/// A loaded plugin library. Shared while an instance is being built from it.
+/// A plugin the host serves: a loaded library or a built-in plugin. Shared while an
+/// instance is being built from it.
 pub(super) struct Plugin {
-    pub(super) library: LoadedLibrary,
+    pub(super) code: PluginCode,
     pub(super) loaded_at: SystemTime,
 }
 
@@ -133,12 +134,27 @@ impl Registry {
     /// to the quarantine instead.
     pub(super) fn unload(&mut self, id: &str, quarantined: bool) -> Option<UnloadReport> {
         let plugin = self.plugins.remove(id)?;
+        if let PluginCode::Builtin(builtin) = &plugin.code {
+            // Its code is the program's: nothing to unmap, nothing to keep mapped.
+            tracing::info!(plugin = %id, "built-in plugin removed");
+            return Some(UnloadReport {
+                venue: builtin.info().venue.clone(),
+                file: PathBuf::new(),
+                shadow: PathBuf::new(),
+                unmapped: true,
+                leaked: None,
+            });
+        }
         if quarantined {
-            let info = plugin.library.info();
+            let info = plugin.code.info();
             let report = UnloadReport {
                 venue: info.venue.clone(),
                 file: info.path.clone(),
-                shadow: plugin.library.shadow_path().to_owned(),
+                shadow: plugin
+                    .code
+                    .shadow_path()
+                    .unwrap_or(Path::new(""))
+                    .to_owned(),
                 unmapped: false,
                 leaked: Some("quarantined: a plugin call was stuck".into()),
             };
@@ -146,7 +162,15 @@ impl Registry {
             return Some(report);
         }
         match Arc::try_unwrap(plugin) {
-            Ok(plugin) => Some(unload_library(plugin.library)),
+            Ok(Plugin {
+                code: PluginCode::File(library),
+                ..
+            }) => Some(unload_library(library)),
+            // A built-in plugin returned above.
+            Ok(Plugin {
+                code: PluginCode::Builtin(_),
+                ..
+            }) => None,
             Err(still_shared) => {
                 // An instance is still being built from it (cannot happen under the
                 // operations lock); never unmap code that may run.
@@ -161,7 +185,8 @@ impl Registry {
     pub(super) fn still_mapped(&self) -> Vec<String> {
         self.quarantine
             .iter()
-            .map(|p| p.library.shadow_path().display().to_string())
+            .filter_map(|p| p.code.shadow_path())
+            .map(|shadow| shadow.display().to_string())
             .collect()
     }
 }

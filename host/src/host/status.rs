@@ -1,7 +1,7 @@
 //! What the host shows of itself: plugins, instances and process counts. Every query reads
 //! the registry for a moment and never waits for an operation in progress.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::Host;
@@ -18,7 +18,7 @@ use crate::venue::tally::VenueStats;
 pub struct PluginStatus {
     /// Identity.
     pub info: PluginInfo,
-    /// The mapped shadow copy.
+    /// The mapped shadow copy (empty for a built-in plugin).
     pub shadow: PathBuf,
     /// Load time, seconds since the Unix epoch.
     pub loaded_at_unix: u64,
@@ -55,8 +55,8 @@ impl Host {
             .plugins
             .values()
             .map(|p| PluginStatus {
-                info: p.library.info().clone(),
-                shadow: p.library.shadow_path().to_owned(),
+                info: p.code.info().clone(),
+                shadow: p.code.shadow_path().map(Path::to_owned).unwrap_or_default(),
                 loaded_at_unix: p
                     .loaded_at
                     .duration_since(SystemTime::UNIX_EPOCH)

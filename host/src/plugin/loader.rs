@@ -82,15 +82,23 @@ pub enum LoadError {
         reason: String,
     },
     /// Another loaded plugin already serves this venue id.
-    #[error("{path}: venue id `{venue}` is already served by {other}")]
+    #[error("{path}: venue id `{venue}` is already served by {}", served_by(.other))]
     DuplicateVenue {
         /// The plugin file.
         path: PathBuf,
         /// The contested venue id.
         venue: String,
-        /// The file that has it.
+        /// The file that has it (empty: a plugin built into the program).
         other: PathBuf,
     },
+}
+
+/// The plugin that serves a venue id: its file, or the program for a built-in plugin.
+pub(crate) fn served_by(file: &Path) -> String {
+    match file.as_os_str().is_empty() {
+        true => "a plugin built into the program".into(),
+        false => file.display().to_string(),
+    }
 }
 
 fn detail_hint(file: &Option<PathBuf>) -> String {
@@ -129,6 +137,9 @@ pub struct PluginInfo {
     pub api_version: u32,
     /// SHA-256 of the file, hex.
     pub sha256: String,
+    /// True for a plugin linked into the program ([`crate::plugin::Builtin`]): it has no
+    /// file, so `path` and `sha256` are empty.
+    pub builtin: bool,
 }
 
 /// A loaded plugin library. Dropping it unloads the library and deletes its shadow copy.
@@ -280,6 +291,7 @@ impl Loader {
             plugin_version: root.plugin_version().as_str().to_owned(),
             api_version: root.api_version(),
             sha256,
+            builtin: false,
         };
         Ok(LoadedLibrary {
             info,

@@ -18,7 +18,7 @@ use crate::error::HostError;
 use crate::names::{InstanceName, PluginId};
 use crate::pipeline::bindings::Bindings;
 use crate::pipeline::bus::Publisher;
-use crate::plugin::LoadedLibrary;
+use crate::plugin::PluginCode;
 use crate::stop::coordinator::ShutdownTimeouts;
 use crate::stop::graph::Node;
 use crate::transport::ReconnectPolicy;
@@ -149,11 +149,11 @@ impl Instance {
     /// `tally` (a check that must not show on the running build passes a fresh one).
     pub(crate) async fn prepare(
         name: &InstanceName,
-        library: &LoadedLibrary,
+        code: &PluginCode,
         settings_json: &str,
         tally: Arc<Tally>,
     ) -> Result<Prepared, HostError> {
-        let plugin = PluginId::from(library.info().venue.as_str());
+        let plugin = PluginId::from(code.info().venue.as_str());
         let fail = |source: CallError| HostError::Create {
             venue: name.to_string(),
             source,
@@ -162,7 +162,7 @@ impl Instance {
             name: name.as_str().into(),
             settings_json: settings_json.into(),
         };
-        let adapter = match (library.root().create())(config) {
+        let adapter = match code.create(config) {
             RResult::ROk(a) => a,
             RResult::RErr(e) => {
                 return Err(fail(CallError::Plugin {
@@ -180,7 +180,7 @@ impl Instance {
             return Err(HostError::Declaration {
                 venue: name.to_string(),
                 error: format!(
-                    "describe() names venue `{}` but the plugin root exports `{plugin}`",
+                    "describe() names venue `{}` but the plugin is registered as `{plugin}`",
                     descriptor.venue
                 ),
             });
@@ -200,13 +200,13 @@ impl Instance {
     /// [`Instance::start`].
     pub(crate) async fn create(
         name: &InstanceName,
-        library: &LoadedLibrary,
+        code: &PluginCode,
         settings_json: &str,
         ctx: &Context<'_>,
         carried: HashMap<String, Bindings>,
     ) -> Result<Built, HostError> {
         Ok(
-            Instance::prepare(name, library, settings_json, ctx.tally.clone())
+            Instance::prepare(name, code, settings_json, ctx.tally.clone())
                 .await?
                 .build(ctx, carried),
         )
