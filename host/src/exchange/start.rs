@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::{Configured, Exchange, ExchangeError};
 use crate::config::{Channel, HostConfig, Secrets};
 use crate::ops::Operator;
+use crate::plugin::Builtin;
 use crate::venue::State;
 
 /// How long a start waits for the venues to run (they usually do by the time the operator
@@ -40,6 +41,20 @@ impl Exchange {
         secrets: Secrets,
         stop: &CancellationToken,
     ) -> Result<Exchange, ExchangeError> {
+        Exchange::start_with(config, secrets, Vec::new(), stop).await
+    }
+
+    /// [`Exchange::start_until`] with venue code linked into the program: each of
+    /// `builtins` serves its venue id in place of a plugin file (a file in the folder
+    /// claiming the same id is refused), so a venue configured with `plugin = "<its id>"`
+    /// runs the linked code. Everything else is as for a file: the same stop order and
+    /// report, panics caught and the instance restarted. See [`Builtin`].
+    pub async fn start_with(
+        config: HostConfig,
+        secrets: Secrets,
+        builtins: Vec<Builtin>,
+        stop: &CancellationToken,
+    ) -> Result<Exchange, ExchangeError> {
         let venues: Configured = config
             .enabled_venues()
             .map(|(name, v)| (name.clone(), v.plugin.clone()))
@@ -52,7 +67,7 @@ impl Exchange {
                 tracing::warn!(venue = %name, "the venue's `channels` include depth: an order book the program opens waits for the venue's next snapshot");
             }
         }
-        let operator = Operator::start(config, secrets, None)
+        let operator = Operator::start_with(config, secrets, None, builtins)
             .await
             .map_err(|e| ExchangeError::Setup(Box::new(e)))?;
         let exchange = Exchange::new(operator, venues);

@@ -33,6 +33,27 @@ impl Operator {
         }
     }
 
+    /// Starts the enabled venues whose plugin is built into the program (at start; a
+    /// file's venues start when it loads).
+    pub(super) async fn start_builtin_venues(&self) {
+        let st = self.inner.ops.lock().await;
+        let builtins: Vec<String> = self
+            .inner
+            .host
+            .plugins()
+            .await
+            .into_iter()
+            .filter(|p| p.info.builtin)
+            .map(|p| p.info.venue)
+            .collect();
+        let plans = diff::plans(&self.config(), &st.secrets);
+        for (name, plan) in plans.iter().filter(|(_, p)| builtins.contains(&p.plugin)) {
+            if self.inner.host.state(name).await.is_none() {
+                let _ = self.bring_up(name, plan).await;
+            }
+        }
+    }
+
     /// Logs each enabled venue whose plugin no loaded file provides.
     pub(super) async fn report_missing_plugins(&self) {
         let _st = self.inner.ops.lock().await;

@@ -38,6 +38,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{HostConfig, Secrets};
+use crate::plugin::Builtin;
 use crate::stop::coordinator::ShutdownTimeouts;
 use crate::stop::resource::TaskGroup;
 use crate::{Host, HostOptions};
@@ -105,6 +106,19 @@ impl Operator {
         secrets: Secrets,
         config_file: Option<PathBuf>,
     ) -> Result<Operator, OpsError> {
+        Operator::start_with(config, secrets, config_file, Vec::new()).await
+    }
+
+    /// [`Operator::start`] with `builtins`, venue code linked into the program: each
+    /// serves its venue id before the plugin folder is read (a file claiming the same id is
+    /// refused), and the enabled venues configured for it start. Fails if two of them
+    /// claim one venue id.
+    pub async fn start_with(
+        config: HostConfig,
+        secrets: Secrets,
+        config_file: Option<PathBuf>,
+        builtins: Vec<Builtin>,
+    ) -> Result<Operator, OpsError> {
         let host = Host::new(HostOptions {
             timeouts: config.shutdown,
             queues: config.queues.clone(),
@@ -137,6 +151,9 @@ impl Operator {
                 metrics_address: OnceLock::new(),
             }),
         };
+        for builtin in builtins {
+            op.inner.host.add_builtin(builtin).await?;
+        }
         let plugins_watched = op.start_watcher(&config);
         if config.control.enabled {
             match control::serve(&op, &config.control.socket) {
@@ -165,6 +182,7 @@ impl Operator {
         } else {
             tracing::error!(folder = %op.inner.plugins_dir.display(), "plugin folder does not exist and is not watched (`watch.plugins = false`): no plugin is loaded");
         }
+        op.start_builtin_venues().await;
         op.report_missing_plugins().await;
         Ok(op)
     }

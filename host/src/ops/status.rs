@@ -13,9 +13,9 @@ use crate::stop::report::Counts;
 pub struct PluginView {
     /// The venue id it serves.
     pub plugin: String,
-    /// The file it was loaded from.
+    /// The file it was loaded from (empty for a built-in plugin).
     pub file: String,
-    /// SHA-256 of the file, hex.
+    /// SHA-256 of the file, hex (empty for a built-in plugin).
     pub sha256: String,
     /// The plugin's version.
     pub version: String,
@@ -23,7 +23,7 @@ pub struct PluginView {
     pub api_version: u32,
     /// Load time, seconds since the Unix epoch.
     pub loaded_at_unix: u64,
-    /// `loaded`.
+    /// `loaded` (from a file) or `builtin` (linked into the program).
     pub state: &'static str,
 }
 
@@ -118,7 +118,7 @@ impl Operator {
                 version: p.info.plugin_version,
                 api_version: p.info.api_version,
                 loaded_at_unix: p.loaded_at_unix,
-                state: "loaded",
+                state: if p.info.builtin { "builtin" } else { "loaded" },
             })
             .collect();
         let now_ms = crate::venue::now_ms();

@@ -3,21 +3,24 @@
 //! Gate.io simulator it streams book tickers and stops clean (no task, subscription or
 //! connection left, nothing to unmap); a file claiming its id is refused and so is a second
 //! built-in one; a panic in the linked code faults the instance, which restarts with a gap
-//! for its consumers. Every wait is for an event, bounded by `PATIENCE` against hangs.
+//! for its consumers; and an exchange context runs it in place of a plugin file. Every wait
+//! is for an event, bounded by `PATIENCE` against hangs.
 
 mod ops_support;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use gateio_plugin::GateioVenue;
+use host::exchange::{Exchange, Update};
 use host::plugin::Builtin;
 use host::{Host, HostError, HostOptions, RestartPolicy, ShutdownReport, StreamItem};
 use integration_tests::{gate_simulator, plugin, runtime, runtime_tasks_settle, temp_dir};
-use ops_support::PATIENCE;
+use ops_support::{Setup, PATIENCE};
 use plugin_api::{
     CancelOrder, ConnId, Event, GapReason, InFrame, Instrument, NewOrder, OutFrame, Output,
     PluginError, RestRequest, RestResponse, StreamKind, Topic, Venue, VenueConfig, VenueDescriptor,
 };
+use tokio_util::sync::CancellationToken;
 
 /// The Gate.io plugin's code as a built-in plugin.
 fn gate_builtin() -> Builtin {
@@ -264,6 +267,49 @@ fn a_panic_in_builtin_code_faults_the_instance_which_restarts() {
 
         drop(sub);
         assert_clean(&host.shutdown("test").await);
+    });
+    sim_rt.block_on(sim.shutdown());
+}
+
+#[test]
+fn an_exchange_runs_a_builtin_venue_in_place_of_a_plugin_file() {
+    let sim_rt = runtime();
+    let sim = sim_rt.block_on(gate_simulator(2_000));
+    let s = Setup::new("builtin-exchange");
+    // The plugin folder stays empty: only the built-in plugin serves `gateio`.
+    s.write_config(&s.config_text(
+        false,
+        &integration_tests::venue_table("gate", "gateio", &sim, ""),
+    ));
+    let (config, secrets) = host::config::HostConfig::load_with_secrets(Some(&s.config)).unwrap();
+    runtime().block_on(async {
+        let exchange = within(
+            "the exchange to start",
+            Exchange::start_with(
+                config,
+                secrets,
+                vec![gate_builtin()],
+                &CancellationToken::new(),
+            ),
+        )
+        .await
+        .unwrap();
+        let gate = exchange.venue("gate").unwrap();
+        assert_eq!(gate.plugin(), "gateio");
+        let mut tickers = gate.book_tickers("BTC/USDT").await.unwrap();
+        for _ in 0..20 {
+            match within("book tickers", tickers.recv()).await {
+                Some(Update::Item(t)) => assert_eq!(t.instrument.symbol.as_str(), "BTC/USDT"),
+                other => panic!("expected a ticker, got {other:?}"),
+            }
+        }
+        assert!(gate.health().await.unwrap().is_up());
+        let report = exchange.shutdown("test").await;
+        assert_clean(&report);
+        within("the end of the stream", async {
+            while tickers.recv().await.is_some() {}
+        })
+        .await;
     });
     sim_rt.block_on(sim.shutdown());
 }
