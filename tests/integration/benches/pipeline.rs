@@ -24,18 +24,16 @@
 //! - `PIPE_RECV_MANY=1`: the host consumers drain their subscription with `recv_many` (up to
 //!   256 items per call) instead of one `recv` per item.
 
-use std::io::ErrorKind;
-use std::net::TcpListener;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use host::{Host, HostOptions, StreamItem};
+use integration_tests::stamped::{gate_update, now_ns, stamping_server, Feed};
 use integration_tests::{gate_simulator, plugin, temp_dir};
 use plugin_api::{Event, Num, StreamKind};
-use serde::Deserialize;
-use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 use venue_sim::SimHandle;
 
@@ -65,13 +63,6 @@ fn env_or(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -126,37 +117,16 @@ async fn relay_host(tag: &str, ws_url: &str) -> Host {
     host
 }
 
-/// The `spot.book_ticker` update, as the plugin reads it (borrowed strings, then exact
-/// decimals): the fair "read + parse" baseline.
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(borrow)]
-    channel: &'a str,
-    #[serde(borrow)]
-    result: Ticker<'a>,
-}
-
-#[derive(Deserialize)]
-struct Ticker<'a> {
-    u: u64,
-    #[serde(borrow)]
-    s: &'a str,
-    b: &'a str,
-    #[serde(rename = "B")]
-    bq: &'a str,
-    a: &'a str,
-    #[serde(rename = "A")]
-    aq: &'a str,
-}
-
-/// Parses a ticker frame; returns its update id (`None` for other frames, such as the ack).
+/// Parses a ticker frame as the plugin reads it (borrowed strings, then exact decimals):
+/// the fair "read + parse" baseline. Returns its update id (`None` for other frames, such
+/// as the ack).
 fn parse_ticker(text: &str) -> Option<u64> {
-    let env: Envelope<'_> = serde_json::from_str(text).ok()?;
-    let t = env.result;
+    let update = gate_update(text)?;
+    let t = update.result;
     for n in [t.b, t.bq, t.a, t.aq] {
         std::hint::black_box(Num::parse(n).ok()?);
     }
-    std::hint::black_box((env.channel, t.s));
+    std::hint::black_box((update.channel, t.s));
     Some(t.u)
 }
 
@@ -371,55 +341,7 @@ async fn through_host(sim: &SimHandle, window: Duration, plugin: Plugin) -> Thro
 
 // ---------------------------------------------------------------------------------------
 // Paced latency against a server of our own that stamps the send time in `u`
-
-/// A blocking websocket server on its own thread: for each accepted connection it sends
-/// `frames` Gate.io `spot.book_ticker` updates, one per `pace` (spinning), whose `u` is the
-/// wall-clock send time in ns; then it waits for the client's close. With `frames == 0` it
-/// sends nothing (idle connection). Serves connections one after another.
-fn stamping_server(frames: u64, pace: Duration) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("ws://{}/ws/v4/", listener.local_addr().unwrap());
-    std::thread::Builder::new()
-        .name("stamp-server".into())
-        .spawn(move || {
-            for tcp in listener.incoming() {
-                let Ok(tcp) = tcp else { continue };
-                tcp.set_nodelay(true).unwrap();
-                let Ok(mut ws) = tungstenite::accept(tcp) else {
-                    continue;
-                };
-                let mut next = Instant::now() + Duration::from_millis(20);
-                for _ in 0..frames {
-                    while Instant::now() < next {
-                        std::thread::yield_now();
-                    }
-                    next += pace;
-                    let u = now_ns();
-                    let ms = u / 1_000_000;
-                    let f = format!(
-                        r#"{{"time":{},"time_ms":{ms},"channel":"spot.book_ticker","event":"update","result":{{"t":{ms},"u":{u},"s":"BTC_USDT","b":"37000.1","B":"0.0423","a":"37000.2","A":"1.2901"}}}}"#,
-                        ms / 1000
-                    );
-                    if ws.send(Message::text(f)).is_err() {
-                        break;
-                    }
-                }
-                // Wait for the close (answering it), discarding requests and pings.
-                loop {
-                    match ws.read() {
-                        Ok(Message::Close(_)) => {
-                            let _ = ws.flush();
-                        }
-                        Ok(_) => {}
-                        Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::Interrupted => {}
-                        Err(_) => break,
-                    }
-                }
-            }
-        })
-        .unwrap();
-    url
-}
+// (`integration_tests::stamped::stamping_server`)
 
 /// p50, p99, p99.9 in µs.
 fn percentiles(mut v: Vec<u64>) -> [f64; 3] {
@@ -796,7 +718,7 @@ fn main() {
     let (rl, rlf) = (median_of(&r.relay), median_of(&r.relay_frames));
 
     let latency = parts.latency.then(|| {
-        let lat_url = stamping_server(LAT_FRAMES + 100, PACE);
+        let lat_url = stamping_server(Feed::Gate, Some(PACE));
         let (mut lb, mut lh, mut li) = (vec![], vec![], vec![]);
         for _ in 0..rounds {
             lb.push(rt.block_on(bare_latency(&lat_url)));
@@ -812,7 +734,7 @@ fn main() {
     let call = parts.call.then(|| parse_cost(rounds));
 
     let idle = parts.idle.then(|| {
-        let idle_url = stamping_server(0, PACE);
+        let idle_url = stamping_server(Feed::Gate, None);
         let host = rt.block_on(idle_host(&idle_url, name, idle_secs));
         let bare = rt.block_on(idle_bare(&idle_url, name, idle_secs));
         (host, bare)

@@ -1,5 +1,8 @@
 //! Shared support for the end-to-end tests: builds the real plugin files (and the `host`
 //! binary) once per test process, and serializes tests that measure process-wide counters.
+//! [`stamped`] holds the paced feeds and bare parses the latency benchmarks share.
+
+pub mod stamped;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
