@@ -1,0 +1,639 @@
+//! Tick → decision latency of the arbitrage engine through the venue plugins, against the
+//! same program with the venue code linked statically and against a bare websocket read +
+//! parse loop, over loopback, in the same run.
+//!
+//! `cargo bench -p integration-tests --bench tick_decision`
+//! (prints tables; figures go to docs/PERFORMANCE.md, "Tick → decision").
+//!
+//! A **tick** is the instant a stamping server writes a book-ticker frame: its send time
+//! rides in the frame's update id (Gate.io `u`, MEXC `version`; see
+//! `integration_tests::stamped`, the server of the pipeline bench's latency row). The
+//! **decision** is `Engine::on_event` returning for that ticker, an opportunity or a skip:
+//! the evaluation is the same. A Gate.io server (JSON text) and a MEXC server (protobuf
+//! binary), each paced at the rate under test, feed three paths in turn:
+//!
+//! - `plugin`: `Exchange::start` with both plugin files in its plugin folder; one consumer
+//!   task reads both venues' `book_tickers("BTC/USDT")` and feeds the engine.
+//! - `static`: the same program and configuration with the folder empty and the plugins'
+//!   code linked into this binary, `Exchange::start_with` and `host::plugin::Builtin`.
+//! - `bare`: one task with two tokio-tungstenite clients: read a frame, parse it as a
+//!   hand-written client would (borrowed serde_json, prost), build the same
+//!   `Event::BookTicker` and call the same engine.
+//!
+//! Each run takes `TICK_SECS`; ticks sent in its first second are not counted (connecting,
+//! warm-up). Rounds are interleaved and the order of the paths rotates from one round to the
+//! next, so every path sees the same machine. Percentiles are of every tick of every round
+//! (HDR histograms, 3 significant digits); per-round ratios are printed with their range.
+//!
+//! Env:
+//! - `TICK_ROUNDS`: rounds (default 5).
+//! - `TICK_SECS`: seconds per path per round (default 10).
+//! - `TICK_RATES`: frames per second per venue, comma-separated (default `1000,5000,20000`).
+//! - `TICK_VENUES`: `gate` for Gate.io alone, else both (default).
+//! - `TICK_ONLY`: comma-separated paths to run (`plugin`, `static`, `bare`; default all), so a
+//!   profiler can record one alone. A ratio whose side was skipped prints `-`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use arbitrage::{Config, Engine, VenueId};
+use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use host::config::{HostConfig, Secrets};
+use host::exchange::{BookTickers, Exchange, Update};
+use host::plugin::Builtin;
+use integration_tests::stamped::{
+    gate_book_ticker, mexc_book_ticker, now_ns, stamping_server, Feed,
+};
+use integration_tests::{plugin, temp_dir};
+use plugin_api::{Balance, BookTicker, Event, Instrument, Num, Stamp};
+use tokio_tungstenite::tungstenite::Message;
+
+/// Ticks sent this long after a run started are counted; earlier ones warm up.
+const WARMUP: Duration = Duration::from_secs(1);
+/// The thread name of the runtime the exchange and the bare clients share.
+const HOST_THREADS: &str = "tick-host";
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// One way from the socket to the engine.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Way {
+    Plugin,
+    Static,
+    Bare,
+}
+
+impl Way {
+    const ALL: [Way; 3] = [Way::Plugin, Way::Static, Way::Bare];
+
+    fn name(self) -> &'static str {
+        match self {
+            Way::Plugin => "plugin",
+            Way::Static => "static",
+            Way::Bare => "bare",
+        }
+    }
+
+    /// The paths `TICK_ONLY` selects.
+    fn selected() -> Vec<Way> {
+        let only = std::env::var("TICK_ONLY").unwrap_or_default();
+        let names: Vec<&str> = only
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .collect();
+        if names.is_empty() {
+            return Way::ALL.to_vec();
+        }
+        for n in &names {
+            assert!(
+                Way::ALL.iter().any(|w| w.name() == *n),
+                "TICK_ONLY: unknown path `{n}` (plugin, static, bare)"
+            );
+        }
+        Way::ALL
+            .into_iter()
+            .filter(|w| names.contains(&w.name()))
+            .collect()
+    }
+}
+
+/// The machine's load averages (1, 5, 15 min), for the record: the two cores are shared.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("histogram bounds")
+}
+
+// ---------------------------------------------------------------------------------------
+// The program: the arbitrage engine, fed book tickers of two venues
+
+/// Both venues at their taker fees, `BTC/USDT`; the servers' quotes never cross, so every
+/// tick is evaluated to the end and skipped (below the spread threshold).
+const ENGINE_CONFIG: &str = r#"{
+    "venues": [
+        {"name": "gate", "taker_fee_bps": "10"},
+        {"name": "mexc", "taker_fee_bps": "5"}
+    ],
+    "symbols": [{"symbol": "BTC/USDT", "max_qty": "1", "qty_step": "0.0001"}]
+}"#;
+
+/// The consumer's side: the engine, and the latency of each counted tick by venue.
+struct Consumer {
+    engine: Engine,
+    ids: [VenueId; 2],
+    /// Ticks sent before this (ns since the epoch) are warm-up.
+    count_from_ns: u64,
+    latency: [Histogram<u64>; 2],
+}
+
+impl Consumer {
+    /// A fresh engine with balances on both venues, counting ticks sent `WARMUP` from now.
+    fn new() -> Consumer {
+        let config: Config = serde_json::from_str(ENGINE_CONFIG).expect("engine config");
+        let mut engine = Engine::new(config).expect("engine");
+        let ids = [
+            engine.venue_id("gate").expect("gate"),
+            engine.venue_id("mexc").expect("mexc"),
+        ];
+        for id in ids {
+            for (asset, amount) in [("USDT", "100000"), ("BTC", "2")] {
+                let balance = Event::Balance(Balance {
+                    asset: asset.into(),
+                    available: Num::parse(amount).expect("a number"),
+                    locked: Num::ZERO,
+                    stamp: Stamp::default(),
+                });
+                let _ = engine.on_event(id, &balance, now_ns());
+            }
+        }
+        Consumer {
+            engine,
+            ids,
+            count_from_ns: now_ns() + WARMUP.as_nanos() as u64,
+            latency: [histogram(), histogram()],
+        }
+    }
+
+    /// The tick → decision path's last step: the engine evaluates `ticker` of venue `v`
+    /// (0 Gate.io, 1 MEXC); its latency from the server's stamp is recorded.
+    fn on_ticker(&mut self, v: usize, ticker: BookTicker) {
+        let sent_ns = ticker.update_id;
+        let event = Event::BookTicker(ticker);
+        let decided = self.engine.on_event(self.ids[v], &event, now_ns());
+        let decided_ns = now_ns();
+        std::hint::black_box(&decided);
+        if sent_ns >= self.count_from_ns {
+            self.latency[v].saturating_record(decided_ns.saturating_sub(sent_ns));
+        }
+    }
+
+    fn finish(self, dropped: u64) -> Run {
+        let (evaluations, decided, _) = self.engine.counts();
+        Run {
+            inner: self.engine.latency().tick_to_decision.percentiles(),
+            latency: self.latency,
+            evaluations,
+            decided,
+            dropped,
+        }
+    }
+}
+
+/// What one run of one path measured.
+struct Run {
+    /// Tick → decision, ns, by venue (0 Gate.io, 1 MEXC).
+    latency: [Histogram<u64>; 2],
+    /// The engine's own recorder: the tick's receive stamp → decision (every tick, warm-up
+    /// included).
+    inner: arbitrage::latency::Percentiles,
+    evaluations: u64,
+    decided: u64,
+    /// Tickers the subscription queues replaced before the consumer took them.
+    dropped: u64,
+}
+
+impl Run {
+    fn both(&self) -> Histogram<u64> {
+        let mut h = self.latency[0].clone();
+        h.add(&self.latency[1]).expect("same bounds");
+        h
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The three paths
+
+/// The stamping servers of one rate.
+struct Servers {
+    gate: String,
+    mexc: Option<String>,
+}
+
+/// The next update of a stream, or never for a venue not in the run.
+async fn next(stream: &mut Option<BookTickers>) -> Option<Update<BookTicker>> {
+    match stream {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// `plugin` or `static`: the exchange from `config`, with `builtins` (none: the files).
+async fn exchange_run(config: HostConfig, builtins: Vec<Builtin>, mexc: bool, secs: u64) -> Run {
+    let exchange = Exchange::start_with(
+        config,
+        Secrets::default(),
+        builtins,
+        &tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    .expect("the exchange starts");
+    let gate = exchange
+        .venue("gate")
+        .unwrap()
+        .book_tickers("BTC/USDT")
+        .await
+        .unwrap();
+    let mexc = match mexc {
+        true => Some(
+            exchange
+                .venue("mexc")
+                .unwrap()
+                .book_tickers("BTC/USDT")
+                .await
+                .unwrap(),
+        ),
+        false => None,
+    };
+    let consumer = tokio::spawn(async move {
+        let (mut gate, mut mexc) = (Some(gate), mexc);
+        let mut c = Consumer::new();
+        let end = tokio::time::sleep(Duration::from_secs(secs));
+        tokio::pin!(end);
+        loop {
+            tokio::select! {
+                u = next(&mut gate) => match u {
+                    Some(Update::Item(t)) => c.on_ticker(0, t),
+                    Some(Update::Gap(g)) => panic!("gap on gate: {g:?}"),
+                    None => panic!("the gate stream ended"),
+                },
+                u = next(&mut mexc) => match u {
+                    Some(Update::Item(t)) => c.on_ticker(1, t),
+                    Some(Update::Gap(g)) => panic!("gap on mexc: {g:?}"),
+                    None => panic!("the mexc stream ended"),
+                },
+                () = &mut end => break,
+            }
+        }
+        let dropped = [&gate, &mexc]
+            .into_iter()
+            .flatten()
+            .map(|s| s.stats().dropped())
+            .sum();
+        c.finish(dropped)
+    });
+    let run = consumer.await.expect("the consumer task");
+    let report = exchange.shutdown("end of run").await;
+    if !report.tasks_left.is_empty() || report.after.resource_tasks > 0 {
+        println!("  warning: shutdown left tasks: {:?}", report.tasks_left);
+    }
+    run
+}
+
+/// `bare`: one task reads both venues' sockets, parses and feeds the engine.
+async fn bare_run(servers: &Servers, secs: u64) -> Run {
+    let connect = |url: String| async move {
+        let (ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("connecting");
+        ws
+    };
+    let mut gate = connect(servers.gate.clone()).await;
+    let subscribe =
+        r#"{"time":0,"channel":"spot.book_ticker","event":"subscribe","payload":["BTC_USDT"]}"#;
+    gate.send(Message::text(subscribe)).await.unwrap();
+    let mut mexc = match &servers.mexc {
+        Some(url) => {
+            let mut ws = connect(url.clone()).await;
+            let subscribe = r#"{"method":"SUBSCRIPTION","params":["spot@public.aggre.bookTicker.v3.api.pb@100ms@BTCUSDT"]}"#;
+            ws.send(Message::text(subscribe)).await.unwrap();
+            Some(ws)
+        }
+        None => None,
+    };
+    let btc = Instrument::new("BTC/USDT", "BTCUSDT").expect("an instrument");
+    let consumer = tokio::spawn(async move {
+        let mut c = Consumer::new();
+        let end = tokio::time::sleep(Duration::from_secs(secs));
+        tokio::pin!(end);
+        loop {
+            tokio::select! {
+                m = gate.next() => match m {
+                    Some(Ok(Message::Text(text))) => {
+                        if let Some(t) = gate_book_ticker(&text, now_ns()) {
+                            c.on_ticker(0, t);
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    other => panic!("the gate connection ended: {other:?}"),
+                },
+                m = async {
+                    match &mut mexc {
+                        Some(ws) => ws.next().await,
+                        None => std::future::pending().await,
+                    }
+                } => match m {
+                    Some(Ok(Message::Binary(data))) => {
+                        if let Some(t) = mexc_book_ticker(&data, btc, now_ns()) {
+                            c.on_ticker(1, t);
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    other => panic!("the mexc connection ended: {other:?}"),
+                },
+                () = &mut end => break,
+            }
+        }
+        let _ = gate.close(None).await;
+        if let Some(mut ws) = mexc {
+            let _ = ws.close(None).await;
+        }
+        c.finish(0)
+    });
+    consumer.await.expect("the consumer task")
+}
+
+// ---------------------------------------------------------------------------------------
+// Configuration of the exchange paths
+
+/// The folders and configurations of the two exchange paths.
+struct Setup {
+    plugin: HostConfig,
+    linked: HostConfig,
+}
+
+/// A folder no one else may write to (the host's trust rule for plugin and shadow folders).
+fn private_dir(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(path).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Configurations naming the servers: one whose plugin folder holds both plugin files,
+/// one whose folder is empty (the built-in plugins serve).
+fn setup(servers: &Servers, rate: u64) -> Setup {
+    let dir = temp_dir(&format!("bench-tick-{rate}"));
+    let files = dir.join("plugins");
+    let empty = dir.join("empty");
+    let shadow = dir.join("shadow");
+    private_dir(&files, 0o755);
+    private_dir(&empty, 0o755);
+    private_dir(&shadow, 0o700);
+    for (lib, name) in [("gateio_plugin", "gateio.so"), ("mexc_plugin", "mexc.so")] {
+        std::fs::hard_link(plugin(lib), files.join(name))
+            .or_else(|_| std::fs::copy(plugin(lib), files.join(name)).map(drop))
+            .unwrap();
+    }
+    let mut venues = format!(
+        "[venues.gate]\nplugin = \"gateio\"\nendpoints = {{ ws_url = \"{}\", rest_url = \"http://127.0.0.1:1\" }}\n",
+        servers.gate
+    );
+    if let Some(mexc) = &servers.mexc {
+        venues.push_str(&format!(
+            "[venues.mexc]\nplugin = \"mexc\"\nendpoints = {{ ws_url = \"{mexc}\", rest_url = \"http://127.0.0.1:1\" }}\n\
+             settings = {{ fetch_exchange_info = false, symbols = [{{ symbol = \"BTCUSDT\", base = \"BTC\", quote = \"USDT\" }}] }}\n"
+        ));
+    }
+    let config = |plugins: &Path, file: &str| {
+        let path = dir.join(file);
+        std::fs::write(
+            &path,
+            format!(
+                "plugins_dir = \"{}\"\nshadow_dir = \"{}\"\n[watch]\nplugins = false\nconfig = false\n\
+                 [control]\nenabled = false\n[metrics]\nenabled = false\n{venues}",
+                plugins.display(),
+                shadow.display()
+            ),
+        )
+        .unwrap();
+        HostConfig::load(Some(&path)).expect("the bench's configuration")
+    };
+    Setup {
+        plugin: config(&files, "plugin.toml"),
+        linked: config(&empty, "static.toml"),
+    }
+}
+
+/// The venue code of both plugins, linked into this binary.
+fn builtins() -> Vec<Builtin> {
+    vec![
+        Builtin::new("gateio", "0.1.0", gateio_plugin::GateioVenue::from_config),
+        Builtin::new("mexc", "0.1.0", mexc_plugin::create),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------
+// Figures
+
+/// p50, p99, p99.9 and max in µs.
+fn quantiles(h: &Histogram<u64>) -> [f64; 4] {
+    let us = |v: u64| v as f64 / 1e3;
+    [
+        us(h.value_at_quantile(0.5)),
+        us(h.value_at_quantile(0.99)),
+        us(h.value_at_quantile(0.999)),
+        us(h.max()),
+    ]
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Everything measured at one rate: per path, one [`Run`] per round.
+struct Rate {
+    rate: u64,
+    runs: Vec<(Way, Vec<Run>)>,
+}
+
+impl Rate {
+    fn runs(&self, way: Way) -> Option<&[Run]> {
+        self.runs
+            .iter()
+            .find(|(w, _)| *w == way)
+            .map(|(_, r)| r.as_slice())
+    }
+
+    /// All rounds' ticks of `way` (venue `v`, or both).
+    fn pooled(&self, way: Way, v: Option<usize>) -> Option<Histogram<u64>> {
+        let runs = self.runs(way)?;
+        let mut h = histogram();
+        for r in runs {
+            match v {
+                Some(v) => h.add(&r.latency[v]),
+                None => h.add(r.both()),
+            }
+            .expect("same bounds");
+        }
+        Some(h)
+    }
+
+    /// Median and range over rounds of `a`'s percentile `q` divided by `b`'s.
+    fn round_ratio(&self, a: Way, b: Way, q: usize) -> String {
+        let (Some(a), Some(b)) = (self.runs(a), self.runs(b)) else {
+            return "-".into();
+        };
+        let r: Vec<f64> = a
+            .iter()
+            .zip(b)
+            .map(|(a, b)| quantiles(&a.both())[q] / quantiles(&b.both())[q])
+            .collect();
+        let lo = r.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = r.iter().copied().fold(0.0, f64::max);
+        format!("{:.2} ({lo:.2}–{hi:.2})", median(r))
+    }
+
+    fn print(&self, venues: &[&str]) {
+        let rate = self.rate;
+        for (way, runs) in &self.runs {
+            let h = self.pooled(*way, None).expect("ran");
+            let [p50, p99, p999, max] = quantiles(&h);
+            let inner = median(runs.iter().map(|r| r.inner.p50_ns as f64 / 1e3).collect());
+            let inner99 = median(runs.iter().map(|r| r.inner.p99_ns as f64 / 1e3).collect());
+            let dropped: u64 = runs.iter().map(|r| r.dropped).sum();
+            let evaluations: u64 = runs.iter().map(|r| r.evaluations).sum();
+            let decided: u64 = runs.iter().map(|r| r.decided).sum();
+            let by_venue: Vec<String> = (0..venues.len())
+                .map(|v| {
+                    let q = quantiles(&self.pooled(*way, Some(v)).expect("ran"));
+                    format!("{} {:.1} / {:.1} / {:.1}", venues[v], q[0], q[1], q[2])
+                })
+                .collect();
+            println!(
+                "| {rate} | {} | {} | {p50:.1} | {p99:.1} | {p999:.1} | {max:.0} | {inner:.1} / {inner99:.1} | {} | {dropped} | {evaluations} ({decided} decided) |",
+                way.name(),
+                h.len(),
+                by_venue.join("; "),
+            );
+        }
+    }
+
+    fn print_ratios(&self) {
+        let q = |w| self.pooled(w, None).map(|h| quantiles(&h));
+        let (p, s, b) = (q(Way::Plugin), q(Way::Static), q(Way::Bare));
+        let fmt = |a: Option<[f64; 4]>, b: Option<[f64; 4]>, i: usize| match (a, b) {
+            (Some(a), Some(b)) => format!("{:.2}", a[i] / b[i]),
+            _ => "-".into(),
+        };
+        let diff = |a: Option<[f64; 4]>, b: Option<[f64; 4]>| match (a, b) {
+            (Some(a), Some(b)) => format!("{:+.1} µs", a[0] - b[0]),
+            _ => "-".into(),
+        };
+        let rate = self.rate;
+        for (name, a, bw, aw, bb) in [
+            ("plugin vs bare", p, b, Way::Plugin, Way::Bare),
+            ("static vs bare", s, b, Way::Static, Way::Bare),
+            ("plugin vs static", p, s, Way::Plugin, Way::Static),
+        ] {
+            println!(
+                "| {rate} | {name} | {} | {} | {} | {} | {} / {} / {} |",
+                diff(a, bw),
+                fmt(a, bw, 0),
+                fmt(a, bw, 1),
+                fmt(a, bw, 2),
+                self.round_ratio(aw, bb, 0),
+                self.round_ratio(aw, bb, 1),
+                self.round_ratio(aw, bb, 2),
+            );
+        }
+    }
+
+    /// The goals, judged on the pooled percentiles.
+    fn print_goals(&self) {
+        let q = |w| self.pooled(w, None).map(|h| quantiles(&h));
+        let rate = self.rate;
+        if let (Some(p), Some(s), Some(b)) = (q(Way::Plugin), q(Way::Static), q(Way::Bare)) {
+            let met = |ok: bool| if ok { "met" } else { "NOT met" };
+            println!(
+                "goals at {rate}/s: p50 within 5 µs of bare: {:+.1} µs, {}; p99 within 1.2x bare: {:.2}x, {}; plugin/static ≤ 1.05: p50 {:.2}, p99 {:.2}, p99.9 {:.2}, {}",
+                p[0] - b[0],
+                met(p[0] - b[0] <= 5.0),
+                p[1] / b[1],
+                met(p[1] / b[1] <= 1.2),
+                p[0] / s[0],
+                p[1] / s[1],
+                p[2] / s[2],
+                met(p[0] / s[0] <= 1.05 && p[1] / s[1] <= 1.05 && p[2] / s[2] <= 1.05),
+            );
+        }
+    }
+}
+
+fn main() {
+    let rounds = env_or("TICK_ROUNDS", 5) as usize;
+    let secs = env_or("TICK_SECS", 10);
+    let rates: Vec<u64> = std::env::var("TICK_RATES")
+        .unwrap_or_else(|_| "1000,5000,20000".into())
+        .split(',')
+        .map(|r| r.trim().parse().expect("TICK_RATES: frames per second"))
+        .collect();
+    let mexc = std::env::var("TICK_VENUES").map_or(true, |v| v.trim() != "gate");
+    let venues: &[&str] = if mexc { &["gate", "mexc"] } else { &["gate"] };
+    let ways = Way::selected();
+    // Build the plugin files before anything is timed.
+    plugin("gateio_plugin");
+    plugin("mexc_plugin");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(HOST_THREADS)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+
+    println!(
+        "Tick → decision: {} BTC/USDT book tickers, {rounds} interleaved rounds of {secs} s per path\n",
+        venues.join(" + ")
+    );
+    let mut results = Vec::new();
+    for &rate in &rates {
+        let pace = Duration::from_nanos(1_000_000_000 / rate);
+        let servers = Servers {
+            gate: stamping_server(Feed::Gate, Some(pace)),
+            mexc: mexc.then(|| stamping_server(Feed::Mexc, Some(pace))),
+        };
+        let setup = setup(&servers, rate);
+        let mut runs: Vec<(Way, Vec<Run>)> = ways.iter().map(|w| (*w, Vec::new())).collect();
+        for round in 0..rounds {
+            let mut line = Vec::new();
+            for i in 0..runs.len() {
+                let (way, done) = &mut runs[(i + round) % ways.len()];
+                let run = rt.block_on(async {
+                    match way {
+                        Way::Plugin => {
+                            exchange_run(setup.plugin.clone(), Vec::new(), mexc, secs).await
+                        }
+                        Way::Static => {
+                            exchange_run(setup.linked.clone(), builtins(), mexc, secs).await
+                        }
+                        Way::Bare => bare_run(&servers, secs).await,
+                    }
+                });
+                let [p50, p99, p999, _] = quantiles(&run.both());
+                line.push(format!("{} {p50:.1}/{p99:.1}/{p999:.1} µs", way.name()));
+                done.push(run);
+            }
+            println!(
+                "  {rate}/s round {round}: {} (load {})",
+                line.join(", "),
+                load()
+            );
+        }
+        results.push(Rate { rate, runs });
+    }
+
+    println!("\n| frames/s per venue | path | ticks | p50 µs | p99 µs | p99.9 µs | max µs | receive → decision p50 / p99 µs | by venue p50 / p99 / p99.9 µs | dropped | evaluations |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for r in &results {
+        r.print(venues);
+    }
+    println!("\n| frames/s per venue | comparison | p50 difference | p50 ratio | p99 ratio | p99.9 ratio | per-round ratios p50 / p99 / p99.9: median (range) |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    for r in &results {
+        r.print_ratios();
+    }
+    println!();
+    for r in &results {
+        r.print_goals();
+    }
+}
