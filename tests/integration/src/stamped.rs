@@ -11,6 +11,7 @@
 use std::net::TcpListener;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use futures_util::{SinkExt, StreamExt};
 use plugin_api::{BookTicker, Instrument, Num, Stamp};
 use prost::Message as _;
 use serde::Deserialize;
@@ -186,7 +187,91 @@ fn idle<S: std::io::Read + std::io::Write>(ws: &mut tungstenite::WebSocket<S>) {
 }
 
 // ---------------------------------------------------------------------------------------
-// The bare parse: what a hand-written client does with the same frames
+// The bare client: what a hand-written client does with the same frames
+
+/// A client websocket.
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A hand-written client of a Gate.io and (optionally) a MEXC [`stamping_server`]: what
+/// the latency benchmarks' bare baseline reads with.
+pub struct BareFeed {
+    gate: Ws,
+    mexc: Option<Ws>,
+    /// The one MEXC market it reads.
+    btc: Instrument,
+}
+
+impl BareFeed {
+    /// Connects to the servers at `gate` and `mexc` and subscribes as each venue expects.
+    pub async fn connect(gate: &str, mexc: Option<&str>) -> BareFeed {
+        let connect = |url: String| async move {
+            let (ws, _) = tokio_tungstenite::connect_async(url)
+                .await
+                .expect("connecting");
+            ws
+        };
+        let mut gate = connect(gate.to_owned()).await;
+        let subscribe =
+            r#"{"time":0,"channel":"spot.book_ticker","event":"subscribe","payload":["BTC_USDT"]}"#;
+        gate.send(Message::text(subscribe)).await.unwrap();
+        let mexc = match mexc {
+            Some(url) => {
+                let mut ws = connect(url.to_owned()).await;
+                let subscribe = r#"{"method":"SUBSCRIPTION","params":["spot@public.aggre.bookTicker.v3.api.pb@100ms@BTCUSDT"]}"#;
+                ws.send(Message::text(subscribe)).await.unwrap();
+                Some(ws)
+            }
+            None => None,
+        };
+        BareFeed {
+            gate,
+            mexc,
+            btc: Instrument::new("BTC/USDT", "BTCUSDT").expect("an instrument"),
+        }
+    }
+
+    /// The next book ticker of either venue, read and parsed: (0 for Gate.io or 1 for MEXC,
+    /// the ticker), received at the time it was read. Cancel-safe. Panics if a connection
+    /// ends.
+    pub async fn next(&mut self) -> (usize, BookTicker) {
+        loop {
+            tokio::select! {
+                m = self.gate.next() => match m {
+                    Some(Ok(Message::Text(text))) => {
+                        if let Some(t) = gate_book_ticker(&text, now_ns()) {
+                            return (0, t);
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    other => panic!("the gate connection ended: {other:?}"),
+                },
+                m = async {
+                    match &mut self.mexc {
+                        Some(ws) => ws.next().await,
+                        None => std::future::pending().await,
+                    }
+                } => match m {
+                    Some(Ok(Message::Binary(data))) => {
+                        if let Some(t) = mexc_book_ticker(&data, self.btc, now_ns()) {
+                            return (1, t);
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    other => panic!("the mexc connection ended: {other:?}"),
+                },
+            }
+        }
+    }
+
+    /// Closes both connections.
+    pub async fn close(mut self) {
+        let _ = self.gate.close(None).await;
+        if let Some(mut ws) = self.mexc {
+            let _ = ws.close(None).await;
+        }
+    }
+}
 
 /// A Gate.io `spot.book_ticker` update as a hand-written client reads it: serde_json into
 /// borrowed strings, nothing else classified.
