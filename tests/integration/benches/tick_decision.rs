@@ -24,8 +24,8 @@
 //!   task hop costs on this machine, the hop the host's paths make between a connection's
 //!   reader and the program's task.
 //!
-//! Each run takes `TICK_SECS`; ticks sent in its first second are not counted (connecting,
-//! warm-up). Rounds are interleaved and the order of the paths rotates from one round to the
+//! Each run takes `TICK_SECS`; ticks sent in its first half second are not counted
+//! (connecting, warm-up). Rounds are interleaved and the order of the paths rotates from one round to the
 //! next, so every path sees the same machine. Percentiles are of every tick of every round
 //! (HDR histograms, 3 significant digits, "pooled"), and each round's are compared with the
 //! same round's bare ones ("per round": their median and range). On a shared machine one
@@ -34,8 +34,9 @@
 //! socket read) to the consumer holding the ticker, before the engine runs.
 //!
 //! Env:
-//! - `TICK_ROUNDS`: rounds (default 5).
-//! - `TICK_SECS`: seconds per path per round (default 10).
+//! - `TICK_ROUNDS`: rounds (default 15).
+//! - `TICK_SECS`: seconds per path per round (default 4). Short runs, many rounds: the
+//!   machine's load changes by the second, and each path should see as much of it.
 //! - `TICK_RATES`: frames per second per venue, comma-separated (default `1000,5000,20000`).
 //! - `TICK_VENUES`: `gate` for Gate.io alone, else both (default).
 //! - `TICK_ONLY`: comma-separated paths to run (`plugin`, `static`, `bare`, `hop`; default
@@ -50,11 +51,12 @@ use host::config::{HostConfig, Secrets};
 use host::exchange::{BookTickers, Exchange, Update};
 use host::plugin::Builtin;
 use integration_tests::stamped::{now_ns, stamping_server, BareFeed, Feed};
+use integration_tests::threads::sched_ns;
 use integration_tests::{plugin, temp_dir};
 use plugin_api::{Balance, BookTicker, Event, Num, Stamp};
 
 /// Ticks sent this long after a run started are counted; earlier ones warm up.
-const WARMUP: Duration = Duration::from_secs(1);
+const WARMUP: Duration = Duration::from_millis(500);
 /// The thread name of the runtime the exchange and the bare clients share.
 const HOST_THREADS: &str = "tick-host";
 
@@ -143,6 +145,8 @@ struct Consumer {
     latency: [Histogram<u64>; 2],
     /// Receive stamp → the consumer holding the ticker, ns.
     to_consumer: Histogram<u64>,
+    /// The runtime threads' (on CPU, waiting for a CPU) ns when the first tick was counted.
+    sched_from: Option<(u64, u64)>,
 }
 
 impl Consumer {
@@ -171,6 +175,7 @@ impl Consumer {
             count_from_ns: now_ns() + WARMUP.as_nanos() as u64,
             latency: [histogram(), histogram()],
             to_consumer: histogram(),
+            sched_from: None,
         }
     }
 
@@ -184,6 +189,9 @@ impl Consumer {
         let decided_ns = now_ns();
         std::hint::black_box(&decided);
         if sent_ns >= self.count_from_ns {
+            if self.sched_from.is_none() {
+                self.sched_from = Some(sched_ns(HOST_THREADS));
+            }
             self.latency[v].saturating_record(decided_ns.saturating_sub(sent_ns));
             self.to_consumer
                 .saturating_record(got_ns.saturating_sub(received_ns));
@@ -192,7 +200,12 @@ impl Consumer {
 
     fn finish(self, dropped: u64) -> Run {
         let (evaluations, decided, _) = self.engine.counts();
+        let (run0, wait0) = self.sched_from.unwrap_or_default();
+        let (run1, wait1) = sched_ns(HOST_THREADS);
+        let ticks = self.latency.iter().map(Histogram::len).sum::<u64>().max(1) as f64;
         Run {
+            cpu_per_tick_us: (run1 - run0) as f64 / ticks / 1e3,
+            wait_per_tick_us: (wait1 - wait0) as f64 / ticks / 1e3,
             to_consumer: self.to_consumer,
             latency: self.latency,
             evaluations,
@@ -208,6 +221,12 @@ struct Run {
     latency: [Histogram<u64>; 2],
     /// The receive stamp → the consumer holding the ticker, ns.
     to_consumer: Histogram<u64>,
+    /// Time the runtime's threads ran, per counted tick, µs (everything they did: reading,
+    /// the host's work or the bare parse, the engine, the runtime's own).
+    cpu_per_tick_us: f64,
+    /// Time the runtime's threads waited for a CPU while runnable, per counted tick, µs:
+    /// what the rest of the machine cost them.
+    wait_per_tick_us: f64,
     evaluations: u64,
     decided: u64,
     /// Tickers the subscription queues replaced before the consumer took them.
@@ -523,6 +542,8 @@ impl Rate {
             }
             let tc = quantiles(&to_consumer);
             let dropped: u64 = runs.iter().map(|r| r.dropped).sum();
+            let cpu = median(runs.iter().map(|r| r.cpu_per_tick_us).collect());
+            let wait = median(runs.iter().map(|r| r.wait_per_tick_us).collect());
             let decided: u64 = runs.iter().map(|r| r.decided).sum();
             let evaluations: u64 = runs.iter().map(|r| r.evaluations).sum();
             let by_venue: Vec<String> = (0..venues.len())
@@ -532,7 +553,7 @@ impl Rate {
                 })
                 .collect();
             println!(
-                "| {rate} | {} | {} | {p50:.1} / {p99:.1} / {p999:.1} | {:.1} / {:.1} / {:.1} | {max:.0} | {:.1} / {:.1} | {} | {dropped} | {evaluations} ({decided} decided) |",
+                "| {rate} | {} | {} | {p50:.1} / {p99:.1} / {p999:.1} | {:.1} / {:.1} / {:.1} | {max:.0} | {:.1} / {:.1} | {cpu:.1} / {wait:.1} | {} | {dropped} | {evaluations} ({decided} decided) |",
                 way.name(),
                 h.len(),
                 m(0),
@@ -601,8 +622,8 @@ impl Rate {
 }
 
 fn main() {
-    let rounds = env_or("TICK_ROUNDS", 5) as usize;
-    let secs = env_or("TICK_SECS", 10);
+    let rounds = env_or("TICK_ROUNDS", 15) as usize;
+    let secs = env_or("TICK_SECS", 4);
     let rates: Vec<u64> = std::env::var("TICK_RATES")
         .unwrap_or_else(|_| "1000,5000,20000".into())
         .split(',')
@@ -651,7 +672,12 @@ fn main() {
                     }
                 });
                 let [p50, p99, p999, _] = quantiles(&run.both());
-                line.push(format!("{} {p50:.1}/{p99:.1}/{p999:.1} µs", way.name()));
+                line.push(format!(
+                    "{} {p50:.1}/{p99:.1}/{p999:.1} µs (cpu {:.1}, wait {:.1})",
+                    way.name(),
+                    run.cpu_per_tick_us,
+                    run.wait_per_tick_us
+                ));
                 done.push(run);
             }
             println!(
@@ -663,8 +689,8 @@ fn main() {
         results.push(Rate { rate, runs });
     }
 
-    println!("\n| frames/s per venue | path | ticks | pooled p50 / p99 / p99.9 µs | per-round median p50 / p99 / p99.9 µs | max µs | receive → consumer p50 / p99 µs | by venue, pooled p50 / p99 / p99.9 µs | dropped | evaluations |");
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("\n| frames/s per venue | path | ticks | pooled p50 / p99 / p99.9 µs | per-round median p50 / p99 / p99.9 µs | max µs | receive → consumer p50 / p99 µs | runtime threads per tick: on CPU / waiting for a CPU µs (per-round median) | by venue, pooled p50 / p99 / p99.9 µs | dropped | evaluations |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for r in &results {
         r.print(venues);
     }
