@@ -29,9 +29,10 @@
 //! next, so every path sees the same machine. Percentiles are of every tick of every round
 //! (HDR histograms, 3 significant digits, "pooled"), and each round's are compared with the
 //! same round's bare ones ("per round": their median and range). On a shared machine one
-//! bad round sets a pooled tail, so the goals are judged on both. Each path also reports its
-//! receive → consumer part: from the receive stamp (the reader's clock read after the
-//! socket read) to the consumer holding the ticker, before the engine runs.
+//! bad round sets a pooled tail, so the goals are judged on both. Each path also reports
+//! where the time goes: send → receive (the server's stamp to the reader's clock read after
+//! the socket read), receive → consumer (to the consumer holding the ticker, before the
+//! engine runs), and its runtime threads' time on a CPU and waiting for one per tick.
 //!
 //! Env:
 //! - `TICK_ROUNDS`: rounds (default 15).
@@ -143,6 +144,8 @@ struct Consumer {
     /// Ticks sent before this (ns since the epoch) are warm-up.
     count_from_ns: u64,
     latency: [Histogram<u64>; 2],
+    /// Server stamp → receive stamp, ns.
+    to_receive: Histogram<u64>,
     /// Receive stamp → the consumer holding the ticker, ns.
     to_consumer: Histogram<u64>,
     /// The runtime threads' (on CPU, waiting for a CPU) ns when the first tick was counted.
@@ -174,6 +177,7 @@ impl Consumer {
             ids,
             count_from_ns: now_ns() + WARMUP.as_nanos() as u64,
             latency: [histogram(), histogram()],
+            to_receive: histogram(),
             to_consumer: histogram(),
             sched_from: None,
         }
@@ -193,6 +197,8 @@ impl Consumer {
                 self.sched_from = Some(sched_ns(HOST_THREADS));
             }
             self.latency[v].saturating_record(decided_ns.saturating_sub(sent_ns));
+            self.to_receive
+                .saturating_record(received_ns.saturating_sub(sent_ns));
             self.to_consumer
                 .saturating_record(got_ns.saturating_sub(received_ns));
         }
@@ -206,6 +212,7 @@ impl Consumer {
         Run {
             cpu_per_tick_us: (run1 - run0) as f64 / ticks / 1e3,
             wait_per_tick_us: (wait1 - wait0) as f64 / ticks / 1e3,
+            to_receive: self.to_receive,
             to_consumer: self.to_consumer,
             latency: self.latency,
             evaluations,
@@ -219,6 +226,8 @@ impl Consumer {
 struct Run {
     /// Tick → decision, ns, by venue (0 Gate.io, 1 MEXC).
     latency: [Histogram<u64>; 2],
+    /// The server's stamp → the receive stamp, ns.
+    to_receive: Histogram<u64>,
     /// The receive stamp → the consumer holding the ticker, ns.
     to_consumer: Histogram<u64>,
     /// Time the runtime's threads ran, per counted tick, µs (everything they did: reading,
@@ -536,11 +545,14 @@ impl Rate {
             let [p50, p99, p999, max] = quantiles(&h);
             let per_round: Vec<[f64; 4]> = runs.iter().map(|r| quantiles(&r.both())).collect();
             let m = |i: usize| median(per_round.iter().map(|q| q[i]).collect());
-            let mut to_consumer = histogram();
-            for r in runs.iter() {
-                to_consumer.add(&r.to_consumer).expect("same bounds");
-            }
-            let tc = quantiles(&to_consumer);
+            let part = |pick: fn(&Run) -> &Histogram<u64>| {
+                let mut h = histogram();
+                for r in runs.iter() {
+                    h.add(pick(r)).expect("same bounds");
+                }
+                quantiles(&h)
+            };
+            let (tr, tc) = (part(|r| &r.to_receive), part(|r| &r.to_consumer));
             let dropped: u64 = runs.iter().map(|r| r.dropped).sum();
             let cpu = median(runs.iter().map(|r| r.cpu_per_tick_us).collect());
             let wait = median(runs.iter().map(|r| r.wait_per_tick_us).collect());
@@ -553,12 +565,14 @@ impl Rate {
                 })
                 .collect();
             println!(
-                "| {rate} | {} | {} | {p50:.1} / {p99:.1} / {p999:.1} | {:.1} / {:.1} / {:.1} | {max:.0} | {:.1} / {:.1} | {cpu:.1} / {wait:.1} | {} | {dropped} | {evaluations} ({decided} decided) |",
+                "| {rate} | {} | {} | {p50:.1} / {p99:.1} / {p999:.1} | {:.1} / {:.1} / {:.1} | {max:.0} | {:.1} / {:.1} | {:.1} / {:.1} | {cpu:.1} / {wait:.1} | {} | {dropped} | {evaluations} ({decided} decided) |",
                 way.name(),
                 h.len(),
                 m(0),
                 m(1),
                 m(2),
+                tr[0],
+                tr[1],
                 tc[0],
                 tc[1],
                 by_venue.join("; "),
@@ -689,8 +703,8 @@ fn main() {
         results.push(Rate { rate, runs });
     }
 
-    println!("\n| frames/s per venue | path | ticks | pooled p50 / p99 / p99.9 µs | per-round median p50 / p99 / p99.9 µs | max µs | receive → consumer p50 / p99 µs | runtime threads per tick: on CPU / waiting for a CPU µs (per-round median) | by venue, pooled p50 / p99 / p99.9 µs | dropped | evaluations |");
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("\n| frames/s per venue | path | ticks | pooled p50 / p99 / p99.9 µs | per-round median p50 / p99 / p99.9 µs | max µs | send → receive p50 / p99 µs | receive → consumer p50 / p99 µs | runtime threads per tick: on CPU / waiting for a CPU µs (per-round median) | by venue, pooled p50 / p99 / p99.9 µs | dropped | evaluations |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for r in &results {
         r.print(venues);
     }
