@@ -449,9 +449,12 @@ impl Pacer {
         }
     }
 
-    /// Waits until the next frame may go; cancel-safe (it only sleeps).
+    /// Waits until the next frame may go; cancel-safe (it only sleeps). Once that time has
+    /// passed it is ready at once, without a timer: the receive loop waits on the pacer on
+    /// every turn, and even a timer already due takes the runtime's timer-wheel lock to be
+    /// registered and fired.
     async fn wait(&self) {
-        if let Some(next) = self.next {
+        if let Some(next) = self.next.filter(|next| *next > Instant::now()) {
             sleep_until(next).await;
         }
     }
@@ -460,5 +463,29 @@ impl Pacer {
         if let Some(i) = self.interval {
             self.next = Some(Instant::now() + i);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::FutureExt;
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_pacer_spaces_frames_and_lets_a_due_one_go_at_once() {
+        let mut pacer = Pacer::new(Some(10));
+        assert_eq!(pacer.wait().now_or_never(), Some(()), "nothing sent yet");
+        pacer.sent();
+        let sent = Instant::now();
+        assert_eq!(pacer.wait().now_or_never(), None, "100 ms must pass");
+        pacer.wait().await;
+        assert_eq!(sent.elapsed(), Duration::from_millis(100));
+        tokio::time::advance(Duration::from_millis(5)).await;
+        assert_eq!(pacer.wait().now_or_never(), Some(()), "due: no wait");
+
+        let mut unpaced = Pacer::new(None);
+        unpaced.sent();
+        assert_eq!(unpaced.wait().now_or_never(), Some(()));
     }
 }
