@@ -61,6 +61,7 @@ async fn main() -> anyhow::Result<()> {
                 order_type: OrderType::Limit,
                 price: Num::parse(price)?,
                 qty: Num::parse("0.01")?,
+                quote_qty: Num::ZERO,
                 client_id: client_id.into(),
             })
         };

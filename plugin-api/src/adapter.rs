@@ -25,12 +25,14 @@ pub trait VenueAdapter: Send {
         &mut self,
         conn: ConnId,
         topics: RSlice<'_, Topic>,
+        now_ms: u64,
     ) -> RResult<RVec<OutFrame>, PluginError>;
 
     fn unsubscribe(
         &mut self,
         conn: ConnId,
         topics: RSlice<'_, Topic>,
+        now_ms: u64,
     ) -> RResult<RVec<OutFrame>, PluginError>;
 
     fn heartbeat(&mut self, conn: ConnId, now_ms: u64) -> RResult<ROption<OutFrame>, PluginError>;

@@ -116,6 +116,9 @@ pub struct Trade {
     pub qty: Num,
     /// The taker's side.
     pub side: Side,
+    /// When the venue says the trade happened, in milliseconds since the Unix epoch (0 if
+    /// it does not say). `stamp.venue_ts_ms` is the time of the message that carried it.
+    pub trade_ts_ms: u64,
     /// Times.
     pub stamp: Stamp,
 }
@@ -215,6 +218,9 @@ pub struct Fill {
     pub fee: Num,
     /// Asset the fee was charged in.
     pub fee_asset: RString,
+    /// When the venue says the fill happened, in milliseconds since the Unix epoch (0 if it
+    /// does not say). `stamp.venue_ts_ms` is the time of the message that carried it.
+    pub trade_ts_ms: u64,
     /// Times.
     pub stamp: Stamp,
 }

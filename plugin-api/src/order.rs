@@ -27,8 +27,12 @@ pub struct NewOrder {
     pub order_type: OrderType,
     /// Limit price (ignored for market orders).
     pub price: Num,
-    /// Quantity in the base asset.
+    /// Quantity in the base asset. Zero for a market buy sized by `quote_qty`.
     pub qty: Num,
+    /// For a market buy only: the amount of the quote asset to spend, in place of `qty`
+    /// (zero: sized by `qty`). A plugin refuses an order that sets both, or that sizes a
+    /// market buy in a way its venue does not take.
+    pub quote_qty: Num,
     /// Client order id (empty: none).
     pub client_id: RString,
 }

@@ -13,8 +13,10 @@ use crate::{PluginError, Venue, VenueConfig};
 /// even when abi_stable's layout check would accept it. Bump it on any change to the
 /// meaning (not only the layout) of the interface.
 ///
-/// History: 1, the first; 2, [`crate::OrderStatus::Unknown`].
-pub const API_VERSION: u32 = 2;
+/// History: 1, the first; 2, [`crate::OrderStatus::Unknown`]; 3, a clock in
+/// `subscribe`/`unsubscribe`, the venue's trade time on [`crate::Trade`] and
+/// [`crate::Fill`], and market buys sized in the quote asset ([`crate::NewOrder::quote_qty`]).
+pub const API_VERSION: u32 = 3;
 
 /// The root module: identity plus the constructor of venue instances.
 ///

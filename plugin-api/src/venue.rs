@@ -39,12 +39,27 @@ pub trait Venue: Send + 'static {
         Ok(Output::default())
     }
 
-    /// Frames that subscribe `topics` on connection `conn`.
-    fn subscribe(&mut self, conn: ConnId, topics: &[Topic]) -> Result<Vec<OutFrame>, PluginError>;
+    /// Frames that subscribe `topics` on connection `conn`, at wall-clock time `now_ms`
+    /// (for venues that stamp or sign their subscribe messages).
+    ///
+    /// The host calls it once per connection with every topic that connection should
+    /// carry (after a reconnect, the same list again); the frames returned are sent in
+    /// order, paced by the connection's `max_outbound_per_sec`. Split a long list into
+    /// several frames when the venue limits a message's size or topic count.
+    fn subscribe(
+        &mut self,
+        conn: ConnId,
+        topics: &[Topic],
+        now_ms: u64,
+    ) -> Result<Vec<OutFrame>, PluginError>;
 
-    /// Frames that unsubscribe `topics` on connection `conn`.
-    fn unsubscribe(&mut self, conn: ConnId, topics: &[Topic])
-        -> Result<Vec<OutFrame>, PluginError>;
+    /// Frames that unsubscribe `topics` on connection `conn`, at wall-clock time `now_ms`.
+    fn unsubscribe(
+        &mut self,
+        conn: ConnId,
+        topics: &[Topic],
+        now_ms: u64,
+    ) -> Result<Vec<OutFrame>, PluginError>;
 
     /// The application-level heartbeat frame for `conn`, if the venue has one.
     fn heartbeat(&mut self, conn: ConnId, now_ms: u64) -> Result<Option<OutFrame>, PluginError> {
@@ -190,16 +205,21 @@ impl<V: Venue> VenueAdapter for Guarded<V> {
         &mut self,
         conn: ConnId,
         topics: RSlice<'_, Topic>,
+        now_ms: u64,
     ) -> RResult<RVec<OutFrame>, PluginError> {
-        self.call_mut(|v| v.subscribe(conn, topics.as_slice()).map(RVec::from))
+        self.call_mut(|v| v.subscribe(conn, topics.as_slice(), now_ms).map(RVec::from))
     }
 
     fn unsubscribe(
         &mut self,
         conn: ConnId,
         topics: RSlice<'_, Topic>,
+        now_ms: u64,
     ) -> RResult<RVec<OutFrame>, PluginError> {
-        self.call_mut(|v| v.unsubscribe(conn, topics.as_slice()).map(RVec::from))
+        self.call_mut(|v| {
+            v.unsubscribe(conn, topics.as_slice(), now_ms)
+                .map(RVec::from)
+        })
     }
 
     fn heartbeat(&mut self, conn: ConnId, now_ms: u64) -> RResult<ROption<OutFrame>, PluginError> {

@@ -231,6 +231,7 @@ mod tests {
             order_type: plugin_api::OrderType::Limit,
             price: plugin_api::Num::ZERO,
             qty: plugin_api::Num::ZERO,
+            quote_qty: plugin_api::Num::ZERO,
             client_id: "".into(),
         };
         // Built, never run: the futures' types are what is checked.

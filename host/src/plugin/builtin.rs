@@ -41,8 +41,8 @@ type Create = dyn Fn(VenueConfig) -> RResult<VenueAdapterBox, PluginError> + Sen
 /// # impl plugin_api::Venue for MyVenue {
 /// #     fn describe(&self) -> VenueDescriptor { unimplemented!() }
 /// #     fn resolve(&self, _: &str) -> Option<Instrument> { None }
-/// #     fn subscribe(&mut self, _: ConnId, _: &[Topic]) -> Result<Vec<OutFrame>, PluginError> { Ok(vec![]) }
-/// #     fn unsubscribe(&mut self, _: ConnId, _: &[Topic]) -> Result<Vec<OutFrame>, PluginError> { Ok(vec![]) }
+/// #     fn subscribe(&mut self, _: ConnId, _: &[Topic], _: u64) -> Result<Vec<OutFrame>, PluginError> { Ok(vec![]) }
+/// #     fn unsubscribe(&mut self, _: ConnId, _: &[Topic], _: u64) -> Result<Vec<OutFrame>, PluginError> { Ok(vec![]) }
 /// #     fn on_frame(&mut self, _: ConnId, _: InFrame<'_>, _: u64) -> Result<Output, PluginError> { Ok(Output::default()) }
 /// # }
 /// // The constructor a plugin file passes to `export_venue_plugin!`.

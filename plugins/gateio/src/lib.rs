@@ -313,7 +313,12 @@ impl Venue for GateioVenue {
         }
     }
 
-    fn subscribe(&mut self, conn: ConnId, topics: &[Topic]) -> Result<Vec<OutFrame>, PluginError> {
+    fn subscribe(
+        &mut self,
+        conn: ConnId,
+        topics: &[Topic],
+        _now_ms: u64,
+    ) -> Result<Vec<OutFrame>, PluginError> {
         self.channel_frames(conn, topics, "subscribe")
     }
 
@@ -321,6 +326,7 @@ impl Venue for GateioVenue {
         &mut self,
         conn: ConnId,
         topics: &[Topic],
+        _now_ms: u64,
     ) -> Result<Vec<OutFrame>, PluginError> {
         self.channel_frames(conn, topics, "unsubscribe")
     }

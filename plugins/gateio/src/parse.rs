@@ -412,18 +412,19 @@ fn classify(env: Frame<'_>, received_ns: u64) -> Result<Parsed<'_>, ParseError> 
                 Body::Trade(r) => Some(r),
                 _ => None,
             })?;
-            let ts = r
+            let trade_ts_ms = r
                 .create_time_ms
                 .and_then(raw_ms)
                 .or(r.create_time.map(|s| s.saturating_mul(1000)))
-                .unwrap_or(fallback_ms);
+                .unwrap_or(0);
             Ok(Parsed::Trade(Trade {
                 instrument: instrument(r.currency_pair)?,
                 trade_id: raw_text(r.id).into(),
                 price: num(r.price)?,
                 qty: num(r.amount)?,
                 side: side(r.side)?,
-                stamp: stamp(ts),
+                trade_ts_ms,
+                stamp: stamp(fallback_ms),
             }))
         }
         "spot.order_book_update" => {
@@ -697,11 +698,11 @@ pub(crate) fn fill(
             }
         }
     };
-    let ts = t
+    let trade_ts_ms = t
         .create_time_ms
         .and_then(raw_ms)
         .or(t.create_time.map(|s| s.saturating_mul(1000)))
-        .unwrap_or(fallback_ms);
+        .unwrap_or(0);
     Ok(Fill {
         instrument: inst,
         order_id: raw_text(t.order_id).into(),
@@ -711,8 +712,9 @@ pub(crate) fn fill(
         qty: num(t.amount)?,
         fee: num(t.fee.unwrap_or("0"))?,
         fee_asset,
+        trade_ts_ms,
         stamp: Stamp {
-            venue_ts_ms: ts,
+            venue_ts_ms: fallback_ms,
             received_ns,
         },
     })
@@ -791,7 +793,11 @@ mod tests {
             )
         );
         assert_eq!(f.fee_asset.as_str(), "USDT");
-        assert_eq!(f.stamp.venue_ts_ms, 1_790_000_000_123);
+        assert_eq!(f.trade_ts_ms, 1_790_000_000_123, "the venue's trade time");
+        assert_eq!(
+            f.stamp.venue_ts_ms, 0,
+            "the message time, given by the caller"
+        );
         // The venue's `fee_currency` is taken as given, even when it is not the asset the side
         // receives; without it, that asset is assumed (base for a buy).
         let other = MAKER_SELL.replace(r#""fee_currency":"USDT""#, r#""fee_currency":"GT""#);

@@ -177,7 +177,7 @@ impl Harness {
                 instrument: Instrument::new("", p).unwrap(),
             })
             .collect();
-        let frames = venue.subscribe(conn, &topics).unwrap();
+        let frames = venue.subscribe(conn, &topics, 0).unwrap();
         assert_eq!(frames.len(), 10);
         Harness {
             venue,

@@ -131,6 +131,7 @@ fn subscribe_frames_and_heartbeat() {
                 t(StreamKind::Depth, "BTC/USDT"),
                 t(StreamKind::Trades, "BTC/USDT"),
             ],
+            0,
         )
         .unwrap();
     let texts: Vec<serde_json::Value> = frames
@@ -157,12 +158,12 @@ fn subscribe_frames_and_heartbeat() {
         br#"{"time":1700000000,"channel":"spot.ping"}"#
     );
     assert!(
-        v.subscribe(ConnId(1), &[t(StreamKind::Orders, "BTC/USDT")])
+        v.subscribe(ConnId(1), &[t(StreamKind::Orders, "BTC/USDT")], 0)
             .is_err(),
         "no credentials"
     );
     let un = v
-        .unsubscribe(ConnId(1), &[t(StreamKind::Depth, "BTC/USDT")])
+        .unsubscribe(ConnId(1), &[t(StreamKind::Depth, "BTC/USDT")], 0)
         .unwrap();
     assert!(std::str::from_utf8(un[0].data.as_slice())
         .unwrap()
@@ -254,6 +255,7 @@ fn refused_credentials_are_reported_naming_the_keys() {
         order_type: OrderType::Limit,
         price: Num::parse("1").unwrap(),
         qty: Num::parse("0.01").unwrap(),
+        quote_qty: Num::ZERO,
         client_id: "c1".into(),
     };
     v.place_order(&order, 5).unwrap();

@@ -216,7 +216,11 @@ fn spot_check_exact_fields() {
         (t.price, t.qty, t.side),
         (n("0.4705"), n("16.47"), Side::Sell)
     );
-    assert_eq!(t.stamp.venue_ts_ms, 1606292218213);
+    assert_eq!(
+        (t.trade_ts_ms, t.stamp.venue_ts_ms),
+        (1606292218213, 1606292218231),
+        "the trade's time and the message's"
+    );
 
     let doc = jsonl("samples/doc_ws_examples.jsonl");
     let Event::Depth(d) = one(&doc[8]["json"].to_string()) else {
@@ -253,7 +257,11 @@ fn spot_check_exact_fields() {
     );
     assert_eq!((f.price, f.qty, f.fee), (n("10000"), n("1"), n("0.002")));
     assert_eq!((f.side, f.fee_asset.as_str()), (Side::Sell, "USDT"));
-    assert_eq!(f.stamp.venue_ts_ms, 1605176741123);
+    assert_eq!(
+        (f.trade_ts_ms, f.stamp.venue_ts_ms),
+        (1605176741123, 1605176741763),
+        "the fill's time and the message's"
+    );
 
     let Event::Balance(b) = one(&doc[19]["json"].to_string()) else {
         panic!()
@@ -267,7 +275,7 @@ fn spot_check_exact_fields() {
         panic!()
     };
     assert_eq!(
-        (t.price, t.side, t.stamp.venue_ts_ms),
-        (n("47395.009"), Side::Buy, 1631824310261)
+        (t.price, t.side, t.trade_ts_ms, t.stamp.venue_ts_ms),
+        (n("47395.009"), Side::Buy, 1631824310261, 1631824310000)
     );
 }

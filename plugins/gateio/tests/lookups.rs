@@ -23,6 +23,7 @@ fn order(client_id: &str) -> NewOrder {
         order_type: OrderType::Limit,
         price: Num::parse("65000").unwrap(),
         qty: Num::parse("0.001").unwrap(),
+        quote_qty: Num::ZERO,
         client_id: client_id.into(),
     }
 }

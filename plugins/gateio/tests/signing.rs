@@ -82,7 +82,7 @@ fn ws_auth_recipe() {
         kind: plugin_api::StreamKind::Orders,
         instrument: Instrument::default(),
     };
-    let frames = v.subscribe(plugin_api::ConnId(2), &[topic]).unwrap();
+    let frames = v.subscribe(plugin_api::ConnId(2), &[topic], 0).unwrap();
     let f: serde_json::Value = serde_json::from_slice(frames[0].data.as_slice()).unwrap();
     assert_eq!(f["channel"], "spot.orders");
     assert_eq!(f["payload"], serde_json::json!(["!all"]));
@@ -100,6 +100,7 @@ fn place_and_cancel_requests() {
         order_type: OrderType::Limit,
         price: Num::parse("65000").unwrap(),
         qty: Num::parse("0.001").unwrap(),
+        quote_qty: Num::ZERO,
         client_id: "abc123".into(),
     };
     let r = v.place_order(&order, 5).unwrap();

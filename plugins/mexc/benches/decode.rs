@@ -72,7 +72,7 @@ fn synced_venue() -> Mexc {
         kind: StreamKind::Depth,
         instrument: Instrument::new("BTC/USDT", "BTCUSDT").unwrap(),
     };
-    v.subscribe(ConnId(1), &[topic]).unwrap();
+    v.subscribe(ConnId(1), &[topic], 0).unwrap();
     let out = v.on_frame(ConnId(1), binary(&depth(1, 1)), 0).unwrap();
     let plugin_api::Action::Rest(req) = &out.actions[0] else {
         panic!("no snapshot request")

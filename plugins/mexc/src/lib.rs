@@ -348,7 +348,12 @@ impl Venue for Mexc {
         Ok(out)
     }
 
-    fn subscribe(&mut self, conn: ConnId, topics: &[Topic]) -> Result<Vec<OutFrame>, PluginError> {
+    fn subscribe(
+        &mut self,
+        conn: ConnId,
+        topics: &[Topic],
+        _now_ms: u64,
+    ) -> Result<Vec<OutFrame>, PluginError> {
         let mut channels = Vec::new();
         for topic in topics {
             let Some((channel, instrument)) = self.channel(topic) else {
@@ -378,6 +383,7 @@ impl Venue for Mexc {
         &mut self,
         conn: ConnId,
         topics: &[Topic],
+        _now_ms: u64,
     ) -> Result<Vec<OutFrame>, PluginError> {
         let mut channels = Vec::new();
         for topic in topics {

@@ -126,6 +126,7 @@ pub fn decode(data: &[u8], symbols: &SymbolMap, received_ns: u64) -> Result<Deco
                     qty: num(&d.quantity, "quantity")?,
                     side: side(d.trade_type)?,
                     trade_id: d.trade_id.into(),
+                    trade_ts_ms: u64::try_from(d.time).unwrap_or(0),
                     stamp,
                 }));
             }
@@ -167,6 +168,7 @@ pub fn decode(data: &[u8], symbols: &SymbolMap, received_ns: u64) -> Result<Deco
             qty: num(&d.quantity, "quantity")?,
             fee: num_or_zero(&d.fee_amount, "feeAmount")?,
             fee_asset: d.fee_currency.into(),
+            trade_ts_ms: u64::try_from(d.time).unwrap_or(0),
             stamp,
         })],
         Body::PrivateAccount(a) => vec![Event::Balance(Balance {

@@ -439,6 +439,7 @@ mod tests {
             order_type: OrderType::Limit,
             price: Num::parse("84270.01").unwrap(),
             qty: Num::parse("0.0010").unwrap(),
+            quote_qty: Num::ZERO,
             client_id: "my id/1".into(),
         };
         let r = place_order(9, &order);

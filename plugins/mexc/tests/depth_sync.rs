@@ -25,7 +25,7 @@ fn venue() -> Mexc {
         kind: StreamKind::Depth,
         instrument: Instrument::new("BTC/USDT", "").unwrap(),
     };
-    let frames = v.subscribe(CONN, &[topic]).unwrap();
+    let frames = v.subscribe(CONN, &[topic], 0).unwrap();
     let text = std::str::from_utf8(&frames[0].data).unwrap().to_owned();
     assert_eq!(
         text,
@@ -274,7 +274,7 @@ fn limit_depth_mode_subscribes_the_limit_channel() {
         kind: StreamKind::Depth,
         instrument: Instrument::new("ETH/USDT", "ETHUSDT").unwrap(),
     };
-    let frames = v.subscribe(CONN, &[topic]).unwrap();
+    let frames = v.subscribe(CONN, &[topic], 0).unwrap();
     assert_eq!(
         std::str::from_utf8(&frames[0].data).unwrap(),
         r#"{"method":"SUBSCRIPTION","params":["spot@public.limit.depth.v3.api.pb@ETHUSDT@20"]}"#

@@ -39,7 +39,7 @@ fn venue() -> Mexc {
         kind: StreamKind::Depth,
         instrument: plugin_api::Instrument::new("BTC/USDT", "BTCUSDT").unwrap(),
     };
-    v.subscribe(ConnId(1), &[topic]).unwrap();
+    v.subscribe(ConnId(1), &[topic], 0).unwrap();
     v
 }
 

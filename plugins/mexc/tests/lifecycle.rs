@@ -238,7 +238,7 @@ fn private_pushes_become_order_fill_and_balance_events() {
             instrument: Instrument::default(),
         })
         .collect();
-    let frames = v.subscribe(conn, &topics).unwrap();
+    let frames = v.subscribe(conn, &topics, 0).unwrap();
     assert_eq!(
         std::str::from_utf8(&frames[0].data).unwrap(),
         r#"{"method":"SUBSCRIPTION","params":["spot@private.orders.v3.api.pb","spot@private.deals.v3.api.pb","spot@private.account.v3.api.pb"]}"#
@@ -330,6 +330,7 @@ fn orders_place_cancel_and_answers() {
         order_type: OrderType::Limit,
         price: Num::parse("0.1").unwrap(),
         qty: Num::parse("50").unwrap(),
+        quote_qty: Num::ZERO,
         client_id: "c-1".into(),
     };
     let req = v.place_order(&order, 11).unwrap();
@@ -531,6 +532,7 @@ fn refused_credentials_are_reported_naming_the_keys() {
         order_type: OrderType::Limit,
         price: Num::parse("1").unwrap(),
         qty: Num::parse("2").unwrap(),
+        quote_qty: Num::ZERO,
         client_id: "c1".into(),
     };
     let req = v.place_order(&order, 7).unwrap();

@@ -32,6 +32,7 @@ fn order(client_id: &str) -> NewOrder {
         order_type: OrderType::Limit,
         price: Num::parse("0.1").unwrap(),
         qty: Num::parse("50").unwrap(),
+        quote_qty: Num::ZERO,
         client_id: client_id.into(),
     }
 }

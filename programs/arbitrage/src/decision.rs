@@ -291,6 +291,7 @@ impl Decider {
                 order_type: OrderType::Limit,
                 price: Num::from(price),
                 qty: Num::from(c.spread.qty),
+                quote_qty: Num::ZERO,
                 client_id: key.client_id(&self.prefix)?.into(),
             },
             taker_fee: self.fee(venue),

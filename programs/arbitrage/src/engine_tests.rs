@@ -85,6 +85,7 @@ fn fill(order_id: &str, side: Side, price: &str, qty: &str, fee: &str) -> Event 
         qty: Num::parse(qty).unwrap(),
         fee: Num::parse(fee).unwrap(),
         fee_asset: "USDT".into(),
+        trade_ts_ms: 0,
         stamp: Stamp {
             venue_ts_ms: 0,
             received_ns: T0 + 5 * MS,

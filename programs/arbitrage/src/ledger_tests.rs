@@ -44,6 +44,7 @@ fn opportunity(id: u64, ask: &str, bid: &str, qty: &str) -> Opportunity {
                 order_type: OrderType::Limit,
                 price: Num::parse(price).unwrap(),
                 qty: Num::parse(qty).unwrap(),
+                quote_qty: Num::ZERO,
                 client_id: key.client_id("arb").unwrap().into(),
             },
             taker_fee: Bps(d(fee)),
@@ -91,6 +92,7 @@ fn fill(
         qty: Num::parse(qty).unwrap(),
         fee: Num::parse(fee.0).unwrap(),
         fee_asset: fee.1.into(),
+        trade_ts_ms: 0,
         stamp: Stamp {
             venue_ts_ms: 7,
             received_ns: 200 * MS,

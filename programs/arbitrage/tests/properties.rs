@@ -238,6 +238,7 @@ mod ledger {
                     order_type: OrderType::Limit,
                     price: Num::from(p),
                     qty: Num::from(qty),
+                    quote_qty: Num::ZERO,
                     client_id: key.client_id("arb").unwrap().as_str().into(),
                 },
                 taker_fee: Bps(Decimal::ZERO),
@@ -321,6 +322,7 @@ mod ledger {
                     qty: Num::from(*q),
                     fee: Num::from(fee),
                     fee_asset: "USDT".into(),
+                    trade_ts_ms: 0,
                     stamp: Stamp::default(),
                 };
                 l.on_fill(*venue, &f).unwrap();

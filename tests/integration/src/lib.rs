@@ -271,6 +271,7 @@ pub async fn order_round_trip(
         order_type: OrderType::Limit,
         price: Num::parse(price).unwrap(),
         qty: Num::parse("0.01").unwrap(),
+        quote_qty: Num::ZERO,
         client_id: client_id.into(),
     };
     host.place_order(venue, order("1", "t-rest-1"))
@@ -327,6 +328,7 @@ pub async fn unknown_outcome_round_trip(
         order_type: OrderType::Limit,
         price: Num::parse(price).unwrap(),
         qty: Num::parse("0.01").unwrap(),
+        quote_qty: Num::ZERO,
         client_id: client_id.into(),
     };
     let lookups = |client_id: &str| {

@@ -160,15 +160,21 @@ impl Venue for Panicky {
     fn start(&mut self, now_ms: u64) -> Result<Output, PluginError> {
         self.gate.start(now_ms)
     }
-    fn subscribe(&mut self, conn: ConnId, topics: &[Topic]) -> Result<Vec<OutFrame>, PluginError> {
-        self.gate.subscribe(conn, topics)
+    fn subscribe(
+        &mut self,
+        conn: ConnId,
+        topics: &[Topic],
+        now_ms: u64,
+    ) -> Result<Vec<OutFrame>, PluginError> {
+        self.gate.subscribe(conn, topics, now_ms)
     }
     fn unsubscribe(
         &mut self,
         conn: ConnId,
         topics: &[Topic],
+        now_ms: u64,
     ) -> Result<Vec<OutFrame>, PluginError> {
-        self.gate.unsubscribe(conn, topics)
+        self.gate.unsubscribe(conn, topics, now_ms)
     }
     fn heartbeat(&mut self, conn: ConnId, now_ms: u64) -> Result<Option<OutFrame>, PluginError> {
         self.gate.heartbeat(conn, now_ms)

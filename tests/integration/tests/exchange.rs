@@ -328,6 +328,7 @@ fn orders_placed_through_the_exchange_come_back_as_updates_fills_and_balances() 
                 order_type: OrderType::Limit,
                 price: Num::parse(price).unwrap(),
                 qty: Num::parse("0.01").unwrap(),
+                quote_qty: Num::ZERO,
                 client_id: client_id.into(),
             };
             let of = |id: &'static str, status| {

@@ -81,12 +81,12 @@ impl Port for Instance {
             let frames = match subscribe {
                 true => {
                     self.driver
-                        .call(|a| a.subscribe(conn, topics).map(rehome))
+                        .call(|a| a.subscribe(conn, topics, now_ms()).map(rehome))
                         .await
                 }
                 false => {
                     self.driver
-                        .call(|a| a.unsubscribe(conn, topics).map(rehome))
+                        .call(|a| a.unsubscribe(conn, topics, now_ms()).map(rehome))
                         .await
                 }
             };

@@ -117,11 +117,16 @@ impl Venue for Counter {
         })
     }
 
-    fn subscribe(&mut self, _: ConnId, _: &[Topic]) -> Result<Vec<OutFrame>, PluginError> {
+    fn subscribe(&mut self, _: ConnId, _: &[Topic], _: u64) -> Result<Vec<OutFrame>, PluginError> {
         Ok(Vec::new())
     }
 
-    fn unsubscribe(&mut self, _: ConnId, _: &[Topic]) -> Result<Vec<OutFrame>, PluginError> {
+    fn unsubscribe(
+        &mut self,
+        _: ConnId,
+        _: &[Topic],
+        _: u64,
+    ) -> Result<Vec<OutFrame>, PluginError> {
         Ok(Vec::new())
     }
 
@@ -154,6 +159,7 @@ impl Venue for Counter {
                 price: Num::from(plugin_api::Decimal::from(self.ticks)),
                 qty,
                 side: Side::Buy,
+                trade_ts_ms: now_ms,
                 stamp: Stamp {
                     venue_ts_ms: now_ms,
                     received_ns: now_ms * 1_000_000,

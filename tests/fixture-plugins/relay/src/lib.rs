@@ -129,7 +129,12 @@ impl Venue for Relay {
         }
     }
 
-    fn subscribe(&mut self, _: ConnId, topics: &[Topic]) -> Result<Vec<OutFrame>, PluginError> {
+    fn subscribe(
+        &mut self,
+        _: ConnId,
+        topics: &[Topic],
+        _: u64,
+    ) -> Result<Vec<OutFrame>, PluginError> {
         let mut frames = Vec::with_capacity(topics.len());
         for topic in topics {
             let inst = self.complete(topic)?;
@@ -145,7 +150,12 @@ impl Venue for Relay {
 
     /// Stops attributing frames to an unsubscribed instrument; sends nothing (the relay has
     /// no unsubscribe template, and the host closes a connection left without topics).
-    fn unsubscribe(&mut self, _: ConnId, topics: &[Topic]) -> Result<Vec<OutFrame>, PluginError> {
+    fn unsubscribe(
+        &mut self,
+        _: ConnId,
+        topics: &[Topic],
+        _: u64,
+    ) -> Result<Vec<OutFrame>, PluginError> {
         for topic in topics {
             let symbol = topic.instrument.symbol;
             if self.instrument.is_some_and(|i| i.symbol == symbol) {
