@@ -1,0 +1,184 @@
+//! The descriptor check: what the host's resource graph and connection pools need from it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use plugin_api::{ResourceKind, VenueDescriptor};
+
+/// Everything wrong with `d`, one sentence each; empty when it is valid.
+pub(crate) fn problems(d: &VenueDescriptor) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut kinds: BTreeMap<&str, ResourceKind> = BTreeMap::new();
+    for r in d.resources.iter() {
+        if kinds.insert(r.name.as_str(), r.kind).is_some() {
+            out.push(format!("resource `{}` is declared twice", r.name));
+        }
+    }
+    let mut declared = |name: &str, kind: ResourceKind, what: &str| match kinds.get(name) {
+        None => out.push(format!(
+            "{what} `{name}` is not in `resources` (declare it as a {} resource)",
+            kind.name()
+        )),
+        Some(k) if *k != kind => out.push(format!(
+            "{what} `{name}` is in `resources` as a {}, not a {}",
+            k.name(),
+            kind.name()
+        )),
+        Some(_) => {}
+    };
+    for c in d.connections.iter() {
+        declared(c.name.as_str(), ResourceKind::Connection, "connection");
+    }
+    if let Some(rest) = d.rest.as_ref().into_option() {
+        declared(rest.name.as_str(), ResourceKind::RestClient, "REST client");
+    }
+    for l in d.rate_limits.iter() {
+        declared(l.name.as_str(), ResourceKind::RateLimiter, "rate limiter");
+    }
+    for t in d.timers.iter() {
+        declared(t.name.as_str(), ResourceKind::Timer, "timer");
+    }
+    for r in d.resources.iter() {
+        for dep in r.depends_on.iter() {
+            if !kinds.contains_key(dep.as_str()) {
+                out.push(format!(
+                    "resource `{}` depends on `{dep}`, which is not declared",
+                    r.name
+                ));
+            }
+        }
+    }
+    if let Some(cycle) = cycle(d) {
+        out.push(format!("dependency cycle: {}", cycle.join(" → ")));
+    }
+    for kind in d.streams.iter() {
+        if !d.connections.iter().any(|c| c.kinds.contains(kind)) {
+            out.push(format!(
+                "stream kind `{}` is declared but no connection carries it",
+                kind.name()
+            ));
+        }
+    }
+    out
+}
+
+/// A dependency cycle, as the names along it (first name repeated at the end).
+fn cycle(d: &VenueDescriptor) -> Option<Vec<String>> {
+    let edges: BTreeMap<&str, Vec<&str>> = d
+        .resources
+        .iter()
+        .map(|r| {
+            (
+                r.name.as_str(),
+                r.depends_on.iter().map(|s| s.as_str()).collect(),
+            )
+        })
+        .collect();
+    let mut done: BTreeSet<&str> = BTreeSet::new();
+    for start in edges.keys() {
+        let mut path: Vec<&str> = Vec::new();
+        if let Some(c) = visit(start, &edges, &mut path, &mut done) {
+            return Some(c);
+        }
+    }
+    None
+}
+
+fn visit<'a>(
+    node: &'a str,
+    edges: &BTreeMap<&'a str, Vec<&'a str>>,
+    path: &mut Vec<&'a str>,
+    done: &mut BTreeSet<&'a str>,
+) -> Option<Vec<String>> {
+    if let Some(at) = path.iter().position(|n| *n == node) {
+        let mut c: Vec<String> = path[at..].iter().map(|s| (*s).to_owned()).collect();
+        c.push(node.to_owned());
+        return Some(c);
+    }
+    if done.contains(node) {
+        return None;
+    }
+    path.push(node);
+    for next in edges.get(node).into_iter().flatten() {
+        if let Some(c) = visit(next, edges, path, done) {
+            return Some(c);
+        }
+    }
+    path.pop();
+    done.insert(node);
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use abi_stable::std_types::{ROption, RVec};
+    use plugin_api::{
+        ConnectionDecl, OpenMode, RateLimitDecl, ResourceDecl, StreamKind, TimerDecl,
+    };
+
+    use super::*;
+
+    fn base() -> VenueDescriptor {
+        VenueDescriptor {
+            venue: "v".into(),
+            version: "1".into(),
+            streams: vec![StreamKind::Trades].into(),
+            trading: false,
+            connections: vec![ConnectionDecl {
+                name: "ws".into(),
+                url: "wss://x".into(),
+                open: OpenMode::OnDemand,
+                kinds: vec![StreamKind::Trades].into(),
+                max_subscriptions: 0,
+                max_lifetime_ms: 0,
+                max_outbound_per_sec: 0,
+                heartbeat_ms: 0,
+                stale_after_ms: 0,
+            }]
+            .into(),
+            rest: ROption::RNone,
+            rate_limits: RVec::new(),
+            timers: RVec::new(),
+            resources: vec![ResourceDecl::new("ws", ResourceKind::Connection)].into(),
+        }
+    }
+
+    #[test]
+    fn a_valid_descriptor_has_no_problems() {
+        assert_eq!(problems(&base()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn each_problem_is_named() {
+        let mut d = base();
+        d.resources
+            .push(ResourceDecl::new("ws", ResourceKind::Connection));
+        d.resources
+            .push(ResourceDecl::new("a", ResourceKind::Stream).depends_on("b"));
+        d.resources
+            .push(ResourceDecl::new("b", ResourceKind::Stream).depends_on("a"));
+        d.resources
+            .push(ResourceDecl::new("c", ResourceKind::Stream).depends_on("gone"));
+        d.timers.push(TimerDecl {
+            name: "tick".into(),
+            period_ms: 1,
+        });
+        d.rate_limits.push(RateLimitDecl {
+            name: "a".into(),
+            capacity: 1,
+            window_ms: 1,
+            per_instrument: false,
+        });
+        d.streams.push(StreamKind::Depth);
+        let p = problems(&d).join("\n");
+        for want in [
+            "resource `ws` is declared twice",
+            "timer `tick` is not in `resources`",
+            "rate limiter `a` is in `resources` as a stream, not a rate_limiter",
+            "resource `c` depends on `gone`, which is not declared",
+            "dependency cycle: a → b → a",
+            "stream kind `depth` is declared but no connection carries it",
+        ] {
+            assert!(p.contains(want), "{p}\nshould contain: {want}");
+        }
+    }
+}
