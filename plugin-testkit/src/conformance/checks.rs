@@ -173,8 +173,7 @@ pub(super) fn never_panics(
             match h.feed(conn, m.kind, &m.data) {
                 Err(TestkitError::Plugin { error, .. }) if error.kind == ErrorKind::Panic => {
                     failures.push(format!(
-                        "seed {seed:#x}, frame of line {} mutation #{i} ({}): panicked: {}; \
-                         mutated frame: {}",
+                        "frame of line {} mutation #{i} ({}): {}; mutated frame: {}",
                         src.line,
                         m.what,
                         error.message,
@@ -193,7 +192,7 @@ pub(super) fn never_panics(
             sources.len()
         )),
         n => Err(format!(
-            "{n} of {tried} mutations panicked; {}",
+            "{n} of {tried} mutations panicked (seed {seed:#x}); {}",
             failures
                 .iter()
                 .take(SHOWN_FAILURES)

@@ -129,7 +129,8 @@ impl fmt::Display for Report {
         for c in &self.checks {
             match &c.result {
                 Ok(m) => writeln!(f, "  ok   {}: {m}", c.check)?,
-                Err(m) => writeln!(f, "  FAIL {}: {m}", c.check)?,
+                // The message starts with the check's name.
+                Err(m) => writeln!(f, "  FAIL {m}")?,
             }
         }
         Ok(())
