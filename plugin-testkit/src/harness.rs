@@ -37,7 +37,8 @@ struct Conn {
 /// [`Harness::disconnect`] / [`Harness::reconnect`] (as the host keeps it when a socket
 /// drops and reconnects). `subscribe` resolves symbols first and hands the plugin every
 /// topic of the call at once, as the host does for one connection. Actions are recorded,
-/// not carried out: REST requests wait in [`Harness::pending_requests`] until answered,
+/// not carried out: REST requests wait in [`Harness::pending_requests`] (signed through
+/// the plugin's `sign` when they ask to be, as the host sends them) until answered,
 /// `ArmTimer` / `CancelTimer` keep [`Harness::armed_timers`], and frames to send are in
 /// [`Outcome::sent`].
 pub struct Harness {
@@ -173,6 +174,7 @@ impl Harness {
         match result {
             RResult::ROk(output) => {
                 let output = rehome(output);
+                self.outcome.add_output(&output);
                 for action in output.actions.iter() {
                     match action {
                         Action::ArmTimer(name) => {
@@ -181,14 +183,26 @@ impl Harness {
                         Action::CancelTimer(name) => {
                             self.armed.remove(name.as_str());
                         }
-                        Action::Rest(request) => self.pending.push(request.clone()),
+                        Action::Rest(request) => self.submit(request.clone()),
                         _ => {}
                     }
                 }
-                self.outcome.add_output(&output);
                 Ok(output)
             }
             RResult::RErr(error) => Err(self.fail(call, &error)),
+        }
+    }
+
+    /// Makes a request pending, signed first if it asks to be, as the host sends it. A
+    /// request whose signing fails is dropped (the host fails it the same way); the error
+    /// is in the outcome.
+    fn submit(&mut self, request: RestRequest) {
+        if !request.signed {
+            self.pending.push(request);
+            return;
+        }
+        if let Ok(signed) = self.sign(request) {
+            self.pending.push(signed);
         }
     }
 
@@ -551,7 +565,7 @@ impl Harness {
             RResult::ROk(r) => {
                 let r = rehome(r);
                 self.outcome.add_request(&r);
-                self.pending.push(r.clone());
+                self.submit(r.clone());
                 Ok(r)
             }
             RResult::RErr(e) => Err(self.fail(call, &e)),

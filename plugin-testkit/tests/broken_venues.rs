@@ -307,3 +307,27 @@ fn a_failed_assertion_says_what_was_produced_instead() {
     assert!(message.contains("events: trades×1"), "{message}");
     assert!(message.contains("arm_timer×1"), "{message}");
 }
+
+#[test]
+fn a_panic_is_reported_as_a_panic_and_the_instance_then_refuses_calls() {
+    let plugin = Plugin::linked("toy", create);
+    let mut h = plugin.harness(r#"{"flaw":"panic"}"#).unwrap();
+    let conn = h.open("ws").unwrap();
+    let e = h.feed_text(conn, "{").unwrap_err();
+    let plugin_testkit::TestkitError::Plugin { call, error, .. } = e else {
+        panic!("{e}")
+    };
+    assert_eq!(
+        (call, error.kind),
+        ("on_frame", plugin_api::ErrorKind::Panic)
+    );
+    assert_eq!(h.outcome().panics().len(), 1);
+    let again = h.feed_text(conn, "{}").unwrap_err().to_string();
+    assert!(again.contains("Faulted"), "{again}");
+    let outcome = h.take_outcome();
+    let caught = std::panic::catch_unwind(|| {
+        outcome.assert_no_panics();
+    });
+    let message = *caught.unwrap_err().downcast::<String>().unwrap();
+    assert!(message.contains("`on_frame` panicked"), "{message}");
+}

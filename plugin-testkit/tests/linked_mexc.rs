@@ -90,3 +90,16 @@ fn mexc_with_credentials_conforms_and_stops_its_timer() {
         .iter()
         .any(|a| matches!(a, plugin_api::Action::Rest(r) if r.method == "DELETE")));
 }
+
+#[test]
+fn signed_requests_wait_signed_as_the_host_sends_them() {
+    let mut h = plugin().harness(PRIVATE).unwrap();
+    h.start().unwrap();
+    let account = h
+        .pending_requests()
+        .iter()
+        .find(|r| r.path == "/api/v3/account")
+        .expect("the account read is pending");
+    assert!(account.query.contains("signature="), "{account:?}");
+    assert!(h.outcome().errors().is_empty(), "{}", h.outcome().summary());
+}
