@@ -71,12 +71,19 @@ pub struct Header {
     pub value: RString,
 }
 
+/// The bit set in every REST tag a plugin chooses itself and clear in every tag the host
+/// chooses (see [`RestRequest::tag`]).
+pub const PLUGIN_TAG_BIT: u64 = 1 << 63;
+
 /// A REST request the plugin wants made; the host rate-limits, signs (through
 /// [`crate::Venue::sign`]), sends and returns the answer to [`crate::Venue::on_rest_response`].
 #[repr(C)]
 #[derive(StableAbi, Clone, PartialEq, Debug)]
 pub struct RestRequest {
-    /// Chosen by the plugin and handed back with the response.
+    /// Handed back with the response. The host picks the tags of
+    /// [`crate::Venue::place_order`] and [`crate::Venue::cancel_order`] requests: counting
+    /// up from 1, top bit ([`PLUGIN_TAG_BIT`]) clear. Requests the plugin makes itself
+    /// carry tags with that bit set ([`crate::kit::Tags`]), so the two never collide.
     pub tag: u64,
     /// `GET`, `POST`, `PUT`, `DELETE`, ...
     pub method: RString,

@@ -9,13 +9,21 @@
 //! # Writing a plugin
 //!
 //! 1. Make a `cdylib` crate depending on `plugin-api` and `abi_stable`.
-//! 2. Implement [`Venue`] for your protocol state: [`Venue::describe`] declares connections
-//!    ([`ConnectionDecl`]), the REST endpoint ([`RestDecl`]), rate limits
-//!    ([`RateLimitDecl`]), timers ([`TimerDecl`]) and the shutdown graph ([`ResourceDecl`]).
-//! 3. Parse prices and sizes with [`Num::parse`] (exact decimals), name instruments with
-//!    [`Instrument`] (`BTC/USDT` plus the venue's own spelling), and report frames you cannot
-//!    use in [`Output::rejects`] instead of panicking.
-//! 4. Export it: `plugin_api::export_venue_plugin!(venue: "myvenue", create: my_constructor);`.
+//! 2. Parse your settings with [`kit::settings::parse`] into a struct of your own
+//!    (credentials as [`kit::Credentials`], a `symbols` list as [`kit::AllowedSymbols`]).
+//! 3. Implement [`Venue`] for your protocol state: [`Venue::describe`] returns a
+//!    [`kit::Descriptor`] built from what differs from the common case (one public
+//!    websocket carrying market data); it derives the connections ([`ConnectionDecl`]), the
+//!    REST endpoint ([`RestDecl`]), rate limits ([`RateLimitDecl`]), timers ([`TimerDecl`])
+//!    and the shutdown graph ([`ResourceDecl`]), and checks them.
+//! 4. Map symbols with [`kit::Symbols`] (`BTC/USDT` ↔ `BTC_USDT`, `BTCUSDT`, `btcusdt`),
+//!    split long subscribe lists with [`kit::batch`], tag your own REST requests with
+//!    [`kit::Tags`]. Parse prices and sizes with [`Num::parse`] (exact decimals), and report
+//!    frames you cannot use with [`Output::reject`] instead of panicking.
+//! 5. Export it: `plugin_api::export_venue_plugin!(venue: "myvenue", create: my_constructor);`.
+//!
+//! The [`kit`] is compiled into your plugin and crosses no boundary; its module doc lists
+//! what it covers.
 //!
 //! An order whose place answer was lost (a 5xx, a timeout) is looked up until the venue
 //! says what became of it; [`RetryPolicy`], [`Attempts`] and [`Deferred`] pace those lookups
@@ -38,6 +46,7 @@ mod error;
 mod event;
 mod guard;
 mod io;
+pub mod kit;
 mod num;
 mod order;
 mod retry;
@@ -60,7 +69,7 @@ pub use event::{
 pub use guard::guard;
 pub use io::{
     Action, ConnId, FrameKind, Header, InFrame, OutFrame, Output, Reject, RestRequest,
-    RestResponse, Topic, Topics, VenueConfig,
+    RestResponse, Topic, Topics, VenueConfig, PLUGIN_TAG_BIT,
 };
 pub use num::{Num, NumError};
 pub use order::{CancelOrder, NewOrder, OrderType};

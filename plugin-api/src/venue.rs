@@ -114,13 +114,15 @@ pub trait Venue: Send + 'static {
         Ok(Output::default())
     }
 
-    /// The REST request that places `order`; its response goes to `on_rest_response`.
+    /// The REST request that places `order`, carrying `tag`; its response goes to
+    /// `on_rest_response`. The host's tags have [`crate::PLUGIN_TAG_BIT`] clear.
     fn place_order(&mut self, order: &NewOrder, tag: u64) -> Result<RestRequest, PluginError> {
         let _ = (order, tag);
         Err(PluginError::unsupported("this venue does not trade"))
     }
 
-    /// The REST request that cancels an order.
+    /// The REST request that cancels an order, carrying `tag` (a host tag, as for
+    /// [`Venue::place_order`]).
     fn cancel_order(&mut self, cancel: &CancelOrder, tag: u64) -> Result<RestRequest, PluginError> {
         let _ = (cancel, tag);
         Err(PluginError::unsupported("this venue does not trade"))
