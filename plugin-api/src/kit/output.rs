@@ -41,9 +41,8 @@ impl Reject {
 
 impl Output {
     /// Adds an event.
-    pub fn event(&mut self, event: Event) -> &mut Output {
+    pub fn event(&mut self, event: Event) {
         self.events.push(event);
-        self
     }
 
     /// Adds a reject (see [`Reject::new`]).
@@ -57,20 +56,18 @@ impl Output {
     /// out.reject("unknown_channel", "spot.candles");
     /// assert_eq!(out.rejects[0].reason.as_str(), "unknown_channel");
     /// ```
-    pub fn reject(&mut self, reason: &str, detail: impl AsRef<str>) -> &mut Output {
+    pub fn reject(&mut self, reason: &str, detail: impl AsRef<str>) {
         self.rejects.push(Reject::new(reason, detail));
-        self
     }
 
     /// Adds an action.
-    pub fn action(&mut self, action: Action) -> &mut Output {
+    pub fn action(&mut self, action: Action) {
         self.actions.push(action);
-        self
     }
 
     /// Adds a REST request action.
-    pub fn rest(&mut self, request: RestRequest) -> &mut Output {
-        self.action(Action::Rest(request))
+    pub fn rest(&mut self, request: RestRequest) {
+        self.action(Action::Rest(request));
     }
 
     /// An output holding one reject.
@@ -133,8 +130,8 @@ mod tests {
     fn output_building() {
         let i = Instrument::new("BTC/USDT", "BTC_USDT").unwrap();
         let mut out = Output::rejected("a", "b");
-        out.event(Gap::sequence(i, StreamKind::Depth, 7, Stamp::default()).into())
-            .rest(RestRequest::new(1, "GET", "/x", ""));
+        out.event(Gap::sequence(i, StreamKind::Depth, 7, Stamp::default()).into());
+        out.rest(RestRequest::new(1, "GET", "/x", ""));
         assert_eq!(out.rejects.len(), 1);
         assert!(
             matches!(&out.events[0], Event::Gap(g) if g.reason == GapReason::SequenceGap && g.last_id == 7)

@@ -277,6 +277,9 @@ impl<'de> Visitor<'de> for CredentialsVisitor {
 pub struct AllowedSymbols(Vec<String>);
 
 impl AllowedSymbols {
+    /// Every symbol allowed (the empty list).
+    pub const ALL: AllowedSymbols = AllowedSymbols(Vec::new());
+
     /// A list from normalized symbols; `None` if one is not `BASE/QUOTE`.
     pub fn new<S: Into<String>>(symbols: impl IntoIterator<Item = S>) -> Option<AllowedSymbols> {
         let list: Vec<String> = symbols.into_iter().map(Into::into).collect();

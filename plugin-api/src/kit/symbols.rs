@@ -54,15 +54,17 @@ pub struct Symbols {
 
 impl Symbols {
     /// A venue writing `BASE<sep>QUOTE` in upper case (`BTC_USDT` with `'_'`). The separator
-    /// must be an ASCII character other than a letter or digit.
-    pub fn separated(separator: char) -> Symbols {
-        let sep = u8::try_from(separator)
-            .ok()
-            .filter(|b| b.is_ascii() && !b.is_ascii_alphanumeric());
+    /// must be an ASCII character other than a letter or digit; with any other, nothing maps.
+    /// A `const fn`, so a plugin can keep its mapping in a `static`.
+    pub const fn separated(separator: char) -> Symbols {
+        let usable = separator.is_ascii() && !separator.is_ascii_alphanumeric();
         Symbols {
-            // An unusable separator maps nothing rather than panicking.
-            separator: Some(sep.unwrap_or(0)),
-            ..Symbols::joined()
+            // 0 marks an unusable separator: nothing maps, rather than a panic.
+            separator: Some(if usable { separator as u8 } else { 0 }),
+            case: Case::Upper,
+            any_case: false,
+            quotes: Vec::new(),
+            allowed: AllowedSymbols::ALL,
         }
     }
 

@@ -7,7 +7,7 @@ use plugin_api::{
     Action, Event, Output, PluginError, Reread, RereadFailed, RestResponse, RetryPolicy,
 };
 
-use crate::{credentials_refused, reject, rest, short_error, GateioVenue, Later, Pending};
+use crate::{credentials_refused, rest, short_error, GateioVenue, Later, Pending};
 
 /// One of the reads that make up the account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,11 +67,11 @@ impl GateioVenue {
             match read {
                 AccountRead::Balances => match rest::parse_accounts(body, received_ns) {
                     Ok(v) => out.events.extend(v.into_iter().map(Event::Balance)),
-                    Err(e) => reject(out, "malformed", e.detail()),
+                    Err(e) => out.reject("malformed", e.detail()),
                 },
                 AccountRead::OpenOrders => match rest::parse_open_orders(body, received_ns) {
                     Ok(v) => out.events.extend(v.into_iter().map(Event::Order)),
-                    Err(e) => reject(out, "malformed", e.detail()),
+                    Err(e) => out.reject("malformed", e.detail()),
                 },
             }
             return Ok(());
@@ -80,7 +80,7 @@ impl GateioVenue {
             return Err(credentials_refused(read.route(), &short_error(resp)));
         }
         if !rest::worth_retrying(resp.status) {
-            reject(out, "rest_failed", short_error(resp));
+            out.reject("rest_failed", short_error(resp));
             return Ok(());
         }
         let now_ms = received_ns / 1_000_000;
@@ -92,8 +92,7 @@ impl GateioVenue {
                 self.later
                     .defer(due, Later::Account(read, round), &mut out.actions)
             }
-            RereadFailed::Exhausted(tries) => reject(
-                out,
+            RereadFailed::Exhausted(tries) => out.reject(
                 "account_read_failed",
                 format!(
                     "{}: could not read the account after {tries} tries: {}",

@@ -5,8 +5,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use abi_stable::std_types::RVec;
 use plugin_api::{
-    ConnId, Decimal, DepthUpdate, Event, Gap, GapReason, Instrument, Level, Num, Output, Reject,
-    Stamp, StreamKind,
+    ConnId, Decimal, DepthUpdate, Event, Gap, Instrument, Level, Num, Output, Stamp, StreamKind,
 };
 
 /// Updates kept while waiting for a snapshot; older ones are dropped (and counted) beyond it.
@@ -116,13 +115,6 @@ pub struct BookSync {
     base_id: u64,
 }
 
-fn reject(out: &mut Output, reason: &str, detail: String) {
-    out.rejects.push(Reject {
-        reason: reason.into(),
-        detail: detail.into(),
-    });
-}
-
 impl BookSync {
     /// A new, unsynchronized book fed by `conn`.
     pub fn new(instrument: Instrument, conn: ConnId) -> BookSync {
@@ -176,8 +168,7 @@ impl BookSync {
         match &mut self.state {
             State::Synced(book) => {
                 if msg.last_id <= self.base_id {
-                    reject(
-                        out,
+                    out.reject(
                         SUPERSEDED,
                         format!(
                             "{} update ..={} is in the snapshot {}",
@@ -186,8 +177,7 @@ impl BookSync {
                     );
                     false
                 } else if msg.last_id <= book.last_id {
-                    reject(
-                        out,
+                    out.reject(
                         "out_of_order",
                         format!(
                             "{} update {}..={} at or before local id {}",
@@ -196,13 +186,10 @@ impl BookSync {
                     );
                     false
                 } else if msg.first_id > book.last_id.saturating_add(1) {
-                    out.events.push(Event::Gap(Gap {
-                        instrument: self.instrument,
-                        kind: StreamKind::Depth,
-                        reason: GapReason::SequenceGap,
-                        last_id: book.last_id,
-                        stamp: msg.stamp,
-                    }));
+                    out.event(
+                        Gap::sequence(self.instrument, StreamKind::Depth, book.last_id, msg.stamp)
+                            .into(),
+                    );
                     let mut buffer = VecDeque::new();
                     buffer.push_back(msg);
                     self.state = State::Buffering {
@@ -220,8 +207,7 @@ impl BookSync {
             State::Buffering { buffer, pending } => {
                 if buffer.len() >= MAX_BUFFERED {
                     buffer.pop_front();
-                    reject(
-                        out,
+                    out.reject(
                         "buffer_overflow",
                         format!("{} waiting for a snapshot", self.instrument.venue_symbol),
                     );
@@ -282,8 +268,7 @@ impl BookSync {
                 std::mem::take(buffer)
             }
             _ => {
-                reject(
-                    out,
+                out.reject(
                     "stale_snapshot",
                     format!("{} snapshot tag {tag}", self.instrument.venue_symbol),
                 );

@@ -1,21 +1,18 @@
-//! The venue descriptor: connections, REST endpoint, rate limits, the order-lookup timer and
-//! the shutdown graph.
+//! The venue descriptor, built with [`kit::Descriptor`]: connections, REST endpoint, rate
+//! limits, the order-lookup timer; the kit derives the shutdown graph.
 
-use abi_stable::std_types::{ROption, RVec};
-use plugin_api::{
-    ConnectionDecl, OpenMode, RateLimitDecl, ResourceDecl, ResourceKind, RestDecl, RetryPolicy,
-    StreamKind, TimerDecl, VenueDescriptor,
-};
+use plugin_api::kit::{self, Conn};
+use plugin_api::{OpenMode, RetryPolicy, StreamKind, VenueDescriptor};
 
 use crate::config::Settings;
 use crate::rest::{LIMIT_CANCEL, LIMIT_ORDERS, LIMIT_PRIVATE, LIMIT_PUBLIC};
 
 /// The public market-data connection.
-pub const PUBLIC_CONN: &str = "public";
+pub const PUBLIC_CONN: &str = kit::PUBLIC;
 /// The authenticated account connection.
-pub const PRIVATE_CONN: &str = "private";
+pub const PRIVATE_CONN: &str = kit::PRIVATE;
 /// The REST client.
-pub const REST: &str = "rest";
+pub const REST: &str = kit::REST;
 /// The queue between the public socket reader and market-data processing.
 pub const MD_QUEUE: &str = "md-queue";
 /// The queue between the private socket reader and account processing.
@@ -30,98 +27,67 @@ pub const LOOKUP_TIMER: &str = "order-lookup";
 
 const HEARTBEAT_MS: u64 = 10_000;
 const STALE_AFTER_MS: u64 = 30_000;
+const MAX_OUTBOUND_PER_SEC: u32 = 50;
 
-fn conn(name: &str, url: &str, kinds: &[StreamKind]) -> ConnectionDecl {
-    ConnectionDecl {
-        name: name.into(),
-        url: url.into(),
-        open: OpenMode::OnDemand,
-        kinds: kinds.iter().copied().collect(),
-        max_subscriptions: 0,
-        max_lifetime_ms: 0,
-        max_outbound_per_sec: 50,
-        heartbeat_ms: HEARTBEAT_MS,
-        stale_after_ms: STALE_AFTER_MS,
-    }
+fn gate_rules(conn: Conn) -> Conn {
+    conn.heartbeat_ms(HEARTBEAT_MS)
+        .stale_after_ms(STALE_AFTER_MS)
+        .max_outbound_per_sec(MAX_OUTBOUND_PER_SEC)
 }
 
-fn limit(name: &str, capacity: u32, window_ms: u64, per_instrument: bool) -> RateLimitDecl {
-    RateLimitDecl {
-        name: name.into(),
-        capacity,
-        window_ms,
-        per_instrument,
-    }
-}
-
-/// Builds the descriptor for `settings`. Private kinds and trading appear only with credentials.
+/// Builds the descriptor for `settings`. The private connection, its timer and trading
+/// appear only with credentials.
 pub fn descriptor(settings: &Settings) -> VenueDescriptor {
-    let private = settings.credentials.is_some();
     let public_kinds = [
         StreamKind::BookTicker,
         StreamKind::Trades,
         StreamKind::Depth,
     ];
     let private_kinds = [StreamKind::Orders, StreamKind::Fills, StreamKind::Balances];
-    let mut streams: RVec<StreamKind> = public_kinds.iter().copied().collect();
-    if private {
-        streams.extend(private_kinds.iter().copied());
+    let mut d = kit::Descriptor::new("gateio", env!("CARGO_PKG_VERSION"))
+        .connection(gate_rules(
+            Conn::public(&settings.ws_url, &public_kinds)
+                .queue(MD_QUEUE)
+                .stream(MD_STREAM),
+        ))
+        .rest(&settings.rest_url, settings.rest_timeout_ms)
+        .rate_limit(LIMIT_ORDERS, 10, 1_000, true)
+        .rate_limit(LIMIT_CANCEL, 200, 1_000, false)
+        .rate_limit(LIMIT_PUBLIC, 200, 10_000, false)
+        .rate_limit(LIMIT_PRIVATE, 200, 10_000, false)
+        .priority(MD_STREAM, 45);
+    if settings.credentials.is_some() {
+        d = d
+            .connection(gate_rules(
+                // The private stream stops before the public one.
+                Conn::private(
+                    settings.private_ws_url(),
+                    OpenMode::OnDemand,
+                    &private_kinds,
+                )
+                .queue(ACCOUNT_QUEUE)
+                .stream(ACCOUNT_STREAM)
+                .stop_priority(25),
+            ))
+            .priority(ACCOUNT_STREAM, 45)
+            .timer(LOOKUP_TIMER, RetryPolicy::DEFAULT.tick_ms())
+            .trading(true);
     }
-    let rate_limits: RVec<RateLimitDecl> = vec![
-        limit(LIMIT_ORDERS, 10, 1_000, true),
-        limit(LIMIT_CANCEL, 200, 1_000, false),
-        limit(LIMIT_PUBLIC, 200, 10_000, false),
-        limit(LIMIT_PRIVATE, 200, 10_000, false),
-    ]
-    .into();
-    let limiters = [LIMIT_ORDERS, LIMIT_CANCEL, LIMIT_PUBLIC, LIMIT_PRIVATE];
-    let mut resources = vec![
-        // The private stream stops first, then the public one; both before their queues
-        // and before the REST client (the book resync and reconciliation use REST).
-        ResourceDecl::new(PRIVATE_CONN, ResourceKind::Connection)
-            .priority(25)
-            .depends_on(ACCOUNT_QUEUE)
-            .depends_on(REST),
-        ResourceDecl::new(PUBLIC_CONN, ResourceKind::Connection)
-            .depends_on(MD_QUEUE)
-            .depends_on(REST),
-        ResourceDecl::new(ACCOUNT_QUEUE, ResourceKind::MessageQueue).depends_on(ACCOUNT_STREAM),
-        ResourceDecl::new(MD_QUEUE, ResourceKind::MessageQueue).depends_on(MD_STREAM),
-        ResourceDecl::new(ACCOUNT_STREAM, ResourceKind::Stream).priority(45),
-        ResourceDecl::new(MD_STREAM, ResourceKind::Stream).priority(45),
-    ];
-    let mut timers = RVec::new();
-    if private {
-        timers.push(TimerDecl {
-            name: LOOKUP_TIMER.into(),
-            period_ms: RetryPolicy::DEFAULT.tick_ms(),
-        });
-        // The timer sends lookups and account reads: it stops before the REST client.
-        resources.push(ResourceDecl::new(LOOKUP_TIMER, ResourceKind::Timer).depends_on(REST));
-    }
-    let mut rest = ResourceDecl::new(REST, ResourceKind::RestClient);
-    for l in limiters {
-        rest = rest.depends_on(l);
-        resources.push(ResourceDecl::new(l, ResourceKind::RateLimiter));
-    }
-    resources.push(rest);
-    VenueDescriptor {
-        venue: "gateio".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        streams,
-        trading: private,
-        connections: vec![
-            conn(PUBLIC_CONN, &settings.ws_url, &public_kinds),
-            conn(PRIVATE_CONN, &settings.private_ws_url, &private_kinds),
-        ]
-        .into(),
-        rest: ROption::RSome(RestDecl {
-            name: REST.into(),
-            base_url: settings.rest_url.as_str().into(),
-            timeout_ms: settings.rest_timeout_ms,
-        }),
-        rate_limits,
-        timers,
-        resources: resources.into(),
+    // Every name above is a constant and declared once: the kit has nothing to refuse.
+    d.build().expect("gateio's declarations are consistent")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_with_and_without_credentials() {
+        let public = descriptor(&Settings::default());
+        assert_eq!(public.connections.len(), 1);
+        assert!(public.timers.is_empty() && !public.trading);
+        let with = Settings::from_json(r#"{"credentials":{"api_key":"k","api_secret":"s"}}"#);
+        let d = descriptor(&with.unwrap());
+        assert_eq!((d.connections.len(), d.timers.len()), (2, 1));
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! Public market data (`spot.book_ticker`, `spot.trades`, a local book from a REST snapshot
 //! plus `spot.order_book_update`), private streams (`spot.orders`, `spot.usertrades`,
-//! `spot.balances`) and signed REST trading. Layout: [`config`] settings, [`symbols`]
-//! normalization, [`parse`] pure frame parsing, [`book`] book synchronization, [`sign`]
+//! `spot.balances`) and signed REST trading, written with [`plugin_api::kit`]. Layout:
+//! [`config`] settings, [`parse`] pure frame parsing, [`book`] book synchronization, [`sign`]
 //! signatures, [`rest`] REST builders and parsers, [`ws`] request frames, [`describe`] the
 //! venue descriptor; `orders` turns order answers into updates and looks up an order whose
 //! outcome is unknown; `account` re-reads the account when the private connection opens.
@@ -16,15 +16,15 @@ mod orders;
 pub mod parse;
 pub mod rest;
 pub mod sign;
-pub mod symbols;
 pub mod ws;
 
 use std::collections::{BTreeMap, HashMap};
 
+use plugin_api::kit::{Symbols, Tags};
 use plugin_api::{
     Action, CancelOrder, ConnId, Deferred, Event, FrameKind, InFrame, Instrument, NewOrder,
-    OutFrame, Output, PluginError, Reject, Reread, Rereads, RestRequest, RestResponse, StreamKind,
-    Symbol, Topic, Venue, VenueConfig, VenueDescriptor,
+    OutFrame, Output, PluginError, Reread, Rereads, RestRequest, RestResponse, StreamKind, Symbol,
+    Topic, Venue, VenueConfig, VenueDescriptor,
 };
 
 use crate::account::AccountRead;
@@ -34,9 +34,8 @@ use crate::config::Settings;
 use crate::orders::Lookup;
 use crate::parse::Parsed;
 
-/// Tags of requests the plugin makes itself have this bit set, so they never collide with
-/// the tags the host picks for [`Venue::place_order`] / [`Venue::cancel_order`].
-pub const OWN_TAG_BIT: u64 = 1 << 63;
+/// Gate.io's currency pairs: `BTC_USDT` ↔ `BTC/USDT`.
+pub static PAIRS: Symbols = Symbols::separated('_');
 
 /// The wall clock used where the interface passes no time (subscribe frames need `time`).
 pub type Clock = fn() -> u64;
@@ -54,7 +53,8 @@ enum Role {
     Private,
 }
 
-/// What a REST tag in flight was for.
+/// What a REST tag in flight was for. The plugin's own tags carry its purpose code
+/// ([`Pending::purpose`]); place and cancel answers come back under the host's tags.
 #[derive(Debug, Clone)]
 enum Pending {
     Snapshot(Symbol),
@@ -62,6 +62,19 @@ enum Pending {
     Cancel(CancelOrder),
     Lookup(Lookup),
     Account(AccountRead, Reread),
+}
+
+impl Pending {
+    /// The purpose code of the plugin's own tags for this request.
+    fn purpose(&self) -> u8 {
+        match self {
+            Pending::Snapshot(_) => 1,
+            Pending::Lookup(_) => 2,
+            Pending::Account(..) => 3,
+            // Answered under the host's tag; never given one of the plugin's.
+            Pending::Place(_) | Pending::Cancel(_) => 0,
+        }
+    }
 }
 
 /// A request waiting on the lookup timer for its next try.
@@ -78,12 +91,14 @@ pub struct GateioVenue {
     roles: BTreeMap<ConnId, Role>,
     books: HashMap<Symbol, BookSync>,
     pending: HashMap<u64, Pending>,
+    /// `PAIRS` limited to the settings' `symbols`.
+    symbols: Symbols,
     /// Lookups of orders whose outcome is unknown and account reads, waiting for their
     /// next try.
     later: Deferred<Later>,
     /// The rounds of account reads, one per private connection open.
     rereads: Rereads,
-    next_tag: u64,
+    tags: Tags,
     next_request_id: u64,
     clock: Clock,
 }
@@ -98,24 +113,18 @@ fn credentials_refused(what: &str, detail: &str) -> PluginError {
     ))
 }
 
-fn reject(out: &mut Output, reason: &str, detail: impl Into<String>) {
-    out.rejects.push(Reject {
-        reason: reason.into(),
-        detail: detail.into().into(),
-    });
-}
-
 impl GateioVenue {
     /// An instance from parsed settings.
     pub fn new(settings: Settings) -> GateioVenue {
         GateioVenue {
-            settings,
             roles: BTreeMap::new(),
             books: HashMap::new(),
             pending: HashMap::new(),
+            symbols: PAIRS.clone().allow(settings.symbols.clone()),
+            settings,
             later: Deferred::new(describe::LOOKUP_TIMER),
             rereads: Rereads::default(),
-            next_tag: OWN_TAG_BIT,
+            tags: Tags::default(),
             next_request_id: 1,
             clock: system_ms,
         }
@@ -145,8 +154,7 @@ impl GateioVenue {
     }
 
     fn own_tag(&mut self, what: Pending) -> u64 {
-        let tag = self.next_tag;
-        self.next_tag = OWN_TAG_BIT | self.next_tag.wrapping_add(1);
+        let tag = self.tags.next(what.purpose());
         self.pending.insert(tag, what);
         tag
     }
@@ -163,7 +171,7 @@ impl GateioVenue {
     fn complete(&self, topic: &Topic) -> Result<Instrument, PluginError> {
         let i = topic.instrument;
         if !i.venue_symbol.is_empty() {
-            return symbols::from_venue(i.venue_symbol.as_str()).ok_or_else(|| {
+            return PAIRS.from_venue(i.venue_symbol.as_str()).ok_or_else(|| {
                 PluginError::unsupported(format!("bad gateio pair {}", i.venue_symbol))
             });
         }
@@ -305,12 +313,7 @@ impl Venue for GateioVenue {
     }
 
     fn resolve(&self, symbol: &str) -> Option<Instrument> {
-        let inst = symbols::from_normalized(symbol)?;
-        if self.settings.symbols.is_empty() || self.settings.symbols.iter().any(|s| s == symbol) {
-            Some(inst)
-        } else {
-            None
-        }
+        self.symbols.resolve(symbol)
     }
 
     fn subscribe(
@@ -370,7 +373,7 @@ impl Venue for GateioVenue {
     ) -> Result<Output, PluginError> {
         let mut out = Output::default();
         if frame.kind != FrameKind::Text {
-            reject(&mut out, "unsupported_format", "binary frame");
+            out.reject("unsupported_format", "binary frame");
             return Ok(out);
         }
         match parse::parse_frame(frame.data.as_slice(), received_ns) {
@@ -395,14 +398,10 @@ impl Venue for GateioVenue {
                 channel,
                 code,
                 message,
-            }) => reject(
-                &mut out,
-                "venue_error",
-                format!("{channel} code {code}: {message}"),
-            ),
-            Ok(Parsed::Unsupported { channel }) => reject(&mut out, "unsupported_channel", channel),
-            Ok(Parsed::Request { channel }) => reject(&mut out, "unexpected_request", channel),
-            Err(e) => reject(&mut out, e.reason(), e.detail()),
+            }) => out.reject("venue_error", format!("{channel} code {code}: {message}")),
+            Ok(Parsed::Unsupported { channel }) => out.reject("unsupported_channel", channel),
+            Ok(Parsed::Request { channel }) => out.reject("unexpected_request", channel),
+            Err(e) => out.reject(e.reason(), e.detail()),
         }
         Ok(out)
     }
@@ -413,14 +412,14 @@ impl Venue for GateioVenue {
         })?;
         let ts = (now_ms / 1000).to_string();
         let sign = sign::rest_sign(
-            &creds.secret,
+            &creds.api_secret,
             request.method.as_str(),
             request.path.as_str(),
             request.query.as_str(),
             request.body.as_str(),
             &ts,
         );
-        request.push_header("KEY", &creds.key);
+        request.push_header("KEY", &creds.api_key);
         request.push_header("Timestamp", &ts);
         request.push_header("SIGN", &sign);
         Ok(request)
@@ -433,11 +432,7 @@ impl Venue for GateioVenue {
     ) -> Result<Output, PluginError> {
         let mut out = Output::default();
         let Some(what) = self.pending.remove(&response.tag) else {
-            reject(
-                &mut out,
-                "unknown_tag",
-                format!("REST tag {}", response.tag),
-            );
+            out.reject("unknown_tag", format!("REST tag {}", response.tag));
             return Ok(out);
         };
         let ok = (200..300).contains(&response.status);
@@ -445,11 +440,7 @@ impl Venue for GateioVenue {
         match what {
             Pending::Snapshot(pair) => {
                 let Some(b) = self.books.get_mut(&pair) else {
-                    reject(
-                        &mut out,
-                        "stale_snapshot",
-                        format!("{pair} is not subscribed"),
-                    );
+                    out.reject("stale_snapshot", format!("{pair} is not subscribed"));
                     return Ok(out);
                 };
                 let parsed = if ok {
@@ -465,7 +456,7 @@ impl Venue for GateioVenue {
                     }
                     Err(detail) => {
                         b.on_snapshot_failed(response.tag);
-                        reject(&mut out, "snapshot_failed", format!("{pair}: {detail}"));
+                        out.reject("snapshot_failed", format!("{pair}: {detail}"));
                     }
                 }
             }

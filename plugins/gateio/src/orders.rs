@@ -14,7 +14,7 @@ use plugin_api::{
     RetryPolicy, Stamp,
 };
 
-use crate::{reject, rest, short_error, GateioVenue, Later, Pending};
+use crate::{rest, short_error, GateioVenue, Later, Pending};
 
 /// Gate's label for an order it does not know.
 const ORDER_NOT_FOUND: &str = "ORDER_NOT_FOUND";
@@ -97,14 +97,13 @@ impl GateioVenue {
         if (200..300).contains(&resp.status) {
             match rest::parse_order(body, received_ns) {
                 Ok(o) => out.events.push(Event::Order(o)),
-                Err(e) => reject(out, "malformed", e.detail()),
+                Err(e) => out.reject("malformed", e.detail()),
             }
             return;
         }
         if resp.status == 0 || resp.status >= 500 {
             // Outcome unknown: a 5xx or a lost answer may still have placed it.
-            reject(
-                out,
+            out.reject(
                 "order_outcome_unknown",
                 format!("place {:?}: {}", order.client_id, short_error(resp)),
             );
@@ -135,7 +134,7 @@ impl GateioVenue {
         } else {
             "order_rejected"
         };
-        reject(out, reason, rest::error_text(resp.status, body));
+        out.reject(reason, rest::error_text(resp.status, body));
     }
 
     /// The answer to a cancel: the order, or (refused or lost) a lookup of the order by its
@@ -151,14 +150,13 @@ impl GateioVenue {
         if (200..300).contains(&resp.status) {
             match rest::parse_order(body, received_ns) {
                 Ok(o) => out.events.push(Event::Order(o)),
-                Err(e) => reject(out, "malformed", e.detail()),
+                Err(e) => out.reject("malformed", e.detail()),
             }
             return;
         }
         let id = &cancel.order_id;
         if rest::credentials_refused(resp.status, body) {
-            reject(
-                out,
+            out.reject(
                 "credentials_refused",
                 format!("order {id}: {}", short_error(resp)),
             );
@@ -169,7 +167,7 @@ impl GateioVenue {
         } else {
             "cancel_rejected"
         };
-        reject(out, reason, format!("order {id}: {}", short_error(resp)));
+        out.reject(reason, format!("order {id}: {}", short_error(resp)));
         let lookup = Lookup {
             of: LookupOf::Order(cancel.clone()),
             attempts: Attempts::first(ms(received_ns)),
@@ -205,8 +203,7 @@ impl GateioVenue {
                                 OrderStatus::Rejected,
                                 received_ns,
                             )));
-                            reject(
-                                out,
+                            out.reject(
                                 "order_not_found",
                                 format!(
                                     "place {:?}: gateio has no such order, open or finished",
@@ -234,8 +231,7 @@ impl GateioVenue {
                     }
                 }
             }
-            (LookupOf::Order(cancel), Answer::NotFound) => reject(
-                out,
+            (LookupOf::Order(cancel), Answer::NotFound) => out.reject(
                 "order_not_found",
                 format!("order {}: gateio has no such order", cancel.order_id),
             ),
@@ -285,8 +281,7 @@ impl GateioVenue {
                     OrderStatus::Unknown,
                     received_ns,
                 )));
-                reject(
-                    out,
+                out.reject(
                     "order_outcome_unknown",
                     format!(
                         "place {:?}: no answer after {tries} lookups: {detail}",
@@ -294,8 +289,7 @@ impl GateioVenue {
                     ),
                 );
             }
-            LookupOf::Order(cancel) => reject(
-                out,
+            LookupOf::Order(cancel) => out.reject(
                 "cancel_outcome_unknown",
                 format!(
                     "order {}: no answer after {tries} lookups: {detail}",

@@ -14,8 +14,6 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::symbols;
-
 /// What a frame turned out to be.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Parsed<'a> {
@@ -94,17 +92,7 @@ impl fmt::Display for ParseError {
     }
 }
 
-/// The longest prefix of `text` of at most `max` bytes that ends on a char boundary.
-pub fn truncate(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while end > 0 && !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text.get(..end).unwrap_or("")
-}
+pub use plugin_api::kit::output::truncate;
 
 fn malformed(what: impl fmt::Display) -> ParseError {
     ParseError::Malformed(truncate(&what.to_string(), 200).to_owned())
@@ -483,7 +471,9 @@ fn classify(env: Frame<'_>, received_ns: u64) -> Result<Parsed<'_>, ParseError> 
 
 /// A venue pair → instrument, or a malformed error.
 pub(crate) fn instrument(pair: &str) -> Result<Instrument, ParseError> {
-    symbols::from_venue(pair).ok_or_else(|| malformed(format_args!("bad currency pair {pair:?}")))
+    crate::PAIRS
+        .from_venue(pair)
+        .ok_or_else(|| malformed(format_args!("bad currency pair {pair:?}")))
 }
 
 /// An exact decimal, or a malformed error. Empty text (market order price) is zero.

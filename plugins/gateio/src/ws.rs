@@ -3,8 +3,8 @@
 use plugin_api::OutFrame;
 use serde::Serialize;
 
-use crate::config::Credentials;
 use crate::sign;
+use plugin_api::kit::Credentials;
 
 /// The error `code` with which Gate refuses a private channel's `auth` ("Authentication
 /// fail"): the key or the secret is wrong.
@@ -44,8 +44,8 @@ pub fn channel_request(
 ) -> OutFrame {
     let auth = credentials.map(|c| Auth {
         method: "api_key",
-        key: &c.key,
-        sign: sign::ws_sign(&c.secret, channel, event, time_s),
+        key: &c.api_key,
+        sign: sign::ws_sign(&c.api_secret, channel, event, time_s),
     });
     let req = Request {
         time: time_s,
@@ -94,8 +94,8 @@ mod tests {
     #[test]
     fn private_subscribe_is_signed() {
         let c = Credentials {
-            key: "k".into(),
-            secret: "secret".into(),
+            api_key: "k".into(),
+            api_secret: "secret".into(),
         };
         let f = channel_request("spot.balances", "subscribe", None, 1, 1611541000, Some(&c));
         let v: serde_json::Value = serde_json::from_str(text(&f)).unwrap();
