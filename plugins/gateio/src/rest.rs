@@ -1,7 +1,8 @@
 //! REST request builders (order book, orders, balances) and response parsing.
 
 use plugin_api::{
-    Balance, CancelOrder, NewOrder, OrderType, OrderUpdate, PluginError, RestRequest, Side, Stamp,
+    Balance, CancelOrder, NewOrder, Num, OrderType, OrderUpdate, PluginError, RestRequest, Side,
+    Stamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -61,8 +62,10 @@ fn valid_client_id(id: &str) -> bool {
 
 /// `POST /api/v4/spot/orders` (signed; limit group `orders`, keyed by the pair).
 ///
-/// The client id becomes Gate's `text` (`t-<id>`: at most 28 of `[0-9A-Za-z_.-]`). A market
-/// buy is refused: Gate sizes it in the quote asset, while [`NewOrder::qty`] is in the base.
+/// The client id becomes Gate's `text` (`t-<id>`: at most 28 of `[0-9A-Za-z_.-]`). Gate's
+/// `amount` is in the base asset, except for a market buy, where it is the quote asset to
+/// spend: a market buy must be sized by [`NewOrder::quote_qty`], every other order by
+/// [`NewOrder::qty`]; an order giving both is refused.
 pub fn place_order(tag: u64, order: &NewOrder) -> Result<RestRequest, PluginError> {
     let pair = order.instrument.venue_symbol.as_str();
     if pair.is_empty() {
@@ -74,24 +77,43 @@ pub fn place_order(tag: u64, order: &NewOrder) -> Result<RestRequest, PluginErro
             "client_id must be at most 28 characters of [0-9A-Za-z_.-] on gateio",
         ));
     }
-    if order.qty.is_zero() || order.qty.to_decimal().is_sign_negative() {
-        return Err(PluginError::unsupported("order quantity must be positive"));
+    let positive = |n: &Num| !n.is_zero() && !n.to_decimal().is_sign_negative();
+    if !order.qty.is_zero() && !order.quote_qty.is_zero() {
+        return Err(PluginError::unsupported(
+            "an order gives `qty` or `quote_qty`, not both",
+        ));
     }
+    let market_buy = order.order_type == OrderType::Market && order.side == Side::Buy;
+    let amount = match market_buy {
+        true if positive(&order.quote_qty) => order.quote_qty,
+        true if positive(&order.qty) => {
+            return Err(PluginError::unsupported(
+                "gateio market buys are sized in the quote asset: set `quote_qty`, not `qty`",
+            ))
+        }
+        true => {
+            return Err(PluginError::unsupported(
+                "order `quote_qty` must be positive",
+            ))
+        }
+        false if positive(&order.qty) => order.qty,
+        false if !order.quote_qty.is_zero() => {
+            return Err(PluginError::unsupported(
+                "`quote_qty` sizes market buys only; gateio takes `qty` for this order",
+            ))
+        }
+        false => return Err(PluginError::unsupported("order quantity must be positive")),
+    };
     let side = match order.side {
         Side::Buy => "buy",
         Side::Sell => "sell",
     };
     let (kind, price, tif) = match order.order_type {
         OrderType::Limit => {
-            if order.price.is_zero() || order.price.to_decimal().is_sign_negative() {
+            if !positive(&order.price) {
                 return Err(PluginError::unsupported("limit price must be positive"));
             }
             ("limit", Some(order.price.to_string()), "gtc")
-        }
-        OrderType::Market if order.side == Side::Buy => {
-            return Err(PluginError::unsupported(
-                "gateio market buys are sized in the quote asset; use a limit order",
-            ))
         }
         OrderType::Market => ("market", None, "ioc"),
     };
@@ -101,7 +123,7 @@ pub fn place_order(tag: u64, order: &NewOrder) -> Result<RestRequest, PluginErro
         kind,
         account: "spot",
         side,
-        amount: order.qty.to_string(),
+        amount: amount.to_string(),
         price,
         time_in_force: tif,
     };
@@ -332,5 +354,53 @@ pub fn error_text(status: u16, body: &str) -> String {
             parse::truncate(&e.message, 160)
         ),
         _ => format!("HTTP {status}: {}", parse::truncate(body, 160)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plugin_api::Instrument;
+
+    fn order(side: Side, order_type: OrderType, qty: &str, quote_qty: &str) -> NewOrder {
+        NewOrder {
+            instrument: Instrument::new("BTC/USDT", "BTC_USDT").unwrap(),
+            side,
+            order_type,
+            price: Num::parse("65000").unwrap(),
+            qty: Num::parse(qty).unwrap(),
+            quote_qty: Num::parse(quote_qty).unwrap(),
+            client_id: "c1".into(),
+        }
+    }
+
+    fn refused(o: &NewOrder) -> String {
+        place_order(1, o).unwrap_err().message.to_string()
+    }
+
+    #[test]
+    fn a_market_buy_spends_quote_qty() {
+        let r = place_order(9, &order(Side::Buy, OrderType::Market, "0", "25.5")).unwrap();
+        assert_eq!(
+            r.body.as_str(),
+            r#"{"text":"t-c1","currency_pair":"BTC_USDT","type":"market","account":"spot","side":"buy","amount":"25.5","time_in_force":"ioc"}"#
+        );
+        assert!(r.signed && r.limit_key.as_str() == "BTC_USDT" && r.tag == 9);
+    }
+
+    #[test]
+    fn sizes_gate_does_not_take_are_refused() {
+        let m = refused(&order(Side::Buy, OrderType::Market, "0.01", "0"));
+        assert!(m.contains("set `quote_qty`"), "{m}");
+        let m = refused(&order(Side::Buy, OrderType::Market, "0.01", "25"));
+        assert!(m.contains("not both"), "{m}");
+        let m = refused(&order(Side::Buy, OrderType::Market, "0", "-1"));
+        assert!(m.contains("`quote_qty` must be positive"), "{m}");
+        let m = refused(&order(Side::Sell, OrderType::Market, "0", "25"));
+        assert!(m.contains("sizes market buys only"), "{m}");
+        let m = refused(&order(Side::Buy, OrderType::Limit, "0", "0"));
+        assert!(m.contains("quantity must be positive"), "{m}");
+        let sell = place_order(1, &order(Side::Sell, OrderType::Market, "0.5", "0")).unwrap();
+        assert!(sell.body.as_str().contains(r#""amount":"0.5""#));
     }
 }
