@@ -52,7 +52,8 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    /// Reads and checks `descriptor`'s resources for the instance `owner`.
+    /// Reads and checks `descriptor`'s resources for the instance `owner` (errors name it and
+    /// the plugin, whose venue id the descriptor carries).
     pub(crate) fn new(owner: &str, d: &VenueDescriptor) -> Result<Plan, HostError> {
         let mut decls: Vec<Decl> = d
             .resources
@@ -260,8 +261,43 @@ fn reachable(decls: &[Decl], from: &str) -> BTreeSet<String> {
 }
 
 /// Connections, timers, limiters and the REST client named in the resources must be
-/// declared in their own lists.
+/// declared in their own lists, and everything declared in those lists must be named in the
+/// resources: a declaration left out of the shutdown graph would run but never stop in order.
 fn check_names(owner: &str, d: &VenueDescriptor, decls: &[Decl]) -> Result<(), HostError> {
+    let fail = |error: String| HostError::Declaration {
+        venue: owner.to_owned(),
+        error: format!("plugin `{}`: {error}", d.venue),
+    };
+    let listed =
+        |name: &str, kind: ResourceKind| decls.iter().any(|r| r.name == name && r.kind == kind);
+    let declared = d
+        .connections
+        .iter()
+        .map(|c| ("connection", c.name.as_str(), ResourceKind::Connection))
+        .chain(
+            d.timers
+                .iter()
+                .map(|t| ("timer", t.name.as_str(), ResourceKind::Timer)),
+        )
+        .chain(
+            d.rate_limits
+                .iter()
+                .map(|l| ("rate limit", l.name.as_str(), ResourceKind::RateLimiter)),
+        )
+        .chain(
+            d.rest
+                .as_ref()
+                .into_option()
+                .map(|r| ("REST endpoint", r.name.as_str(), ResourceKind::RestClient)),
+        );
+    for (what, name, kind) in declared {
+        if !listed(name, kind) {
+            return Err(fail(format!(
+                "{what} `{name}` is declared but `resources` has no {} resource of that name",
+                kind.name()
+            )));
+        }
+    }
     for r in decls {
         let (what, found) = match r.kind {
             ResourceKind::Connection => (
@@ -283,10 +319,10 @@ fn check_names(owner: &str, d: &VenueDescriptor, decls: &[Decl]) -> Result<(), H
             _ => continue,
         };
         if !found {
-            return Err(HostError::Declaration {
-                venue: owner.to_owned(),
-                error: format!("{what} resource `{}` has no matching declaration", r.name),
-            });
+            return Err(fail(format!(
+                "{what} resource `{}` has no matching declaration",
+                r.name
+            )));
         }
     }
     Ok(())
