@@ -147,6 +147,8 @@ pub enum CloseReason {
     NoData,
     /// The connection reached `max_lifetime` and is being replaced.
     Rotation,
+    /// The owner asked for a fresh connection ([`WsConnection::reconnect`]).
+    Requested,
     /// The resource is stopping; no reconnect follows.
     Stopped,
 }
@@ -255,6 +257,11 @@ struct Shared {
     stalled: AtomicBool,
     /// `data_stale_after` in ms; 0: off.
     data_stale_ms: AtomicU64,
+    /// Reconnects asked for with [`WsConnection::reconnect`] so far; a session drops its
+    /// connection when this moves past what it was when the session began.
+    reconnects_asked: AtomicU64,
+    /// Wakes the session to look at `reconnects_asked`.
+    reconnect_wake: tokio::sync::Notify,
     last_error: Mutex<Option<String>>,
 }
 
@@ -361,6 +368,15 @@ impl WsConnection {
     pub fn set_data_stale_after(&self, after: Option<Duration>) {
         let ms = after.map_or(0, |d| d.as_millis().max(1) as u64);
         self.shared.data_stale_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Drops the open connection and connects again at once (no backoff), under the same
+    /// id: the owner sees [`WsEvents::closed`] with [`CloseReason::Requested`], then
+    /// [`WsEvents::opened`] with `reconnected`. Does nothing while no connection is open
+    /// (one is being made already).
+    pub fn reconnect(&self) {
+        self.shared.reconnects_asked.fetch_add(1, Ordering::AcqRel);
+        self.shared.reconnect_wake.notify_one();
     }
 
     /// A handle to queue frames.

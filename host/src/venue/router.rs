@@ -186,14 +186,10 @@ impl Router {
                 pool.open(url.to_string()).await;
                 Ok(())
             }
-            Action::Reconnect(conn) => {
-                for pool in self.pools.values() {
-                    if pool.reconnect(conn).await {
-                        return Ok(());
-                    }
-                }
-                Err(format!("no connection {}", conn.0).into())
-            }
+            Action::Reconnect(conn) => match self.pools.values().any(|pool| pool.reconnect(conn)) {
+                true => Ok(()),
+                false => Err(format!("no connection {}", conn.0).into()),
+            },
         }
     }
 }

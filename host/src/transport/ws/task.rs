@@ -107,7 +107,7 @@ impl Task {
                     received,
                 } => {
                     info!(reason = ?why, "disconnected");
-                    let rotation = why == CloseReason::Rotation;
+                    let at_once = matches!(why, CloseReason::Rotation | CloseReason::Requested);
                     let closed = self.events.closed(self.id, why);
                     tokio::select! {
                         biased;
@@ -115,7 +115,7 @@ impl Task {
                         () = closed => {}
                     }
                     backoff.connection_ended(lived, received);
-                    if !rotation && !self.wait_retry(&mut backoff).await {
+                    if !at_once && !self.wait_retry(&mut backoff).await {
                         break;
                     }
                 }
@@ -186,6 +186,7 @@ impl Task {
         let cancelled = token.cancelled();
         tokio::pin!(cancelled);
         let opened_at = Instant::now();
+        let asked = shared.reconnects_asked.load(Ordering::Acquire);
         let mut received = false;
         // Data frames of the current burst, kept across bursts for their capacity.
         let mut buffered: Vec<Message> = Vec::with_capacity(READ_BURST as usize);
@@ -301,6 +302,15 @@ impl Task {
                         dropped!(CloseReason::NoData);
                     }
                     stale_timer.as_mut().reset(due(last_rx, last_data, data_stale).unwrap_or_else(never));
+                    continue;
+                }
+                () = shared.reconnect_wake.notified() => {
+                    // A request made before this session began is already served.
+                    if shared.reconnects_asked.load(Ordering::Acquire) != asked {
+                        info!("reconnecting at the owner's request");
+                        let _ = tokio::time::timeout(config.close_grace, ws.close(None)).await;
+                        dropped!(CloseReason::Requested);
+                    }
                     continue;
                 }
                 () = &mut rotate, if config.max_lifetime.is_some() => {

@@ -292,18 +292,17 @@ impl ConnPool {
             .map(|s| s.conn.sender())
     }
 
-    /// Replaces connection `conn` with a fresh one carrying the same topics.
-    pub(crate) async fn reconnect(&self, conn: ConnId) -> bool {
-        let old = {
-            let mut slots = self.slots();
-            let Some(i) = slots.iter().position(|s| s.conn.id() == conn) else {
-                return false;
-            };
-            slots.remove(i)
-        };
-        let _ = old.conn.stop().await;
-        self.place(old.topics);
-        true
+    /// Drops connection `conn` and opens it again under the same id with the same topics:
+    /// the plugin sees `on_disconnected`, `on_connected` and `subscribe`, consumers a
+    /// `Reconnect` gap. False if this pool has no such connection.
+    pub(crate) fn reconnect(&self, conn: ConnId) -> bool {
+        match self.slots().iter().find(|s| s.conn.id() == conn) {
+            Some(slot) => {
+                slot.conn.reconnect();
+                true
+            }
+            None => false,
+        }
     }
 
     /// The health of the pool's worst connection.
