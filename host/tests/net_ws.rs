@@ -539,3 +539,61 @@ async fn stale_after_thirty_virtual_seconds() {
     conn.stop().await.unwrap();
     assert_eq!(conn.counts().tasks, 0);
 }
+
+/// Any frame resets `stale_after`, protocol pings included (each answered with a pong): a
+/// server that only pings is alive to it, and one that stops pinging is stale
+/// `stale_after` after its last ping.
+#[tokio::test(start_paused = true)]
+async fn server_pings_are_answered_and_keep_stale_after_from_firing() {
+    let pinging = Duration::from_millis(500);
+    let (pong_tx, mut pongs) = mpsc::unbounded_channel();
+    let server = Server::start(move |n, tcp| {
+        let pongs = pong_tx.clone();
+        async move {
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            if n > 0 {
+                while let Some(Ok(_)) = ws.next().await {}
+                return;
+            }
+            let until = Instant::now() + pinging;
+            while Instant::now() < until {
+                ws.send(Message::Ping(b"p".to_vec().into())).await.unwrap();
+                match tokio::time::timeout(Duration::from_millis(50), ws.next()).await {
+                    Ok(Some(Ok(Message::Pong(_)))) => {
+                        let _ = pongs.send(());
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    Ok(Some(Ok(_))) => {}
+                    other => panic!("no pong: {other:?}"),
+                }
+            }
+            // Silent from here on, the socket left open.
+            while let Some(Ok(_)) = ws.next().await {}
+        }
+    })
+    .await;
+    let (events, mut rx) = Recorder::new(&[]);
+    let stale = Duration::from_millis(150);
+    let conn = WsConnection::start(
+        ConnId(9),
+        WsConfig {
+            stale_after: Some(stale),
+            ..config(&server.url)
+        },
+        events,
+    );
+    assert_eq!(next(&mut rx).await, Ev::Opened(false));
+    let opened = Instant::now();
+    assert_eq!(next(&mut rx).await, Ev::Closed(CloseReason::Stale));
+    let lived = opened.elapsed();
+    assert!(
+        lived >= pinging + stale - Duration::from_millis(100),
+        "pings kept it alive: stale after {lived:?}"
+    );
+    let mut answered = 0;
+    while pongs.try_recv().is_ok() {
+        answered += 1;
+    }
+    assert!(answered >= 4, "every ping answered: {answered}");
+    stop_promptly(&conn).await;
+}
