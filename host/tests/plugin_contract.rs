@@ -8,6 +8,8 @@
 //!   plugin sees `on_disconnected`, the connection keeps its `ConnId`, the same topics are
 //!   subscribed again in one call, and consumers get a `Reconnect` gap;
 //! - `max_subscriptions` spreads topics over several connections, each with its own id;
+//! - configured `endpoints` land at the top level of the settings, the secrets file's table
+//!   under `credentials`; rejects are counted by reason in `ctl status` and the metrics;
 //! - a declaration the host cannot stop in order is refused, naming the instance, the
 //!   plugin and the resource; a plugin that declares no stream or handler binding gets
 //!   `streams` and `handlers`.
@@ -23,9 +25,9 @@ use host::plugin::Builtin;
 use host::transport::ReconnectPolicy;
 use host::{Host, HostOptions, StreamItem, Subscription};
 use plugin_api::{
-    Action, BookTicker, ConnId, ConnectionDecl, Event, GapReason, InFrame, Instrument, Num,
-    OpenMode, OutFrame, Output, PluginError, Reject, ResourceDecl, ResourceKind, Stamp, StreamKind,
-    Topic, Venue, VenueConfig, VenueDescriptor,
+    Action, BookTicker, ConnId, ConnectionDecl, ErrorKind, Event, GapReason, InFrame, Instrument,
+    Num, OpenMode, OutFrame, Output, PluginError, Reject, ResourceDecl, ResourceKind, Stamp,
+    StreamKind, Topic, Venue, VenueConfig, VenueDescriptor,
 };
 use serde::Deserialize;
 use tokio::net::TcpListener;
@@ -44,6 +46,16 @@ struct Settings {
     /// A declaration mistake to make: `unlisted` (the connection is missing from
     /// `resources`) or `unknown` (`resources` names a connection never declared).
     mistake: Option<String>,
+    /// Where the host puts the secrets file's table for this venue.
+    credentials: Option<Credentials>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Credentials {
+    api_key: String,
+    #[allow(dead_code)]
+    api_secret: String,
 }
 
 /// The probe venue: reports its calls in the frames it asks the host to send.
@@ -66,7 +78,8 @@ fn create(config: &VenueConfig) -> Result<Probe, PluginError> {
 }
 
 impl Probe {
-    /// `VERB call=N conn=ID disconnects=D kind:SYMBOL,...` for one call.
+    /// `VERB call=N conn=ID disconnects=D kind:SYMBOL,...` for one call, then `key=KEY` if
+    /// the settings carry credentials.
     fn report(&mut self, verb: &str, conn: ConnId, topics: &[Topic]) -> Vec<OutFrame> {
         self.calls += 1;
         let topics: Vec<String> = topics
@@ -74,8 +87,12 @@ impl Probe {
             .map(|t| format!("{}:{}", t.kind.name(), t.instrument.symbol.as_str()))
             .collect();
         let disconnects = self.disconnects.get(&conn).copied().unwrap_or(0);
+        let key = match &self.settings.credentials {
+            Some(c) => format!(" key={}", c.api_key),
+            None => String::new(),
+        };
         vec![OutFrame::text(format!(
-            "{verb} call={} conn={} disconnects={disconnects} {}",
+            "{verb} call={} conn={} disconnects={disconnects} {}{key}",
             self.calls,
             conn.0,
             topics.join(",")
@@ -143,7 +160,8 @@ impl Venue for Probe {
         Ok(Output::default())
     }
 
-    /// `reconnect` asks for a fresh connection; `tick SYMBOL` is a book ticker.
+    /// `reconnect` asks for a fresh connection; `fail` is an error; `tick SYMBOL` is a book
+    /// ticker; anything else a reject.
     fn on_frame(
         &mut self,
         conn: ConnId,
@@ -152,6 +170,9 @@ impl Venue for Probe {
     ) -> Result<Output, PluginError> {
         let text = std::str::from_utf8(frame.data.as_slice()).unwrap_or("");
         let mut out = Output::default();
+        if text == "fail" {
+            return Err(PluginError::new(ErrorKind::Protocol, "cannot read `fail`"));
+        }
         if text == "reconnect" {
             out.actions.push(Action::Reconnect(conn));
         } else if let Some(instrument) = text.strip_prefix("tick ").and_then(|s| self.resolve(s)) {
@@ -474,4 +495,92 @@ async fn a_declaration_the_host_cannot_stop_in_order_is_refused_naming_it() {
         assert!(host.state("p").await.is_none(), "nothing was started");
     }
     let _ = host.shutdown("test").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_settings_reach_the_plugin_and_rejects_are_counted_by_reason() {
+    let (url, mut peers) = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    let secrets = dir.path().join("secrets.toml");
+    std::fs::write(
+        &secrets,
+        "[venues.p]\napi_key = \"K1\"\napi_secret = \"S1\"\n",
+    )
+    .unwrap();
+    let file = dir.path().join("host.toml");
+    let toml = format!(
+        r#"plugins_dir = "{plugins}"
+secrets_file = "{secrets}"
+[watch]
+plugins = false
+config = false
+[control]
+enabled = false
+[metrics]
+enabled = false
+[venues.p]
+plugin = "probe"
+symbols = ["BTC/USDT"]
+channels = ["book_ticker"]
+endpoints = {{ ws_url = "{url}" }}
+"#,
+        plugins = plugins.display(),
+        secrets = secrets.display(),
+    );
+    std::fs::write(&file, toml).unwrap();
+    let (config, secrets) = host::config::HostConfig::load_with_secrets(Some(&file)).unwrap();
+    let builtin = Builtin::new("probe", "1.0.0", create);
+    let op = host::ops::Operator::start_with(config, secrets, Some(file), vec![builtin])
+        .await
+        .unwrap();
+    let mut btc = op
+        .host()
+        .subscribe("p", "BTC/USDT", StreamKind::BookTicker)
+        .unwrap();
+
+    // `ws_url` from `endpoints` and `credentials` from the secrets file: the probe refuses
+    // settings it does not know, so both arrived where it reads them.
+    let mut peer = next_peer(&mut peers).await;
+    let sub = peer.text().await;
+    assert!(sub.starts_with("sub ") && sub.ends_with(" key=K1"), "{sub}");
+
+    // Two rejects and an error, then a ticker: frames of a connection are handled in order,
+    // so once the ticker is here the rejects and the error are counted, and the error
+    // changed nothing else (the instance runs on).
+    peer.send("junk");
+    peer.send("fail");
+    peer.send("more junk");
+    peer.send("tick BTC/USDT");
+    loop {
+        match tokio::time::timeout(PATIENCE, btc.recv()).await.unwrap() {
+            Some(StreamItem::Event(Event::BookTicker(_))) => break,
+            Some(StreamItem::Event(Event::Gap(_))) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    let status = op.status().await;
+    let venue = status.venues.iter().find(|v| v.name == "p").unwrap();
+    assert_eq!(
+        venue.rejects_by_reason.get("unknown"),
+        Some(&2),
+        "{venue:#?}"
+    );
+    let metrics = host::ops::metrics::render(&op).await;
+    let line = metrics
+        .lines()
+        .find(|l| l.starts_with("host_venue_rejected_total{") && l.contains("reason=\"unknown\""))
+        .unwrap_or_else(|| panic!("{metrics}"));
+    assert!(
+        line.contains("venue=\"p\"") && line.ends_with(" 2"),
+        "{line}"
+    );
+    let line = metrics
+        .lines()
+        .find(|l| l.starts_with("host_venue_call_errors_total{venue=\"p\"}"))
+        .unwrap_or_else(|| panic!("{metrics}"));
+    assert!(line.ends_with(" 1"), "{line}");
+    assert_eq!(venue.state, "running", "{venue:#?}");
+    let _ = op.shutdown("test").await;
 }
