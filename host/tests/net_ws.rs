@@ -597,3 +597,53 @@ async fn server_pings_are_answered_and_keep_stale_after_from_firing() {
     assert!(answered >= 4, "every ping answered: {answered}");
     stop_promptly(&conn).await;
 }
+
+/// A heartbeat due while frames are queued waits its turn like they do: every frame the
+/// client sends counts against `max_outbound_per_sec`.
+#[tokio::test(start_paused = true)]
+async fn heartbeats_are_paced_with_the_other_frames() {
+    let (got_tx, mut got) = mpsc::unbounded_channel();
+    let server = Server::start(move |_, tcp| {
+        let got = got_tx.clone();
+        async move {
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            while let Some(Ok(m)) = ws.next().await {
+                if let Message::Text(t) = m {
+                    let _ = got.send((Instant::now(), t.to_string()));
+                }
+            }
+        }
+    })
+    .await;
+    let (events, mut rx) = Recorder::new(&["sub"]);
+    let events = std::sync::Arc::new(support::netsrv::Recorder {
+        tx: events.tx.clone(),
+        subscribe: events.subscribe.clone(),
+        heartbeat: Some(WsOut::Text("hb".into())),
+    });
+    let conn = WsConnection::start(
+        ConnId(10),
+        WsConfig {
+            max_outbound_per_sec: Some(20), // one per 50 ms
+            heartbeat: Some(Duration::from_millis(100)),
+            ..config(&server.url)
+        },
+        events,
+    );
+    assert_eq!(next(&mut rx).await, Ev::Opened(false));
+    let sender = conn.sender();
+    for i in 0..4 {
+        sender.send(WsOut::Text(format!("m{i}"))).await.unwrap();
+    }
+    let mut seen = Vec::new();
+    while seen.len() < 6 {
+        let frame = tokio::time::timeout(EVENT, got.recv()).await.unwrap();
+        seen.push(frame.unwrap());
+    }
+    assert!(seen.iter().any(|(_, t)| t == "hb"), "{seen:?}");
+    for pair in seen.windows(2) {
+        let gap = pair[1].0 - pair[0].0;
+        assert!(gap >= Duration::from_millis(50), "paced: {seen:?}");
+    }
+    stop_promptly(&conn).await;
+}

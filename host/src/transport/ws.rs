@@ -51,7 +51,8 @@ pub struct WsConfig {
     pub max_lifetime: Option<Duration>,
     /// On stop, how long to wait for the server's close frame after sending ours.
     pub close_grace: Duration,
-    /// Pace outbound frames to at most this many per second.
+    /// Pace the frames the client sends (subscriptions, queued frames, heartbeats; not the
+    /// pongs that answer the server's pings) to at most this many per second.
     pub max_outbound_per_sec: Option<u32>,
     /// Bound on TCP connect plus TLS and websocket handshakes.
     pub connect_timeout: Duration,

@@ -279,6 +279,14 @@ impl Task {
                         _ = &mut cancelled => return close(ws, grace).await,
                     };
                     if let Some(frame) = hb {
+                        // Paced like every frame the client sends: venues count heartbeats
+                        // in their per-second message limits.
+                        tokio::select! {
+                            biased;
+                            _ = &mut cancelled => return close(ws, grace).await,
+                            () = pacer.wait() => {}
+                        }
+                        pacer.sent();
                         if let Err(e) = ws.send(frame.into()).await {
                             shared.error(&e);
                             dropped!(CloseReason::Error(e.to_string()));
@@ -479,8 +487,46 @@ impl Pacer {
 #[cfg(test)]
 mod tests {
     use futures_util::FutureExt;
+    use plugin_api::{ConnectionDecl, OpenMode, StreamKind};
 
     use super::*;
+
+    /// What a plugin declares is what its connections do, zeros meaning "none"; the host
+    /// adds no websocket pings of its own (it answers the server's).
+    #[test]
+    fn a_declared_connection_takes_the_declared_rules_and_no_pings_of_the_host() {
+        let mut decl = ConnectionDecl {
+            name: "ws".into(),
+            url: "wss://example.invalid/ws".into(),
+            open: OpenMode::OnDemand,
+            kinds: vec![StreamKind::Trades].into(),
+            max_subscriptions: 0,
+            max_lifetime_ms: 86_400_000,
+            max_outbound_per_sec: 5,
+            heartbeat_ms: 20_000,
+            stale_after_ms: 60_000,
+        };
+        let url = decl.url.to_string();
+        let c = WsConfig::from_decl(&decl, url.clone(), Default::default());
+        assert_eq!(c.max_lifetime, Some(Duration::from_secs(86_400)));
+        assert_eq!(c.max_outbound_per_sec, Some(5));
+        assert_eq!(c.heartbeat, Some(Duration::from_secs(20)));
+        assert_eq!(c.stale_after, Some(Duration::from_secs(60)));
+        assert_eq!(c.protocol_ping, None);
+        (decl.max_lifetime_ms, decl.max_outbound_per_sec) = (0, 0);
+        (decl.heartbeat_ms, decl.stale_after_ms) = (0, 0);
+        let c = WsConfig::from_decl(&decl, url, Default::default());
+        assert_eq!(
+            (
+                c.max_lifetime,
+                c.max_outbound_per_sec,
+                c.heartbeat,
+                c.stale_after
+            ),
+            (None, None, None, None)
+        );
+        assert_eq!(c.protocol_ping, None);
+    }
 
     #[tokio::test(start_paused = true)]
     async fn the_pacer_spaces_frames_and_lets_a_due_one_go_at_once() {
