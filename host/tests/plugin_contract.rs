@@ -63,6 +63,8 @@ struct Probe {
     settings: Settings,
     /// `subscribe` and `unsubscribe` calls so far.
     calls: u32,
+    /// `on_connected` calls per connection.
+    connects: HashMap<ConnId, u32>,
     /// `on_disconnected` calls per connection.
     disconnects: HashMap<ConnId, u32>,
 }
@@ -73,12 +75,13 @@ fn create(config: &VenueConfig) -> Result<Probe, PluginError> {
     Ok(Probe {
         settings,
         calls: 0,
+        connects: HashMap::new(),
         disconnects: HashMap::new(),
     })
 }
 
 impl Probe {
-    /// `VERB call=N conn=ID disconnects=D kind:SYMBOL,...` for one call, then `key=KEY` if
+    /// `VERB call=N conn=ID disconnects=D connects=C kind:SYMBOL,...` for one call, then `key=KEY` if
     /// the settings carry credentials.
     fn report(&mut self, verb: &str, conn: ConnId, topics: &[Topic]) -> Vec<OutFrame> {
         self.calls += 1;
@@ -87,12 +90,13 @@ impl Probe {
             .map(|t| format!("{}:{}", t.kind.name(), t.instrument.symbol.as_str()))
             .collect();
         let disconnects = self.disconnects.get(&conn).copied().unwrap_or(0);
+        let connects = self.connects.get(&conn).copied().unwrap_or(0);
         let key = match &self.settings.credentials {
             Some(c) => format!(" key={}", c.api_key),
             None => String::new(),
         };
         vec![OutFrame::text(format!(
-            "{verb} call={} conn={} disconnects={disconnects} {}{key}",
+            "{verb} call={} conn={} disconnects={disconnects} connects={connects} {}{key}",
             self.calls,
             conn.0,
             topics.join(",")
@@ -153,6 +157,12 @@ impl Venue for Probe {
         _now_ms: u64,
     ) -> Result<Vec<OutFrame>, PluginError> {
         Ok(self.report("unsub", conn, topics))
+    }
+
+    fn on_connected(&mut self, conn: ConnId, name: &str) -> Result<Output, PluginError> {
+        assert_eq!(name, "ws", "the declared name");
+        *self.connects.entry(conn).or_default() += 1;
+        Ok(Output::default())
     }
 
     fn on_disconnected(&mut self, conn: ConnId) -> Result<Output, PluginError> {
@@ -279,6 +289,8 @@ struct Call {
     verb: String,
     conn: u64,
     disconnects: u32,
+    /// `on_connected` calls for this connection before this call.
+    connects: u32,
     topics: BTreeSet<String>,
 }
 
@@ -295,7 +307,8 @@ fn call(frame: &str) -> Call {
         verb: parts[0].to_owned(),
         conn: field(2, "conn="),
         disconnects: field(3, "disconnects=") as u32,
-        topics: parts[4].split(',').map(str::to_owned).collect(),
+        connects: field(4, "connects=") as u32,
+        topics: parts[5].split(',').map(str::to_owned).collect(),
     }
 }
 
@@ -351,9 +364,14 @@ async fn topics_come_in_one_call_and_a_reconnect_keeps_the_conn_id_resubscribes_
     let first = call(&peer.text().await);
     let both = topics(&["book_ticker:BTC/USDT", "trades:ETH/USDT"]);
     assert_eq!(
-        (first.verb.as_str(), first.disconnects, &first.topics),
-        ("sub", 0, &both),
-        "both topics in the first and only subscribe call"
+        (
+            first.verb.as_str(),
+            first.disconnects,
+            first.connects,
+            &first.topics
+        ),
+        ("sub", 0, 1, &both),
+        "on_connected, then both topics in the first and only subscribe call"
     );
     let conn = first.conn;
     peer.send("tick BTC/USDT");
@@ -375,6 +393,7 @@ async fn topics_come_in_one_call_and_a_reconnect_keeps_the_conn_id_resubscribes_
             verb: "sub".into(),
             conn,
             disconnects: 1,
+            connects: 2,
             topics: both.clone()
         }
     );
@@ -416,6 +435,7 @@ async fn topics_come_in_one_call_and_a_reconnect_keeps_the_conn_id_resubscribes_
             verb: "sub".into(),
             conn,
             disconnects: 2,
+            connects: 3,
             topics: both
         }
     );
