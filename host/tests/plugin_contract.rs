@@ -7,9 +7,11 @@
 //! - after a drop (the server's, or one the plugin asks for with `Action::Reconnect`) the
 //!   plugin sees `on_disconnected`, the connection keeps its `ConnId`, the same topics are
 //!   subscribed again in one call, and consumers get a `Reconnect` gap;
-//! - `max_subscriptions` spreads topics over several connections, each with its own id;
+//! - `max_subscriptions` spreads topics over several connections, each with its own id, and
+//!   a connection left without topics is closed (its last unsubscribe frames may not go out);
 //! - configured `endpoints` land at the top level of the settings, the secrets file's table
-//!   under `credentials`; rejects are counted by reason in `ctl status` and the metrics;
+//!   under `credentials`; rejects are counted by reason in `ctl status` and the metrics, a
+//!   failed call and an action naming nothing declared are counted and change nothing else;
 //! - a declaration the host cannot stop in order is refused, naming the instance, the
 //!   plugin and the resource; a plugin that declares no stream or handler binding gets
 //!   `streams` and `handlers`.
@@ -170,8 +172,8 @@ impl Venue for Probe {
         Ok(Output::default())
     }
 
-    /// `reconnect` asks for a fresh connection; `fail` is an error; `tick SYMBOL` is a book
-    /// ticker; anything else a reject.
+    /// `reconnect` asks for a fresh connection; `fail` is an error; `bogus` arms a timer
+    /// never declared; `tick SYMBOL` is a book ticker; anything else a reject.
     fn on_frame(
         &mut self,
         conn: ConnId,
@@ -185,6 +187,8 @@ impl Venue for Probe {
         }
         if text == "reconnect" {
             out.actions.push(Action::Reconnect(conn));
+        } else if text == "bogus" {
+            out.actions.push(Action::ArmTimer("never-declared".into()));
         } else if let Some(instrument) = text.strip_prefix("tick ").and_then(|s| self.resolve(s)) {
             out.events.push(Event::BookTicker(BookTicker {
                 instrument,
@@ -449,13 +453,13 @@ async fn topics_come_in_one_call_and_a_reconnect_keeps_the_conn_id_resubscribes_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn max_subscriptions_spreads_topics_over_connections_and_missing_resources_are_added() {
+async fn max_subscriptions_spreads_topics_an_empty_connection_closes_missing_resources_are_added() {
     let (url, mut peers) = server().await;
     let host = host().await;
     let _btc = host
         .subscribe("p", "BTC/USDT", StreamKind::BookTicker)
         .unwrap();
-    let _eth = host
+    let eth = host
         .subscribe("p", "ETH/USDT", StreamKind::BookTicker)
         .unwrap();
     let settings = serde_json::json!({ "ws_url": url, "max_subscriptions": 1 }).to_string();
@@ -463,17 +467,38 @@ async fn max_subscriptions_spreads_topics_over_connections_and_missing_resources
 
     let mut a = next_peer(&mut peers).await;
     let mut b = next_peer(&mut peers).await;
-    let (a, b) = (call(&a.text().await), call(&b.text().await));
-    assert_ne!(a.conn, b.conn, "one id per connection");
-    let mut placed: Vec<BTreeSet<String>> = vec![a.topics, b.topics];
+    let (first, second) = (call(&a.text().await), call(&b.text().await));
+    assert_ne!(first.conn, second.conn, "one id per connection");
+    let mut placed: Vec<&BTreeSet<String>> = vec![&first.topics, &second.topics];
     placed.sort();
     assert_eq!(
         placed,
         [
-            topics(&["book_ticker:BTC/USDT"]),
-            topics(&["book_ticker:ETH/USDT"])
+            &topics(&["book_ticker:BTC/USDT"]),
+            &topics(&["book_ticker:ETH/USDT"])
         ]
     );
+
+    // The connection whose only topic nobody wants any more is closed. The unsubscribe
+    // frame for that topic is queued just before, and may or may not go out first.
+    let (mut gone, gone_topics) = match first.topics.contains("book_ticker:ETH/USDT") {
+        true => (a, first.topics),
+        false => (b, second.topics),
+    };
+    drop(eth);
+    let sent = tokio::time::timeout(PATIENCE, async {
+        let mut sent = Vec::new();
+        while let Some(text) = gone.texts.recv().await {
+            sent.push(call(&text));
+        }
+        sent
+    });
+    for unsub in sent.await.expect("the host closes the connection") {
+        assert_eq!(
+            (unsub.verb.as_str(), &unsub.topics),
+            ("unsub", &gone_topics)
+        );
+    }
 
     // The probe declares only its connection: the host added a stream and a handler
     // binding for it, and stops them with the rest.
@@ -566,11 +591,13 @@ endpoints = {{ ws_url = "{url}" }}
     let sub = peer.text().await;
     assert!(sub.starts_with("sub ") && sub.ends_with(" key=K1"), "{sub}");
 
-    // Two rejects and an error, then a ticker: frames of a connection are handled in order,
-    // so once the ticker is here the rejects and the error are counted, and the error
-    // changed nothing else (the instance runs on).
+    // Two rejects, an error and an undeclared action, then a ticker: frames of a connection
+    // are handled in order, and a frame's actions run before the next frame is read, so
+    // once the ticker is here all of them are counted; the error changed nothing else (the
+    // instance runs on).
     peer.send("junk");
     peer.send("fail");
+    peer.send("bogus");
     peer.send("more junk");
     peer.send("tick BTC/USDT");
     loop {
@@ -602,5 +629,9 @@ endpoints = {{ ws_url = "{url}" }}
         .unwrap_or_else(|| panic!("{metrics}"));
     assert!(line.ends_with(" 1"), "{line}");
     assert_eq!(venue.state, "running", "{venue:#?}");
+    // An action naming nothing declared is not carried out, and counted.
+    let instances = op.host().instances().await;
+    let p = instances.iter().find(|i| i.name.as_str() == "p").unwrap();
+    assert_eq!(p.stats.actions_failed, 1, "{:#?}", p.stats);
     let _ = op.shutdown("test").await;
 }

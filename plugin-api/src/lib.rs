@@ -8,6 +8,9 @@
 //!
 //! # Writing a plugin
 //!
+//! The full guide, from an empty folder to a running venue and what the host does for a
+//! plugin, is `docs/WRITING_A_PLUGIN.md` in the host's repository. In short:
+//!
 //! 1. Make a `cdylib` crate depending on `plugin-api` and `abi_stable`.
 //! 2. Parse your settings with [`kit::settings::parse`] into a struct of your own
 //!    (credentials as [`kit::Credentials`], a `symbols` list as [`kit::AllowedSymbols`]).
