@@ -2,7 +2,7 @@
 //! by a bare tokio-tungstenite client in the same process.
 //!
 //! `cargo bench -p venue-sim --bench throughput` (env: `BENCH_SECS`, default 3; `BENCH_RATES`,
-//! default `100000,500000,2000000` target updates/s; `BENCH_VENUES`, `gateio` or `mexc`).
+//! default `100000,500000,2000000` target updates/s; `BENCH_VENUES`, `gateio`, `mexc` or `binance`).
 
 use std::time::{Duration, Instant};
 
@@ -39,6 +39,17 @@ async fn run(venue: Venue, rate: u32, secs: f64) -> (f64, f64, u64) {
                 .collect();
             ws.send(Message::text(
                 json!({"method": "SUBSCRIPTION", "params": params}).to_string(),
+            ))
+            .await
+            .unwrap();
+        }
+        Venue::Binance => {
+            // Book tickers: the stream that follows every book change.
+            let params: Vec<String> = (0..SYMBOLS)
+                .map(|i| format!("s{i}usdt@bookTicker"))
+                .collect();
+            ws.send(Message::text(
+                json!({"method": "SUBSCRIBE", "params": params, "id": 1}).to_string(),
             ))
             .await
             .unwrap();
@@ -89,6 +100,7 @@ fn main() {
     let venues: Vec<Venue> = match std::env::var("BENCH_VENUES").as_deref() {
         Ok("gateio") => vec![Venue::Gateio],
         Ok("mexc") => vec![Venue::Mexc],
+        Ok("binance") => vec![Venue::Binance],
         _ => vec![Venue::Gateio, Venue::Mexc],
     };
     for venue in venues {

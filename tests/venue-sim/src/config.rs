@@ -14,6 +14,9 @@ pub enum Venue {
     Gateio,
     /// MEXC spot v3 (protobuf websocket at `/ws`, REST under `/api/v3`).
     Mexc,
+    /// Binance spot public market streams (JSON websocket at `/ws`, `/ws/<stream>` and
+    /// `/stream?streams=..`; book tickers and trades only, no REST).
+    Binance,
 }
 
 /// Where market data comes from.
@@ -48,6 +51,34 @@ impl Default for MexcLimits {
             max_subscriptions: 30,
             no_subscription_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Binance connection rules; the defaults are the documented values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BinanceLimits {
+    /// The server sends a ping frame this often (documented: 20 s).
+    pub ping_interval: Duration,
+    /// A connection that leaves a ping unanswered this long is closed (documented: 1 min).
+    pub pong_timeout: Duration,
+    /// Incoming messages (requests, pings, pongs) allowed per second; one more closes the
+    /// connection (documented: 5).
+    pub max_incoming_per_sec: usize,
+    /// Streams one connection may carry (documented: 1024).
+    pub max_streams: usize,
+    /// A connection is closed when it has lived this long (documented: 24 h).
+    pub lifetime: Duration,
+}
+
+impl Default for BinanceLimits {
+    fn default() -> Self {
+        Self {
+            ping_interval: Duration::from_secs(20),
+            pong_timeout: Duration::from_secs(60),
+            max_incoming_per_sec: 5,
+            max_streams: 1024,
+            lifetime: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -100,6 +131,8 @@ impl Fees {
         let (taker, maker) = match venue {
             Venue::Gateio => (10, 10),
             Venue::Mexc => (5, 0),
+            // Binance spot's base rate; the simulator serves no Binance trading.
+            Venue::Binance => (10, 10),
         };
         Self {
             taker_bps: Decimal::from(taker),
@@ -150,6 +183,8 @@ pub struct SimConfig {
     pub gate_full_every: Option<u32>,
     /// MEXC connection rules.
     pub mexc_limits: MexcLimits,
+    /// Binance connection rules.
+    pub binance_limits: BinanceLimits,
     /// Accepted API keys; each account starts with `initial_balances`.
     pub credentials: Vec<Credential>,
     /// Starting balance of every account, per asset.
@@ -185,6 +220,7 @@ impl SimConfig {
             replay_loop: false,
             gate_full_every: None,
             mexc_limits: MexcLimits::default(),
+            binance_limits: BinanceLimits::default(),
             credentials: vec![Credential::new("test-key", "test-secret")],
             initial_balances: vec![
                 ("USDT".into(), Decimal::from(1_000_000)),

@@ -213,6 +213,8 @@ impl PriceModel {
         let venue_sign = match venue {
             Venue::Gateio => 1,
             Venue::Mexc => -1,
+            // A third venue quotes the fair value: it never crosses the other two.
+            Venue::Binance => 0,
         };
         let mid = fair + sign * venue_sign * half;
         (mid - HALF_SPREAD_TICKS, mid + HALF_SPREAD_TICKS)

@@ -27,7 +27,7 @@ use crate::stats::Stats;
 use crate::topics::{Batch, TopicTable};
 use crate::trading::Exchange;
 use crate::ws::ConnCtx;
-use crate::{gateio, mexc};
+use crate::{binance, gateio, mexc};
 
 /// A REST response body.
 pub(crate) type Body = Full<Bytes>;
@@ -174,9 +174,17 @@ async fn handle(mut req: Request<Incoming>, app: Arc<App>) -> Response<Body> {
     let ws_path = match app.cfg.venue {
         Venue::Gateio => path == "/ws/v4/" || path == "/ws/v4",
         Venue::Mexc => path == "/ws",
+        Venue::Binance => path == "/ws" || path.starts_with("/ws/") || path == "/stream",
     };
     if ws_path && is_upgrade(&req) {
-        return upgrade(&mut req, &query, &app);
+        return upgrade(&mut req, &path, &query, &app);
+    }
+    if app.cfg.venue == Venue::Binance {
+        app.stats.rest_request(format!("{} {}", req.method(), path));
+        return json(
+            StatusCode::NOT_FOUND,
+            r#"{"code":-1,"msg":"venue-sim serves no Binance REST"}"#,
+        );
     }
     app.stats.rest_request(format!("{} {}", req.method(), path));
     let fault = app.faults.rest_fault(req.method(), &path);
@@ -188,7 +196,7 @@ async fn handle(mut req: Request<Incoming>, app: Arc<App>) -> Response<Body> {
                     "TOO_MANY_REQUESTS",
                     "Request Rate limit Exceeded",
                 ),
-                Venue::Mexc => {
+                Venue::Mexc | Venue::Binance => {
                     mexc::rest::error(StatusCode::TOO_MANY_REQUESTS, 429, "Too Many Requests")
                 }
             };
@@ -221,7 +229,7 @@ async fn handle(mut req: Request<Incoming>, app: Arc<App>) -> Response<Body> {
     };
     let served = match app.cfg.venue {
         Venue::Gateio => gateio::rest::handle(&app, &rest),
-        Venue::Mexc => mexc::rest::handle(&app, &rest),
+        Venue::Mexc | Venue::Binance => mexc::rest::handle(&app, &rest),
     };
     match fault {
         Some(RestFault::ServedThenServerError { status }) => server_error(&app, status),
@@ -234,11 +242,11 @@ fn server_error(app: &App, status: u16) -> Response<Body> {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     match app.cfg.venue {
         Venue::Gateio => gateio::rest::error(status, "SERVER_ERROR", "Internal server error"),
-        Venue::Mexc => mexc::rest::error(status, 500, "Internal error"),
+        Venue::Mexc | Venue::Binance => mexc::rest::error(status, 500, "Internal error"),
     }
 }
 
-fn upgrade(req: &mut Request<Incoming>, query: &str, app: &Arc<App>) -> Response<Body> {
+fn upgrade(req: &mut Request<Incoming>, path: &str, query: &str, app: &Arc<App>) -> Response<Body> {
     let Some(key) = req.headers().get(header::SEC_WEBSOCKET_KEY) else {
         return json(StatusCode::BAD_REQUEST, "{}");
     };
@@ -247,11 +255,16 @@ fn upgrade(req: &mut Request<Incoming>, query: &str, app: &Arc<App>) -> Response
     enum Sess {
         Gate(gateio::ws::GateSession),
         Mexc(mexc::ws::MexcSession),
+        Binance(binance::ws::BinanceSession),
     }
     let session = match app.cfg.venue {
         Venue::Gateio => Sess::Gate(gateio::ws::GateSession::new(app)),
         Venue::Mexc => match mexc::ws::MexcSession::new(app, param_in(query, "listenKey")) {
             Ok(s) => Sess::Mexc(s),
+            Err(resp) => return resp,
+        },
+        Venue::Binance => match binance::ws::BinanceSession::new(app, path, query) {
+            Ok(s) => Sess::Binance(s),
             Err(resp) => return resp,
         },
     };
@@ -270,6 +283,7 @@ fn upgrade(req: &mut Request<Incoming>, query: &str, app: &Arc<App>) -> Response
         match session {
             Sess::Gate(s) => crate::ws::run(ws, s, ctx).await,
             Sess::Mexc(s) => crate::ws::run(ws, s, ctx).await,
+            Sess::Binance(s) => crate::ws::run(ws, s, ctx).await,
         }
     };
     app.tracker

@@ -1,4 +1,5 @@
-//! Venue simulator: serves the MEXC spot v3 or Gate.io spot v4 websocket and REST protocols on
+//! Venue simulator: serves the MEXC spot v3 or Gate.io spot v4 websocket and REST protocols (or
+//! Binance spot's public market streams) on
 //! loopback, from replayed real captures or a synthetic random walk, with simulated trading,
 //! fault injection and counters for tests.
 //!
@@ -12,6 +13,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod binance;
 pub mod crossing;
 pub mod faults;
 pub mod gateio;
@@ -36,7 +38,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use config::{Credential, Fees, MexcLimits, SimConfig, Source, Venue};
+pub use config::{BinanceLimits, Credential, Fees, MexcLimits, SimConfig, Source, Venue};
 pub use crossing::{Crossing, PriceModel, Quote};
 pub use faults::{AcceptMode, Faults, Kick, RestFault};
 pub use market::Symbol;
@@ -151,6 +153,10 @@ impl Simulator {
                     Venue::Mexc => {
                         Box::new(mexc::render::MexcRender::new(&market.symbols, &mut table))
                     }
+                    Venue::Binance => Box::new(binance::render::BinanceRender::new(
+                        &market.symbols,
+                        &mut table,
+                    )),
                 })
             }
         };
@@ -223,20 +229,21 @@ impl SimHandle {
         self.local_addr
     }
 
-    /// The venue's public websocket URL: `ws://ADDR/ws/v4/` (Gate) or `ws://ADDR/ws` (MEXC).
+    /// The venue's public websocket URL: `ws://ADDR/ws/v4/` (Gate) or `ws://ADDR/ws` (MEXC,
+    /// Binance).
     pub fn ws_url(&self) -> String {
         match self.venue {
             Venue::Gateio => format!("ws://{}/ws/v4/", self.local_addr),
-            Venue::Mexc => format!("ws://{}/ws", self.local_addr),
+            Venue::Mexc | Venue::Binance => format!("ws://{}/ws", self.local_addr),
         }
     }
 
     /// The REST base URL: `http://ADDR/api/v4` (Gate) or `http://ADDR` (MEXC, paths start
-    /// with `/api/v3`).
+    /// with `/api/v3`; Binance, which serves no REST).
     pub fn rest_url(&self) -> String {
         match self.venue {
             Venue::Gateio => format!("http://{}/api/v4", self.local_addr),
-            Venue::Mexc => format!("http://{}", self.local_addr),
+            Venue::Mexc | Venue::Binance => format!("http://{}", self.local_addr),
         }
     }
 

@@ -30,6 +30,7 @@ pub const TIMESTAMP_KEYS: &[&str] = &[
     "time_ms",
     "t",
     "E",
+    "T",
     "create_time",
     "create_time_ms",
     "current",
@@ -76,6 +77,7 @@ const GATE_FILES: &[(&str, &str)] = &[
 
 const GATE_REST_BOOKS: &str =
     fixture!("gateio/captures/cryptofeed_2021-04-22/rest_spot_order_book_with_id.jsonl");
+const BINANCE_MARKET: &str = fixture!("binance/ws_market.jsonl");
 const MEXC_PB: &str = fixture!("mexc/samples/ws_pb_frames.jsonl");
 const MEXC_LEGACY: &str =
     fixture!("mexc/captures/hftbacktest_2025-01-12_legacy_json/ws_legacy_json_SOLUSDT.jsonl");
@@ -235,6 +237,7 @@ impl Replay {
         match venue {
             Venue::Gateio => r.load_gate(table),
             Venue::Mexc => r.load_mexc(table),
+            Venue::Binance => r.load_binance(table),
         }
         r
     }
@@ -355,6 +358,30 @@ impl Replay {
             };
             let topic = table.register(&k.c, "");
             self.push_json(topic, l.raw.get());
+        }
+    }
+
+    /// Binance: every documented raw payload of a stream (`stream` set, `src` `doc`), one
+    /// stream per name. A stream whose frames carry no time (book tickers) is replayed as
+    /// it is.
+    fn load_binance(&mut self, table: &mut TopicTable) {
+        #[derive(Deserialize)]
+        struct Line<'a> {
+            src: &'a str,
+            stream: Option<&'a str>,
+            #[serde(borrow)]
+            msg: &'a RawValue,
+        }
+        for line in BINANCE_MARKET.lines() {
+            let Ok(l) = serde_json::from_str::<Line<'_>>(line) else {
+                continue;
+            };
+            let Some(stream) = l.stream.filter(|_| l.src == "doc") else {
+                continue;
+            };
+            let topic = table.register(stream, "");
+            self.push_json(topic, l.msg.get());
+            self.base_ms.entry(topic).or_insert(0);
         }
     }
 

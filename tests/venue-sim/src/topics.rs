@@ -45,6 +45,11 @@ impl TopicTable {
         self.ids.get(&(channel.to_owned(), key.to_owned())).copied()
     }
 
+    /// The `(channel, key)` a topic was registered with.
+    pub(crate) fn name(&self, id: u32) -> Option<&(String, String)> {
+        self.names.get(id as usize)
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.names.len()
     }

@@ -50,6 +50,25 @@ pub(crate) trait Session: Send + 'static {
     fn activity(&mut self, _now: Instant) {}
     /// Whether data frames are binary (protobuf) rather than text.
     fn binary(&self) -> bool;
+    /// Subscriptions the connection starts with (streams named in its URL): runs once when
+    /// the websocket opens; only `reply.started` is used.
+    fn opened(&mut self, _reply: &mut Reply) {}
+    /// A message arrived from the client at `now` (any kind but close); `false` closes the
+    /// connection (a venue's incoming message limit).
+    fn incoming(&mut self, _now: Instant, _msg: &Message) -> bool {
+        true
+    }
+    /// How often the server sends a protocol ping, if it does.
+    fn ping_every(&self) -> Option<Duration> {
+        None
+    }
+    /// The server sent a protocol ping at `now`.
+    fn pinged(&mut self, _now: Instant) {}
+    /// The frame to send for market-data `msg` of `topic` (a venue may wrap it per
+    /// connection); `None` sends `msg` as it is.
+    fn wrap(&self, _topic: u32, _msg: &Message) -> Option<Message> {
+        None
+    }
 }
 
 /// Everything a connection loop needs besides its session.
@@ -195,6 +214,16 @@ where
     let mut cursors: Vec<Cursor> = Vec::new();
     let mut replay_tick = tokio::time::interval(Duration::from_millis(10));
     let per_tick = (ctx.replay_rate / 100).max(1) as usize;
+    let ping_every = session.ping_every();
+    // Without pings the branch is disabled; the interval still needs a period.
+    let period = ping_every.unwrap_or(Duration::from_secs(3600));
+    let mut ping_tick = tokio::time::interval_at(Instant::now() + period, period);
+    ping_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut opened_reply = Reply::default();
+    session.opened(&mut opened_reply);
+    start_replays(&ctx, opened_reply.started, &mut cursors);
+    ctx.stats
+        .set_subscriptions(conn_id, session.subscription_names());
     let end = loop {
         let deadline = session.deadline();
         let step: Result<(), End> = tokio::select! {
@@ -207,7 +236,19 @@ where
             _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
                 break End::Close(CloseCode::Normal)
             }
+            _ = ping_tick.tick(), if ping_every.is_some() && !ctx.faults.silent() => {
+                session.pinged(Instant::now());
+                match out.push(Message::Ping(Bytes::new()), false).await {
+                    Ok(()) => out.flush().await,
+                    Err(e) => Err(e),
+                }
+            }
             m = stream.next() => match m {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break End::Gone,
+                Some(Ok(msg)) if !session.incoming(Instant::now(), &msg) => {
+                    tracing::debug!(conn_id, "over the incoming message limit");
+                    break End::Close(CloseCode::Policy);
+                }
                 Some(Ok(Message::Text(t))) => {
                     on_request(&mut session, &mut out, &ctx, t.as_str(), &mut cursors, conn_id).await
                 }
@@ -215,7 +256,6 @@ where
                     let t = String::from_utf8_lossy(&b).into_owned();
                     on_request(&mut session, &mut out, &ctx, &t, &mut cursors, conn_id).await
                 }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break End::Gone,
                 Some(Ok(_)) => {
                     // Ping (answered by tungstenite on the next flush) or pong.
                     session.activity(Instant::now());
@@ -290,19 +330,25 @@ where
     session.on_text(text, &mut reply);
     ctx.stats
         .set_subscriptions(conn_id, session.subscription_names());
-    if let Some(replay) = &ctx.replay {
-        for topic in reply.started {
-            if let Some(delta_ms) = replay.delta_ms(topic, now_ms()) {
-                cursors.retain(|c| c.topic != topic);
-                cursors.push(Cursor {
-                    topic,
-                    next: 0,
-                    delta_ms,
-                });
-            }
+    start_replays(ctx, reply.started, cursors);
+    send_all(session, out, reply.out, false).await
+}
+
+/// Starts (or restarts) the replay stream of each topic in `started` that has captures.
+fn start_replays(ctx: &ConnCtx, started: Vec<u32>, cursors: &mut Vec<Cursor>) {
+    let Some(replay) = &ctx.replay else {
+        return;
+    };
+    for topic in started {
+        if let Some(delta_ms) = replay.delta_ms(topic, now_ms()) {
+            cursors.retain(|c| c.topic != topic);
+            cursors.push(Cursor {
+                topic,
+                next: 0,
+                delta_ms,
+            });
         }
     }
-    send_all(session, out, reply.out, false).await
 }
 
 async fn send_all<S, T>(
@@ -340,7 +386,10 @@ where
     let mut any = false;
     for f in batch.iter() {
         if session.topics().contains(f.topic) && !replaying.iter().any(|c| c.topic == f.topic) {
-            out.push(f.msg.clone(), true).await?;
+            let msg = session
+                .wrap(f.topic, &f.msg)
+                .unwrap_or_else(|| f.msg.clone());
+            out.push(msg, true).await?;
             any = true;
         }
     }
@@ -378,6 +427,7 @@ where
                 c.delta_ms = replay.delta_ms(c.topic, now_ms()).unwrap_or(c.delta_ms);
             }
             let msg = replay.render(c.topic, c.next, c.delta_ms);
+            let msg = session.wrap(c.topic, &msg).unwrap_or(msg);
             c.next += 1;
             out.push(msg, true).await?;
             sent = true;
