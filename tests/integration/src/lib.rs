@@ -28,6 +28,7 @@ const PACKAGES: &[&str] = &[
     "fixture-relay",
     "gateio-plugin",
     "mexc-plugin",
+    "binance-plugin",
     "host",
     "arbitrage-program",
     "venue-sim",

@@ -29,6 +29,8 @@ pub struct StatsSnapshot {
     pub subscriptions: BTreeMap<u64, Vec<String>>,
     /// Market-data frames lost because a connection fell behind the generator.
     pub lagged: u64,
+    /// Protocol pongs received from websocket clients (answers to the server's pings).
+    pub pongs_received: u64,
 }
 
 /// Live counters shared by the simulator's tasks. Cheap to clone.
@@ -46,6 +48,7 @@ struct Inner {
     ws_requests: AtomicU64,
     rest_requests: AtomicU64,
     lagged: AtomicU64,
+    pongs_received: AtomicU64,
     next_conn_id: AtomicU64,
     rest_by_route: Mutex<BTreeMap<String, u64>>,
     subscriptions: Mutex<BTreeMap<u64, Vec<String>>>,
@@ -66,6 +69,7 @@ impl Stats {
             rest_by_route: i.rest_by_route.lock().unwrap().clone(),
             subscriptions: i.subscriptions.lock().unwrap().clone(),
             lagged: i.lagged.load(Ordering::SeqCst),
+            pongs_received: i.pongs_received.load(Ordering::SeqCst),
         }
     }
 
@@ -117,6 +121,10 @@ impl Stats {
 
     pub(crate) fn ws_request(&self) {
         self.bump(&self.inner.ws_requests, 1);
+    }
+
+    pub(crate) fn pong_received(&self) {
+        self.bump(&self.inner.pongs_received, 1);
     }
 
     pub(crate) fn lagged(&self, n: u64) {

@@ -256,8 +256,11 @@ where
                     let t = String::from_utf8_lossy(&b).into_owned();
                     on_request(&mut session, &mut out, &ctx, &t, &mut cursors, conn_id).await
                 }
-                Some(Ok(_)) => {
+                Some(Ok(msg)) => {
                     // Ping (answered by tungstenite on the next flush) or pong.
+                    if matches!(msg, Message::Pong(_)) {
+                        ctx.stats.pong_received();
+                    }
                     session.activity(Instant::now());
                     if ctx.faults.silent() { Ok(()) } else { out.flush().await }
                 }

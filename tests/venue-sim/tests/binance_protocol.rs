@@ -194,6 +194,8 @@ async fn the_server_pings_and_closes_a_client_that_does_not_answer() {
             other => panic!("expected pings, got {other:?}"),
         }
     }
+    let answered = sim.stats().wait_until(|s| s.pongs_received >= 3);
+    tokio::time::timeout(WAIT, answered).await.unwrap();
     // One that never reads never answers: the server closes it, the other stays.
     let _deaf = connect(&sim.ws_url()).await;
     let closed = sim
