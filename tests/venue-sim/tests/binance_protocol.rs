@@ -246,3 +246,52 @@ async fn the_message_and_stream_limits_are_enforced() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn the_shared_faults_end_binance_connections() {
+    let mut cfg = binance(Source::Synthetic, &["BTC/USDT"]);
+    cfg.rate = 500;
+    let sim = start(cfg).await;
+    let url = format!("ws://{}/ws/btcusdt@bookTicker", sim.local_addr());
+    // Dropped without a close frame after three data frames.
+    sim.faults().set_drop_after(Some(3));
+    let mut ws = connect(&url).await;
+    for _ in 0..3 {
+        assert_eq!(next_json(&mut ws).await["s"], "BTCUSDT");
+    }
+    match next(&mut ws).await {
+        None | Some(Err(_)) => {}
+        other => panic!("expected a dropped connection, got {other:?}"),
+    }
+    sim.faults().set_drop_after(None);
+    // Kicked with a close frame.
+    let mut ws = connect(&url).await;
+    next_json(&mut ws).await;
+    sim.faults().kick_all(venue_sim::Kick::CloseFrame);
+    loop {
+        match next(&mut ws).await {
+            Some(Ok(Message::Close(_))) => break,
+            Some(Ok(Message::Text(_) | Message::Ping(_))) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_connection_ends_at_its_lifetime() {
+    let mut cfg = binance(Source::Synthetic, &["BTC/USDT"]);
+    cfg.rate = 0;
+    cfg.binance_limits.lifetime = Duration::from_millis(200);
+    let sim = start(cfg).await;
+    let mut ws = connect(&sim.ws_url()).await;
+    loop {
+        match next(&mut ws).await {
+            Some(Ok(Message::Close(Some(frame)))) => {
+                assert_eq!(u16::from(frame.code), 1000);
+                break;
+            }
+            Some(Ok(Message::Ping(_))) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}

@@ -1,5 +1,5 @@
-//! `venue-sim`: serve a simulated MEXC spot v3 or Gate.io spot v4 venue on loopback until
-//! Ctrl-C or SIGTERM.
+//! `venue-sim`: serve a simulated MEXC spot v3, Gate.io spot v4 or Binance spot (market
+//! streams) venue on loopback until Ctrl-C or SIGTERM.
 
 use std::net::SocketAddr;
 use std::time::Duration;
