@@ -107,7 +107,9 @@ async fn run(sim: &SimHandle) {
     assert_eq!((snap.ws_accepted, snap.ws_live), (1, 1), "{snap:?}");
     next_matching(&mut trades[1], |e| matches!(e, Event::Trade(_))).await;
 
-    // A dropped connection: a gap, a new connection with every stream again, data again.
+    // A dropped connection: a gap, a new connection with every stream again in one
+    // request, data again.
+    let requests = sim.stats().snapshot().ws_requests;
     sim.faults().kick_all(Kick::TcpDrop);
     for sub in tickers.iter_mut().chain(trades.iter_mut()) {
         next_matching(
@@ -123,6 +125,7 @@ async fn run(sim: &SimHandle) {
     })
     .await;
     assert_eq!(snap.ws_accepted, 2);
+    assert_eq!(snap.ws_requests, requests + 1, "{snap:?}");
 
     // Reload the plugin file in place: consumers see a reload gap, then data again.
     reload_in_place(&host, "binance", &mut tickers[1]).await;
