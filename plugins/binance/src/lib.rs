@@ -40,6 +40,13 @@ impl Binance {
         }
     }
 
+    /// An instance from the host's configuration (also the constructor of a built-in).
+    pub fn from_config(config: &VenueConfig) -> Result<Binance, PluginError> {
+        Ok(Binance::new(Settings::from_json(
+            config.settings_json.as_str(),
+        )?))
+    }
+
     /// One request (`SUBSCRIBE`/`UNSUBSCRIBE`) naming every topic's stream. The connection
     /// carries at most 1024 streams (the descriptor's limit), so one frame always fits.
     fn request(&mut self, method: &str, topics: &[Topic]) -> Result<Vec<OutFrame>, PluginError> {
@@ -126,17 +133,10 @@ impl Venue for Binance {
     }
 }
 
-#[cfg_attr(not(feature = "export"), allow(dead_code))]
-fn create(config: &VenueConfig) -> Result<Binance, PluginError> {
-    Ok(Binance::new(Settings::from_json(
-        config.settings_json.as_str(),
-    )?))
-}
-
 /// The exported root module (the macro's items carry no docs of their own).
 #[cfg(feature = "export")]
 #[doc(hidden)]
 #[allow(missing_docs)]
 pub mod plugin_export {
-    plugin_api::export_venue_plugin!(venue: "binance", create: crate::create);
+    plugin_api::export_venue_plugin!(venue: "binance", create: crate::Binance::from_config);
 }

@@ -2,11 +2,14 @@
 //! against the Binance simulator: book tickers and trades for two symbols (the documented
 //! payload first, then synthetic ones), the server's pings answered by the host over several
 //! intervals, a dropped connection reconnected and resubscribed (a gap, then data), and a
-//! drop-in reload of the plugin file.
+//! drop-in reload of the plugin file. The same code linked into the test binary serves the
+//! venue as a built-in plugin.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use binance_plugin::Binance;
+use host::plugin::Builtin;
 use host::{Host, HostOptions, Subscription};
 use integration_tests::{
     next_matching, plugin, reload_in_place, runtime, runtime_tasks_settle, temp_dir,
@@ -136,4 +139,32 @@ async fn run(sim: &SimHandle) {
     assert_eq!(report.after.connections, 0);
     assert!(report.images_still_mapped.is_empty());
     assert!(report.unloaded.iter().all(|u| u.unmapped));
+}
+
+#[test]
+fn binance_linked_as_a_builtin_streams_and_stops_clean() {
+    let sim_rt = runtime();
+    let sim = sim_rt.block_on(simulator());
+    runtime().block_on(async {
+        let host = Host::new(HostOptions {
+            shadow_dir: Some(temp_dir("binance-builtin")),
+            ..HostOptions::default()
+        })
+        .unwrap();
+        let builtin = Builtin::new("binance", env!("CARGO_PKG_VERSION"), Binance::from_config);
+        host.add_builtin(builtin).await.unwrap();
+        let settings = serde_json::json!({"ws_url": sim.ws_url()}).to_string();
+        host.start_venue("binance", "binance", &settings)
+            .await
+            .unwrap();
+        let mut sub = host
+            .subscribe("binance", "BTC/USDT", StreamKind::Trades)
+            .unwrap();
+        next_matching(&mut sub, |e| matches!(e, Event::Trade(_))).await;
+        let report = host.shutdown("test").await;
+        assert_eq!(report.after.resource_tasks, 0, "{report:#?}");
+        assert_eq!(report.after.connections, 0, "{report:#?}");
+        assert!(report.tasks_left.is_empty(), "{report:#?}");
+    });
+    sim_rt.block_on(sim.shutdown());
 }
