@@ -66,7 +66,7 @@ fn num(v: &str, field: &str) -> Result<Num, Rejected> {
     Num::parse(v).map_err(|e| ("malformed", format!("`{field}`: {e}")))
 }
 
-/// Parses `data`; `instrument` maps a payload symbol (`BNBUSDT`) to a subscribed instrument.
+/// Parses `data`; `instrument` maps a payload symbol (`BNBUSDT`) to its instrument.
 pub fn parse(
     data: &[u8],
     instrument: &dyn Fn(&str) -> Option<Instrument>,

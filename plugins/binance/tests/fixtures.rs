@@ -4,11 +4,19 @@
 
 mod common;
 
-use binance_plugin::settings::Settings;
-use binance_plugin::{describe, Binance};
+use binance_plugin::Binance;
 use common::*;
-use plugin_api::{Action, ConnId, ErrorKind, Event, Num, Side, StreamKind, Venue};
+use plugin_api::{
+    kit, Action, ConnId, ErrorKind, Event, Num, PluginError, Side, StreamKind, Venue, VenueConfig,
+};
 use serde_json::{json, Value};
+
+fn with_settings(json: &str) -> Result<Binance, PluginError> {
+    Binance::from_config(&VenueConfig {
+        name: "binance".into(),
+        settings_json: json.into(),
+    })
+}
 
 fn n(s: &str) -> Num {
     Num::parse(s).unwrap()
@@ -28,7 +36,7 @@ fn every_market_frame_parses_to_its_event() {
                     panic!("{out:?}")
                 };
                 assert_eq!(t.instrument.symbol.as_str(), "BNB/USDT");
-                assert_eq!(t.instrument.venue_symbol.as_str(), "BNBUSDT");
+                assert_eq!(t.instrument.venue_symbol.as_str(), "bnbusdt");
                 assert_eq!(t.update_id, 400_900_217);
                 assert_eq!(
                     (t.bid_price, t.bid_qty),
@@ -101,7 +109,7 @@ fn unusable_frames_are_rejected_with_a_reason() {
     let mut v = venue();
     let cases: [(&str, &str); 6] = [
         (
-            r#"{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1","q":"1","T":1,"m":false}"#,
+            r#"{"e":"trade","E":1,"s":"NOQUOTE","t":1,"p":"1","q":"1","T":1,"m":false}"#,
             "unknown_symbol",
         ),
         (
@@ -144,7 +152,7 @@ fn unusable_frames_are_rejected_with_a_reason() {
 
 #[test]
 fn subscribe_batches_every_topic_into_one_documented_request() {
-    let mut v = Binance::new(Settings::from_json("{}").unwrap());
+    let mut v = with_settings("{}").unwrap();
     let topics = [
         topic(StreamKind::BookTicker, "BTC/USDT"),
         topic(StreamKind::Trades, "BTC/USDT"),
@@ -177,11 +185,11 @@ fn subscribe_batches_every_topic_into_one_documented_request() {
 
 #[test]
 fn symbols_map_both_ways_and_settings_limit_them() {
-    let v = Binance::new(Settings::from_json("{}").unwrap());
+    let v = with_settings("{}").unwrap();
     let i = v.resolve("BTC/USDT").unwrap();
     assert_eq!(
         (i.symbol.as_str(), i.venue_symbol.as_str()),
-        ("BTC/USDT", "BTCUSDT")
+        ("BTC/USDT", "btcusdt")
     );
     for bad in [
         "BTCUSDT",
@@ -193,26 +201,29 @@ fn symbols_map_both_ways_and_settings_limit_them() {
     ] {
         assert!(v.resolve(bad).is_none(), "{bad}");
     }
-    let only = Binance::new(Settings::from_json(r#"{"symbols":["ETH/USDT"]}"#).unwrap());
+    let only = with_settings(r#"{"symbols":["ETH/USDT"]}"#).unwrap();
     assert!(only.resolve("BTC/USDT").is_none());
     assert!(only.resolve("ETH/USDT").is_some());
 }
 
 #[test]
 fn bad_settings_name_the_key_and_never_the_value() {
-    let s = Settings::from_json("{}").unwrap();
-    assert_eq!(s.ws_url, "wss://stream.binance.com:9443/ws");
+    let d = with_settings("").unwrap().describe();
+    assert_eq!(
+        d.connections[0].url.as_str(),
+        "wss://stream.binance.com:9443/ws"
+    );
     let cases = [
         (r#"{"ws_url":"http://x"}"#, "`ws_url`"),
         (r#"{"ws_url":5}"#, "`ws_url`"),
         (r#"{"symbols":"BTC/USDT"}"#, "`symbols`"),
-        (r#"{"symbols":["BTCUSDT"]}"#, "`symbols`"),
+        (r#"{"symbols":["BTCUSDT"]}"#, "`symbols[0]`"),
         (r#"{"api_key":"hunter2"}"#, "`api_key`"),
         (r#"{"credentials":{"api_key":"hunter2"}}"#, "`credentials`"),
         ("[1]", "JSON object"),
     ];
     for (json, key) in cases {
-        let e = Settings::from_json(json).unwrap_err();
+        let e = with_settings(json).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Config);
         assert!(e.message.contains(key), "{json}: {}", e.message);
         assert!(!e.message.contains("hunter2"), "{}", e.message);
@@ -221,11 +232,12 @@ fn bad_settings_name_the_key_and_never_the_value() {
 
 #[test]
 fn the_descriptor_keeps_within_the_venue_rules() {
-    let d = Binance::new(Settings::from_json(r#"{"ws_url":"ws://127.0.0.1:1/ws"}"#).unwrap())
+    let d = with_settings(r#"{"ws_url":"ws://127.0.0.1:1/ws"}"#)
+        .unwrap()
         .describe();
     assert_eq!(d.venue.as_str(), "binance");
     assert!(!d.trading);
-    assert_eq!(d.streams.as_slice(), describe::KINDS);
+    assert_eq!(d.streams.as_slice(), binance_plugin::KINDS);
     let c = &d.connections[0];
     assert_eq!(c.url.as_str(), "ws://127.0.0.1:1/ws");
     assert_eq!(c.max_subscriptions, 1024);
@@ -235,5 +247,8 @@ fn the_descriptor_keeps_within_the_venue_rules() {
     assert!(c.max_lifetime_ms > 0 && c.max_lifetime_ms < 24 * 3_600_000);
     assert!(c.stale_after_ms > 20_000);
     let names: Vec<&str> = d.resources.iter().map(|r| r.name.as_str()).collect();
-    assert_eq!(names, [describe::PUBLIC_CONN, describe::STREAMS]);
+    assert!(
+        names.contains(&kit::PUBLIC) && names.contains(&kit::STREAMS),
+        "{names:?}"
+    );
 }

@@ -98,7 +98,10 @@ async fn run(sim: &SimHandle) {
         else {
             unreachable!()
         };
-        assert_eq!(t.instrument.venue_symbol.as_str(), s.replace('/', ""));
+        assert_eq!(
+            t.instrument.venue_symbol.as_str(),
+            s.replace('/', "").to_lowercase()
+        );
         assert!(t.trade_ts_ms > 0 && t.stamp.venue_ts_ms > 0);
     }
     let snap = sim.stats().snapshot();
