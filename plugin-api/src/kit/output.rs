@@ -1,7 +1,8 @@
 //! Building an [`Output`]: rejects with a bounded detail, events, actions and gaps.
 
 use crate::{
-    Action, Event, Gap, GapReason, Instrument, Output, Reject, RestRequest, Stamp, StreamKind,
+    Action, Event, Gap, GapReason, Instrument, Num, Output, Reject, RestRequest, Stamp,
+    StreamKind,
 };
 
 /// The longest reject detail kept, in bytes; longer ones are cut at a char boundary.
@@ -39,10 +40,50 @@ impl Reject {
     }
 }
 
+/// The value of the required field `field`, or a `malformed` reject naming it.
+///
+/// # Examples
+///
+/// ```
+/// use plugin_api::kit::output::required;
+///
+/// assert_eq!(required(Some(7), "u"), Ok(7));
+/// assert_eq!(required(None::<u64>, "u").unwrap_err().detail.as_str(), "no `u`");
+/// ```
+pub fn required<T>(value: Option<T>, field: &str) -> Result<T, Reject> {
+    value.ok_or_else(|| Reject::new("malformed", format!("no `{field}`")))
+}
+
+/// The exact decimal in the required field `field`, or a `malformed` reject naming the
+/// field and what is wrong with it.
+///
+/// # Examples
+///
+/// ```
+/// use plugin_api::kit::output::decimal;
+/// use plugin_api::Num;
+///
+/// assert_eq!(decimal(Some("25.35"), "b"), Ok(Num::parse("25.35").unwrap()));
+/// assert!(decimal(Some("1e400"), "b").unwrap_err().detail.starts_with("`b`: "));
+/// assert_eq!(decimal(None, "b").unwrap_err().reason.as_str(), "malformed");
+/// ```
+pub fn decimal(text: Option<&str>, field: &str) -> Result<Num, Reject> {
+    Num::parse(required(text, field)?)
+        .map_err(|e| Reject::new("malformed", format!("`{field}`: {e}")))
+}
+
 impl Output {
     /// Adds an event.
     pub fn event(&mut self, event: Event) {
         self.events.push(event);
+    }
+
+    /// Adds the event, or the reject that explains why there is none.
+    pub fn event_or_reject(&mut self, event: Result<Event, Reject>) {
+        match event {
+            Ok(e) => self.events.push(e),
+            Err(r) => self.rejects.push(r),
+        }
     }
 
     /// Adds a reject (see [`Reject::new`]).

@@ -79,6 +79,31 @@ pub fn parse<T: DeserializeOwned>(venue: &str, json: &str) -> Result<T, PluginEr
     T::deserialize(Value::Object(map.clone())).map_err(|e| fail(explain::<T>(&map, &e)))
 }
 
+/// Checks that the URL under settings key `key` starts with one of `schemes`
+/// (`["ws://", "wss://"]`); the `Config` error names the key and the schemes, never the value.
+///
+/// # Examples
+///
+/// ```
+/// use plugin_api::kit::settings::check_url;
+///
+/// assert!(check_url("example", "ws_url", "wss://ws.example.com", &["ws://", "wss://"]).is_ok());
+/// let e = check_url("example", "ws_url", "http://x", &["ws://", "wss://"]).unwrap_err();
+/// assert_eq!(
+///     e.message.as_str(),
+///     "example settings: `ws_url` must start with ws:// or wss://"
+/// );
+/// ```
+pub fn check_url(venue: &str, key: &str, url: &str, schemes: &[&str]) -> Result<(), PluginError> {
+    if schemes.iter().any(|s| url.starts_with(s)) {
+        return Ok(());
+    }
+    Err(PluginError::config(format!(
+        "{venue} settings: `{key}` must start with {}",
+        schemes.join(" or ")
+    )))
+}
+
 /// The error for a credential key written at the top level of the settings.
 fn misplaced(key: &str) -> String {
     format!(

@@ -3,7 +3,7 @@
 //! (`BTCUSDT`, `btcusdt`).
 
 use crate::kit::AllowedSymbols;
-use crate::{Instrument, Symbol, SYMBOL_CAPACITY};
+use crate::{Instrument, PluginError, Reject, StreamKind, Symbol, Topic, SYMBOL_CAPACITY};
 
 /// Quote assets a no-separator venue's symbols are split on by default (the longest one
 /// that ends the symbol wins, so `BTCUSDT` is `BTC/USDT`, not `BTCUS/DT`).
@@ -198,6 +198,58 @@ impl Symbols {
             symbol: Symbol::new(std::str::from_utf8(normalized.get(..n)?).ok()?)?,
             venue_symbol: Symbol::new(std::str::from_utf8(spelled).ok()?)?,
         })
+    }
+
+    /// [`Symbols::from_venue`] for a symbol a frame names: an `unknown_symbol` reject
+    /// (naming at most 32 characters of it) when it does not map.
+    pub fn instrument(&self, venue: &str) -> Result<Instrument, Reject> {
+        self.from_venue(venue).ok_or_else(|| {
+            let shown: String = venue.chars().take(32).collect();
+            Reject::new("unknown_symbol", shown)
+        })
+    }
+
+    /// The venue's channel names for `topics`, in order: `name` renders one from a topic's
+    /// kind and its instrument (resolved here), or returns `None` for a kind the venue does
+    /// not serve. A topic that does not resolve or render is an `Unsupported` error naming
+    /// its kind and symbol, prefixed with `venue`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use plugin_api::kit::{Case, Symbols};
+    /// use plugin_api::{Instrument, StreamKind, Topic};
+    ///
+    /// let symbols = Symbols::joined().case(Case::Lower);
+    /// let topic = |kind| Topic { kind, instrument: Instrument::new("BTC/USDT", "").unwrap() };
+    /// let name = |kind, i: &Instrument| match kind {
+    ///     StreamKind::Trades => Some(format!("{}@trade", i.venue_symbol)),
+    ///     _ => None,
+    /// };
+    /// let names = symbols.channels("example", &[topic(StreamKind::Trades)], name)?;
+    /// assert_eq!(names, ["btcusdt@trade"]);
+    /// let refused = symbols.channels("example", &[topic(StreamKind::Depth)], name);
+    /// assert_eq!(refused.unwrap_err().message.as_str(), "example: no depth for BTC/USDT");
+    /// # Ok::<(), plugin_api::PluginError>(())
+    /// ```
+    pub fn channels(
+        &self,
+        venue: &str,
+        topics: &[Topic],
+        mut name: impl FnMut(StreamKind, &Instrument) -> Option<String>,
+    ) -> Result<Vec<String>, PluginError> {
+        topics
+            .iter()
+            .map(|t| {
+                let symbol = t.instrument.symbol;
+                self.resolve(symbol.as_str())
+                    .and_then(|i| name(t.kind, &i))
+                    .ok_or_else(|| {
+                        let kind = t.kind.name();
+                        PluginError::unsupported(format!("{venue}: no {kind} for {symbol}"))
+                    })
+            })
+            .collect()
     }
 }
 

@@ -1,29 +1,16 @@
-//! Pure frame parsing: one received text frame → an event, an answer to a request, the
-//! server's shutdown notice, or why it is unusable.
+//! One received text frame → an event, nothing (an answer to a request), a reconnect (the
+//! server's shutdown notice) or a reject saying why it is unusable.
 
 use std::borrow::Cow;
 
-use plugin_api::{BookTicker, Event, Instrument, Num, Side, Stamp, Trade};
+use plugin_api::kit::output::{decimal, required};
+use plugin_api::kit::Symbols;
+use plugin_api::{Action, BookTicker, ConnId, Event, Output, Reject, Side, Stamp, Trade};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-/// What a usable frame is.
-// Returned once per frame and moved straight into the output: a box would allocate per frame.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq)]
-pub enum Parsed {
-    /// A book ticker or a trade.
-    Event(Event),
-    /// The answer to one of our requests (`{"result":null,"id":1}`): nothing to deliver.
-    Answer,
-    /// `serverShutdown`: the server is about to close the connection.
-    Shutdown,
-}
-
-/// Why a frame is unusable: a stable reason and a detail for the log.
-pub type Rejected = (&'static str, String);
-
-/// What tells frames apart: the combined-stream wrapper, answers, errors, the event type.
+/// What tells frames apart: the combined-stream wrapper, answers and errors, the event
+/// type (a book ticker has none, but an update id `u`).
 #[derive(Deserialize)]
 struct Envelope<'a> {
     #[serde(borrow)]
@@ -35,97 +22,90 @@ struct Envelope<'a> {
     #[serde(borrow)]
     error: Option<Box<Envelope<'a>>>,
     e: Option<&'a str>,
-    #[serde(rename = "E")]
-    event_ms: Option<u64>,
     u: Option<u64>,
 }
 
+/// The fields of a trade (`e` is `trade`) and of a book ticker (no `e`).
 #[derive(Deserialize)]
 #[allow(non_snake_case)] // the venue's field names
-struct TradeMsg<'a> {
-    s: &'a str,
-    t: u64,
-    p: &'a str,
-    q: &'a str,
-    T: u64,
-    m: bool,
+struct Fields<'a> {
+    e: Option<&'a str>,
+    E: Option<u64>,
+    s: Option<&'a str>,
+    t: Option<u64>,
+    p: Option<&'a str>,
+    q: Option<&'a str>,
+    T: Option<u64>,
+    m: Option<bool>,
+    u: Option<u64>,
+    b: Option<&'a str>,
+    B: Option<&'a str>,
+    a: Option<&'a str>,
+    A: Option<&'a str>,
 }
 
-#[derive(Deserialize)]
-#[allow(non_snake_case)]
-struct TickerMsg<'a> {
-    s: &'a str,
-    u: u64,
-    b: &'a str,
-    B: &'a str,
-    a: &'a str,
-    A: &'a str,
-}
-
-fn num(v: &str, field: &str) -> Result<Num, Rejected> {
-    Num::parse(v).map_err(|e| ("malformed", format!("`{field}`: {e}")))
-}
-
-/// Parses `data`; `instrument` maps a payload symbol (`BNBUSDT`) to its instrument.
-pub fn parse(
-    data: &[u8],
-    instrument: &dyn Fn(&str) -> Option<Instrument>,
-    received_ns: u64,
-) -> Result<Parsed, Rejected> {
-    let json = |e: serde_json::Error| ("malformed", e.to_string());
-    let f: Envelope<'_> = serde_json::from_slice(data).map_err(json)?;
+/// Parses `data` into `out`.
+pub(crate) fn frame(data: &[u8], symbols: &Symbols, conn: ConnId, ns: u64, out: &mut Output) {
+    let f: Envelope<'_> = match serde_json::from_slice(data) {
+        Ok(f) => f,
+        Err(e) => return out.reject("malformed", e.to_string()),
+    };
     if let Some(inner) = f.data {
         // A combined-stream frame, `{"stream":"btcusdt@trade","data":{...}}`.
-        return parse(inner.get().as_bytes(), instrument, received_ns);
+        return frame(inner.get().as_bytes(), symbols, conn, ns, out);
     }
     // Errors: `{"code":2,"msg":..,"id":1}` as documented, `{"error":{..},"id":1}` as logged.
     if let Some(err) = f.error.as_deref().or(f.code.map(|_| &f)) {
         let (code, msg) = (err.code.unwrap_or(-1), err.msg.as_deref().unwrap_or(""));
-        return Err((
-            "venue_error",
-            format!("code {code}: {msg} (request id {:?})", f.id),
-        ));
+        let detail = format!("code {code}: {msg} (request id {:?})", f.id);
+        return out.reject("venue_error", detail);
     }
-    if f.id.is_some() {
-        return Ok(Parsed::Answer);
-    }
-    let symbol =
-        |s: &str| instrument(s).ok_or_else(|| ("unknown_symbol", s.chars().take(32).collect()));
-    let stamp = Stamp {
-        venue_ts_ms: f.event_ms.unwrap_or(0),
-        received_ns,
-    };
     match f.e {
-        Some("trade") => {
-            let t: TradeMsg<'_> = serde_json::from_slice(data).map_err(json)?;
-            Ok(Parsed::Event(Event::Trade(Trade {
-                instrument: symbol(t.s)?,
-                trade_id: t.t.to_string().into(),
-                price: num(t.p, "p")?,
-                qty: num(t.q, "q")?,
-                // `m`: the buyer made the market, so the taker sold.
-                side: if t.m { Side::Sell } else { Side::Buy },
-                trade_ts_ms: t.T,
-                stamp,
-            })))
-        }
-        Some("serverShutdown") => Ok(Parsed::Shutdown),
-        Some(other) => Err(("unsupported_event", other.chars().take(32).collect())),
-        None if f.u.is_some() => {
-            let t: TickerMsg<'_> = serde_json::from_slice(data).map_err(json)?;
-            Ok(Parsed::Event(Event::BookTicker(BookTicker {
-                instrument: symbol(t.s)?,
-                bid_price: num(t.b, "b")?,
-                bid_qty: num(t.B, "B")?,
-                ask_price: num(t.a, "a")?,
-                ask_qty: num(t.A, "A")?,
-                update_id: t.u,
-                stamp,
-            })))
-        }
-        None => Err((
+        // The server is about to close: move to a new connection now (consumers see a gap).
+        Some("serverShutdown") => out.action(Action::Reconnect(conn)),
+        Some("trade") => out.event_or_reject(event(data, symbols, ns)),
+        None if f.u.is_some() => out.event_or_reject(event(data, symbols, ns)),
+        None if f.id.is_some() => {} // the answer to one of our requests
+        None => out.reject(
             "unknown_message",
-            "neither an event, a book ticker nor an answer".into(),
-        )),
+            "not an event, a book ticker or an answer",
+        ),
+        Some(other) => out.reject("unsupported_event", other),
     }
+}
+
+/// A trade or a book ticker, from the frame `data` received at `ns`.
+fn event(data: &[u8], symbols: &Symbols, ns: u64) -> Result<Event, Reject> {
+    let f: Fields<'_> =
+        serde_json::from_slice(data).map_err(|e| Reject::new("malformed", e.to_string()))?;
+    let instrument = symbols.instrument(required(f.s, "s")?)?;
+    let stamp = Stamp {
+        venue_ts_ms: f.E.unwrap_or(0),
+        received_ns: ns,
+    };
+    if f.e.is_none() {
+        return Ok(Event::BookTicker(BookTicker {
+            instrument,
+            bid_price: decimal(f.b, "b")?,
+            bid_qty: decimal(f.B, "B")?,
+            ask_price: decimal(f.a, "a")?,
+            ask_qty: decimal(f.A, "A")?,
+            update_id: required(f.u, "u")?,
+            stamp,
+        }));
+    }
+    Ok(Event::Trade(Trade {
+        instrument,
+        trade_id: required(f.t, "t")?.to_string().into(),
+        price: decimal(f.p, "p")?,
+        qty: decimal(f.q, "q")?,
+        // `m`: the buyer made the market, so the taker sold.
+        side: if required(f.m, "m")? {
+            Side::Sell
+        } else {
+            Side::Buy
+        },
+        trade_ts_ms: required(f.T, "T")?,
+        stamp,
+    }))
 }

@@ -2,7 +2,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use abi_stable::std_types::RSlice;
-use binance_plugin::{Binance, Settings};
+use binance_plugin::Binance;
 use plugin_api::{ConnId, FrameKind, InFrame, Output, StreamKind, Topic, Venue};
 use serde_json::Value;
 
@@ -43,7 +43,11 @@ pub fn topic(kind: StreamKind, symbol: &str) -> Topic {
 
 /// A venue with the fixtures' markets subscribed: BNB/USDT book tickers, BNB/BTC trades.
 pub fn venue() -> Binance {
-    let mut v = Binance::new(Settings::default()).unwrap();
+    let mut v = Binance::from_config(&plugin_api::VenueConfig {
+        name: "binance".into(),
+        settings_json: "{}".into(),
+    })
+    .unwrap();
     let topics = [
         topic(StreamKind::BookTicker, "BNB/USDT"),
         topic(StreamKind::Trades, "BNB/BTC"),
