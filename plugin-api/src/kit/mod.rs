@@ -15,6 +15,7 @@
 //!   `btcusdt`), with an optional allowed-symbols filter.
 //! - [`batch`]: split a topic list into frames under a venue's per-message limits.
 //! - [`Tags`]: REST tags of the plugin's own, apart from the host's.
+//! - [`sizing`]: an order's size in the base asset or (market buys) the quote asset.
 //!
 //! # Examples
 //!
@@ -50,6 +51,7 @@ pub mod batch;
 mod descriptor;
 pub mod output;
 pub mod settings;
+pub mod sizing;
 mod symbols;
 mod tags;
 

@@ -1,8 +1,8 @@
 //! REST request builders (order book, orders, balances) and response parsing.
 
+use plugin_api::kit::sizing::{self, Size};
 use plugin_api::{
-    Balance, CancelOrder, NewOrder, Num, OrderType, OrderUpdate, PluginError, RestRequest, Side,
-    Stamp,
+    Balance, CancelOrder, NewOrder, OrderType, OrderUpdate, PluginError, RestRequest, Side, Stamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -65,7 +65,7 @@ fn valid_client_id(id: &str) -> bool {
 /// The client id becomes Gate's `text` (`t-<id>`: at most 28 of `[0-9A-Za-z_.-]`). Gate's
 /// `amount` is in the base asset, except for a market buy, where it is the quote asset to
 /// spend: a market buy must be sized by [`NewOrder::quote_qty`], every other order by
-/// [`NewOrder::qty`]; an order giving both is refused.
+/// [`NewOrder::qty`]; the kit refuses what no venue takes ([`sizing::size`]).
 pub fn place_order(tag: u64, order: &NewOrder) -> Result<RestRequest, PluginError> {
     let pair = order.instrument.venue_symbol.as_str();
     if pair.is_empty() {
@@ -77,44 +77,21 @@ pub fn place_order(tag: u64, order: &NewOrder) -> Result<RestRequest, PluginErro
             "client_id must be at most 28 characters of [0-9A-Za-z_.-] on gateio",
         ));
     }
-    let positive = |n: &Num| !n.is_zero() && !n.to_decimal().is_sign_negative();
-    if !order.qty.is_zero() && !order.quote_qty.is_zero() {
-        return Err(PluginError::unsupported(
-            "an order gives `qty` or `quote_qty`, not both",
-        ));
-    }
     let market_buy = order.order_type == OrderType::Market && order.side == Side::Buy;
-    let amount = match market_buy {
-        true if positive(&order.quote_qty) => order.quote_qty,
-        true if positive(&order.qty) => {
+    let amount = match sizing::size(order)? {
+        Size::Base(_) if market_buy => {
             return Err(PluginError::unsupported(
                 "gateio market buys are sized in the quote asset: set `quote_qty`, not `qty`",
             ))
         }
-        true => {
-            return Err(PluginError::unsupported(
-                "order `quote_qty` must be positive",
-            ))
-        }
-        false if positive(&order.qty) => order.qty,
-        false if !order.quote_qty.is_zero() => {
-            return Err(PluginError::unsupported(
-                "`quote_qty` sizes market buys only; gateio takes `qty` for this order",
-            ))
-        }
-        false => return Err(PluginError::unsupported("order quantity must be positive")),
+        Size::Base(n) | Size::Quote(n) => n,
     };
     let side = match order.side {
         Side::Buy => "buy",
         Side::Sell => "sell",
     };
     let (kind, price, tif) = match order.order_type {
-        OrderType::Limit => {
-            if !positive(&order.price) {
-                return Err(PluginError::unsupported("limit price must be positive"));
-            }
-            ("limit", Some(order.price.to_string()), "gtc")
-        }
+        OrderType::Limit => ("limit", Some(order.price.to_string()), "gtc"),
         OrderType::Market => ("market", None, "ioc"),
     };
     let body = OrderBody {
@@ -360,7 +337,7 @@ pub fn error_text(status: u16, body: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use plugin_api::Instrument;
+    use plugin_api::{Instrument, Num};
 
     fn order(side: Side, order_type: OrderType, qty: &str, quote_qty: &str) -> NewOrder {
         NewOrder {
