@@ -7,7 +7,7 @@
 use plugin_api::{Action, Output, PluginError, Reread, RereadFailed, RestResponse, RetryPolicy};
 
 use crate::answers::{credentials_refused, transport_detail};
-use crate::{reject, rest, Later, Mexc, Pending};
+use crate::{rest, Later, Mexc, Pending};
 
 const ROUTE: &str = "GET /api/v3/account";
 
@@ -40,7 +40,7 @@ impl Mexc {
         if (200..300).contains(&resp.status) {
             match rest::parse_account(body, received_ns) {
                 Ok(events) => out.events.extend(events),
-                Err(e) => reject(out, "rest_malformed", e),
+                Err(e) => out.reject("rest_malformed", e),
             }
             return Ok(());
         }
@@ -48,7 +48,7 @@ impl Mexc {
             return Err(credentials_refused(ROUTE, &transport_detail(resp)));
         }
         let Some(mut round) = round.filter(|_| rest::worth_retrying(resp.status)) else {
-            reject(out, "rest_error", transport_detail(resp));
+            out.reject("rest_error", transport_detail(resp));
             return Ok(());
         };
         let now_ms = received_ns / 1_000_000;
@@ -60,8 +60,7 @@ impl Mexc {
                 self.later
                     .defer(due, Later::Account(round), &mut out.actions)
             }
-            RereadFailed::Exhausted(tries) => reject(
-                out,
+            RereadFailed::Exhausted(tries) => out.reject(
                 "account_read_failed",
                 format!(
                     "{ROUTE}: could not read the account after {tries} tries: {}",

@@ -4,7 +4,7 @@
 
 use plugin_api::{CancelOrder, Event, NewOrder, OrderStatus, Output, PluginError, RestResponse};
 
-use crate::{lookup, reject, rest, Mexc, Pending};
+use crate::{lookup, rest, Mexc, Pending};
 
 impl Mexc {
     /// Turns the answer to a request this instance asked for into events and actions. A
@@ -18,8 +18,7 @@ impl Mexc {
     ) -> Result<Output, PluginError> {
         let mut out = Output::default();
         let Some(purpose) = self.pending.remove(&response.tag) else {
-            reject(
-                &mut out,
+            out.reject(
                 "unknown_tag",
                 format!("REST answer with unknown tag {}", response.tag),
             );
@@ -43,16 +42,16 @@ impl Mexc {
                 }
                 Some(Err(e)) => {
                     self.books.on_snapshot_failed(&symbol);
-                    reject(&mut out, "rest_malformed", e);
+                    out.reject("rest_malformed", e);
                 }
                 None => {
                     self.books.on_snapshot_failed(&symbol);
-                    reject(&mut out, "rest_error", transport_detail(&response));
+                    out.reject("rest_error", transport_detail(&response));
                 }
             },
             Pending::ExchangeInfo if ok => {
                 if let Err(e) = self.symbols.load_exchange_info(body) {
-                    reject(&mut out, "rest_malformed", e);
+                    out.reject("rest_malformed", e);
                 }
             }
             Pending::ListenKeyCreate => match ok.then(|| rest::parse_listen_key(body)) {
@@ -61,15 +60,15 @@ impl Mexc {
                     .extend(self.listen_key.on_created(key, &self.settings.ws_url)),
                 Some(Err(e)) => {
                     self.listen_key.on_create_failed();
-                    reject(&mut out, "rest_malformed", e);
+                    out.reject("rest_malformed", e);
                 }
                 None => {
                     self.listen_key.on_create_failed();
-                    reject(&mut out, "rest_error", transport_detail(&response));
+                    out.reject("rest_error", transport_detail(&response));
                 }
             },
             Pending::ListenKeyKeepAlive if !ok => {
-                reject(&mut out, "rest_error", transport_detail(&response));
+                out.reject("rest_error", transport_detail(&response));
                 // The key may have expired: make a new one (it re-opens the private stream).
                 out.actions.extend(self.create_listen_key());
             }
@@ -83,15 +82,15 @@ impl Mexc {
             Pending::Query { instrument } if ok => {
                 match rest::parse_order(body, instrument, "", received_ns) {
                     Ok(update) => out.events.push(Event::Order(update)),
-                    Err(e) => reject(&mut out, "rest_malformed", e),
+                    Err(e) => out.reject("rest_malformed", e),
                 }
             }
             Pending::Account(round) => {
                 self.account_answer(round, &response, received_ns, &mut out)?
             }
             Pending::ListenKeyKeepAlive | Pending::ListenKeyDelete if ok => {}
-            _ if refused => reject(&mut out, "credentials_refused", transport_detail(&response)),
-            _ => reject(&mut out, "rest_error", transport_detail(&response)),
+            _ if refused => out.reject("credentials_refused", transport_detail(&response)),
+            _ => out.reject("rest_error", transport_detail(&response)),
         }
         Ok(out)
     }
@@ -111,7 +110,7 @@ impl Mexc {
                 received_ns,
             ) {
                 Ok(update) => out.events.push(Event::Order(update)),
-                Err(e) => reject(out, "rest_malformed", e),
+                Err(e) => out.reject("rest_malformed", e),
             }
         } else if (400..500).contains(&response.status) && response.status != 408 {
             // A 4xx answer (429 and 418 included) means the order was not accepted.
@@ -125,15 +124,10 @@ impl Mexc {
             } else {
                 "order_rejected"
             };
-            reject(
-                out,
-                reason,
-                rest::error_detail(response.status, &response.body),
-            );
+            out.reject(reason, rest::error_detail(response.status, &response.body));
         } else {
             // 5xx, timeouts and transport errors: the order may or may not exist.
-            reject(
-                out,
+            out.reject(
                 "order_outcome_unknown",
                 format!(
                     "place {:?}: {}",
@@ -158,13 +152,13 @@ impl Mexc {
         if (200..300).contains(&response.status) {
             match rest::parse_order(&response.body, cancel.instrument, "", received_ns) {
                 Ok(update) => out.events.push(Event::Order(update)),
-                Err(e) => reject(out, "rest_malformed", e),
+                Err(e) => out.reject("rest_malformed", e),
             }
             return;
         }
         let detail = format!("order {id}: {}", transport_detail(response));
         if rest::credentials_refused(response.status, &response.body) {
-            reject(out, "credentials_refused", detail);
+            out.reject("credentials_refused", detail);
             return;
         }
         let lost = matches!(response.status, 0 | 408 | 500..);
@@ -173,7 +167,7 @@ impl Mexc {
         } else {
             "cancel_rejected"
         };
-        reject(out, reason, detail);
+        out.reject(reason, detail);
         self.cancel_unsettled(cancel, received_ns, out);
     }
 }

@@ -1,18 +1,10 @@
-//! The plugin's settings (`VenueConfig::settings_json`) and the credentials they carry.
-//!
-//! Parsing is key by key so that every error names the offending key and never echoes a
-//! value (a misplaced secret must not end up in a log). Unknown keys are refused.
-//!
-//! Credentials arrive only as the `credentials` object, `{"api_key": "...", "api_secret":
-//! "..."}` (the contract of `plugin_api::VenueConfig`): the host puts its secrets-file table
-//! there, or passes an inline `[venues.NAME.settings.credentials]` table as it is.
+//! The plugin's settings (`VenueConfig::settings_json`), parsed with the kit
+//! ([`plugin_api::kit::settings`]): unknown keys refused, errors naming keys and never
+//! values, credentials only in the `credentials` object ([`Credentials`]).
 
-use std::fmt;
-
+use plugin_api::kit::{self, Credentials};
 use plugin_api::PluginError;
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use serde_json::{Map, Value};
 
 /// Default market and user-data websocket base URL.
 pub const DEFAULT_WS_URL: &str = "wss://wbs-api.mexc.com/ws";
@@ -21,88 +13,9 @@ pub const DEFAULT_REST_URL: &str = "https://api.mexc.com";
 /// Largest frame the plugin decodes; bigger ones are rejected as `oversize`.
 pub const DEFAULT_MAX_FRAME_BYTES: usize = 1 << 20;
 
-const KEYS: &[&str] = &[
-    "ws_url",
-    "rest_url",
-    "credentials",
-    "recv_window_ms",
-    "symbols",
-    "fetch_exchange_info",
-    "interval",
-    "depth",
-    "depth_levels",
-    "snapshot_limit",
-    "max_frame_bytes",
-    "listen_key_keepalive_ms",
-];
-
-/// The keys of the `credentials` object.
-const CREDENTIAL_KEYS: [&str; 2] = ["api_key", "api_secret"];
-
-/// A secret string whose `Debug` and `Display` never show it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-
-    /// The secret itself; call only where it is used (signing, the key header).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-/// API key and secret from the settings' `credentials` object, always both.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Credentials {
-    /// Sent in the `X-MEXC-APIKEY` header.
-    pub api_key: Secret,
-    /// HMAC-SHA256 key.
-    pub api_secret: Secret,
-}
-
-impl Credentials {
-    /// Reads the `credentials` object: exactly `api_key` and `api_secret`, both non-empty
-    /// strings. The error names the key, never a value.
-    fn from_value(value: &Value) -> Result<Credentials, PluginError> {
-        let Value::Object(map) = value else {
-            return Err(PluginError::config(
-                "`credentials` must be an object with `api_key` and `api_secret`",
-            ));
-        };
-        if let Some(k) = map.keys().find(|k| !CREDENTIAL_KEYS.contains(&k.as_str())) {
-            return Err(PluginError::config(format!(
-                "unknown key `credentials.{}` (expected `api_key` and `api_secret`)",
-                k.chars().take(64).collect::<String>()
-            )));
-        }
-        let field = |name: &str| match map.get(name) {
-            Some(Value::String(v)) if !v.is_empty() => Ok(Secret::new(v.as_str())),
-            Some(Value::String(_)) | None => Err(PluginError::config(format!(
-                "`credentials.{name}` is missing or empty (`api_key` and `api_secret` go together)"
-            ))),
-            Some(_) => Err(PluginError::config(format!(
-                "`credentials.{name}` must be a string"
-            ))),
-        };
-        Ok(Credentials {
-            api_key: field("api_key")?,
-            api_secret: field("api_secret")?,
-        })
-    }
-}
-
 /// Which websocket channel serves `StreamKind::Depth`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum DepthMode {
     /// `spot@public.aggre.depth.v3.api.pb@<interval>@SYM`, synchronized with a REST snapshot.
     Incremental,
@@ -122,8 +35,9 @@ pub struct SymbolSetting {
     pub quote: String,
 }
 
-/// Parsed settings with defaults applied.
-#[derive(Clone, Debug, PartialEq)]
+/// Parsed settings with defaults applied; every key is optional.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct Settings {
     /// Websocket base URL (also for `?listenKey=`).
     pub ws_url: String,
@@ -171,125 +85,31 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// Parses the settings JSON (`{}` or empty for all defaults).
+    /// Parses the settings JSON (`{}` or empty for all defaults) and checks MEXC's ranges.
     pub fn parse(json: &str) -> Result<Settings, PluginError> {
-        let mut s = Settings::default();
-        if json.trim().is_empty() {
-            return Ok(s);
+        let mut s: Settings = kit::settings::parse("mexc", json)?;
+        s.rest_url = s.rest_url.trim_end_matches('/').to_owned();
+        let bad = |rule: &str| Err(PluginError::config(format!("mexc settings: {rule}")));
+        if !(1..=60_000).contains(&s.recv_window_ms) {
+            return bad("`recv_window_ms` must be 1..=60000");
         }
-        let value: Value = serde_json::from_str(json).map_err(|e| {
-            PluginError::config(format!(
-                "settings are not valid JSON: line {}, column {}",
-                e.line(),
-                e.column()
-            ))
-        })?;
-        let Value::Object(map) = value else {
-            return Err(PluginError::config("settings must be a JSON object"));
-        };
-        if let Some(key) = map.keys().find(|k| !KEYS.contains(&k.as_str())) {
-            if CREDENTIAL_KEYS.contains(&key.as_str()) {
-                return Err(PluginError::config(format!(
-                    "settings key `{key}` belongs in the `credentials` object: \
-                     {{\"credentials\": {{\"api_key\": \"...\", \"api_secret\": \"...\"}}}}"
-                )));
-            }
-            return Err(PluginError::config(format!(
-                "unknown settings key `{}`",
-                key.chars().take(64).collect::<String>()
-            )));
+        if s.interval != "100ms" && s.interval != "10ms" {
+            return bad("`interval` must be \"100ms\" or \"10ms\"");
         }
-        if let Some(v) = get::<String>(&map, "ws_url", "a string")? {
-            s.ws_url = v;
+        if ![5, 10, 20].contains(&s.depth_levels) {
+            return bad("`depth_levels` must be 5, 10 or 20");
         }
-        if let Some(v) = get::<String>(&map, "rest_url", "a string")? {
-            s.rest_url = v.trim_end_matches('/').to_owned();
+        if !(1..=5_000).contains(&s.snapshot_limit) {
+            return bad("`snapshot_limit` must be 1..=5000");
         }
-        s.credentials = match map.get("credentials") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(Credentials::from_value(v)?),
-        };
-        if let Some(v) = get::<u64>(&map, "recv_window_ms", "an integer")? {
-            if !(1..=60_000).contains(&v) {
-                return Err(PluginError::config("`recv_window_ms` must be 1..=60000"));
-            }
-            s.recv_window_ms = v;
+        if !(1..=crate::listen_key::KEEPALIVE_MS).contains(&s.listen_key_keepalive_ms) {
+            return bad("`listen_key_keepalive_ms` must be 1..=1800000 (the key lives 60 min)");
         }
-        if let Some(v) = map.get("symbols") {
-            s.symbols = serde_json::from_value(v.clone()).map_err(|e| {
-                PluginError::config(format!("`symbols`: {}", short(&e.to_string())))
-            })?;
-        }
-        if let Some(v) = get::<bool>(&map, "fetch_exchange_info", "a boolean")? {
-            s.fetch_exchange_info = v;
-        }
-        if let Some(v) = get::<String>(&map, "interval", "a string")? {
-            if v != "100ms" && v != "10ms" {
-                return Err(PluginError::config(
-                    "`interval` must be \"100ms\" or \"10ms\"",
-                ));
-            }
-            s.interval = v;
-        }
-        if let Some(v) = get::<String>(&map, "depth", "a string")? {
-            s.depth = match v.as_str() {
-                "incremental" => DepthMode::Incremental,
-                "limit" => DepthMode::Limit,
-                _ => {
-                    return Err(PluginError::config(
-                        "`depth` must be \"incremental\" or \"limit\"",
-                    ))
-                }
-            };
-        }
-        if let Some(v) = get::<u32>(&map, "depth_levels", "an integer")? {
-            if ![5, 10, 20].contains(&v) {
-                return Err(PluginError::config("`depth_levels` must be 5, 10 or 20"));
-            }
-            s.depth_levels = v;
-        }
-        if let Some(v) = get::<u32>(&map, "snapshot_limit", "an integer")? {
-            if !(1..=5_000).contains(&v) {
-                return Err(PluginError::config("`snapshot_limit` must be 1..=5000"));
-            }
-            s.snapshot_limit = v;
-        }
-        if let Some(v) = get::<u64>(&map, "listen_key_keepalive_ms", "an integer")? {
-            if !(1..=crate::listen_key::KEEPALIVE_MS).contains(&v) {
-                return Err(PluginError::config(
-                    "`listen_key_keepalive_ms` must be 1..=1800000 (the key lives 60 min)",
-                ));
-            }
-            s.listen_key_keepalive_ms = v;
-        }
-        if let Some(v) = get::<usize>(&map, "max_frame_bytes", "an integer")? {
-            if v < 1024 {
-                return Err(PluginError::config(
-                    "`max_frame_bytes` must be at least 1024",
-                ));
-            }
-            s.max_frame_bytes = v;
+        if s.max_frame_bytes < 1024 {
+            return bad("`max_frame_bytes` must be at least 1024");
         }
         Ok(s)
     }
-}
-
-/// Reads one key; the error names the key and the expected type, never the value.
-fn get<T: DeserializeOwned>(
-    map: &Map<String, Value>,
-    key: &str,
-    expected: &str,
-) -> Result<Option<T>, PluginError> {
-    match map.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => T::deserialize(v)
-            .map(Some)
-            .map_err(|_| PluginError::config(format!("`{key}` must be {expected}"))),
-    }
-}
-
-fn short(text: &str) -> String {
-    text.chars().take(200).collect()
 }
 
 #[cfg(test)]
@@ -308,7 +128,7 @@ mod tests {
         assert_eq!(s.rest_url, "http://127.0.0.1:9");
         assert_eq!(s.depth, DepthMode::Limit);
         assert_eq!(s.symbols[0].base, "BTC");
-        assert_eq!(s.credentials.as_ref().unwrap().api_secret.expose(), "s");
+        assert_eq!(s.credentials.as_ref().unwrap().api_secret, "s");
     }
 
     #[test]

@@ -24,10 +24,11 @@ mod lookup;
 
 use std::collections::{HashMap, HashSet};
 
+use plugin_api::kit::{TagOf, Tags};
 use plugin_api::{
-    Action, CancelOrder, ConnId, Deferred, Event, FrameKind, Gap, GapReason, InFrame, Instrument,
-    NewOrder, OrderType, OutFrame, Output, PluginError, Reject, Reread, Rereads, RestRequest,
-    RestResponse, Stamp, StreamKind, Topic, Venue, VenueConfig, VenueDescriptor,
+    Action, CancelOrder, ConnId, Deferred, FrameKind, Gap, InFrame, Instrument, NewOrder, OutFrame,
+    Output, PluginError, Reread, Rereads, RestRequest, RestResponse, Stamp, StreamKind, Topic,
+    Venue, VenueConfig, VenueDescriptor,
 };
 
 use crate::book::{BookSync, SyncOutput};
@@ -38,10 +39,9 @@ use crate::lookup::Lookup;
 use crate::parse::Decoded;
 use crate::symbols::{Source, SymbolMap};
 
-/// Internal request tags have the top bit set, so they never meet the host's order tags.
-const INTERNAL_TAG: u64 = 1 << 63;
-
-/// What a REST request in flight was for.
+/// What a REST request in flight was for. The plugin's own tags ([`Tags`]) carry its
+/// purpose code ([`Pending::purpose`]); place, cancel, query and account answers asked for by
+/// the host come back under the host's tags.
 #[derive(Debug)]
 enum Pending {
     Snapshot(String),
@@ -61,6 +61,23 @@ enum Pending {
     },
     /// Balances: a read of a round ([`Mexc::reread_account`]), or one the host asked for.
     Account(Option<Reread>),
+}
+
+impl Pending {
+    /// The purpose code of the plugin's own tags for this request.
+    fn purpose(&self) -> u8 {
+        match self {
+            Pending::Snapshot(_) => 1,
+            Pending::ExchangeInfo => 2,
+            Pending::ListenKeyCreate => 3,
+            Pending::ListenKeyKeepAlive => 4,
+            Pending::ListenKeyDelete => 5,
+            Pending::Lookup(_) => 6,
+            Pending::Account(_) => 7,
+            // Answered under the host's tag; never given one of the plugin's.
+            Pending::Place { .. } | Pending::Cancel { .. } | Pending::Query { .. } => 0,
+        }
+    }
 }
 
 /// A request waiting on the lookup timer for its next try.
@@ -91,7 +108,7 @@ pub struct Mexc {
     later: Deferred<Later>,
     /// The rounds of account reads, one per start or private connection open.
     rereads: Rereads,
-    next_tag: u64,
+    tags: Tags,
     private_seen: bool,
 }
 
@@ -106,13 +123,6 @@ mod export {
     #![allow(missing_docs, unreachable_pub)]
     use super::create;
     plugin_api::export_venue_plugin!(venue: "mexc", create: create);
-}
-
-fn reject(out: &mut Output, reason: &str, detail: impl Into<String>) {
-    out.rejects.push(Reject {
-        reason: reason.into(),
-        detail: detail.into().chars().take(300).collect::<String>().into(),
-    });
 }
 
 impl Mexc {
@@ -136,7 +146,7 @@ impl Mexc {
             pending: HashMap::new(),
             later: Deferred::new(descriptor::LOOKUP_TIMER),
             rereads: Rereads::default(),
-            next_tag: INTERNAL_TAG,
+            tags: Tags::default(),
             private_seen: false,
         })
     }
@@ -151,10 +161,9 @@ impl Mexc {
         &self.books
     }
 
-    /// Allocates an internal tag for a request made for `purpose`.
+    /// Allocates one of the plugin's own tags for a request made for `purpose`.
     fn take_tag(&mut self, purpose: Pending) -> u64 {
-        let tag = self.next_tag;
-        self.next_tag = self.next_tag.wrapping_add(1) | INTERNAL_TAG;
+        let tag = self.tags.next(purpose.purpose());
         self.pending.insert(tag, purpose);
         tag
     }
@@ -215,7 +224,7 @@ impl Mexc {
     }
 
     fn claim(&mut self, tag: u64, purpose: Pending) -> Result<(), PluginError> {
-        if tag & INTERNAL_TAG != 0 || self.pending.contains_key(&tag) {
+        if matches!(Tags::decode(tag), TagOf::Own { .. }) || self.pending.contains_key(&tag) {
             return Err(PluginError::protocol(format!(
                 "mexc: tag {tag} is in use or reserved (top bit)"
             )));
@@ -286,20 +295,18 @@ impl Mexc {
             }
             Ok(Control::Pong) => {}
             Ok(Control::Failed { code, msg }) => {
-                reject(out, "subscription_failed", format!("code {code}: {msg}"))
+                out.reject("subscription_failed", format!("code {code}: {msg}"))
             }
-            Ok(Control::Request { method, .. }) => reject(
-                out,
+            Ok(Control::Request { method, .. }) => out.reject(
                 "unexpected_request",
                 format!("{} from the venue", method.as_str()),
             ),
-            Ok(Control::Legacy { channel }) => reject(
-                out,
+            Ok(Control::Legacy { channel }) => out.reject(
                 "unsupported_format",
                 format!("legacy JSON push on {channel:?}; MEXC pushes protobuf now"),
             ),
-            Err(ControlError::Malformed(detail)) => reject(out, parse::MALFORMED, detail),
-            Err(ControlError::Unknown(detail)) => reject(out, "unknown_control", detail),
+            Err(ControlError::Malformed(detail)) => out.reject(parse::MALFORMED, detail),
+            Err(ControlError::Unknown(detail)) => out.reject("unknown_control", detail),
         }
     }
 
@@ -310,14 +317,14 @@ impl Mexc {
                 let step = self.books.on_push(conn, push);
                 self.apply_sync(step, out);
             }
-            Err(e) => reject(out, e.reason, e.detail),
+            Err(e) => out.reject(e.reason, e.detail),
         }
     }
 
     fn apply_sync(&mut self, step: SyncOutput, out: &mut Output) {
         out.events.extend(step.events);
         for (reason, detail) in step.drops {
-            reject(out, reason, detail);
+            out.reject(reason, detail);
         }
         if let Some(instrument) = step.request_snapshot {
             let action = self.snapshot_request(&instrument);
@@ -431,13 +438,7 @@ impl Venue for Mexc {
         out.events.extend(self.books.on_disconnected(conn, stamp));
         if self.conns.remove(&conn).is_some_and(|c| c.private) {
             for kind in [StreamKind::Orders, StreamKind::Fills, StreamKind::Balances] {
-                out.events.push(Event::Gap(Gap {
-                    instrument: Instrument::default(),
-                    kind,
-                    reason: GapReason::Reconnect,
-                    last_id: 0,
-                    stamp,
-                }));
+                out.event(Gap::reconnect(Instrument::default(), kind, 0, stamp).into());
             }
         }
         Ok(out)
@@ -452,8 +453,7 @@ impl Venue for Mexc {
         let mut out = Output::default();
         let data = frame.data.as_slice();
         if data.len() > self.settings.max_frame_bytes {
-            reject(
-                &mut out,
+            out.reject(
                 "oversize",
                 format!("{} bytes > {}", data.len(), self.settings.max_frame_bytes),
             );
@@ -525,17 +525,7 @@ impl Venue for Mexc {
                 .resolve(order.instrument.symbol.as_str())
                 .ok_or_else(|| PluginError::unsupported("mexc: order names no instrument"))?;
         }
-        if order.qty <= plugin_api::Num::ZERO {
-            return Err(PluginError::unsupported(
-                "mexc: order quantity must be positive",
-            ));
-        }
-        if order.order_type == OrderType::Limit && order.price <= plugin_api::Num::ZERO {
-            return Err(PluginError::unsupported(
-                "mexc: limit price must be positive",
-            ));
-        }
-        let request = rest::place_order(tag, &order);
+        let request = rest::place_order(tag, &order)?;
         self.claim(tag, Pending::Place { order })?;
         Ok(request)
     }

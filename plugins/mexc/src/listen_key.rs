@@ -4,9 +4,10 @@
 //! `Idle --start--> Creating --key--> Active --stop--> Stopped`; a failed keep-alive goes
 //! back to `Creating` (the key may have expired) and the new key re-opens the private stream.
 
+use std::fmt;
+
 use plugin_api::{Action, RestRequest};
 
-use crate::config::Secret;
 use crate::rest;
 
 /// Name of the keep-alive timer (and its resource).
@@ -14,7 +15,29 @@ pub const TIMER: &str = "listen-key-keepalive";
 /// Keep-alive period: MEXC keys live 60 min and should be extended every 30 min.
 pub const KEEPALIVE_MS: u64 = 30 * 60 * 1000;
 /// Name of the private connection (and its resource).
-pub const PRIVATE_CONN: &str = "private";
+pub const PRIVATE_CONN: &str = plugin_api::kit::PRIVATE;
+
+/// A secret string (the listen key) whose `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The secret itself; call only where it is used.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
 
 /// The state of the listen key.
 #[derive(Debug, Default)]

@@ -13,7 +13,7 @@ use plugin_api::{
     RestResponse, RetryPolicy, Stamp,
 };
 
-use crate::{reject, rest, Later, Mexc, Pending};
+use crate::{rest, Later, Mexc, Pending};
 
 /// One lookup of an order whose outcome is unknown.
 #[derive(Debug, Clone)]
@@ -151,16 +151,14 @@ impl Mexc {
                             OrderStatus::Rejected,
                             received_ns,
                         )));
-                        reject(
-                            out,
+                        out.reject(
                             "order_not_found",
                             format!("place {:?}: mexc has no such order", order.client_id),
                         );
                     }
                 }
             }
-            (LookupOf::Order(cancel), Answer::NotFound) => reject(
-                out,
+            (LookupOf::Order(cancel), Answer::NotFound) => out.reject(
                 "order_not_found",
                 format!("order {}: mexc has no such order", cancel.order_id),
             ),
@@ -196,8 +194,7 @@ impl Mexc {
                     OrderStatus::Unknown,
                     received_ns,
                 )));
-                reject(
-                    out,
+                out.reject(
                     "order_outcome_unknown",
                     format!(
                         "place {:?}: no answer after {tries} lookups: {detail}",
@@ -205,8 +202,7 @@ impl Mexc {
                     ),
                 );
             }
-            LookupOf::Order(cancel) => reject(
-                out,
+            LookupOf::Order(cancel) => out.reject(
                 "cancel_outcome_unknown",
                 format!(
                     "order {}: no answer after {tries} lookups: {detail}",

@@ -2,9 +2,10 @@
 //! JSON answers into normalized events.
 
 use abi_stable::std_types::RVec;
+use plugin_api::kit::sizing::{self, Size};
 use plugin_api::{
     Balance, CancelOrder, Event, Instrument, Level, NewOrder, Num, OrderStatus, OrderType,
-    OrderUpdate, RestRequest, Side, Stamp,
+    OrderUpdate, PluginError, RestRequest, Side, Stamp,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -107,26 +108,29 @@ pub fn user_data_stream(tag: u64, method: &str, key: Option<&str>) -> RestReques
     )
 }
 
-/// `POST /api/v3/order`, signed (weight 1).
-pub fn place_order(tag: u64, order: &NewOrder) -> RestRequest {
+/// `POST /api/v3/order`, signed (weight 1). A market buy may be sized in the quote asset
+/// ([`NewOrder::quote_qty`], MEXC's `quoteOrderQty`); the kit refuses the sizes no venue
+/// takes ([`sizing::size`]).
+pub fn place_order(tag: u64, order: &NewOrder) -> Result<RestRequest, PluginError> {
+    let size = sizing::size(order)?;
     let side = match order.side {
         Side::Buy => "BUY",
         Side::Sell => "SELL",
     };
     let mut query = format!("symbol={}&side={side}", order.instrument.venue_symbol);
-    match order.order_type {
-        OrderType::Limit => query.push_str(&format!(
-            "&type=LIMIT&quantity={}&price={}",
-            order.qty, order.price
-        )),
-        OrderType::Market => query.push_str(&format!("&type=MARKET&quantity={}", order.qty)),
+    match (order.order_type, size) {
+        (OrderType::Limit, Size::Base(qty)) => {
+            query.push_str(&format!("&type=LIMIT&quantity={qty}&price={}", order.price))
+        }
+        (_, Size::Base(qty)) => query.push_str(&format!("&type=MARKET&quantity={qty}")),
+        (_, Size::Quote(quote)) => query.push_str(&format!("&type=MARKET&quoteOrderQty={quote}")),
     }
     if !order.client_id.is_empty() {
         query.push_str(&format!("&newClientOrderId={}", encode(&order.client_id)));
     }
     let mut r = request(tag, "POST", "/api/v3/order", query, LIMIT_ORDER, 1, true);
     r.limit_key = order.instrument.venue_symbol.as_str().into();
-    r
+    Ok(r)
 }
 
 /// `DELETE /api/v3/order?symbol=X&orderId=Y`, signed (weight 1).
@@ -442,12 +446,51 @@ mod tests {
             quote_qty: Num::ZERO,
             client_id: "my id/1".into(),
         };
-        let r = place_order(9, &order);
+        let r = place_order(9, &order).unwrap();
         assert_eq!(r.query.as_str(), "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=0.001&price=84270.01&newClientOrderId=my%20id%2F1");
         assert!(r.signed);
         assert_eq!(
             (r.method.as_str(), r.path.as_str(), r.limit_group.as_str()),
             ("POST", "/api/v3/order", LIMIT_ORDER)
         );
+    }
+
+    fn market(side: Side, qty: &str, quote_qty: &str) -> NewOrder {
+        NewOrder {
+            instrument: btc(),
+            side,
+            order_type: OrderType::Market,
+            price: Num::ZERO,
+            qty: Num::parse(qty).unwrap(),
+            quote_qty: Num::parse(quote_qty).unwrap(),
+            client_id: "".into(),
+        }
+    }
+
+    #[test]
+    fn a_market_buy_may_spend_quote_qty() {
+        let r = place_order(3, &market(Side::Buy, "0", "25.50")).unwrap();
+        assert_eq!(
+            r.query.as_str(),
+            "symbol=BTCUSDT&side=BUY&type=MARKET&quoteOrderQty=25.5"
+        );
+        assert!(r.signed && r.limit_key.as_str() == "BTCUSDT");
+        let r = place_order(4, &market(Side::Buy, "0.01", "0")).unwrap();
+        assert_eq!(
+            r.query.as_str(),
+            "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.01"
+        );
+    }
+
+    #[test]
+    fn quote_qty_is_refused_with_qty_or_off_a_market_buy() {
+        let m = |o: &NewOrder| place_order(1, o).unwrap_err().message.to_string();
+        assert!(m(&market(Side::Buy, "0.01", "25")).contains("not both"));
+        assert!(m(&market(Side::Sell, "0", "25")).contains("market buys only"));
+        let mut limit = market(Side::Buy, "0", "25");
+        limit.order_type = OrderType::Limit;
+        limit.price = Num::parse("65000").unwrap();
+        assert!(m(&limit).contains("market buys only"));
+        assert!(m(&market(Side::Buy, "0", "0")).contains("quantity must be positive"));
     }
 }

@@ -5,7 +5,7 @@ use hmac::{Hmac, Mac};
 use plugin_api::{PluginError, RestRequest};
 use sha2::Sha256;
 
-use crate::config::Credentials;
+use plugin_api::kit::Credentials;
 
 /// The header carrying the API key.
 pub const API_KEY_HEADER: &str = "X-MEXC-APIKEY";
@@ -34,30 +34,25 @@ pub fn sign_request(
         query.push('&');
     }
     query.push_str(&format!("recvWindow={recv_window_ms}&timestamp={now_ms}"));
-    let sig = signature(
-        credentials.api_secret.expose(),
-        &query,
-        request.body.as_str(),
-    );
+    let sig = signature(&credentials.api_secret, &query, request.body.as_str());
     query.push_str("&signature=");
     query.push_str(&sig);
     request.query = query.into();
-    request.push_header(API_KEY_HEADER, credentials.api_key.expose());
+    request.push_header(API_KEY_HEADER, &credentials.api_key);
     Ok(request)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Secret;
 
     const SECRET: &str = "45d0b3c26f2644f19bfb98b07741b2f5";
 
     #[test]
     fn sign_request_appends_params_in_order() {
         let creds = Credentials {
-            api_key: Secret::new("mx0aBYs33eIilxBWC5"),
-            api_secret: Secret::new(SECRET),
+            api_key: "mx0aBYs33eIilxBWC5".into(),
+            api_secret: SECRET.into(),
         };
         let req = RestRequest::new(
             1,

@@ -4,10 +4,14 @@
 //! `BASE + QUOTE`, but the way back needs metadata. It comes from the configuration first,
 //! then from `GET /api/v3/exchangeInfo` (which never overrides a configured entry), and from
 //! the subscriptions the host asks for (`BTC/USDT` tells us `BTCUSDT`).
+//!
+//! The kit's [`kit::Symbols::joined`] splits `BTCUSDT` on a list of known quote assets; MEXC
+//! lists quotes that list lacks and the venue's own metadata is the authority, so the table
+//! stays here and only the normalized-name check is the kit's.
 
 use std::collections::HashMap;
 
-use plugin_api::Instrument;
+use plugin_api::{kit, Instrument};
 use serde::Deserialize;
 
 /// Where a mapping came from; a configured one is never replaced.
@@ -122,10 +126,12 @@ impl SymbolMap {
     }
 }
 
+/// `BASE/QUOTE` split, if `symbol` is normalized ([`kit::is_normalized`]).
 fn split_normalized(symbol: &str) -> Option<(&str, &str)> {
-    let (base, quote) = symbol.split_once('/')?;
-    let ok = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric());
-    (ok(base) && ok(quote)).then_some((base, quote))
+    if !kit::is_normalized(symbol) {
+        return None;
+    }
+    symbol.split_once('/')
 }
 
 fn short(text: &str) -> String {

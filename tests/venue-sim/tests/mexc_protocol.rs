@@ -488,3 +488,37 @@ async fn metadata_trading_and_private_protobuf_pushes() {
     assert!(refused.is_err());
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_market_buy_sized_in_quote_fills_for_about_that_much_quote() {
+    let sim = start(config(Venue::Mexc, Source::Synthetic)).await;
+    let addr = sim.local_addr();
+    let key = [("X-MEXC-APIKEY", "test-key")];
+    let path = mexc_signed(
+        "/api/v3/order",
+        "symbol=BTCUSDT&side=BUY&type=MARKET&quoteOrderQty=1000",
+        "test-key",
+        "test-secret",
+    );
+    let r = http(addr, "POST", &path, &key, "").await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let q = format!(
+        "symbol=BTCUSDT&orderId={}",
+        r.json()["orderId"].as_str().unwrap()
+    );
+    let r = http(
+        addr,
+        "GET",
+        &mexc_signed("/api/v3/order", &q, "test-key", "test-secret"),
+        &key,
+        "",
+    )
+    .await
+    .json();
+    assert_eq!(r["status"], "FILLED", "{r}");
+    let dec = |k: &str| r[k].as_str().unwrap().parse::<f64>().unwrap();
+    assert!(dec("executedQty") > 0.0, "{r}");
+    // The base quantity is the quote amount at the touch, cut to the lot size.
+    let spent = dec("cummulativeQuoteQty");
+    assert!((spent - 1000.0).abs() < 20.0, "{r}");
+}
