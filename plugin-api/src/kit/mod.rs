@@ -15,6 +15,8 @@
 //!   `btcusdt`), with an optional allowed-symbols filter.
 //! - [`batch`]: split a topic list into frames under a venue's per-message limits.
 //! - [`Tags`]: REST tags of the plugin's own, apart from the host's.
+//! - [`lookup`]: looking up an order whose outcome an answer left unknown, with the
+//!   [`RetryPolicy`](crate::RetryPolicy) backoff and the verdicts.
 //! - [`sizing`]: an order's size in the base asset or (market buys) the quote asset.
 //!
 //! # Examples
@@ -49,6 +51,7 @@
 
 pub mod batch;
 mod descriptor;
+pub mod lookup;
 pub mod output;
 pub mod settings;
 pub mod sizing;

@@ -9,10 +9,8 @@
 //! the [`LOOKUP_TIMER`](crate::describe::LOOKUP_TIMER) with backoff ([`RetryPolicy::DEFAULT`]); after the last one a place
 //! is reported as [`OrderStatus::Unknown`].
 
-use plugin_api::{
-    Attempts, CancelOrder, Event, NewOrder, Num, OrderStatus, OrderUpdate, Output, RestResponse,
-    RetryPolicy, Stamp,
-};
+use plugin_api::kit::lookup::{requested, Answer, OrderLookup, Step, Target};
+use plugin_api::{CancelOrder, Event, NewOrder, OrderStatus, Output, RestResponse, RetryPolicy};
 
 use crate::{rest, short_error, GateioVenue, Later, Pending};
 
@@ -26,61 +24,31 @@ const FINISHED_WINDOW_S: u64 = 60;
 /// One lookup of an order whose outcome is unknown.
 #[derive(Debug, Clone)]
 pub(crate) struct Lookup {
-    of: LookupOf,
-    attempts: Attempts,
+    order: OrderLookup,
+    /// A place's text was not found open: the pair's finished orders are searched for it.
+    finished: bool,
 }
 
-/// What is looked up, and how.
-#[derive(Debug, Clone)]
-enum LookupOf {
-    /// A place whose answer was lost, by its text (Gate knows it while the order is open).
-    Placed(NewOrder),
-    /// The same order among the pair's finished orders, once its text was not found.
-    Finished(NewOrder),
-    /// An order a cancel did not settle, by Gate's order id.
-    Order(CancelOrder),
-}
-
-/// What a lookup's answer says.
-enum Answer<'a> {
-    Found(&'a str),
-    NotFound,
-    /// No answer, a 5xx or a 429: worth another try.
-    Failed(String),
-    /// Any other refusal: another try would get the same.
-    Refused(String),
+impl Lookup {
+    fn new(target: Target, received_ns: u64) -> Lookup {
+        Lookup {
+            order: OrderLookup::new(target, ms(received_ns)),
+            finished: false,
+        }
+    }
 }
 
 fn classify(resp: &RestResponse) -> Answer<'_> {
-    let body = resp.body.as_str();
-    match resp.status {
-        200..=299 => Answer::Found(body),
-        404 if rest::error_label(body).as_deref() == Some(ORDER_NOT_FOUND) => Answer::NotFound,
-        _ if rest::worth_retrying(resp.status) => Answer::Failed(short_error(resp)),
-        _ => Answer::Refused(short_error(resp)),
-    }
+    Answer::classify(
+        resp,
+        rest::worth_retrying,
+        |r| r.status == 404 && rest::error_label(&r.body).as_deref() == Some(ORDER_NOT_FOUND),
+        short_error,
+    )
 }
 
 fn ms(received_ns: u64) -> u64 {
     received_ns / 1_000_000
-}
-
-/// An update for an order known only by the request that placed it.
-fn update(order: &NewOrder, status: OrderStatus, received_ns: u64) -> OrderUpdate {
-    OrderUpdate {
-        instrument: order.instrument,
-        order_id: "".into(),
-        client_id: order.client_id.clone(),
-        side: order.side,
-        price: order.price,
-        qty: order.qty,
-        filled_qty: Num::ZERO,
-        status,
-        stamp: Stamp {
-            venue_ts_ms: 0,
-            received_ns,
-        },
-    }
 }
 
 impl GateioVenue {
@@ -109,22 +77,19 @@ impl GateioVenue {
             );
             if order.client_id.is_empty() {
                 // Nothing to look it up by: say so, and re-read the open orders.
-                out.events.push(Event::Order(update(
+                out.event(Event::Order(requested(
                     order,
                     OrderStatus::Unknown,
                     received_ns,
                 )));
                 self.reconcile(out);
             } else {
-                let lookup = Lookup {
-                    of: LookupOf::Placed(order.clone()),
-                    attempts: Attempts::first(ms(received_ns)),
-                };
+                let lookup = Lookup::new(Target::Placed(order.clone()), received_ns);
                 self.send_lookup(lookup, out);
             }
             return;
         }
-        out.events.push(Event::Order(update(
+        out.event(Event::Order(requested(
             order,
             OrderStatus::Rejected,
             received_ns,
@@ -168,10 +133,7 @@ impl GateioVenue {
             "cancel_rejected"
         };
         out.reject(reason, format!("order {id}: {}", short_error(resp)));
-        let lookup = Lookup {
-            of: LookupOf::Order(cancel.clone()),
-            attempts: Attempts::first(ms(received_ns)),
-        };
+        let lookup = Lookup::new(Target::Cancelled(cancel.clone()), received_ns);
         self.send_lookup(lookup, out);
     }
 
@@ -183,120 +145,70 @@ impl GateioVenue {
         received_ns: u64,
         out: &mut Output,
     ) {
+        let answer = match classify(resp) {
+            // The finished orders are a list: "not found" there is no answer.
+            Answer::NotFound if lookup.finished => Answer::Refused("unexpected 404".to_owned()),
+            answer => answer,
+        };
         let policy = RetryPolicy::DEFAULT;
-        let now = ms(received_ns);
-        let answer = classify(resp);
-        match (&lookup.of, answer) {
-            (LookupOf::Placed(_) | LookupOf::Order(_), Answer::Found(body)) => {
-                match rest::parse_order(body, received_ns) {
-                    Ok(o) => out.events.push(Event::Order(o)),
-                    Err(e) => self.give_up(lookup, e.detail(), received_ns, out),
-                }
-            }
-            (LookupOf::Finished(order), Answer::Found(body)) => {
-                match rest::parse_orders(body, received_ns) {
+        match lookup
+            .order
+            .step(answer, &policy, received_ns, "gateio", out)
+        {
+            Step::Parse(body) => match (&lookup.order.target, lookup.finished) {
+                (Target::Placed(order), true) => match rest::parse_orders(body, received_ns) {
                     Ok(list) => match list.into_iter().find(|o| o.client_id == order.client_id) {
-                        Some(o) => out.events.push(Event::Order(o)),
-                        None => {
-                            out.events.push(Event::Order(update(
-                                order,
-                                OrderStatus::Rejected,
-                                received_ns,
-                            )));
-                            out.reject(
-                                "order_not_found",
-                                format!(
-                                    "place {:?}: gateio has no such order, open or finished",
-                                    order.client_id
-                                ),
-                            );
-                        }
+                        Some(o) => out.event(Event::Order(o)),
+                        None => OrderLookup::never_placed(
+                            order,
+                            "gateio has no such order, open or finished",
+                            received_ns,
+                            out,
+                        ),
                     },
-                    Err(e) => self.give_up(lookup, e.detail(), received_ns, out),
-                }
-            }
-            (LookupOf::Placed(order), Answer::NotFound) => {
-                match lookup.attempts.recheck_at(&policy, now) {
-                    // Too early to believe: Gate may still be placing it.
-                    Some(due) => self
-                        .later
-                        .defer(due, Later::Lookup(lookup), &mut out.actions),
-                    // Not open: was it placed and finished already?
-                    None => {
-                        let finished = Lookup {
-                            of: LookupOf::Finished(order.clone()),
-                            attempts: Attempts::first(lookup.attempts.since_ms()),
-                        };
-                        self.send_lookup(finished, out);
-                    }
-                }
-            }
-            (LookupOf::Order(cancel), Answer::NotFound) => out.reject(
-                "order_not_found",
-                format!("order {}: gateio has no such order", cancel.order_id),
-            ),
-            (_, Answer::Failed(detail)) => match lookup.attempts.retry_at(&policy, now) {
-                Some(due) => self
-                    .later
-                    .defer(due, Later::Lookup(lookup), &mut out.actions),
-                None => self.give_up(lookup, detail, received_ns, out),
+                    Err(e) => lookup.order.give_up(&e.detail(), received_ns, out),
+                },
+                _ => match rest::parse_order(body, received_ns) {
+                    Ok(o) => out.event(Event::Order(o)),
+                    Err(e) => lookup.order.give_up(&e.detail(), received_ns, out),
+                },
             },
-            (_, Answer::NotFound) => {
-                self.give_up(lookup, "unexpected 404".to_owned(), received_ns, out)
+            Step::RetryAt(due) => self
+                .later
+                .defer(due, Later::Lookup(lookup), &mut out.actions),
+            // Not open: was it placed and finished already?
+            Step::NotPlaced => {
+                let finished = Lookup {
+                    order: OrderLookup::new(lookup.order.target, lookup.order.attempts.since_ms()),
+                    finished: true,
+                };
+                self.send_lookup(finished, out);
             }
-            (_, Answer::Refused(detail)) => self.give_up(lookup, detail, received_ns, out),
+            Step::Done => {}
         }
     }
 
     pub(crate) fn send_lookup(&mut self, lookup: Lookup, out: &mut Output) {
         let window_s = self.settings.rest_timeout_ms / 1000 + FINISHED_WINDOW_S;
         let tag = self.own_tag(Pending::Lookup(lookup.clone()));
-        let req = match &lookup.of {
-            LookupOf::Placed(o) => rest::get_order(
+        let since_s = lookup.order.attempts.since_ms() / 1000;
+        let req = match (&lookup.order.target, lookup.finished) {
+            (Target::Placed(o), false) => rest::get_order(
                 tag,
                 o.instrument.venue_symbol.as_str(),
                 &format!("t-{}", o.client_id),
             ),
-            LookupOf::Finished(o) => rest::finished_orders(
+            (Target::Placed(o), true) => rest::finished_orders(
                 tag,
                 o.instrument.venue_symbol.as_str(),
                 o.side,
-                (lookup.attempts.since_ms() / 1000).saturating_sub(window_s),
+                since_s.saturating_sub(window_s),
             ),
-            LookupOf::Order(c) => {
+            (Target::Cancelled(c), _) => {
                 rest::get_order(tag, c.instrument.venue_symbol.as_str(), c.order_id.as_str())
             }
         };
-        out.actions.push(plugin_api::Action::Rest(req));
-    }
-
-    /// No more tries: a place is reported [`OrderStatus::Unknown`]; a cancel's order keeps
-    /// the state the caller last saw.
-    fn give_up(&mut self, lookup: Lookup, detail: String, received_ns: u64, out: &mut Output) {
-        let tries = lookup.attempts.sent();
-        match lookup.of {
-            LookupOf::Placed(order) | LookupOf::Finished(order) => {
-                out.events.push(Event::Order(update(
-                    &order,
-                    OrderStatus::Unknown,
-                    received_ns,
-                )));
-                out.reject(
-                    "order_outcome_unknown",
-                    format!(
-                        "place {:?}: no answer after {tries} lookups: {detail}",
-                        order.client_id
-                    ),
-                );
-            }
-            LookupOf::Order(cancel) => out.reject(
-                "cancel_outcome_unknown",
-                format!(
-                    "order {}: no answer after {tries} lookups: {detail}",
-                    cancel.order_id
-                ),
-            ),
-        }
+        out.action(plugin_api::Action::Rest(req));
     }
 }
 

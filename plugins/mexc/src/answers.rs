@@ -4,7 +4,9 @@
 
 use plugin_api::{CancelOrder, Event, NewOrder, OrderStatus, Output, PluginError, RestResponse};
 
-use crate::{lookup, rest, Mexc, Pending};
+use plugin_api::kit::lookup::requested;
+
+use crate::{rest, Mexc, Pending};
 
 impl Mexc {
     /// Turns the answer to a request this instance asked for into events and actions. A
@@ -114,7 +116,7 @@ impl Mexc {
             }
         } else if (400..500).contains(&response.status) && response.status != 408 {
             // A 4xx answer (429 and 418 included) means the order was not accepted.
-            out.events.push(Event::Order(lookup::update(
+            out.events.push(Event::Order(requested(
                 order,
                 OrderStatus::Rejected,
                 received_ns,
