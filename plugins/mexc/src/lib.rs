@@ -223,6 +223,17 @@ impl Mexc {
         }
     }
 
+    /// `instrument` with its MEXC spelling, resolved from its normalized name if it has
+    /// none; `what` (order, cancel) names the request in the error.
+    fn complete(&self, instrument: Instrument, what: &str) -> Result<Instrument, PluginError> {
+        if !instrument.venue_symbol.is_empty() {
+            return Ok(instrument);
+        }
+        self.symbols
+            .resolve(instrument.symbol.as_str())
+            .ok_or_else(|| PluginError::unsupported(format!("mexc: {what} names no instrument")))
+    }
+
     fn claim(&mut self, tag: u64, purpose: Pending) -> Result<(), PluginError> {
         if matches!(Tags::decode(tag), TagOf::Own { .. }) || self.pending.contains_key(&tag) {
             return Err(PluginError::protocol(format!(
@@ -519,12 +530,7 @@ impl Venue for Mexc {
     fn place_order(&mut self, order: &NewOrder, tag: u64) -> Result<RestRequest, PluginError> {
         self.require_credentials()?;
         let mut order = order.clone();
-        if order.instrument.venue_symbol.is_empty() {
-            order.instrument = self
-                .symbols
-                .resolve(order.instrument.symbol.as_str())
-                .ok_or_else(|| PluginError::unsupported("mexc: order names no instrument"))?;
-        }
+        order.instrument = self.complete(order.instrument, "order")?;
         let request = rest::place_order(tag, &order)?;
         self.claim(tag, Pending::Place { order })?;
         Ok(request)
@@ -533,12 +539,7 @@ impl Venue for Mexc {
     fn cancel_order(&mut self, cancel: &CancelOrder, tag: u64) -> Result<RestRequest, PluginError> {
         self.require_credentials()?;
         let mut cancel = cancel.clone();
-        if cancel.instrument.venue_symbol.is_empty() {
-            cancel.instrument = self
-                .symbols
-                .resolve(cancel.instrument.symbol.as_str())
-                .ok_or_else(|| PluginError::unsupported("mexc: cancel names no instrument"))?;
-        }
+        cancel.instrument = self.complete(cancel.instrument, "cancel")?;
         let request = rest::cancel_order(tag, &cancel);
         self.claim(tag, Pending::Cancel { cancel })?;
         Ok(request)
