@@ -37,15 +37,6 @@ use crate::parse::Parsed;
 /// Gate.io's currency pairs: `BTC_USDT` ↔ `BTC/USDT`.
 pub static PAIRS: Symbols = Symbols::separated('_');
 
-/// The wall clock used where the interface passes no time (subscribe frames need `time`).
-pub type Clock = fn() -> u64;
-
-fn system_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
 /// Which declared connection a [`ConnId`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
@@ -100,7 +91,6 @@ pub struct GateioVenue {
     rereads: Rereads,
     tags: Tags,
     next_request_id: u64,
-    clock: Clock,
 }
 
 /// The error a callback returns when Gate refused the credentials (`what` was refused,
@@ -126,7 +116,6 @@ impl GateioVenue {
             rereads: Rereads::default(),
             tags: Tags::default(),
             next_request_id: 1,
-            clock: system_ms,
         }
     }
 
@@ -135,12 +124,6 @@ impl GateioVenue {
         Ok(GateioVenue::new(Settings::from_json(
             config.settings_json.as_str(),
         )?))
-    }
-
-    /// Replaces the wall clock (tests use a fixed one).
-    pub fn with_clock(mut self, clock: Clock) -> GateioVenue {
-        self.clock = clock;
-        self
     }
 
     /// The settings in force.
@@ -179,11 +162,14 @@ impl GateioVenue {
             .ok_or_else(|| PluginError::unsupported(format!("unknown symbol {:?}", i.symbol)))
     }
 
+    /// The `event` (subscribe, unsubscribe) frames for `topics`, stamped `now_ms` (Gate
+    /// wants `time` in seconds, and signs it in private channels).
     fn channel_frames(
         &mut self,
         conn: ConnId,
         topics: &[Topic],
         event: &str,
+        now_ms: u64,
     ) -> Result<Vec<OutFrame>, PluginError> {
         let mut by_kind: BTreeMap<StreamKind, Vec<Instrument>> = BTreeMap::new();
         for t in topics {
@@ -197,7 +183,7 @@ impl GateioVenue {
             };
             by_kind.entry(t.kind).or_default().push(inst);
         }
-        let time_s = (self.clock)() / 1000;
+        let time_s = now_ms / 1000;
         let creds = self.settings.credentials.clone();
         let mut frames = Vec::new();
         for (kind, insts) in by_kind {
@@ -320,18 +306,18 @@ impl Venue for GateioVenue {
         &mut self,
         conn: ConnId,
         topics: &[Topic],
-        _now_ms: u64,
+        now_ms: u64,
     ) -> Result<Vec<OutFrame>, PluginError> {
-        self.channel_frames(conn, topics, "subscribe")
+        self.channel_frames(conn, topics, "subscribe", now_ms)
     }
 
     fn unsubscribe(
         &mut self,
         conn: ConnId,
         topics: &[Topic],
-        _now_ms: u64,
+        now_ms: u64,
     ) -> Result<Vec<OutFrame>, PluginError> {
-        self.channel_frames(conn, topics, "unsubscribe")
+        self.channel_frames(conn, topics, "unsubscribe", now_ms)
     }
 
     fn heartbeat(&mut self, _conn: ConnId, now_ms: u64) -> Result<Option<OutFrame>, PluginError> {

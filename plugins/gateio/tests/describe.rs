@@ -131,7 +131,7 @@ fn subscribe_frames_and_heartbeat() {
                 t(StreamKind::Depth, "BTC/USDT"),
                 t(StreamKind::Trades, "BTC/USDT"),
             ],
-            0,
+            1_611_541_000_123,
         )
         .unwrap();
     let texts: Vec<serde_json::Value> = frames
@@ -163,11 +163,18 @@ fn subscribe_frames_and_heartbeat() {
         "no credentials"
     );
     let un = v
-        .unsubscribe(ConnId(1), &[t(StreamKind::Depth, "BTC/USDT")], 0)
+        .unsubscribe(
+            ConnId(1),
+            &[t(StreamKind::Depth, "BTC/USDT")],
+            1_700_000_005_000,
+        )
         .unwrap();
-    assert!(std::str::from_utf8(un[0].data.as_slice())
-        .unwrap()
-        .contains("\"unsubscribe\""));
+    let un: serde_json::Value = serde_json::from_slice(un[0].data.as_slice()).unwrap();
+    // Frames are stamped with the time the host passes, in seconds.
+    assert_eq!(
+        (un["event"].as_str(), un["time"].as_u64()),
+        (Some("unsubscribe"), Some(1_700_000_005))
+    );
 }
 
 #[test]

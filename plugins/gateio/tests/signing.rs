@@ -82,7 +82,9 @@ fn ws_auth_recipe() {
         kind: plugin_api::StreamKind::Orders,
         instrument: Instrument::default(),
     };
-    let frames = v.subscribe(plugin_api::ConnId(2), &[topic], 0).unwrap();
+    let frames = v
+        .subscribe(plugin_api::ConnId(2), &[topic], 1_611_541_000_999)
+        .unwrap();
     let f: serde_json::Value = serde_json::from_slice(frames[0].data.as_slice()).unwrap();
     assert_eq!(f["channel"], "spot.orders");
     assert_eq!(f["payload"], serde_json::json!(["!all"]));

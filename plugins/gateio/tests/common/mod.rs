@@ -23,13 +23,13 @@ pub fn jsonl(rel: &str) -> Vec<serde_json::Value> {
 }
 
 pub fn venue() -> GateioVenue {
-    GateioVenue::new(Settings::default()).with_clock(|| 1_611_541_000_000)
+    GateioVenue::new(Settings::default())
 }
 
 pub fn venue_with_creds() -> GateioVenue {
     let s =
         Settings::from_json(r#"{"credentials":{"api_key":"key","api_secret":"secret"}}"#).unwrap();
-    GateioVenue::new(s).with_clock(|| 1_611_541_000_000)
+    GateioVenue::new(s)
 }
 
 pub fn frame(v: &mut impl Venue, conn: ConnId, text: &str, ns: u64) -> Output {
