@@ -327,3 +327,31 @@ fn check_names(owner: &str, d: &VenueDescriptor, decls: &[Decl]) -> Result<(), H
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use plugin_api::kit::Descriptor;
+
+    use super::*;
+
+    /// A kind in `streams` that no connection carries (events made from REST answers or
+    /// timers) is served: a stream resource ends its subscriptions and a handler binding
+    /// runs its handlers, so the host accepts subscriptions to it.
+    #[test]
+    fn a_kind_no_connection_carries_is_served_by_a_stream_and_a_binding() {
+        let d = Descriptor::new("v", "1")
+            .public("wss://x", &[StreamKind::Trades])
+            .streams_also(&[StreamKind::Balances])
+            .build()
+            .unwrap();
+        assert!(d.streams.contains(&StreamKind::Balances));
+        assert!(!d.connections[0].kinds.contains(&StreamKind::Balances));
+        let plan = Plan::new("v", &d).unwrap();
+        let streams = &plan.stream_kinds["streams"];
+        assert!(streams.contains(&StreamKind::Balances) && streams.contains(&StreamKind::Trades));
+        let bindings = plan.bindings(HashMap::new());
+        assert!(bindings
+            .iter()
+            .any(|(_, kinds, _)| kinds.contains(&StreamKind::Balances)));
+    }
+}

@@ -50,10 +50,15 @@ pub(crate) fn problems(d: &VenueDescriptor) -> Vec<String> {
     if let Some(cycle) = cycle(d) {
         out.push(format!("dependency cycle: {}", cycle.join(" → ")));
     }
-    for kind in d.streams.iter() {
-        if !d.connections.iter().any(|c| c.kinds.contains(kind)) {
+    // A kind in `streams` that no connection carries is fine: the host serves it from REST
+    // answers and timers (`kit::Descriptor::streams_also`). A kind a connection carries but
+    // `streams` leaves out is not: the host refuses every subscription to it.
+    for c in d.connections.iter() {
+        for kind in c.kinds.iter().filter(|k| !d.streams.contains(k)) {
             out.push(format!(
-                "stream kind `{}` is declared but no connection carries it",
+                "connection `{}` carries stream kind `{}`, which `streams` does not declare \
+                 (the host refuses subscriptions to it)",
+                c.name,
                 kind.name()
             ));
         }
@@ -148,6 +153,19 @@ mod tests {
     }
 
     #[test]
+    fn a_kind_only_rest_answers_or_timers_make_is_no_problem() {
+        let mut d = base();
+        d.streams.push(StreamKind::Balances);
+        assert_eq!(problems(&d), Vec::<String>::new());
+        let built = plugin_api::kit::Descriptor::new("v", "1")
+            .public("wss://x", &[StreamKind::Trades])
+            .streams_also(&[StreamKind::Balances])
+            .build()
+            .unwrap();
+        assert_eq!(problems(&built), Vec::<String>::new());
+    }
+
+    #[test]
     fn each_problem_is_named() {
         let mut d = base();
         d.resources
@@ -168,7 +186,7 @@ mod tests {
             window_ms: 1,
             per_instrument: false,
         });
-        d.streams.push(StreamKind::Depth);
+        d.connections[0].kinds.push(StreamKind::Depth);
         let p = problems(&d).join("\n");
         for want in [
             "resource `ws` is declared twice",
@@ -176,7 +194,7 @@ mod tests {
             "rate limiter `a` is in `resources` as a stream, not a rate_limiter",
             "resource `c` depends on `gone`, which is not declared",
             "dependency cycle: a → b → a",
-            "stream kind `depth` is declared but no connection carries it",
+            "connection `ws` carries stream kind `depth`, which `streams` does not declare",
         ] {
             assert!(p.contains(want), "{p}\nshould contain: {want}");
         }
