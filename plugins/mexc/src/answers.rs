@@ -186,10 +186,7 @@ pub(crate) fn credentials_refused(what: &str, detail: &str) -> PluginError {
 /// `no answer: <transport error>` or MEXC's error body.
 pub(crate) fn transport_detail(response: &RestResponse) -> String {
     if response.status == 0 {
-        format!(
-            "no answer: {}",
-            response.error.chars().take(200).collect::<String>()
-        )
+        format!("no answer: {}", rest::short(&response.error))
     } else {
         rest::error_detail(response.status, &response.body)
     }

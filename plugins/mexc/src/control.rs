@@ -89,12 +89,13 @@ pub fn classify(text: &[u8]) -> Result<Control, ControlError> {
     };
     if let (Some(Value::String(channel)), Some(_)) = (map.get("c"), map.get("d")) {
         return Ok(Control::Legacy {
-            channel: truncate(channel),
+            channel: crate::rest::short(channel).to_owned(),
         });
     }
     if let Some(Value::String(method)) = map.get("method") {
-        let method = Method::from_wire(method)
-            .ok_or_else(|| ControlError::Unknown(format!("method {}", truncate(method))))?;
+        let method = Method::from_wire(method).ok_or_else(|| {
+            ControlError::Unknown(format!("method {}", crate::rest::short(method)))
+        })?;
         let params = match map.get("params") {
             Some(Value::Array(items)) => items
                 .iter()
@@ -115,7 +116,7 @@ pub fn classify(text: &[u8]) -> Result<Control, ControlError> {
         }
         (Some(code), Some(msg)) => Ok(Control::Failed {
             code,
-            msg: truncate(msg),
+            msg: crate::rest::short(msg).to_owned(),
         }),
         (Some(code), None) => Ok(Control::Failed {
             code,
@@ -143,10 +144,6 @@ pub fn request_frames(method: Method, channels: &[String]) -> Vec<OutFrame> {
 /// `{"method":"PING"}`.
 pub fn ping_frame() -> OutFrame {
     OutFrame::text(r#"{"method":"PING"}"#)
-}
-
-fn truncate(text: &str) -> String {
-    text.chars().take(200).collect()
 }
 
 #[cfg(test)]

@@ -195,8 +195,9 @@ pub fn encode(text: &str) -> String {
     out
 }
 
-fn short(text: &str) -> String {
-    text.chars().take(200).collect()
+/// `text` cut to 200 bytes at a char boundary, for error details.
+pub(crate) fn short(text: &str) -> &str {
+    plugin_api::kit::output::truncate(text, 200)
 }
 
 /// The error codes with which MEXC refuses a request's credentials: `401` no authority,

@@ -93,7 +93,7 @@ impl SymbolMap {
     /// updated, or why the body could not be read.
     pub fn load_exchange_info(&mut self, body: &str) -> Result<usize, String> {
         let info: ExchangeInfo = serde_json::from_str(body)
-            .map_err(|e| format!("exchangeInfo body: {}", short(&e.to_string())))?;
+            .map_err(|e| format!("exchangeInfo body: {}", crate::rest::short(&e.to_string())))?;
         let symbols = match info {
             ExchangeInfo::Wrapped { symbols } => symbols,
             ExchangeInfo::Single(one) => vec![one],
@@ -132,10 +132,6 @@ fn split_normalized(symbol: &str) -> Option<(&str, &str)> {
         return None;
     }
     symbol.split_once('/')
-}
-
-fn short(text: &str) -> String {
-    text.chars().take(200).collect()
 }
 
 #[derive(Deserialize)]
