@@ -1,8 +1,7 @@
 //! Building an [`Output`]: rejects with a bounded detail, events, actions and gaps.
 
 use crate::{
-    Action, Event, Gap, GapReason, Instrument, Num, Output, Reject, RestRequest, Stamp,
-    StreamKind,
+    Action, Event, Gap, GapReason, Instrument, Num, Output, Reject, RestRequest, Stamp, StreamKind,
 };
 
 /// The longest reject detail kept, in bytes; longer ones are cut at a char boundary.
