@@ -55,9 +55,8 @@ fn private_session() -> plugin_testkit::Capture {
     let s = subject("mexc-plugin");
     let public = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("captures")
-            .join(s.captures)
-            .join("session.jsonl"),
+            .join("..")
+            .join(s.capture),
     )
     .unwrap();
     let text = format!(

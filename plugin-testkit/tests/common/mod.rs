@@ -15,25 +15,39 @@ pub struct Subject {
     pub package: &'static str,
     /// Its library name (`lib<lib>.so`).
     pub lib: &'static str,
-    /// Its folder under `plugin-testkit/captures/`, holding `session.jsonl`.
-    pub captures: &'static str,
+    /// Its recorded session, relative to the workspace.
+    pub capture: &'static str,
     /// Its settings for the session.
     pub settings: &'static str,
 }
 
-/// Every venue plugin in the workspace. Adding one is one line here (plus its capture).
+/// Every plugin in the workspace that serves a venue (the venues and the pipeline bench's
+/// `relay`; the other fixture plugins are built broken on purpose). Adding one is one line
+/// here, plus its capture.
 pub const SUBJECTS: &[Subject] = &[
     Subject {
         package: "gateio-plugin",
         lib: "gateio_plugin",
-        captures: "gateio",
+        capture: "plugin-testkit/captures/gateio/session.jsonl",
         settings: r#"{"symbols":["BTC/USDT","HAI/ETH","OMG/USDT"]}"#,
     },
     Subject {
         package: "mexc-plugin",
         lib: "mexc_plugin",
-        captures: "mexc",
+        capture: "plugin-testkit/captures/mexc/session.jsonl",
         settings: r#"{"symbols":[{"symbol":"BTCUSDT","base":"BTC","quote":"USDT"}],"fetch_exchange_info":false,"depth":"limit","depth_levels":5}"#,
+    },
+    Subject {
+        package: "binance-plugin",
+        lib: "binance_plugin",
+        capture: "plugins/binance/tests/captures/session.jsonl",
+        settings: "{}",
+    },
+    Subject {
+        package: "fixture-relay",
+        lib: "fixture_relay",
+        capture: "plugin-testkit/captures/relay/session.jsonl",
+        settings: r#"{"ws_url":"ws://127.0.0.1:9/ws","subscribe":"sub {symbol}","symbol":"BTC/USDT"}"#,
     },
 ];
 
@@ -80,10 +94,7 @@ pub fn load(subject: &Subject) -> Plugin {
 
 /// A subject's capture.
 pub fn capture(subject: &Subject) -> Capture {
-    let path = workspace()
-        .join("plugin-testkit/captures")
-        .join(subject.captures)
-        .join("session.jsonl");
+    let path = workspace().join(subject.capture);
     Capture::from_file(path).unwrap_or_else(|e| panic!("{e}"))
 }
 
