@@ -3,8 +3,11 @@
 //! `offered = delivered + dropped (by reason)`.
 
 use std::collections::VecDeque;
+use std::future::poll_fn;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 
+use futures_util::task::AtomicWaker;
 use tokio::sync::Notify;
 
 mod counters;
@@ -27,7 +30,10 @@ struct Shared<T> {
     state: Mutex<State<T>>,
     capacity: usize,
     policy: Overflow,
-    readable: Notify,
+    /// The one consumer's waker. A queue has a single consumer, so an [`AtomicWaker`]
+    /// serves where a `Notify` would take its waiter list's lock twice per wait and once
+    /// per wake-up.
+    readable: AtomicWaker,
     writable: Notify,
 }
 
@@ -60,7 +66,7 @@ pub fn queue<T>(capacity: usize, policy: Overflow) -> (QueueTx<T>, QueueRx<T>) {
         }),
         capacity: capacity.max(1),
         policy,
-        readable: Notify::new(),
+        readable: AtomicWaker::new(),
         writable: Notify::new(),
     });
     (
@@ -102,7 +108,7 @@ trait Consumer: Send + Sync {
 
 impl<T: Send> Consumer for Shared<T> {
     fn wake(&self) {
-        self.readable.notify_one();
+        self.readable.wake();
     }
 }
 
@@ -137,8 +143,7 @@ impl<T> QueueTx<T> {
     /// [`Overflow::Backpressure`] while the queue is full; the wait ends when the consumer
     /// takes an item or the queue closes. Cancel-safe: a cancelled push offered nothing.
     pub async fn push(&self, key: u64, item: T) -> Result<(), Closed> {
-        self.offer(key, item, |queue| queue.readable.notify_one())
-            .await
+        self.offer(key, item, |queue| queue.readable.wake()).await
     }
 
     /// Like [`QueueTx::push`], but the consumer's wake-up waits in `wakes` until
@@ -187,7 +192,7 @@ impl<T> QueueTx<T> {
             }
             Offer::Closed => Err(TryPushError::Closed),
             Offer::Full(item) => {
-                self.shared.readable.notify_one();
+                self.shared.readable.wake();
                 Err(TryPushError::Full(item))
             }
         }
@@ -214,7 +219,7 @@ impl<T> QueueTx<T> {
             writable.as_mut().enable();
             item = match self.try_offer(key, item) {
                 Offer::Placed => {
-                    s.readable.notify_one();
+                    s.readable.wake();
                     return Ok(());
                 }
                 Offer::Closed => return Err(Closed),
@@ -273,7 +278,7 @@ impl<T> QueueTx<T> {
         }
         st.items.push_back((u64::MAX, item));
         drop(st);
-        s.readable.notify_one();
+        s.readable.wake();
         Ok(())
     }
 
@@ -281,7 +286,7 @@ impl<T> QueueTx<T> {
     /// queued and then sees the end.
     pub fn close(&self) {
         self.shared.lock().closed = true;
-        self.shared.readable.notify_waiters();
+        self.shared.readable.wake();
         self.shared.writable.notify_waiters();
     }
 
@@ -308,20 +313,20 @@ impl<T> QueueRx<T> {
     }
 
     /// Tries `take` until it gives a result, waiting for the producer's wake-up between
-    /// tries. The first try registers no waiter (the fast path when items are ready).
+    /// tries. The first try registers no waker (the fast path when items are ready); after
+    /// registering, `take` is tried again, so an item pushed in between is never missed.
     async fn when_readable<R>(&self, mut take: impl FnMut() -> Option<R>) -> R {
-        if let Some(ready) = take() {
-            return ready;
-        }
-        loop {
-            let readable = self.shared.readable.notified();
-            tokio::pin!(readable);
-            readable.as_mut().enable();
+        poll_fn(|cx| {
             if let Some(ready) = take() {
-                return ready;
+                return Poll::Ready(ready);
             }
-            readable.await;
-        }
+            self.shared.readable.register(cx.waker());
+            match take() {
+                Some(ready) => Poll::Ready(ready),
+                None => Poll::Pending,
+            }
+        })
+        .await
     }
 
     /// `Some(n > 0)` items moved, `Some(0)` when closed and drained, `None` when empty.
