@@ -31,10 +31,15 @@ pub enum HostError {
         error: String,
     },
     /// The resource graph refused the plugin's resources.
-    #[error("{venue}: {source}")]
+    #[error(
+        "{venue}: bad declaration: plugin `{plugin}`: {}",
+        unowned(source, venue)
+    )]
     Resources {
         /// Instance name.
         venue: String,
+        /// The plugin that declared them.
+        plugin: String,
         /// The graph's error.
         source: GraphError,
     },
@@ -128,4 +133,14 @@ pub enum HostError {
         /// The venue being reloaded.
         expected: String,
     },
+}
+
+/// A graph error's text without its `owner: ` prefix, for a message that names the owner
+/// already.
+fn unowned(error: &GraphError, owner: &str) -> String {
+    let text = error.to_string();
+    match text.strip_prefix(owner).and_then(|t| t.strip_prefix(": ")) {
+        Some(rest) => rest.to_owned(),
+        None => text,
+    }
 }

@@ -46,7 +46,9 @@ struct Settings {
     #[serde(default)]
     max_subscriptions: u32,
     /// A declaration mistake to make: `unlisted` (the connection is missing from
-    /// `resources`) or `unknown` (`resources` names a connection never declared).
+    /// `resources`), `unknown` (`resources` names a connection never declared), `dangling`
+    /// (a dependency on no resource) or `cycle` (the connection and a queue depend on each
+    /// other).
     mistake: Option<String>,
     /// Where the host puts the secrets file's table for this venue.
     credentials: Option<Credentials>,
@@ -112,6 +114,11 @@ impl Venue for Probe {
         match self.settings.mistake.as_deref() {
             Some("unlisted") => resources.clear(),
             Some("unknown") => resources.push(ResourceDecl::new("wss", ResourceKind::Connection)),
+            Some("dangling") => resources[0] = resources[0].clone().depends_on("nowhere"),
+            Some("cycle") => {
+                resources[0] = resources[0].clone().depends_on("q");
+                resources.push(ResourceDecl::new("q", ResourceKind::MessageQueue).depends_on("ws"));
+            }
             _ => {}
         }
         VenueDescriptor {
@@ -527,6 +534,11 @@ async fn a_declaration_the_host_cannot_stop_in_order_is_refused_naming_it() {
             ["`ws`", "is declared but `resources` has no connection"],
         ),
         ("unknown", ["`wss`", "has no matching declaration"]),
+        ("dangling", ["`ws`", "depends on unknown `nowhere`"]),
+        (
+            "cycle",
+            ["dependency cycle through ws -> q", "bad declaration"],
+        ),
     ] {
         let settings = serde_json::json!({ "ws_url": "ws://127.0.0.1:9", "mistake": mistake });
         let err = host

@@ -141,6 +141,7 @@ impl Host {
                 .await;
             return Err(HostError::Resources {
                 venue: name.to_string(),
+                plugin: plugin.to_string(),
                 source,
             });
         }
