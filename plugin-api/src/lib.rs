@@ -51,6 +51,7 @@ mod guard;
 mod io;
 pub mod kit;
 mod num;
+mod open;
 mod order;
 mod retry;
 #[doc(hidden)]
@@ -75,6 +76,7 @@ pub use io::{
     RestResponse, Topic, Topics, VenueConfig, PLUGIN_TAG_BIT,
 };
 pub use num::{Num, NumError};
+pub use open::{open_root, RootError};
 pub use order::{CancelOrder, NewOrder, OrderType};
 pub use retry::{Attempts, Deferred, Reread, RereadFailed, Rereads, RetryPolicy};
 pub use root::{PluginRoot, PluginRootRef, API_VERSION};

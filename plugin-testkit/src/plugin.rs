@@ -5,14 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use abi_stable::abi_stability::abi_checking::{
-    check_layout_compatibility_with_globals, CheckingGlobals,
-};
-use abi_stable::library::{lib_header_from_raw_library, LibraryError, RawLibrary};
+use abi_stable::library::RawLibrary;
 use abi_stable::std_types::RResult;
-use abi_stable::StableAbi;
-use plugin_api::root::ApiVersionProbeRef;
-use plugin_api::{PluginError, PluginRootRef, Venue, VenueAdapterBox, VenueConfig, API_VERSION};
+use plugin_api::{
+    PluginError, PluginRootRef, RootError, Venue, VenueAdapterBox, VenueConfig, API_VERSION,
+};
 
 use crate::error::{LoadError, TestkitError};
 use crate::Harness;
@@ -125,62 +122,38 @@ impl Plugin {
 }
 
 fn init_root(path: &Path, raw: &RawLibrary) -> Result<PluginRootRef, LoadError> {
-    // SAFETY: the header is used only while `raw` is alive: here, and through `Library`,
+    let path = path.to_owned();
+    // SAFETY: the root is used only while `raw` is alive: here, and through `Library`,
     // which drops the library last.
-    let header = unsafe { lib_header_from_raw_library(raw) }.map_err(|e| match e {
-        LibraryError::GetSymbolError { .. } => LoadError::NoRootSymbol {
-            path: path.to_owned(),
+    unsafe { plugin_api::open_root(raw) }.map_err(|e| match e {
+        RootError::NoRootSymbol => LoadError::NoRootSymbol { path },
+        RootError::Header(reason) => LoadError::Incompatible {
+            path,
+            summary: one_line(&reason),
         },
-        other => LoadError::Incompatible {
-            path: path.to_owned(),
-            summary: one_line(&other.to_string()),
-        },
-    })?;
-    let Some(layout) = header.layout() else {
-        return Err(LoadError::Incompatible {
-            path: path.to_owned(),
+        RootError::NoLayout => LoadError::Incompatible {
+            path,
             summary: "the plugin carries no layout constant, so it cannot be checked".into(),
-        });
-    };
-    // A fresh cache per check: abi_stable's global one keeps pointers into the library.
-    let checked = check_layout_compatibility_with_globals(
-        <PluginRootRef as StableAbi>::LAYOUT,
-        layout,
-        &CheckingGlobals::new(),
-    );
-    if let Err(errors) = checked {
-        // SAFETY: every plugin-api's `PluginRoot` starts with `api_version: u32`, which is
-        // all the probe reads (the host reads it the same way).
-        let found = unsafe { header.unchecked_layout::<ApiVersionProbeRef>() }
-            .ok()
-            .map(|probe| probe.api_version());
-        if let Some(found) = found.filter(|v| *v != API_VERSION) {
-            return Err(LoadError::ApiVersion {
-                path: path.to_owned(),
-                found,
-                expected: API_VERSION,
-            });
+        },
+        // Another plugin-api is the likely cause of a layout mismatch: say which.
+        RootError::Layout {
+            api_version: Some(found),
+            ..
         }
-        return Err(LoadError::Incompatible {
-            path: path.to_owned(),
-            summary: first_mismatch(&errors.to_string()),
-        });
-    }
-    // SAFETY: the layout was checked just above, against a throw-away cache.
-    let root = unsafe { header.init_root_module_with_unchecked_layout::<PluginRootRef>() }
-        .map_err(|e| LoadError::RootFailed {
-            path: path.to_owned(),
-            reason: one_line(&e.to_string()),
-        })?;
-    let found = root.api_version();
-    if found != API_VERSION {
-        return Err(LoadError::ApiVersion {
-            path: path.to_owned(),
+        | RootError::ApiVersion(found) => LoadError::ApiVersion {
+            path,
             found,
             expected: API_VERSION,
-        });
-    }
-    Ok(root)
+        },
+        RootError::Layout { report, .. } => LoadError::Incompatible {
+            path,
+            summary: first_mismatch(&report),
+        },
+        RootError::Init(reason) => LoadError::RootFailed {
+            path,
+            reason: one_line(&reason),
+        },
+    })
 }
 
 fn one_line(text: &str) -> String {

@@ -7,13 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use abi_stable::abi_stability::abi_checking::{
-    check_layout_compatibility_with_globals, CheckingGlobals,
-};
-use abi_stable::library::{lib_header_from_raw_library, LibHeader, LibraryError, RawLibrary};
-use abi_stable::StableAbi;
-use plugin_api::root::ApiVersionProbeRef;
-use plugin_api::{PluginRootRef, API_VERSION};
+use abi_stable::library::RawLibrary;
+use plugin_api::{PluginRootRef, RootError, API_VERSION};
 
 use crate::plugin::file::copy_checked;
 use crate::plugin::shadow::{ShadowDir, ShadowDirError};
@@ -302,65 +297,52 @@ impl Loader {
     }
 
     fn init_root(&self, path: &Path, library: &RawLibrary) -> Result<PluginRootRef, LoadError> {
-        // SAFETY: the header is used only while `library` is alive (inside this function and
+        let path = path.to_owned();
+        // SAFETY: the root is used only while `library` is alive (inside this function and
         // through `LoadedLibrary`, which drops the library last).
-        let header = unsafe { lib_header_from_raw_library(library) }.map_err(|e| match e {
-            LibraryError::GetSymbolError { .. } => LoadError::NoRootSymbol {
-                path: path.to_owned(),
-            },
-            other => LoadError::Incompatible {
-                path: path.to_owned(),
-                summary: one_line(&other.to_string()),
+        unsafe { plugin_api::open_root(library) }.map_err(|e| match e {
+            RootError::NoRootSymbol => LoadError::NoRootSymbol { path },
+            RootError::Header(reason) => LoadError::Incompatible {
+                path,
+                summary: one_line(&reason),
                 detail_file: None,
                 full_report: None,
             },
-        })?;
-        let Some(layout) = header.layout() else {
-            return Err(LoadError::Incompatible {
-                path: path.to_owned(),
+            RootError::NoLayout => LoadError::Incompatible {
+                path,
                 summary: "the plugin carries no layout constant, so it cannot be checked".into(),
                 detail_file: None,
                 full_report: None,
-            });
-        };
-        // A fresh cache per check: abi_stable's global one keeps pointers into the library.
-        check_layout_compatibility_with_globals(
-            <PluginRootRef as StableAbi>::LAYOUT,
-            layout,
-            &CheckingGlobals::new(),
-        )
-        .map_err(|errors| {
-            let full = errors.to_string();
-            let mut summary = summarize_abi_errors(&full);
-            // An older or newer plugin-api is the likely cause: say which, as the version
-            // check below would have.
-            if let Some(found) = probe_api_version(header).filter(|v| *v != API_VERSION) {
-                summary = format!(
-                    "built for plugin api_version {found}, this host speaks {API_VERSION}; {summary}"
-                );
+            },
+            RootError::Layout {
+                report,
+                api_version,
+            } => {
+                let mut summary = summarize_abi_errors(&report);
+                // An older or newer plugin-api is the likely cause: say which, as the
+                // version check would have.
+                if let Some(found) = api_version {
+                    summary = format!(
+                        "built for plugin api_version {found}, this host speaks {API_VERSION}; {summary}"
+                    );
+                }
+                LoadError::Incompatible {
+                    detail_file: self.write_report(&path, &report),
+                    path,
+                    summary,
+                    full_report: Some(report),
+                }
             }
-            LoadError::Incompatible {
-                path: path.to_owned(),
-                summary,
-                detail_file: self.write_report(path, &full),
-                full_report: Some(full),
-            }
-        })?;
-        // SAFETY: the layout was checked just above, against a throw-away cache.
-        let root = unsafe { header.init_root_module_with_unchecked_layout::<PluginRootRef>() }
-            .map_err(|e| LoadError::RootFailed {
-                path: path.to_owned(),
-                reason: one_line(&e.to_string()),
-            })?;
-        let found = root.api_version();
-        if found != API_VERSION {
-            return Err(LoadError::ApiVersion {
-                path: path.to_owned(),
+            RootError::Init(reason) => LoadError::RootFailed {
+                path,
+                reason: one_line(&reason),
+            },
+            RootError::ApiVersion(found) => LoadError::ApiVersion {
+                path,
                 found,
                 expected: API_VERSION,
-            });
-        }
-        Ok(root)
+            },
+        })
     }
 
     fn shadow_path_for(&self, path: &Path) -> PathBuf {
@@ -384,18 +366,6 @@ impl Loader {
         tracing::debug!(file = %file.display(), "full ABI mismatch report written");
         Some(file)
     }
-}
-
-/// The `api_version` of a root module whose layout was refused, read through the one field
-/// every version of `PluginRoot` starts with (`plugin_api::root::ApiVersionProbe`); `None` if
-/// the root module cannot be had.
-fn probe_api_version(header: &LibHeader) -> Option<u32> {
-    // SAFETY: every plugin-api's `PluginRoot` is a prefix type whose first field is
-    // `api_version: u32`, and prefix types put their fields after the same metadata header,
-    // so the probe reads that field and nothing past it. A root of another shape still
-    // holds at least a pointer-aligned field there: any four bytes are a valid `u32`.
-    let probe = unsafe { header.unchecked_layout::<ApiVersionProbeRef>() }.ok()?;
-    Some(probe.api_version())
 }
 
 fn one_line(text: &str) -> String {
