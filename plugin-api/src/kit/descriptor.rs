@@ -1,7 +1,7 @@
 //! A builder for [`VenueDescriptor`] whose defaults serve a market-data venue: declare the
 //! connections, REST endpoint, limits and timers; the resource graph is derived and checked.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use abi_stable::std_types::{ROption, RVec};
 
@@ -359,21 +359,32 @@ impl Descriptor {
 
 /// Unique names, every dependency declared, no cycle.
 fn check_graph(resources: &[ResourceDecl]) -> Result<(), String> {
-    let mut index = HashMap::new();
-    for (i, r) in resources.iter().enumerate() {
-        if index.insert(r.name.as_str(), i).is_some() {
+    let mut names = HashSet::new();
+    for r in resources {
+        if !names.insert(r.name.as_str()) {
             return Err(format!("resource `{}` is declared twice", r.name));
         }
     }
     for r in resources {
-        if let Some(d) = r
-            .depends_on
-            .iter()
-            .find(|d| !index.contains_key(d.as_str()))
-        {
+        if let Some(d) = r.depends_on.iter().find(|d| !names.contains(d.as_str())) {
             return Err(format!("resource `{}` depends on undeclared `{d}`", r.name));
         }
     }
+    match find_cycle(resources) {
+        Some(names) => Err(format!("dependency cycle {}", names.join(" -> "))),
+        None => Ok(()),
+    }
+}
+
+/// A dependency cycle among `resources`, as the names along it with the first repeated at
+/// the end (`["a", "b", "a"]`), searched from each resource in declaration order; `None` if
+/// there is none. Dependencies on names no resource has are ignored.
+pub fn find_cycle(resources: &[ResourceDecl]) -> Option<Vec<String>> {
+    let index: HashMap<&str, usize> = resources
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.name.as_str(), i))
+        .collect();
     // Depth-first search; 1 = on the current path, 2 = done.
     let mut state = vec![0u8; resources.len()];
     fn visit(
@@ -382,17 +393,17 @@ fn check_graph(resources: &[ResourceDecl]) -> Result<(), String> {
         index: &HashMap<&str, usize>,
         state: &mut [u8],
         path: &mut Vec<usize>,
-    ) -> Result<(), String> {
+    ) -> Option<Vec<String>> {
         match state.get(i) {
-            Some(2) => return Ok(()),
+            Some(2) => return None,
             Some(1) => {
                 let from = path.iter().position(|&p| p == i).unwrap_or(0);
-                let names: Vec<&str> = path[from..]
+                let names = path[from..]
                     .iter()
                     .chain(std::iter::once(&i))
-                    .map(|&p| resources[p].name.as_str())
+                    .map(|&p| resources[p].name.to_string())
                     .collect();
-                return Err(format!("dependency cycle {}", names.join(" -> ")));
+                return Some(names);
             }
             _ => {}
         }
@@ -400,17 +411,16 @@ fn check_graph(resources: &[ResourceDecl]) -> Result<(), String> {
         path.push(i);
         for d in resources[i].depends_on.iter() {
             if let Some(&j) = index.get(d.as_str()) {
-                visit(j, resources, index, state, path)?;
+                if let Some(cycle) = visit(j, resources, index, state, path) {
+                    return Some(cycle);
+                }
             }
         }
         path.pop();
         state[i] = 2;
-        Ok(())
+        None
     }
-    for i in 0..resources.len() {
-        visit(i, resources, &index, &mut state, &mut Vec::new())?;
-    }
-    Ok(())
+    (0..resources.len()).find_map(|i| visit(i, resources, &index, &mut state, &mut Vec::new()))
 }
 
 #[cfg(test)]

@@ -58,7 +58,7 @@ pub mod sizing;
 mod symbols;
 mod tags;
 
-pub use descriptor::{Conn, Descriptor, PRIVATE, PUBLIC, REST, STREAMS};
+pub use descriptor::{find_cycle, Conn, Descriptor, PRIVATE, PUBLIC, REST, STREAMS};
 pub use settings::{AllowedSymbols, Credentials};
 pub use symbols::{is_normalized, Case, Symbols, DEFAULT_QUOTES};
 pub use tags::{TagOf, Tags};

@@ -1,6 +1,6 @@
 //! The descriptor check: what the host's resource graph and connection pools need from it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use plugin_api::{ResourceKind, VenueDescriptor};
 
@@ -47,7 +47,7 @@ pub(crate) fn problems(d: &VenueDescriptor) -> Vec<String> {
             }
         }
     }
-    if let Some(cycle) = cycle(d) {
+    if let Some(cycle) = plugin_api::kit::find_cycle(&d.resources) {
         out.push(format!("dependency cycle: {}", cycle.join(" → ")));
     }
     // A kind in `streams` that no connection carries is fine: the host serves it from REST
@@ -64,53 +64,6 @@ pub(crate) fn problems(d: &VenueDescriptor) -> Vec<String> {
         }
     }
     out
-}
-
-/// A dependency cycle, as the names along it (first name repeated at the end).
-fn cycle(d: &VenueDescriptor) -> Option<Vec<String>> {
-    let edges: BTreeMap<&str, Vec<&str>> = d
-        .resources
-        .iter()
-        .map(|r| {
-            (
-                r.name.as_str(),
-                r.depends_on.iter().map(|s| s.as_str()).collect(),
-            )
-        })
-        .collect();
-    let mut done: BTreeSet<&str> = BTreeSet::new();
-    for start in edges.keys() {
-        let mut path: Vec<&str> = Vec::new();
-        if let Some(c) = visit(start, &edges, &mut path, &mut done) {
-            return Some(c);
-        }
-    }
-    None
-}
-
-fn visit<'a>(
-    node: &'a str,
-    edges: &BTreeMap<&'a str, Vec<&'a str>>,
-    path: &mut Vec<&'a str>,
-    done: &mut BTreeSet<&'a str>,
-) -> Option<Vec<String>> {
-    if let Some(at) = path.iter().position(|n| *n == node) {
-        let mut c: Vec<String> = path[at..].iter().map(|s| (*s).to_owned()).collect();
-        c.push(node.to_owned());
-        return Some(c);
-    }
-    if done.contains(node) {
-        return None;
-    }
-    path.push(node);
-    for next in edges.get(node).into_iter().flatten() {
-        if let Some(c) = visit(next, edges, path, done) {
-            return Some(c);
-        }
-    }
-    path.pop();
-    done.insert(node);
-    None
 }
 
 #[cfg(test)]
