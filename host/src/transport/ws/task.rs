@@ -186,7 +186,11 @@ impl Task {
         let cancelled = token.cancelled();
         tokio::pin!(cancelled);
         let opened_at = Instant::now();
+        // The owner's reconnect requests: a count, and a wake-up for an idle session. A
+        // request made before this session began is already served.
         let asked = shared.reconnects_asked.load(Ordering::Acquire);
+        let reconnect_wake = shared.reconnect_wake.notified();
+        tokio::pin!(reconnect_wake);
         let mut received = false;
         // Data frames of the current burst, kept across bursts for their capacity.
         let mut buffered: Vec<Message> = Vec::with_capacity(READ_BURST as usize);
@@ -247,6 +251,13 @@ impl Task {
             // `cancelled` branch (polled last: polling it takes a lock) is reached.
             if token.is_cancelled() {
                 return close(ws, grace).await;
+            }
+            // The same for a reconnect the owner asked for: an atomic load here, where a
+            // wake-up registered on every turn would take the `Notify`'s lock twice.
+            if shared.reconnects_asked.load(Ordering::Acquire) != asked {
+                info!("reconnecting at the owner's request");
+                let _ = tokio::time::timeout(config.close_grace, ws.close(None)).await;
+                dropped!(CloseReason::Requested);
             }
             let mut msg = tokio::select! {
                 biased;
@@ -312,21 +323,17 @@ impl Task {
                     stale_timer.as_mut().reset(due(last_rx, last_data, data_stale).unwrap_or_else(never));
                     continue;
                 }
-                () = shared.reconnect_wake.notified() => {
-                    // A request made before this session began is already served.
-                    if shared.reconnects_asked.load(Ordering::Acquire) != asked {
-                        info!("reconnecting at the owner's request");
-                        let _ = tokio::time::timeout(config.close_grace, ws.close(None)).await;
-                        dropped!(CloseReason::Requested);
-                    }
-                    continue;
-                }
                 () = &mut rotate, if config.max_lifetime.is_some() => {
                     info!("rotating connection");
                     let _ = tokio::time::timeout(config.close_grace, ws.close(None)).await;
                     dropped!(CloseReason::Rotation);
                 }
                 msg = ws.next() => msg,
+                // Only wakes the loop: the check at its top acts on the request.
+                () = &mut reconnect_wake => {
+                    reconnect_wake.set(shared.reconnect_wake.notified());
+                    continue;
+                }
                 _ = &mut cancelled => return close(ws, grace).await,
             };
             // Take this frame and up to READ_BURST - 1 more that are already buffered, then
