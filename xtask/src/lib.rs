@@ -6,12 +6,14 @@
 //!
 //! The pieces are a library so the integration tests run the same code: [`process`] (owned
 //! children), [`cargo`] (the build), [`install`] (atomic installs), [`demo`] (one run) and
-//! [`signals`] (the runner's own signals, as events).
+//! [`signals`] (the runner's own signals, as events). [`results`] is the machine-readable form
+//! of a benchmark's or reliability run's figures, which the docs are rendered from.
 
 pub mod cargo;
 pub mod demo;
 pub mod install;
 pub mod process;
+pub mod results;
 pub mod signals;
 
 use std::ffi::OsString;

@@ -1,10 +1,8 @@
 //! Shared support for the end-to-end tests: builds the real plugin files (and the `host`
 //! binary) once per test process, and serializes tests that measure process-wide counters.
 //! [`stamped`] holds the paced feeds and bare parses the latency benchmarks share,
-//! [`threads`] the per-thread CPU and context-switch counters they read, [`results`] the
-//! machine-readable figures every benchmark writes for the docs.
+//! [`threads`] the per-thread CPU and context-switch counters they read.
 
-pub mod results;
 pub mod stamped;
 pub mod threads;
 

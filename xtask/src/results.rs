@@ -3,7 +3,8 @@
 //!
 //! A run builds one [`Results`], adds a [`Figure`] per measured quantity (one value per
 //! round, in round order) and calls [`Results::write`], which stores it as
-//! `target/results/<name>.json` (the workspace's `target/`, or `$RESULTS_DIR`). A figure
+//! `target/results/<name>.json` (the workspace's `target/`, or `$RESULTS_DIR`), where
+//! `cargo xtask docs` reads it. A figure
 //! compared with a baseline names the baseline's id; when both have a value per round, the
 //! ratio is taken round by round, so a machine that slows down for one round moves both
 //! sides of that round together.
@@ -217,14 +218,14 @@ impl Machine {
 pub fn dir() -> PathBuf {
     std::env::var_os("RESULTS_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| crate::workspace().join("target/results"))
+        .unwrap_or_else(|| crate::workspace_root().join("target/results"))
 }
 
 /// A command's trimmed stdout, run in the workspace; empty when it cannot run.
 fn output(program: &str, args: &[&str]) -> String {
     Command::new(program)
         .args(args)
-        .current_dir(crate::workspace())
+        .current_dir(crate::workspace_root())
         .output()
         .ok()
         .filter(|o| o.status.success())
