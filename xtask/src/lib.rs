@@ -7,10 +7,11 @@
 //! The pieces are a library so the integration tests run the same code: [`process`] (owned
 //! children), [`cargo`] (the build), [`install`] (atomic installs), [`demo`] (one run) and
 //! [`signals`] (the runner's own signals, as events). [`results`] is the machine-readable form
-//! of a benchmark's or reliability run's figures, which the docs are rendered from.
+//! of a benchmark's or reliability run's figures, which [`docs`] renders the documents from.
 
 pub mod cargo;
 pub mod demo;
+pub mod docs;
 pub mod install;
 pub mod process;
 pub mod results;

@@ -37,6 +37,20 @@ enum Task {
         #[arg(long)]
         release: bool,
     },
+    /// Render the documents with figures (`docs/templates/*.md` → `docs/*.md`) from the runs
+    /// kept in `docs/results/`.
+    ///
+    /// `--run` first runs the measuring commands (all of them, or the named ones; each
+    /// prints its progress and writes `target/results/<run>.json`) and keeps their results;
+    /// `--take` keeps results a command already wrote, e.g. after a run with other settings.
+    Docs {
+        /// Run these measuring commands first (all of them when no name is given).
+        #[arg(long, value_name = "RUN", num_args = 0..)]
+        run: Option<Vec<String>>,
+        /// Keep these runs' results from `target/results/` before rendering.
+        #[arg(long, value_name = "RUN", num_args = 1..)]
+        take: Vec<String>,
+    },
 }
 
 /// A positive, finite number of seconds.
@@ -51,9 +65,19 @@ fn positive_seconds(text: &str) -> Result<f64, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Task::Docs { run, take } = &cli.task {
+        return match docs(run.as_deref(), take) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("docs: error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let (tx, rx) = mpsc::channel::<Event>();
     let result = signals::listen(tx.clone()).and_then(|()| match cli.task {
         Task::Demo { duration, release } => run_demo(duration, release, &tx, &rx),
+        Task::Docs { .. } => unreachable!("handled above"),
     });
     let code = match result {
         Ok(status) => exit_code(status),
@@ -108,4 +132,71 @@ fn run_demo(
         },
         (tx, rx),
     )
+}
+
+/// `cargo xtask docs`: runs the named (or all) measuring commands, keeps their results and
+/// renders every template.
+fn docs(run: Option<&[String]>, take: &[String]) -> Result<(), String> {
+    let root = workspace_root();
+    let kept = root.join("docs/results");
+    let mut keep = take.to_vec();
+    if let Some(names) = run {
+        let selected: Vec<&xtask::docs::Run> = if names.is_empty() {
+            xtask::docs::RUNS.iter().collect()
+        } else {
+            names
+                .iter()
+                .map(|n| {
+                    xtask::docs::RUNS
+                        .iter()
+                        .find(|r| r.name == n)
+                        .ok_or_else(|| {
+                            let known: Vec<&str> =
+                                xtask::docs::RUNS.iter().map(|r| r.name).collect();
+                            format!("no run named `{n}` (known: {})", known.join(", "))
+                        })
+                })
+                .collect::<Result<_, _>>()?
+        };
+        for (i, r) in selected.iter().enumerate() {
+            let env: Vec<String> = r.env.iter().map(|(k, v)| format!("{k}={v} ")).collect();
+            eprintln!(
+                "docs: [{}/{}] {}: {}cargo {}",
+                i + 1,
+                selected.len(),
+                r.name,
+                env.concat(),
+                r.cargo.join(" ")
+            );
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let status = Command::new(cargo)
+                .current_dir(&root)
+                .args(r.cargo)
+                .envs(r.env.iter().copied())
+                .status()
+                .map_err(|e| format!("running {}: {e}", r.name))?;
+            if !status.success() {
+                return Err(format!("{} failed ({status}); nothing rendered", r.name));
+            }
+            keep.push(r.name.to_string());
+        }
+    }
+    std::fs::create_dir_all(&kept).map_err(|e| format!("docs/results: {e}"))?;
+    for name in &keep {
+        let from = xtask::results::dir().join(format!("{name}.json"));
+        std::fs::copy(&from, kept.join(format!("{name}.json")))
+            .map_err(|e| format!("keeping {}: {e}", from.display()))?;
+        eprintln!("docs: kept {name}");
+    }
+    let runs = xtask::docs::load_runs(&kept).map_err(|e| e.to_string())?;
+    let templates =
+        xtask::docs::templates(&root.join("docs/templates")).map_err(|e| e.to_string())?;
+    for (doc, template) in templates {
+        let text = xtask::docs::render(&doc, &template, &runs)
+            .map_err(|e| format!("docs/templates/{doc}.md: {e}"))?;
+        std::fs::write(root.join(format!("docs/{doc}.md")), text)
+            .map_err(|e| format!("docs/{doc}.md: {e}"))?;
+        eprintln!("docs: rendered docs/{doc}.md");
+    }
+    Ok(())
 }
