@@ -111,7 +111,14 @@ impl HostConfig {
     /// Reads the configuration and its secrets file together.
     pub fn load_with_secrets(file: Option<&Path>) -> Result<(HostConfig, Secrets), ConfigError> {
         let config = HostConfig::load(file)?;
-        let secrets = config.secrets()?;
+        // A secrets file that cannot be read is a fault of the key that names it.
+        let secrets = config.secrets().map_err(|e| {
+            ConfigError(format!(
+                "{}: key `secrets_file`: {}",
+                source_name(file),
+                e.0
+            ))
+        })?;
         config.check_references(file, &secrets)?;
         Ok((config, secrets))
     }

@@ -101,10 +101,7 @@ impl Secrets {
     /// Reads a secrets file. Errors name the file and key but never a value.
     pub fn load(path: &Path) -> Result<Secrets, ConfigError> {
         if !path.exists() {
-            return Err(ConfigError(format!(
-                "{}: no such file (named by key `secrets_file`)",
-                path.display()
-            )));
+            return Err(ConfigError(format!("{path:?}: no such file")));
         }
         Figment::from(Toml::file(path))
             .extract()
