@@ -37,7 +37,8 @@
 //! let outcome = plugin.harness(settings)?.replay(&capture)?;
 //! outcome.assert_some(StreamKind::Trades).assert_no_errors();
 //!
-//! // The conformance suite: descriptor, subscriptions, acks, mutated frames, stop.
+//! // The conformance suite: descriptor, subscriptions, acks, mutated frames and REST
+//! // answers, stop.
 //! Conformance::new(&plugin, settings, &capture).run().assert_passed();
 //! # Ok::<(), plugin_testkit::TestkitError>(())
 //! ```

@@ -4,8 +4,8 @@
 use abi_stable::std_types::{ROption, RVec};
 use plugin_api::{
     Action, ConnId, ConnectionDecl, Event, InFrame, Instrument, Num, OpenMode, OutFrame, Output,
-    PluginError, Reject, ResourceDecl, ResourceKind, Side, Stamp, StreamKind, TimerDecl, Topic,
-    Trade, Venue, VenueConfig, VenueDescriptor,
+    PluginError, Reject, ResourceDecl, ResourceKind, RestRequest, RestResponse, Side, Stamp,
+    StreamKind, TimerDecl, Topic, Trade, Venue, VenueConfig, VenueDescriptor,
 };
 use plugin_testkit::conformance::{Check, Conformance, Report};
 use plugin_testkit::{Capture, Plugin};
@@ -18,6 +18,7 @@ enum Flaw {
     TimerArmedAtStop,
     DanglingDependency,
     SubscribeErrors,
+    PanicsOnBadRestAnswer,
 }
 
 /// A toy venue: frames are `{"ack":1}` or `{"p":"1.5","q":"2"}` (a BTC/USDT trade).
@@ -32,6 +33,7 @@ fn create(config: &VenueConfig) -> Result<Toy, PluginError> {
         r#"{"flaw":"timer"}"# => Flaw::TimerArmedAtStop,
         r#"{"flaw":"dependency"}"# => Flaw::DanglingDependency,
         r#"{"flaw":"subscribe"}"# => Flaw::SubscribeErrors,
+        r#"{"flaw":"rest"}"# => Flaw::PanicsOnBadRestAnswer,
         other => {
             return Err(PluginError::config(format!(
                 "toy: unknown settings {other}"
@@ -163,6 +165,27 @@ impl Venue for Toy {
         Ok(out)
     }
 
+    /// The flawed variant reads a depth snapshot on every tick, and trusts its answer.
+    fn on_timer(&mut self, _name: &str, _now_ms: u64) -> Result<Output, PluginError> {
+        let mut out = Output::default();
+        if self.flaw == Flaw::PanicsOnBadRestAnswer {
+            out.actions
+                .push(Action::Rest(RestRequest::new(7, "GET", "/depth", "")));
+        }
+        Ok(out)
+    }
+
+    fn on_rest_response(
+        &mut self,
+        response: RestResponse,
+        _received_ns: u64,
+    ) -> Result<Output, PluginError> {
+        let body: serde_json::Value =
+            serde_json::from_str(&response.body).expect("toy: the snapshot answer is JSON");
+        let _ = body;
+        Ok(Output::default())
+    }
+
     fn stop(&mut self, _now_ms: u64) -> Result<Output, PluginError> {
         let mut out = Output::default();
         if self.flaw != Flaw::TimerArmedAtStop {
@@ -234,6 +257,23 @@ fn a_panic_on_a_truncated_frame_fails_the_mutation_check_with_seed_and_frame() {
             "panicked",
             "toy: frame does not end with a brace",
             "mutated frame: text",
+        ],
+    );
+}
+
+#[test]
+fn a_panic_on_a_damaged_rest_answer_fails_the_rest_check_with_seed_and_body() {
+    let report = run(r#"{"flaw":"rest"}"#);
+    println!("{report}");
+    fails_only(
+        &report,
+        Check::NeverPanicsOnMutatedRestAnswers,
+        &[
+            "seed 0x",
+            "answers panicked",
+            "to GET /depth",
+            "toy: the snapshot answer is JSON",
+            "body: ",
         ],
     );
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{capture, file, load, subject, SUBJECTS};
+use common::{capture, file, load, rest_examples, subject, SUBJECTS};
 use plugin_api::StreamKind;
 use plugin_testkit::conformance::Conformance;
 use plugin_testkit::{LoadError, Plugin};
@@ -12,7 +12,9 @@ use plugin_testkit::{LoadError, Plugin};
 fn every_workspace_plugin_conforms_through_its_file() {
     for s in SUBJECTS {
         let plugin = load(s);
-        let report = Conformance::new(&plugin, s.settings, &capture(s)).run();
+        let report = Conformance::new(&plugin, s.settings, &capture(s))
+            .rest_bodies(&rest_examples(s))
+            .run();
         println!("{report}");
         report.assert_passed();
     }

@@ -11,10 +11,10 @@ use crate::capture::Op;
 use crate::outcome::{action_name, clip};
 use crate::{Capture, Harness, Plugin, TestkitError};
 
-type Checked = Result<String, String>;
+pub(super) type Checked = Result<String, String>;
 
 /// At most this many mutation failures are described (a broken parser fails many).
-const SHOWN_FAILURES: usize = 3;
+pub(super) const SHOWN_FAILURES: usize = 3;
 
 fn fresh(plugin: &Plugin, settings: &str) -> Result<Harness, String> {
     plugin
@@ -23,7 +23,11 @@ fn fresh(plugin: &Plugin, settings: &str) -> Result<Harness, String> {
 }
 
 /// A fresh instance that replayed `capture` (without its `stop`).
-fn replayed(plugin: &Plugin, settings: &str, capture: &Capture) -> Result<Harness, String> {
+pub(super) fn replayed(
+    plugin: &Plugin,
+    settings: &str,
+    capture: &Capture,
+) -> Result<Harness, String> {
     let mut h = fresh(plugin, settings)?;
     h.replay(&capture.without_stop())
         .map_err(|e| format!("cannot replay the capture: {e}"))?;

@@ -15,6 +15,7 @@
 mod checks;
 mod descriptor;
 mod mutate;
+mod rest;
 
 use std::fmt;
 
@@ -23,6 +24,9 @@ use crate::{Capture, Plugin};
 /// The default number of seeded mutations, spread over the capture's frames (every short
 /// frame is also truncated at each position): a few seconds for a plugin in a debug build.
 pub const DEFAULT_MUTATIONS: usize = 5_000;
+
+/// The default number of seeded REST answers, spread over the requests the plugin makes.
+pub const DEFAULT_REST_MUTATIONS: usize = 400;
 
 /// The seed used when neither [`Conformance::seed`] nor `PLUGIN_TESTKIT_SEED` gives one.
 pub const DEFAULT_SEED: u64 = 0x5eed_2026;
@@ -41,6 +45,10 @@ pub enum Check {
     AnswersEverySubscribe,
     /// Seeded mutations of the capture's frames never make the plugin panic.
     NeverPanicsOnMutatedFrames,
+    /// Every REST request the plugin makes after the capture, and those for an order it
+    /// places and cancels, answered with seeded damage of known bodies (the capture's and
+    /// [`Conformance::rest_bodies`]) and every kind of status, never makes it panic.
+    NeverPanicsOnMutatedRestAnswers,
     /// After the capture and `stop`: no timer armed, no open or reconnect asked for, only
     /// REST requests (and timer cancels) returned.
     StopsWithNoPendingWork,
@@ -48,11 +56,12 @@ pub enum Check {
 
 impl Check {
     /// Every check, in the order the suite runs them.
-    pub const ALL: [Check; 5] = [
+    pub const ALL: [Check; 6] = [
         Check::DescriptorIsValid,
         Check::ResolvesWhatItSubscribes,
         Check::AnswersEverySubscribe,
         Check::NeverPanicsOnMutatedFrames,
+        Check::NeverPanicsOnMutatedRestAnswers,
         Check::StopsWithNoPendingWork,
     ];
 
@@ -63,6 +72,7 @@ impl Check {
             Check::ResolvesWhatItSubscribes => "resolves_what_it_subscribes",
             Check::AnswersEverySubscribe => "answers_every_subscribe",
             Check::NeverPanicsOnMutatedFrames => "never_panics_on_mutated_frames",
+            Check::NeverPanicsOnMutatedRestAnswers => "never_panics_on_mutated_rest_answers",
             Check::StopsWithNoPendingWork => "stops_with_no_pending_work",
         }
     }
@@ -147,6 +157,8 @@ pub struct Conformance<'a> {
     capture: &'a Capture,
     symbols: Option<Vec<String>>,
     mutations: usize,
+    rest_bodies: Vec<String>,
+    rest_mutations: usize,
     seed: Option<u64>,
 }
 
@@ -161,6 +173,8 @@ impl<'a> Conformance<'a> {
             capture,
             symbols: None,
             mutations: DEFAULT_MUTATIONS,
+            rest_bodies: Vec::new(),
+            rest_mutations: DEFAULT_REST_MUTATIONS,
             seed: None,
         }
     }
@@ -174,6 +188,20 @@ impl<'a> Conformance<'a> {
     /// How many seeded mutations to try in total, spread over the capture's frames.
     pub fn mutations(mut self, n: usize) -> Self {
         self.mutations = n;
+        self
+    }
+
+    /// Known REST answer bodies (e.g. the venue's documented examples) to damage besides
+    /// the capture's, so the mutations reach the parsers of every answer.
+    pub fn rest_bodies<S: AsRef<str>>(mut self, bodies: &[S]) -> Self {
+        self.rest_bodies
+            .extend(bodies.iter().map(|b| b.as_ref().to_owned()));
+        self
+    }
+
+    /// How many seeded REST answers to try in total (default [`DEFAULT_REST_MUTATIONS`]).
+    pub fn rest_mutations(mut self, n: usize) -> Self {
+        self.rest_mutations = n;
         self
     }
 
@@ -218,6 +246,15 @@ impl<'a> Conformance<'a> {
                         &self.settings,
                         self.capture,
                         self.mutations,
+                        self.chosen_seed(),
+                    ),
+                    Check::NeverPanicsOnMutatedRestAnswers => rest::rest_never_panics(
+                        self.plugin,
+                        &self.settings,
+                        self.capture,
+                        &self.rest_bodies,
+                        symbols.first().map(String::as_str),
+                        self.rest_mutations,
                         self.chosen_seed(),
                     ),
                     Check::StopsWithNoPendingWork => {

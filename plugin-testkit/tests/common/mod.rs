@@ -19,6 +19,9 @@ pub struct Subject {
     pub capture: &'static str,
     /// Its settings for the session.
     pub settings: &'static str,
+    /// The venue's documented REST answers (JSONL with a `json` field), relative to the
+    /// workspace: bodies the REST mutations start from.
+    pub rest_examples: Option<&'static str>,
 }
 
 /// Every plugin in the workspace that serves a venue (the venues and the pipeline bench's
@@ -29,25 +32,29 @@ pub const SUBJECTS: &[Subject] = &[
         package: "gateio-plugin",
         lib: "gateio_plugin",
         capture: "plugin-testkit/captures/gateio/session.jsonl",
-        settings: r#"{"symbols":["BTC/USDT","HAI/ETH","OMG/USDT"]}"#,
+        settings: r#"{"symbols":["BTC/USDT","HAI/ETH","OMG/USDT"],"credentials":{"api_key":"k","api_secret":"s"}}"#,
+        rest_examples: Some("tests/fixtures/venues/gateio/samples/doc_rest_examples.jsonl"),
     },
     Subject {
         package: "mexc-plugin",
         lib: "mexc_plugin",
         capture: "plugin-testkit/captures/mexc/session.jsonl",
-        settings: r#"{"symbols":[{"symbol":"BTCUSDT","base":"BTC","quote":"USDT"}],"fetch_exchange_info":false,"depth":"limit","depth_levels":5}"#,
+        settings: r#"{"symbols":[{"symbol":"BTCUSDT","base":"BTC","quote":"USDT"}],"fetch_exchange_info":false,"depth":"limit","depth_levels":5,"credentials":{"api_key":"k","api_secret":"s"}}"#,
+        rest_examples: Some("tests/fixtures/venues/mexc/samples/doc_rest_examples.jsonl"),
     },
     Subject {
         package: "binance-plugin",
         lib: "binance_plugin",
         capture: "plugins/binance/tests/captures/session.jsonl",
         settings: "{}",
+        rest_examples: None,
     },
     Subject {
         package: "fixture-relay",
         lib: "fixture_relay",
         capture: "plugin-testkit/captures/relay/session.jsonl",
         settings: r#"{"ws_url":"ws://127.0.0.1:9/ws","subscribe":"sub {symbol}","symbol":"BTC/USDT"}"#,
+        rest_examples: None,
     },
 ];
 
@@ -101,4 +108,16 @@ pub fn capture(subject: &Subject) -> Capture {
 /// The subject with this package name.
 pub fn subject(package: &str) -> &'static Subject {
     SUBJECTS.iter().find(|s| s.package == package).unwrap()
+}
+
+/// The subject's documented REST answer bodies (none without examples).
+pub fn rest_examples(subject: &Subject) -> Vec<String> {
+    let Some(path) = subject.rest_examples else {
+        return Vec::new();
+    };
+    let text = std::fs::read_to_string(workspace().join(path)).unwrap();
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v.get("json").map(|j| j.to_string()))
+        .collect()
 }
