@@ -139,7 +139,11 @@ fn edit() -> impl Strategy<Value = (usize, Option<Value>)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    // `PROPTEST_CASES=n` runs a longer search.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256),
+        ..ProptestConfig::default()
+    })]
 
     /// Random edits load or are refused naming the file; never a panic.
     #[test]

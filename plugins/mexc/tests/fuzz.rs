@@ -104,7 +104,11 @@ fn check_guarded(guarded: &mut Guarded<Mexc>, kind: FrameKind, data: &[u8]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1_000, ..ProptestConfig::default() })]
+    // `PROPTEST_CASES=n` runs a longer search.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(1_000),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn mutated_real_frames_never_panic(base in 0usize..6, muts in prop::collection::vec(mutation(), 1..6)) {
