@@ -31,8 +31,39 @@ pub struct Run {
     pub env: &'static [(&'static str, &'static str)],
 }
 
-/// Every run the documents use, in the order `--run` runs them.
-pub const RUNS: &[Run] = &[];
+/// `cargo bench -p integration-tests --bench NAME`.
+const fn bench(name: &'static str) -> [&'static str; 5] {
+    ["bench", "-p", "integration-tests", "--bench", name]
+}
+
+/// Every run the documents use, in the order `--run` runs them. Reduced rounds where a full
+/// run would take more than about ten minutes on a small machine; the documents state them.
+pub const RUNS: &[Run] = &[
+    Run {
+        name: "pipeline",
+        cargo: &bench("pipeline"),
+        env: &[
+            ("PIPE_ROUNDS", "3"),
+            ("PIPE_ONLY", "throughput,latency,idle"),
+            ("PIPE_IDLE_SECS", "5"),
+        ],
+    },
+    Run {
+        name: "tick_decision",
+        cargo: &bench("tick_decision"),
+        env: &[("TICK_ROUNDS", "3"), ("TICK_SECS", "2")],
+    },
+    Run {
+        name: "rates",
+        cargo: &bench("rates"),
+        env: &[("RATES_ROUNDS", "3")],
+    },
+    Run {
+        name: "scaling",
+        cargo: &bench("scaling"),
+        env: &[("SCALE_ROUNDS", "3")],
+    },
+];
 
 /// Why a template could not be rendered.
 #[derive(Debug, thiserror::Error)]

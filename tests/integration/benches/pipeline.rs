@@ -6,7 +6,8 @@
 //! without reading it: the host's own overhead, apart from a venue's parse.
 //!
 //! `cargo bench -p integration-tests --bench pipeline`
-//! (prints tables; figures go to docs/PERFORMANCE.md, "Host pipeline"). Every figure is
+//! (prints tables and writes `target/results/pipeline.json`, which `cargo xtask docs` renders
+//! into docs/PERFORMANCE.md, "Host pipeline"; the per-frame `call` part is printed only). Every figure is
 //! printed next to its bare baseline from the same run; rounds are interleaved so both sides
 //! see the same machine.
 //!
@@ -32,7 +33,7 @@ use futures_util::StreamExt;
 use host::{Host, HostOptions, StreamItem};
 use integration_tests::stamped::{gate_update, now_ns, stamping_server, Feed};
 use integration_tests::threads::{cpu_ns, switches};
-use integration_tests::{gate_simulator, plugin, temp_dir};
+use integration_tests::{bench_command, gate_simulator, plugin, temp_dir};
 use plugin_api::{Event, Num, StreamKind};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
@@ -676,6 +677,7 @@ fn main() {
     let (h, hf) = (median_of(&r.gate), median_of(&r.gate_frames));
     let (rl, rlf) = (median_of(&r.relay), median_of(&r.relay_frames));
 
+    let mut lat_rounds = (Vec::new(), Vec::new(), Vec::new());
     let latency = parts.latency.then(|| {
         let lat_url = stamping_server(Feed::Gate, Some(PACE));
         let (mut lb, mut lh, mut li) = (vec![], vec![], vec![]);
@@ -687,7 +689,9 @@ fn main() {
         }
         let med = |v: &[[f64; 3]], i: usize| median(v.iter().map(|p| p[i]).collect());
         let lat = |v: &[[f64; 3]]| [med(v, 0), med(v, 1), med(v, 2)];
-        (lat(&lb), lat(&lh), lat(&li))
+        let medians = (lat(&lb), lat(&lh), lat(&li));
+        lat_rounds = (lb, lh, li);
+        medians
     });
 
     let call = parts.call.then(|| parse_cost(rounds));
@@ -767,5 +771,170 @@ fn main() {
             "| idle connection ({idle_secs} s, subscribed, heartbeats only), per second | {ip:.2} worker parks, {is:.2} voluntary context switches ({conns} connection open) | {bpk:.2} parks, {bsw:.2} switches | {:+.2} switches/s |",
             is - bsw
         );
+    }
+    let settings = format!(
+        "{rounds} rounds, {} ms windows, idle {idle_secs} s",
+        window.as_millis()
+    );
+    record(&r, &lat_rounds, idle, &settings);
+}
+
+/// Writes the run's figures (one value per round) for `cargo xtask docs`.
+fn record(
+    r: &Rounds,
+    (lb, lh, li): &(Vec<[f64; 3]>, Vec<[f64; 3]>, Vec<[f64; 3]>),
+    idle: Option<((f64, f64, usize), (f64, f64))>,
+    settings: &str,
+) {
+    let mut res = xtask::results::Results::new("pipeline", &bench_command("pipeline", "PIPE_"));
+    res.notes.push(settings.to_string());
+    let mut add = |id: &str, label: &str, unit: &str, v: &[f64], base: Option<&str>| {
+        if v.is_empty() {
+            return;
+        }
+        let f = res.figure(id, label, unit);
+        v.iter().for_each(|x| {
+            f.push(*x);
+        });
+        if let Some(b) = base {
+            f.against(b);
+        }
+    };
+    add(
+        "throughput.read",
+        "frames/s, bare read loop",
+        "frames/s",
+        &r.bare,
+        None,
+    );
+    add(
+        "throughput.parse",
+        "frames/s, bare read + parse loop",
+        "frames/s",
+        &r.parse,
+        None,
+    );
+    add(
+        "throughput.relay",
+        "frames/s, host with the relay plugin (no parse)",
+        "frames/s",
+        &r.relay,
+        Some("throughput.read"),
+    );
+    add(
+        "throughput.gate",
+        "frames/s, host with the Gate.io plugin",
+        "frames/s",
+        &r.gate,
+        Some("throughput.read"),
+    );
+    add(
+        "throughput.gate_vs_parse",
+        "frames/s, host with the Gate.io plugin, against read + parse",
+        "frames/s",
+        &r.gate,
+        Some("throughput.parse"),
+    );
+    add(
+        "cpu.read",
+        "CPU per frame, bare read loop",
+        "ns",
+        &r.bare_cpu,
+        None,
+    );
+    add(
+        "cpu.relay",
+        "CPU per frame of the runtime's threads, relay plugin",
+        "ns",
+        &r.relay_cpu,
+        Some("cpu.read"),
+    );
+    add(
+        "cpu.gate",
+        "CPU per frame of the runtime's threads, Gate.io plugin",
+        "ns",
+        &r.gate_cpu,
+        Some("cpu.read"),
+    );
+    let names = ["p50", "p99", "p99.9"];
+    for (i, q) in names.iter().enumerate() {
+        let pick = |v: &[[f64; 3]]| v.iter().map(|p| p[i]).collect::<Vec<f64>>();
+        let bare = format!("latency.parse.{q}");
+        add(
+            &bare,
+            &format!("server → consumer {q}, bare read + parse"),
+            "µs",
+            &pick(lb),
+            None,
+        );
+        add(
+            &format!("latency.host.{q}"),
+            &format!("server → consumer {q}, host with the Gate.io plugin"),
+            "µs",
+            &pick(lh),
+            Some(&bare),
+        );
+        add(
+            &format!("latency.inner.{q}"),
+            &format!("receive → consumer {q}, inside the host"),
+            "µs",
+            &pick(li),
+            None,
+        );
+    }
+    add(
+        "stop.bare",
+        "cancel → task joined, bare read loop at full speed",
+        "ms",
+        &r.bare_stop_ms,
+        None,
+    );
+    add(
+        "stop.gate",
+        "stop phase of the shutdown, Gate.io at full speed",
+        "ms",
+        &r.gate_stop_ms,
+        Some("stop.bare"),
+    );
+    add(
+        "stop.gate_total",
+        "whole shutdown, unload included, Gate.io at full speed",
+        "ms",
+        &r.gate_total_ms,
+        Some("stop.bare"),
+    );
+    if let Some(((ip, is, _), (bp, bs))) = idle {
+        add(
+            "idle.bare.parks",
+            "idle bare reader: worker parks per second",
+            "/s",
+            &[bp],
+            None,
+        );
+        add(
+            "idle.host.parks",
+            "idle host connection: worker parks per second",
+            "/s",
+            &[ip],
+            Some("idle.bare.parks"),
+        );
+        add(
+            "idle.bare.switches",
+            "idle bare reader: voluntary context switches per second",
+            "/s",
+            &[bs],
+            None,
+        );
+        add(
+            "idle.host.switches",
+            "idle host connection: voluntary context switches per second",
+            "/s",
+            &[is],
+            Some("idle.bare.switches"),
+        );
+    }
+    match res.write() {
+        Ok(path) => println!("\nresults: {}", path.display()),
+        Err(e) => eprintln!("writing the results: {e}"),
     }
 }

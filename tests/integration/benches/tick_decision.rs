@@ -3,7 +3,8 @@
 //! parse loop, over loopback, in the same run.
 //!
 //! `cargo bench -p integration-tests --bench tick_decision`
-//! (prints tables; figures go to docs/PERFORMANCE.md, "Tick → decision").
+//! (prints tables and writes `target/results/tick_decision.json`, which `cargo xtask docs`
+//! renders into docs/PERFORMANCE.md, "Tick → decision").
 //!
 //! A **tick** is the instant a stamping server writes a book-ticker frame: its send time
 //! rides in the frame's update id (Gate.io `u`, MEXC `version`; see
@@ -53,7 +54,7 @@ use host::exchange::{BookTickers, Exchange, Update};
 use host::plugin::Builtin;
 use integration_tests::stamped::{now_ns, stamping_server, BareFeed, Feed};
 use integration_tests::threads::sched_ns;
-use integration_tests::{plugin, temp_dir};
+use integration_tests::{bench_command, plugin, temp_dir};
 use plugin_api::{Balance, BookTicker, Event, Num, Stamp};
 
 /// Ticks sent this long after a run started are counted; earlier ones warm up.
@@ -716,5 +717,87 @@ fn main() {
     println!();
     for r in &results {
         r.print_goals();
+    }
+    record(&results, rounds, secs);
+}
+
+/// Writes the run's figures for `cargo xtask docs`: per rate and path, one value per round
+/// (so ratios pair rounds), ids `r<rate>.<path>.<p50|p99|p99.9|cpu>`; the plugin path also
+/// against the static one (`r<rate>.plugin_static.*`) and its p50 excess over bare in µs
+/// (`r<rate>.plugin.p50_excess`).
+fn record(results: &[Rate], rounds: usize, secs: u64) {
+    let mut res =
+        xtask::results::Results::new("tick_decision", &bench_command("tick_decision", "TICK_"));
+    res.notes
+        .push(format!("{rounds} rounds of {secs} s per path"));
+    for rate in results {
+        let r = rate.rate;
+        for (way, runs) in &rate.runs {
+            let q: Vec<[f64; 4]> = runs.iter().map(|run| quantiles(&run.both())).collect();
+            let base = (*way != Way::Bare && rate.runs(Way::Bare).is_some()).then_some("bare");
+            for (i, name) in ["p50", "p99", "p99.9"].iter().enumerate() {
+                let f = res.figure(
+                    &format!("r{r}.{}.{name}", way.name()),
+                    &format!("{r}/s per venue, {}, tick → decision {name}", way.name()),
+                    "µs",
+                );
+                q.iter().for_each(|v| {
+                    f.push(v[i]);
+                });
+                if let Some(b) = base {
+                    f.against(&format!("r{r}.{b}.{name}"));
+                }
+            }
+            let f = res.figure(
+                &format!("r{r}.{}.cpu", way.name()),
+                &format!(
+                    "{r}/s per venue, {}, runtime threads' CPU per tick",
+                    way.name()
+                ),
+                "µs",
+            );
+            runs.iter().for_each(|run| {
+                f.push(run.cpu_per_tick_us);
+            });
+            if let Some(b) = base {
+                f.against(&format!("r{r}.{b}.cpu"));
+            }
+        }
+        if let (Some(p), Some(s)) = (rate.runs(Way::Plugin), rate.runs(Way::Static)) {
+            for (i, name) in ["p50", "p99", "p99.9"].iter().enumerate() {
+                let f = res.figure(
+                    &format!("r{r}.plugin_static.{name}"),
+                    &format!("{r}/s per venue, plugin against static, {name}"),
+                    "µs",
+                );
+                p.iter().for_each(|run| {
+                    f.push(quantiles(&run.both())[i]);
+                });
+                f.against(&format!("r{r}.static.{name}"));
+                let _ = s;
+            }
+        }
+        if let Some(c) = rate.compare(Way::Plugin, Way::Bare) {
+            let (pooled, _) = c.p50_diff;
+            let per_round: Vec<f64> = rate
+                .runs(Way::Plugin)
+                .into_iter()
+                .flatten()
+                .zip(rate.runs(Way::Bare).into_iter().flatten())
+                .map(|(a, b)| quantiles(&a.both())[0] - quantiles(&b.both())[0])
+                .collect();
+            let f = res.figure(
+                &format!("r{r}.plugin.p50_excess"),
+                &format!("{r}/s per venue, plugin p50 minus bare p50 (pooled {pooled:+.1} µs)"),
+                "µs",
+            );
+            per_round.iter().for_each(|v| {
+                f.push(*v);
+            });
+        }
+    }
+    match res.write() {
+        Ok(path) => println!("\nresults: {}", path.display()),
+        Err(e) => eprintln!("writing the results: {e}"),
     }
 }

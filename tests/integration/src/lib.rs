@@ -10,6 +10,19 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
+/// The command that reproduces a run of the bench `bench`: `cargo bench -p integration-tests
+/// --bench BENCH`, preceded by the variables starting with `env_prefix` that are set now.
+pub fn bench_command(bench: &str, env_prefix: &str) -> String {
+    let mut vars: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with(env_prefix))
+        .collect();
+    vars.sort();
+    let mut command: String = vars.iter().map(|(k, v)| format!("{k}={v} ")).collect();
+    command.push_str("cargo bench -p integration-tests --bench ");
+    command.push_str(bench);
+    command
+}
+
 /// The workspace root.
 pub fn workspace() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
