@@ -677,7 +677,7 @@ fn main() {
     let (h, hf) = (median_of(&r.gate), median_of(&r.gate_frames));
     let (rl, rlf) = (median_of(&r.relay), median_of(&r.relay_frames));
 
-    let mut lat_rounds = (Vec::new(), Vec::new(), Vec::new());
+    let mut lat_rounds: LatencyRounds = (Vec::new(), Vec::new(), Vec::new());
     let latency = parts.latency.then(|| {
         let lat_url = stamping_server(Feed::Gate, Some(PACE));
         let (mut lb, mut lh, mut li) = (vec![], vec![], vec![]);
@@ -779,13 +779,14 @@ fn main() {
     record(&r, &lat_rounds, idle, &settings);
 }
 
+/// Latency percentiles (p50, p99, p99.9) per round: bare, host at the consumer, inside the host.
+type LatencyRounds = (Vec<[f64; 3]>, Vec<[f64; 3]>, Vec<[f64; 3]>);
+
+/// Idle wake-ups per second: host (parks, switches, connections), bare (parks, switches).
+type IdleRates = ((f64, f64, usize), (f64, f64));
+
 /// Writes the run's figures (one value per round) for `cargo xtask docs`.
-fn record(
-    r: &Rounds,
-    (lb, lh, li): &(Vec<[f64; 3]>, Vec<[f64; 3]>, Vec<[f64; 3]>),
-    idle: Option<((f64, f64, usize), (f64, f64))>,
-    settings: &str,
-) {
+fn record(r: &Rounds, (lb, lh, li): &LatencyRounds, idle: Option<IdleRates>, settings: &str) {
     let mut res = xtask::results::Results::new("pipeline", &bench_command("pipeline", "PIPE_"));
     res.notes.push(settings.to_string());
     let mut add = |id: &str, label: &str, unit: &str, v: &[f64], base: Option<&str>| {

@@ -763,7 +763,7 @@ fn record(results: &[Rate], rounds: usize, secs: u64) {
                 f.against(&format!("r{r}.{b}.cpu"));
             }
         }
-        if let (Some(p), Some(s)) = (rate.runs(Way::Plugin), rate.runs(Way::Static)) {
+        if let (Some(p), Some(_)) = (rate.runs(Way::Plugin), rate.runs(Way::Static)) {
             for (i, name) in ["p50", "p99", "p99.9"].iter().enumerate() {
                 let f = res.figure(
                     &format!("r{r}.plugin_static.{name}"),
@@ -774,7 +774,6 @@ fn record(results: &[Rate], rounds: usize, secs: u64) {
                     f.push(quantiles(&run.both())[i]);
                 });
                 f.against(&format!("r{r}.static.{name}"));
-                let _ = s;
             }
         }
         if let Some(c) = rate.compare(Way::Plugin, Way::Bare) {
