@@ -176,6 +176,22 @@ impl Faults {
         *self.inner.order_entry.lock().unwrap() = fault;
     }
 
+    /// Turns every fault off: the switches, the pending corruptions and sequence gaps, the
+    /// accept mode and the REST faults.
+    pub fn clear(&self) {
+        let i = &self.inner;
+        i.drop_after.store(NO_LIMIT, Ordering::SeqCst);
+        i.silent.store(false, Ordering::SeqCst);
+        i.data_paused.store(false, Ordering::SeqCst);
+        i.delay_us.store(0, Ordering::SeqCst);
+        i.malformed.store(0, Ordering::SeqCst);
+        i.truncated.store(0, Ordering::SeqCst);
+        i.gap.store(0, Ordering::SeqCst);
+        *i.accept.lock().unwrap() = AcceptMode::Normal;
+        *i.rest.lock().unwrap() = None;
+        *i.order_entry.lock().unwrap() = None;
+    }
+
     /// End every live websocket connection now.
     pub fn kick_all(&self, how: Kick) {
         // No receivers means no live connection: nothing to do.

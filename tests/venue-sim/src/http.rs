@@ -128,9 +128,22 @@ pub(crate) async fn accept_loop(listener: TcpListener, app: Arc<App>) {
             AcceptMode::Refuse => drop(stream),
             AcceptMode::Hang => {
                 let cancel = app.cancel.clone();
+                // Never answered, but let go once the client gives up (its close is read
+                // as the end of the stream), so a hung connection does not hold an fd
+                // until the simulator stops.
                 app.tracker.spawn(async move {
-                    let _held = stream;
-                    cancel.cancelled().await;
+                    let mut stream = stream;
+                    let mut sink = [0u8; 1024];
+                    loop {
+                        tokio::select! {
+                            () = cancel.cancelled() => break,
+                            read = tokio::io::AsyncReadExt::read(&mut stream, &mut sink) => {
+                                if matches!(read, Ok(0) | Err(_)) {
+                                    break;
+                                }
+                            }
+                        }
+                    }
                 });
             }
             AcceptMode::Normal => {

@@ -87,6 +87,30 @@ pub enum SimError {
     },
 }
 
+/// The state of an order in the simulator's matching engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SimOrderStatus {
+    /// Resting on the book.
+    Open,
+    /// Filled in full.
+    Filled,
+    /// Cancelled (possibly after partial fills).
+    Cancelled,
+}
+
+/// One order as the simulator's matching engine holds it ([`SimHandle::orders`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SimOrder {
+    /// The venue's order id.
+    pub id: u64,
+    /// The client's id given when it was placed.
+    pub client_id: String,
+    /// Its state now.
+    pub status: SimOrderStatus,
+}
+
 /// Entry point: [`Simulator::start`].
 #[derive(Debug)]
 pub struct Simulator;
@@ -198,9 +222,11 @@ impl Simulator {
             exchange,
             listen_keys: Mutex::new(HashMap::new()),
         });
+        let orders = app.exchange.clone();
         tracker.spawn(http::accept_loop(listener, app));
         tracing::info!(venue = ?venue, addr = %local_addr, "venue-sim started");
         Ok(SimHandle {
+            orders,
             venue,
             local_addr,
             faults,
@@ -215,6 +241,7 @@ impl Simulator {
 /// for them.
 #[derive(Debug)]
 pub struct SimHandle {
+    orders: Arc<Exchange>,
     venue: Venue,
     local_addr: SocketAddr,
     faults: Faults,
@@ -255,6 +282,25 @@ impl SimHandle {
     /// Counters and subscription sets.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// Every order of the account with API key `key` (open and finished), oldest first, as
+    /// the simulator's matching engine sees it; empty for an unknown key.
+    pub fn orders(&self, key: &str) -> Vec<SimOrder> {
+        self.orders
+            .orders(key, None)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|o| SimOrder {
+                id: o.id,
+                client_id: o.client_id,
+                status: match o.status {
+                    trading::OrderStatus::Open => SimOrderStatus::Open,
+                    trading::OrderStatus::Filled => SimOrderStatus::Filled,
+                    trading::OrderStatus::Cancelled => SimOrderStatus::Cancelled,
+                },
+            })
+            .collect()
     }
 
     /// Stop accepting, close every connection (with a close frame) and wait for all tasks.
