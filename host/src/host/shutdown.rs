@@ -41,6 +41,20 @@ impl Host {
         // Tasks of the runtime that are not the host's: the caller's, other libraries'.
         let others = before.tasks.saturating_sub(before.resource_tasks);
         let names = self.inner.registry().running(None);
+        // An instance waiting to restart after a fault is not running, and its supervisor
+        // (cancelled above) will not start it again: end its consumers' streams, which it
+        // kept open for the restart, or they would wait for it forever.
+        let restarting: Vec<_> = self
+            .inner
+            .registry()
+            .slots
+            .iter()
+            .filter(|(_, s)| s.state() == crate::venue::State::Restarting)
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in &restarting {
+            self.end_streams(name);
+        }
         let done = self
             .stop_locked(&names, StopMode::Stop, Trigger::Stopped, deadline)
             .await;

@@ -100,3 +100,55 @@ fn a_plugin_that_panics_is_restarted_then_given_up_on() {
     });
     sim_rt.block_on(sim.shutdown());
 }
+
+/// A shutdown while an instance waits to restart after a fault ends its consumers' streams
+/// (they were kept open for the restart that will now never come) and leaves no
+/// subscription behind.
+#[test]
+fn a_shutdown_during_the_restart_backoff_ends_the_streams() {
+    let sim_rt = runtime();
+    let sim = sim_rt.block_on(gate_simulator(2_000));
+    runtime().block_on(async {
+        let host = Host::new(HostOptions {
+            shadow_dir: Some(temp_dir("supervision-backoff")),
+            restart: RestartPolicy {
+                // Long enough that the shutdown comes first.
+                initial_backoff: Duration::from_secs(600),
+                ..RestartPolicy::default()
+            },
+            ..HostOptions::default()
+        })
+        .unwrap();
+        host.load_plugin(&plugin("fixture_relay")).await.unwrap();
+        let settings = serde_json::json!({
+            "ws_url": sim.ws_url(),
+            "subscribe": r#"{"time":0,"channel":"spot.book_ticker","event":"subscribe","payload":["{symbol}"]}"#,
+            "panic_every": 5,
+        });
+        host.start_venue("relay", "relay", &settings.to_string())
+            .await
+            .unwrap();
+        let mut sub = host
+            .subscribe("relay", "BTC/USDT", StreamKind::BookTicker)
+            .unwrap();
+        // The fault's gap: the instance now waits out its backoff.
+        loop {
+            match timeout(HANG, sub.recv()).await.expect("the stream moves") {
+                Some(StreamItem::Event(Event::Gap(g))) => {
+                    assert_eq!(g.reason, GapReason::Reload, "{g:?}");
+                    break;
+                }
+                Some(StreamItem::Event(_)) => continue,
+                other => panic!("the stream ended before the fault: {other:?}"),
+            }
+        }
+        assert!(host.state_reached("relay", State::Restarting).await);
+
+        let report = host.shutdown("test").await;
+        assert_eq!(report.after.subscriptions, 0, "{report:#?}");
+        assert!(report.tasks_left.is_empty(), "{report:#?}");
+        let end = timeout(HANG, sub.recv()).await.expect("the stream ends");
+        assert_eq!(end, Some(StreamItem::End));
+    });
+    sim_rt.block_on(sim.shutdown());
+}
