@@ -150,6 +150,10 @@ impl TaskGroup {
 
     /// Cancels the token and waits until every task has finished.
     pub async fn shutdown(&self) {
+        // Test-only mutant (feature `mutant-ignore-cancel`, never in a real build): the
+        // group ignores the stop request, so only the coordinator's forced path ends its
+        // tasks. The chaos suite must catch it.
+        #[cfg(not(feature = "mutant-ignore-cancel"))]
         self.inner.token.cancel();
         self.inner.tracker.close();
         self.inner.tracker.wait().await;

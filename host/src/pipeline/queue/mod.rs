@@ -257,11 +257,16 @@ impl<T> QueueTx<T> {
             // consumer still sees each key's values in order.
             if let Some(slot) = st.items.iter_mut().rev().find(|(k, _)| *k == key) {
                 slot.1 = item;
+                // Test-only mutant (feature `mutant-uncounted-drop`, never in a real
+                // build): the replaced value is dropped without being counted. The chaos
+                // suite must catch it.
+                #[cfg(not(feature = "mutant-uncounted-drop"))]
                 st.counts.count(DropReason::Conflated, 1);
                 return;
             }
         }
         st.items.pop_front();
+        #[cfg(not(feature = "mutant-uncounted-drop"))]
         st.counts.count(DropReason::Overflow, 1);
         st.items.push_back((key, item));
     }
