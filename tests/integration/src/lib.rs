@@ -3,6 +3,7 @@
 //! [`stamped`] holds the paced feeds and bare parses the latency benchmarks share,
 //! [`threads`] the per-thread CPU and context-switch counters they read.
 
+pub mod chaos;
 pub mod stamped;
 pub mod threads;
 
