@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use host::stop::process::ProcessCounts;
 use integration_tests::chaos::plot::{svg, Series};
 use integration_tests::chaos::runner::Probe;
-use integration_tests::chaos::{run_seed, World};
+use integration_tests::chaos::{run_seed, World, WARM_UP_SEED};
 
 /// One second's sample.
 #[derive(Clone, Copy)]
@@ -47,11 +47,9 @@ fn main() {
     let minutes = arg(&args, "--minutes").unwrap_or(30.0);
     let mut seed = arg(&args, "--from").unwrap_or(0.0) as u64;
     let mut world = World::start("soak");
-    if let Err(b) = run_seed(&mut world, u64::MAX, None) {
+    if let Err(b) = run_seed(&mut world, WARM_UP_SEED, None) {
         eprintln!("the warm-up broke: {b}");
     }
-    world.take_baseline();
-    let base = world.baseline.unwrap();
 
     let probe = Arc::new(Probe::default());
     let schedules = Arc::new(AtomicU64::new(0));
@@ -94,6 +92,9 @@ fn main() {
         })
     };
 
+    // The sampler's thread is part of the process every seed comes back to.
+    world.take_baseline();
+    let base = world.baseline.unwrap();
     let until = started + Duration::from_secs_f64(minutes * 60.0);
     while Instant::now() < until {
         if let Err(b) = run_seed(&mut world, seed, Some(&probe)) {

@@ -5,7 +5,7 @@
 //! broken seed is printed with its invariant and the command that replays it.
 //! `CHAOS_SEEDS=n` runs n seeds, `CHAOS_FROM=k` starts at seed k, `CHAOS_SEED=n` runs one.
 
-use integration_tests::chaos::{run_seed, seeds_from_env, World};
+use integration_tests::chaos::{run_seed, seeds_from_env, World, WARM_UP_SEED};
 use integration_tests::serial;
 
 /// Seeds of the default run.
@@ -15,10 +15,10 @@ const DEFAULT_SEEDS: u64 = 200;
 fn every_seed_leaves_nothing_behind_and_accounts_for_every_message_and_order() {
     let _serial = serial();
     let mut world = World::start("chaos");
-    // A calm warm-up (the seed past the default range, its faults as drawn) creates what the
+    // A warm-up (a seed past the default range, its faults as drawn) creates what the
     // process keeps for good (pools, the TLS configuration), then the baseline is taken.
     let started = std::time::Instant::now();
-    if let Err(broken) = run_seed(&mut world, u64::MAX, None) {
+    if let Err(broken) = run_seed(&mut world, WARM_UP_SEED, None) {
         panic!("the warm-up broke: {broken}");
     }
     world.take_baseline();

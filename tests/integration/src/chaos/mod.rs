@@ -21,6 +21,10 @@ pub use runner::{run_seed, SeedRun};
 pub use schedule::{Fault, Replacement, Schedule, Step, Target};
 pub use world::World;
 
+/// The seed of the warm-up schedule run before the baseline is taken (outside the default
+/// range; `CHAOS_SEED=1000000` replays it like any other).
+pub const WARM_UP_SEED: u64 = 1_000_000;
+
 /// The seeds chosen by the environment: `CHAOS_SEED=n` alone, else `CHAOS_SEEDS` seeds
 /// (default `default_count`) from `CHAOS_FROM` (default 0).
 pub fn seeds_from_env(default_count: u64) -> std::ops::Range<u64> {
