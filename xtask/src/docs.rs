@@ -63,6 +63,25 @@ pub const RUNS: &[Run] = &[
         cargo: &bench("scaling"),
         env: &[("SCALE_ROUNDS", "3")],
     },
+    Run {
+        name: "chaos",
+        cargo: &["test", "-p", "integration-tests", "--test", "chaos"],
+        env: &[],
+    },
+    Run {
+        name: "soak",
+        cargo: &[
+            "run",
+            "-p",
+            "integration-tests",
+            "--example",
+            "soak",
+            "--",
+            "--minutes",
+            "10",
+        ],
+        env: &[],
+    },
 ];
 
 /// Why a template could not be rendered.
