@@ -82,6 +82,16 @@ pub const RUNS: &[Run] = &[
         ],
         env: &[],
     },
+    Run {
+        name: "shutdown",
+        cargo: &bench("shutdown"),
+        env: &[],
+    },
+    Run {
+        name: "overhead",
+        cargo: &bench("overhead"),
+        env: &[],
+    },
 ];
 
 /// Why a template could not be rendered.

@@ -1,9 +1,11 @@
 //! Shared support for the end-to-end tests: builds the real plugin files (and the `host`
 //! binary) once per test process, and serializes tests that measure process-wide counters.
 //! [`stamped`] holds the paced feeds and bare parses the latency benchmarks share,
-//! [`threads`] the per-thread CPU and context-switch counters they read.
+//! [`threads`] the per-thread CPU and context-switch counters they read, [`host_process`]
+//! the `host` binary run as a child process with its simulators, metrics and `/proc` counters.
 
 pub mod chaos;
+pub mod host_process;
 pub mod stamped;
 pub mod threads;
 
