@@ -5,6 +5,7 @@
 
 pub(crate) mod connections;
 pub(crate) mod driver;
+pub(crate) mod final_orders;
 pub mod health;
 pub(crate) mod instance;
 pub mod lifecycle;
