@@ -47,6 +47,12 @@ enum Command {
         /// to standard output as it happens, one line each.
         #[arg(long)]
         print_events: bool,
+        /// Print each venue's state and counts on standard error every SECS seconds
+        /// (default: every second when standard error is a terminal, never otherwise, so a
+        /// service's log holds no status lines and an idle host does not wake for them;
+        /// `host ctl status` and the metrics endpoint answer at any time; 0: never).
+        #[arg(long, value_name = "SECS")]
+        progress: Option<f64>,
     },
     /// Talk to a running host over its control socket.
     Ctl {
@@ -143,6 +149,7 @@ fn main() -> ExitCode {
                 report,
                 duration,
                 print_events,
+                progress,
             } => {
                 let signals = signals.expect("installed for `run`");
                 let options = RunOptions {
@@ -150,6 +157,7 @@ fn main() -> ExitCode {
                     report_file: report.as_deref(),
                     duration,
                     print_events,
+                    progress: progress_period(progress),
                 };
                 run(signals, options).await
             }
@@ -278,6 +286,21 @@ struct RunOptions<'a> {
     report_file: Option<&'a Path>,
     duration: Option<f64>,
     print_events: bool,
+    /// How often to print each venue's status line, if at all.
+    progress: Option<Duration>,
+}
+
+/// The period of `--progress SECS`: every second on a terminal by default, never otherwise
+/// or with 0.
+fn progress_period(secs: Option<f64>) -> Option<Duration> {
+    use std::io::IsTerminal;
+    match secs {
+        Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
+        Some(_) => None,
+        None => std::io::stderr()
+            .is_terminal()
+            .then_some(Duration::from_secs(1)),
+    }
 }
 
 async fn run(mut signals: Signals, options: RunOptions<'_>) -> anyhow::Result<ExitCode> {
@@ -286,6 +309,7 @@ async fn run(mut signals: Signals, options: RunOptions<'_>) -> anyhow::Result<Ex
         report_file,
         duration,
         print_events,
+        progress,
     } = options;
     let (config, secrets) = HostConfig::load_with_secrets(config_file)?;
     init_logging(&config);
@@ -304,7 +328,7 @@ async fn run(mut signals: Signals, options: RunOptions<'_>) -> anyhow::Result<Ex
         operator.print_events();
     }
     let host = operator.host().clone();
-    let mut progress = tokio::time::interval(Duration::from_secs(1));
+    let mut progress = progress.map(tokio::time::interval);
     let until = duration.map(|s| tokio::time::Instant::now() + Duration::from_secs_f64(s));
     let reason = loop {
         tokio::select! {
@@ -318,7 +342,7 @@ async fn run(mut signals: Signals, options: RunOptions<'_>) -> anyhow::Result<Ex
             },
             _ = operator.shutdown_requested() => break "control: shutdown",
             _ = sleep_until(until) => break "duration elapsed",
-            _ = progress.tick() => print_progress(&host).await,
+            _ = tick(progress.as_mut()) => print_progress(&host).await,
         }
     };
     let venues = operator.status().await.venues;
@@ -373,6 +397,16 @@ struct RunReport<'a> {
     /// Every venue as `ctl status` showed it just before the shutdown: state, health,
     /// connects, failures with the last error, last-data age, gaps, rejects by reason.
     venues: &'a [host::ops::status::VenueView],
+}
+
+/// The next tick of `interval`; never without one.
+async fn tick(interval: Option<&mut tokio::time::Interval>) {
+    match interval {
+        Some(i) => {
+            i.tick().await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until(until: Option<tokio::time::Instant>) {
