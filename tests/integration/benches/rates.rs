@@ -217,11 +217,30 @@ fn measure_rate(
         .stdout(Stdio::null())
         .spawn()
         .expect("starting the bare client");
-    // Both clients hold every subscription (3 channels × 3 markets per venue).
+    // Both clients hold every subscription (3 channels × 3 markets per venue). A venue may
+    // carry several markets in one subscription (`spot.trades:BTC_USDT,ETH_USDT`), so the
+    // markets each client's subscriptions name are counted.
     let subscribed = |s: &SimHandle| {
         let snap = s.stats().snapshot();
-        let subs: Vec<usize> = snap.subscriptions.values().map(Vec::len).collect();
-        subs.len() >= 2 && subs.iter().all(|n| *n >= SYMBOLS.len() * 3)
+        let markets = |subs: &Vec<String>| {
+            subs.iter()
+                .map(|sub| {
+                    SYMBOLS
+                        .iter()
+                        .filter(|m| {
+                            let (base, quote) = m.split_once('/').unwrap_or_default();
+                            sub.contains(&format!("{base}_{quote}"))
+                                || sub.contains(&format!("{base}{quote}"))
+                        })
+                        .count()
+                })
+                .sum::<usize>()
+        };
+        snap.subscriptions.len() >= 2
+            && snap
+                .subscriptions
+                .values()
+                .all(|subs| markets(subs) >= SYMBOLS.len() * 3)
     };
     let give_up = std::time::Instant::now() + Duration::from_secs(60);
     while !(subscribed(&gate) && subscribed(&mexc)) {
