@@ -94,7 +94,7 @@ impl Host {
         &self,
     ) -> Vec<(
         InstanceName,
-        prometheus_client::metrics::histogram::Histogram,
+        std::sync::Arc<crate::venue::latency::LatencyHistogram>,
     )> {
         let registry = self.inner.registry();
         registry

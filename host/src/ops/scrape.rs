@@ -8,7 +8,6 @@ use prometheus_client::encoding::prometheus_text::encode;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
-use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
 use super::Operator;
@@ -305,7 +304,12 @@ async fn venues(op: &Operator, registry: &mut Registry) {
 
 /// The venues' delivery histograms as one labelled family.
 #[derive(Debug)]
-struct DeliveryLatencies(Vec<(crate::InstanceName, Histogram)>);
+struct DeliveryLatencies(
+    Vec<(
+        crate::InstanceName,
+        std::sync::Arc<crate::venue::latency::LatencyHistogram>,
+    )>,
+);
 
 impl prometheus_client::encoding::EncodeMetric for DeliveryLatencies {
     fn encode(
@@ -314,7 +318,12 @@ impl prometheus_client::encoding::EncodeMetric for DeliveryLatencies {
     ) -> Result<(), std::fmt::Error> {
         for (name, histogram) in &self.0 {
             let labels = [("venue", name.as_str())];
-            histogram.encode(encoder.encode_family(&labels)?)?;
+            let (sum, count, buckets) = histogram.snapshot();
+            encoder
+                .encode_family(&labels)?
+                .encode_histogram::<prometheus_client::encoding::NoLabelSet>(
+                    sum, count, &buckets, None,
+                )?;
         }
         Ok(())
     }

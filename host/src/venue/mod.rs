@@ -8,6 +8,7 @@ pub(crate) mod driver;
 pub(crate) mod final_orders;
 pub mod health;
 pub(crate) mod instance;
+pub(crate) mod latency;
 pub mod lifecycle;
 pub(crate) mod port;
 pub(crate) mod resources;

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use serde::Serialize;
 
 /// Counters of one venue instance, over all its builds.
@@ -100,7 +99,7 @@ pub(crate) struct Tally {
     pub(crate) reject_feed: tokio::sync::broadcast::Sender<RejectNote>,
     pub(crate) counters: VenueCounters,
     /// Seconds from a burst of frames being read to its events being queued for consumers.
-    pub(crate) delivery: Histogram,
+    pub(crate) delivery: std::sync::Arc<super::latency::LatencyHistogram>,
     rejects: Mutex<HashMap<String, u64>>,
     last_error: Mutex<Option<(String, u64)>>,
     /// Unix ns of the last frame that carried data; 0: none yet.
@@ -112,8 +111,7 @@ impl Default for Tally {
         Tally {
             reject_feed: tokio::sync::broadcast::Sender::new(REJECT_FEED),
             counters: VenueCounters::default(),
-            // 1 µs to about 0.5 s.
-            delivery: Histogram::new(exponential_buckets(1e-6, 2.0, 20)),
+            delivery: std::sync::Arc::default(),
             rejects: Mutex::default(),
             last_error: Mutex::default(),
             last_data_ns: AtomicU64::default(),

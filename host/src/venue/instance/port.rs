@@ -54,7 +54,7 @@ impl Port for Instance {
             self.deliver(returned).await;
             if events > 0 {
                 let took = now_ns().saturating_sub(received_ns);
-                self.driver.tally.delivery.observe(took as f64 / 1e9);
+                self.driver.tally.delivery.observe_ns(took);
             }
             events
         })
