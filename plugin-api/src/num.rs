@@ -30,6 +30,15 @@ impl Num {
     ///
     /// Fails on anything that is not a plain decimal or does not fit 28 significant digits.
     pub fn parse(text: &str) -> Result<Num, NumError> {
+        if let Some(n) = parse_short(text.as_bytes()) {
+            return Ok(n);
+        }
+        Num::parse_general(text)
+    }
+
+    /// [`Num::parse`] without the fast path for short plain decimals: the definition the
+    /// fast path is tested against.
+    pub fn parse_general(text: &str) -> Result<Num, NumError> {
         Decimal::from_str_exact(text)
             .map(Num::from)
             .map_err(|_| NumError {
@@ -46,6 +55,56 @@ impl Num {
     pub fn is_zero(self) -> bool {
         self.to_decimal().is_zero()
     }
+}
+
+/// The fast path of [`Num::parse`]: `-?[0-9]+(\.[0-9]+)?` with at most 19 digits once the
+/// fraction's trailing zeros are dropped, accumulated in a `u64` and already normalized.
+/// `None` for anything else, which the general path then decides.
+#[inline]
+fn parse_short(text: &[u8]) -> Option<Num> {
+    let (negative, digits) = match text.split_first()? {
+        (b'-', rest) => (true, rest),
+        _ => (false, text),
+    };
+    let (int, frac) = match digits.iter().position(|&b| b == b'.') {
+        Some(dot) => {
+            let frac = digits.get(dot + 1..)?;
+            if frac.is_empty() {
+                return None;
+            }
+            (digits.get(..dot)?, frac)
+        }
+        None => (digits, &[][..]),
+    };
+    if int.is_empty() {
+        return None;
+    }
+    // Trailing zeros of the fraction are what `normalize` would strip; they must still be
+    // digits, which they are.
+    let kept = frac
+        .iter()
+        .rposition(|&b| b != b'0')
+        .map_or(0, |last| last + 1);
+    let frac_kept = frac.get(..kept)?;
+    if int.len() + frac_kept.len() > 19 {
+        return None;
+    }
+    let mut mantissa: u64 = 0;
+    for &b in int.iter().chain(frac_kept) {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        mantissa = mantissa * 10 + u64::from(digit);
+    }
+    if mantissa == 0 {
+        return Some(Num::ZERO);
+    }
+    let scale = frac_kept.len() as u32;
+    let decimal = Decimal::from_parts(mantissa as u32, (mantissa >> 32) as u32, 0, negative, scale);
+    Some(Num {
+        bytes: decimal.serialize(),
+    })
 }
 
 impl From<Decimal> for Num {
@@ -133,8 +192,32 @@ mod tests {
 
     #[test]
     fn rejects_non_decimals() {
-        for text in ["", "abc", "1e5", "NaN", "1.2.3"] {
+        for text in ["", "abc", "1e5", "NaN", "1.2.3", "-", ".", "1.a", "1a"] {
             assert!(Num::parse(text).is_err(), "{text} accepted");
+        }
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_general_path_at_its_edges() {
+        for text in [
+            "0",
+            "-0",
+            "-0.000",
+            "00.10",
+            "1.500",
+            "9999999999999999999",
+            "99999999999999999999",
+            "0.0000000000000000001",
+            "1234567890.123456789",
+            "1234567890.1234567890000",
+            "18446744073709551615",
+            "-18446744073709551616",
+            ".5",
+            "5.",
+            "+5",
+            "1_000",
+        ] {
+            assert_eq!(Num::parse(text), Num::parse_general(text), "{text}");
         }
     }
 }

@@ -10,9 +10,11 @@ use plugin_api::{
     Balance, BookTicker, DepthUpdate, Fill, Instrument, Level, Num, OrderStatus, OrderUpdate, Side,
     Stamp, Trade,
 };
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
+
+mod hot;
 
 /// What a frame turned out to be.
 #[derive(Debug, Clone, PartialEq)]
@@ -173,7 +175,7 @@ struct Frame<'a> {
 }
 
 /// `result`: absent (or `null`), raw (to parse once the envelope is known), or already typed
-/// by the one-pass parse for the hot market-data channels.
+/// by the one-pass reader of the hot market-data channels.
 enum Body<'a> {
     Absent,
     Raw(&'a RawValue),
@@ -206,114 +208,20 @@ impl<'a> Body<'a> {
         match self {
             Body::Absent => Err(malformed("missing result")),
             Body::Raw(raw) => serde_json::from_str(raw.get()).map_err(malformed),
-            // The one pass types `result` only after it has seen this very channel, so a
+            // The hot reader types `result` only after it has seen this very channel, so a
             // mismatch cannot happen; it is still an error rather than a panic.
             typed => pick(typed).ok_or_else(|| malformed("result typed for another channel")),
         }
     }
 }
 
-/// Top-level keys the envelope reads; anything else is skipped.
-#[derive(Deserialize, Clone, Copy)]
-#[serde(field_identifier, rename_all = "snake_case")]
-enum Key {
-    Channel,
-    Event,
-    Time,
-    TimeMs,
-    Error,
-    Result,
-    Header,
-    #[serde(other)]
-    Other,
-}
-
-/// Visits the envelope once. When `channel` and `event` precede `result` (Gate always sends
-/// them first) and name a book ticker, trade or depth update, `result` is deserialized
-/// straight into its borrowed struct; in any other order it is kept raw and parsed after.
-///
-/// Any error here (bad JSON, a wrong type, a repeated key, a result that does not fit) only
-/// means "not settled in one pass": [`parse_frame`] then runs the two-pass reference, so
-/// every outcome, error texts included, is the reference's.
-struct OnePass;
-
-impl<'de> Visitor<'de> for OnePass {
-    type Value = Frame<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a Gate.io websocket frame object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Frame<'de>, A::Error> {
-        let mut frame = Frame {
-            channel: None,
-            event: None,
-            time: None,
-            time_ms: None,
-            error: None,
-            result: Body::Absent,
-            header: None,
-        };
-        let mut seen = 0u8;
-        while let Some(key) = map.next_key::<Key>()? {
-            if key as u8 != Key::Other as u8 {
-                let bit = 1u8 << (key as u8);
-                if seen & bit != 0 {
-                    return Err(de::Error::custom("repeated key"));
-                }
-                seen |= bit;
-            }
-            match key {
-                Key::Channel => frame.channel = map.next_value()?,
-                Key::Event => frame.event = map.next_value()?,
-                Key::Time => frame.time = map.next_value()?,
-                Key::TimeMs => frame.time_ms = map.next_value()?,
-                Key::Error => frame.error = map.next_value()?,
-                Key::Header => frame.header = map.next_value()?,
-                Key::Result => {
-                    let event_seen = seen & (1 << Key::Event as u8) != 0;
-                    let data_event = matches!(frame.event, None | Some("update") | Some("all"));
-                    frame.result = match frame.channel {
-                        Some("spot.book_ticker") if event_seen && data_event => {
-                            Body::BookTicker(map.next_value()?)
-                        }
-                        Some("spot.trades") if event_seen && data_event => {
-                            Body::Trade(map.next_value()?)
-                        }
-                        Some("spot.order_book_update") if event_seen && data_event => {
-                            Body::Depth(map.next_value()?)
-                        }
-                        _ => map
-                            .next_value::<Option<&'de RawValue>>()?
-                            .map_or(Body::Absent, Body::Raw),
-                    };
-                }
-                Key::Other => {
-                    map.next_value::<de::IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(frame)
-    }
-}
-
-/// The one-pass envelope, or `None` when the frame needs the two-pass reference.
-fn one_pass(data: &[u8]) -> Option<Frame<'_>> {
-    // Valid UTF-8 up front: the reference would refuse it inside a raw `result` even where
-    // a typed parse skips the bytes (an ignored field), and strings need no check after.
-    let text = std::str::from_utf8(data).ok()?;
-    let mut de = serde_json::Deserializer::from_str(text);
-    let frame = de.deserialize_map(OnePass).ok()?;
-    de.end().ok()?;
-    Some(frame)
-}
-
 /// Parses one text frame. `received_ns` goes into every event's [`Stamp`].
 ///
-/// One pass over the bytes for well-formed frames; the result is always the same as
-/// [`parse_frame_two_pass`], which it falls back to for anything unusual.
+/// Book ticker, trade and depth updates are read in one pass over the bytes ([`hot`]);
+/// anything else, or anything unusual about them, goes to [`parse_frame_two_pass`], and the
+/// result is always the same as that reference's.
 pub fn parse_frame(data: &[u8], received_ns: u64) -> Result<Parsed<'_>, ParseError> {
-    match one_pass(data) {
+    match hot::frame(data) {
         Some(frame) => classify(frame, received_ns),
         None => parse_frame_two_pass(data, received_ns),
     }
@@ -492,16 +400,26 @@ fn side(text: &str) -> Result<Side, ParseError> {
     }
 }
 
+/// A JSON value kept as its text, quotes included (ids and times come as strings or numbers).
+#[derive(Clone, Copy)]
+pub(crate) struct Raw<'a>(&'a str);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Raw<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Raw<'a>, D::Error> {
+        <&'de RawValue>::deserialize(d).map(|raw| Raw(raw.get()))
+    }
+}
+
 /// The text of a JSON string or number without quotes (ids come as either).
-pub(crate) fn raw_text(raw: &RawValue) -> &str {
-    let t = raw.get();
+pub(crate) fn raw_text(raw: Raw<'_>) -> &str {
+    let t = raw.0;
     t.strip_prefix('"')
         .and_then(|t| t.strip_suffix('"'))
         .unwrap_or(t)
 }
 
 /// Milliseconds from `1606292218213.4578`, `"1606292218213"` or `1548000000123`.
-pub(crate) fn raw_ms(raw: &RawValue) -> Option<u64> {
+pub(crate) fn raw_ms(raw: Raw<'_>) -> Option<u64> {
     let t = raw_text(raw);
     let int = t.split('.').next().unwrap_or(t);
     int.parse().ok()
@@ -524,11 +442,11 @@ struct RawBookTicker<'a> {
 #[derive(Deserialize)]
 struct RawTrade<'a> {
     #[serde(borrow)]
-    id: &'a RawValue,
+    id: Raw<'a>,
     #[serde(default)]
     create_time: Option<u64>,
     #[serde(borrow, default)]
-    create_time_ms: Option<&'a RawValue>,
+    create_time_ms: Option<Raw<'a>>,
     side: &'a str,
     currency_pair: &'a str,
     amount: &'a str,
@@ -582,7 +500,7 @@ impl<'de> Deserialize<'de> for Levels {
 #[derive(Deserialize)]
 pub(crate) struct RawOrder<'a> {
     #[serde(borrow)]
-    id: &'a RawValue,
+    id: Raw<'a>,
     #[serde(borrow, default)]
     text: Option<Cow<'a, str>>,
     currency_pair: &'a str,
@@ -599,9 +517,9 @@ pub(crate) struct RawOrder<'a> {
     #[serde(default)]
     finish_as: Option<&'a str>,
     #[serde(borrow, default)]
-    update_time_ms: Option<&'a RawValue>,
+    update_time_ms: Option<Raw<'a>>,
     #[serde(borrow, default)]
-    create_time_ms: Option<&'a RawValue>,
+    create_time_ms: Option<Raw<'a>>,
 }
 
 /// The client order id from Gate's `text` (`t-abc` → `abc`); other texts (`apiv4`, `web`) → "".
@@ -651,14 +569,14 @@ pub(crate) fn order_update(
 #[derive(Deserialize)]
 pub(crate) struct RawUserTrade<'a> {
     #[serde(borrow)]
-    id: &'a RawValue,
+    id: Raw<'a>,
     #[serde(borrow)]
-    order_id: &'a RawValue,
+    order_id: Raw<'a>,
     currency_pair: &'a str,
     #[serde(default)]
     create_time: Option<u64>,
     #[serde(borrow, default)]
-    create_time_ms: Option<&'a RawValue>,
+    create_time_ms: Option<Raw<'a>>,
     side: &'a str,
     amount: &'a str,
     price: &'a str,
@@ -718,7 +636,7 @@ struct RawBalance<'a> {
     #[serde(default)]
     freeze: Option<&'a str>,
     #[serde(borrow, default)]
-    timestamp_ms: Option<&'a RawValue>,
+    timestamp_ms: Option<Raw<'a>>,
 }
 
 #[cfg(test)]
@@ -728,7 +646,7 @@ mod tests {
     const TICKER: &str = r#"{"time":1606293275,"time_ms":1606293275723,"channel":"spot.book_ticker","event":"update","result":{"t":1606293275123,"u":48733182,"s":"BTC_USDT","b":"19177.79","B":"0.0003341504","a":"19179.38","A":"0.09"}}"#;
 
     fn body(text: &str) -> Option<&'static str> {
-        one_pass(text.as_bytes()).map(|f| match f.result {
+        hot::frame(text.as_bytes()).map(|f| match f.result {
             Body::Absent => "absent",
             Body::Raw(_) => "raw",
             Body::BookTicker(_) => "book_ticker",
@@ -747,23 +665,31 @@ mod tests {
         assert_eq!(body(&trade), Some("trade"));
         let depth = r#"{"time":1,"channel":"spot.order_book_update","event":"update","result":{"t":1,"s":"BTC_USDT","U":1,"u":2,"b":[["1","2"]],"a":[]}}"#;
         assert_eq!(body(depth), Some("depth"));
+        let spaced = " {\"channel\" : \"spot.trades\",\n\"event\":\"all\", \"result\":{\"id\":\"7\",\"side\":\"sell\",\"currency_pair\":\"A_B\",\"amount\":\"1\",\"price\":\"2\",\"x\":[]}} ";
+        assert_eq!(body(spaced), None, "an array in a skipped field");
+        assert_eq!(body(&spaced.replace("[]", "-1.5e+3")), Some("trade"));
     }
 
     #[test]
-    fn other_orders_and_channels_stay_raw_or_fall_back() {
-        // `result` before `event`: kept raw, parsed after the envelope.
-        let late_event = r#"{"channel":"spot.book_ticker","result":{"u":1},"event":"update"}"#;
-        assert_eq!(body(late_event), Some("raw"));
-        let ack = r#"{"channel":"spot.trades","event":"subscribe","result":{"status":"success"}}"#;
-        assert_eq!(body(ack), Some("raw"));
-        assert_eq!(
-            body(r#"{"channel":"spot.pong","result":null}"#),
-            Some("absent")
-        );
-        // Not settled in one pass: a repeated key, a result that does not fit, not UTF-8.
-        assert_eq!(body(r#"{"event":"a","event":"a"}"#), None);
+    fn everything_else_is_left_to_the_reference() {
+        for text in [
+            // `result` before `event`, acks, pongs, other channels.
+            r#"{"channel":"spot.book_ticker","result":{"u":1},"event":"update"}"#,
+            r#"{"channel":"spot.trades","event":"subscribe","result":{"status":"success"}}"#,
+            r#"{"channel":"spot.pong","result":null}"#,
+            r#"{"channel":"spot.orders","event":"update","result":[]}"#,
+            // A repeated key, an escape, an integer that is not one, a leading zero.
+            r#"{"event":"a","event":"a"}"#,
+            r#"{"channel":"spot.book_ticker","event":"upd\u0061te","result":{}}"#,
+            r#"{"time":1.0,"channel":"spot.book_ticker","event":"update","result":{}}"#,
+            r#"{"time":01,"channel":"spot.book_ticker","event":"update","result":{}}"#,
+        ] {
+            assert_eq!(body(text), None, "{text}");
+        }
+        // A result missing a required field, trailing bytes, not UTF-8.
         assert_eq!(body(&TICKER.replace(r#""u":48733182,"#, "")), None);
-        assert_eq!(one_pass(b"{\"channel\":\"\xff\"}").map(|_| ()), None);
+        assert_eq!(body(&format!("{TICKER} x")), None);
+        assert_eq!(hot::frame(b"{\"channel\":\"\xff\"}").map(|_| ()), None);
     }
 
     /// A `spot.usertrades` item as the simulator sends it for a fill of a resting sell.

@@ -194,6 +194,89 @@ fn unusual_frames_take_the_reference_path() {
     assert_eq!(parse_frame(&bytes, 1), parse_frame_two_pass(&bytes, 1));
 }
 
+/// Edges of the hot reader's subset of JSON: each frame is either read by it or left to the
+/// reference, and the outcome is the reference's either way.
+#[test]
+fn hot_reader_edges_agree_with_the_reference() {
+    let ticker = r#"{"time":1,"channel":"spot.book_ticker","event":"update","result":{"t":2,"u":3,"s":"BTC_USDT","b":"1.5","B":"2","a":"1.6","A":"0.10"}}"#;
+    let trade = r#"{"channel":"spot.trades","event":"update","result":{"id":"9","create_time":1,"create_time_ms":1.5,"side":"buy","currency_pair":"BTC_USDT","amount":"1","price":"2"}}"#;
+    let depth = r#"{"channel":"spot.order_book_update","event":"update","result":{"t":1,"full":false,"s":"BTC_USDT","U":1,"u":2,"b":[["1","2"],["3","0"]],"a":[]}}"#;
+    let mut texts: Vec<String> = Vec::new();
+    for base in [ticker, trade, depth] {
+        texts.push(base.to_owned());
+        // Whitespace everywhere JSON allows it.
+        texts.push(
+            base.replace(':', " :\t")
+                .replace(',', "\r\n, ")
+                .replace('{', "{ ")
+                .replace('}', " } "),
+        );
+        // Skipped keys of every scalar kind, valid or not.
+        for extra in [
+            r#""x":null"#,
+            r#""x":true"#,
+            r#""x":false"#,
+            r#""x":-0.5e-7"#,
+            r#""x":1E+2"#,
+            r#""x":"é""#,
+            r#""x":{}"#,
+            r#""x":[1]"#,
+            r#""x":01"#,
+            r#""x":1."#,
+            r#""x":-"#,
+            r#""x":nul"#,
+            r#""x":"a\nb""#,
+        ] {
+            texts.push(base.replacen("\"result\":{", &format!("{extra},\"result\":{{{extra},"), 1));
+        }
+    }
+    for (from, to) in [
+        (r#""u":3"#, r#""u":18446744073709551616"#),
+        (r#""u":3"#, r#""u":18446744073709551615"#),
+        (r#""u":3"#, r#""u":-3"#),
+        (r#""u":3"#, r#""u":3.0"#),
+        (r#""u":3"#, r#""u":"3""#),
+        (r#""b":"1.5""#, r#""b":"1e5""#),
+        (r#""b":"1.5""#, r#""b":"""#),
+        (r#""s":"BTC_USDT""#, r#""s":"BTCUSDT""#),
+        (r#""event":"update""#, r#""event":"all""#),
+        (r#""event":"update""#, r#""event":null"#),
+        (r#""time":1"#, r#""time":null"#),
+        (r#""id":"9""#, r#""id":9"#),
+        (r#""id":"9""#, r#""id":[9]"#),
+        (r#""create_time_ms":1.5"#, r#""create_time_ms":"1.5""#),
+        (r#""create_time_ms":1.5"#, r#""create_time_ms":null"#),
+        (r#""side":"buy""#, r#""side":"hold""#),
+        (r#""full":false"#, r#""full":true"#),
+        (r#""full":false"#, r#""full":0"#),
+        (r#""U":1"#, r#""U":3"#),
+        (r#"["3","0"]"#, r#"["3","0","1"]"#),
+        (r#"["3","0"]"#, r#"["3","x"]"#),
+        (r#""a":[]"#, r#""a":[[]]"#),
+        (r#""a":[]"#, r#""a":[["1","2"],]"#),
+    ] {
+        for base in [ticker, trade, depth] {
+            if base.contains(from) {
+                texts.push(base.replace(from, to));
+            }
+        }
+    }
+    for text in &texts {
+        assert_eq!(
+            parse_frame(text.as_bytes(), 4),
+            parse_frame_two_pass(text.as_bytes(), 4),
+            "{text}"
+        );
+    }
+    // The bases themselves are market data, so the hot path was exercised.
+    for base in [ticker, trade, depth] {
+        assert!(matches!(
+            parse_frame(base.as_bytes(), 4),
+            Ok(Parsed::BookTicker(_) | Parsed::Trade(_) | Parsed::Depth(_))
+        ));
+    }
+}
+
 proptest! {
     // `PROPTEST_CASES=n` runs a longer search.
     #![proptest_config(ProptestConfig {

@@ -323,6 +323,8 @@ impl Mexc {
 
     fn on_binary(&mut self, conn: ConnId, data: &[u8], received_ns: u64, out: &mut Output) {
         match parse::decode(data, &self.symbols, received_ns) {
+            // Usually the output is still empty: hand over the decoded buffer, no copy.
+            Ok(Decoded::Events(events)) if out.events.is_empty() => out.events = events.into(),
             Ok(Decoded::Events(events)) => out.events.extend(events),
             Ok(Decoded::AggreDepth(push)) => {
                 let step = self.books.on_push(conn, push);
