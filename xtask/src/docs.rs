@@ -92,6 +92,11 @@ pub const RUNS: &[Run] = &[
         cargo: &bench("overhead"),
         env: &[],
     },
+    Run {
+        name: "parse",
+        cargo: &bench("parse"),
+        env: &[("PARSE_ROUNDS", "7")],
+    },
 ];
 
 /// Why a template could not be rendered.

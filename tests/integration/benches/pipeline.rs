@@ -7,7 +7,7 @@
 //!
 //! `cargo bench -p integration-tests --bench pipeline`
 //! (prints tables and writes `target/results/pipeline.json`, which `cargo xtask docs` renders
-//! into docs/PERFORMANCE.md, "Host pipeline"; the per-frame `call` part is printed only). Every figure is
+//! into docs/PERFORMANCE.md, "Host pipeline"; the per-frame parse cost is `--bench parse`). Every figure is
 //! printed next to its bare baseline from the same run; rounds are interleaved so both sides
 //! see the same machine.
 //!
@@ -19,8 +19,7 @@
 //!   profiler can record one path alone. Throughput rows, interleaved per round: `bare`
 //!   (read loop), `parse` (read + parse loop), `gate` (host with the Gate.io plugin; its
 //!   shutdown gives the stop figures), `relay` (host with the relay plugin); `throughput`
-//!   means all four. Then `latency`, `call` (per-frame `on_frame` against the bare parse) and
-//!   `idle`. A table row whose baseline was skipped prints `-` for the ratio; for example
+//!   means all four. Then `latency` and `idle`. A table row whose baseline was skipped prints `-` for the ratio; for example
 //!   `PIPE_ONLY=relay` runs only the relay path and `PIPE_ONLY=bare,relay` adds its ratio.
 //! - `PIPE_RECV_MANY=1`: the host consumers drain their subscription with `recv_many` (up to
 //!   256 items per call) instead of one `recv` per item.
@@ -454,42 +453,6 @@ async fn idle_bare(url: &str, thread_name: &str, secs: u64) -> (f64, f64) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Per-frame parse cost: the plugin's `on_frame` through the `.so` against the bare parse
-
-/// A 212-byte `spot.book_ticker` update like the simulator's.
-const TICKER: &str = r#"{"time":1700000000,"time_ms":1700000000123,"channel":"spot.book_ticker","event":"update","result":{"t":1700000000120,"u":48733182,"s":"BTC_USDT","b":"37000.1","B":"0.0423","a":"37000.2","A":"1.2901"}}"#;
-const CALLS: u32 = 200_000;
-
-/// (plugin `on_frame` per call, bare parse per frame), interleaved, medians of `rounds`.
-fn parse_cost(rounds: usize) -> (Duration, Duration) {
-    let loader = host::Loader::new(temp_dir("bench-pipe-call")).unwrap();
-    let library = loader.load(&plugin("gateio_plugin")).unwrap();
-    let mut adapter = library.instantiate("gateio", "{}").unwrap();
-    let (mut p, mut b) = (vec![], vec![]);
-    for _ in 0..rounds.max(1) + 1 {
-        let t = Instant::now();
-        for _ in 0..CALLS {
-            let frame = plugin_api::InFrame {
-                kind: plugin_api::FrameKind::Text,
-                data: TICKER.as_bytes().into(),
-            };
-            std::hint::black_box(adapter.on_frame(plugin_api::ConnId(1), frame, 0));
-        }
-        p.push(t.elapsed().as_secs_f64() / f64::from(CALLS));
-        let t = Instant::now();
-        for _ in 0..CALLS {
-            std::hint::black_box(parse_ticker(std::hint::black_box(TICKER)));
-        }
-        b.push(t.elapsed().as_secs_f64() / f64::from(CALLS));
-    }
-    drop(adapter);
-    drop(library);
-    // The first round warms up.
-    let (p, b) = (median(p[1..].to_vec()), median(b[1..].to_vec()));
-    (Duration::from_secs_f64(p), Duration::from_secs_f64(b))
-}
-
-// ---------------------------------------------------------------------------------------
 
 /// The parts of the bench that `PIPE_ONLY` selects (see the top of the file).
 #[derive(Clone, Copy)]
@@ -499,7 +462,6 @@ struct Parts {
     gate: bool,
     relay: bool,
     latency: bool,
-    call: bool,
     idle: bool,
 }
 
@@ -510,7 +472,6 @@ impl Parts {
         gate: true,
         relay: true,
         latency: true,
-        call: true,
         idle: true,
     };
 
@@ -530,7 +491,6 @@ impl Parts {
             gate: false,
             relay: false,
             latency: false,
-            call: false,
             idle: false,
         };
         for name in names {
@@ -541,11 +501,10 @@ impl Parts {
                 "relay" => p.relay = true,
                 "throughput" => (p.bare, p.parse, p.gate, p.relay) = (true, true, true, true),
                 "latency" => p.latency = true,
-                "call" => p.call = true,
                 "idle" => p.idle = true,
                 other => panic!(
                     "PIPE_ONLY: unknown part `{other}` \
-                     (bare, parse, gate, relay, throughput, latency, call, idle)"
+                     (bare, parse, gate, relay, throughput, latency, idle)"
                 ),
             }
         }
@@ -694,8 +653,6 @@ fn main() {
         medians
     });
 
-    let call = parts.call.then(|| parse_cost(rounds));
-
     let idle = parts.idle.then(|| {
         let idle_url = stamping_server(Feed::Gate, None);
         let host = rt.block_on(idle_host(&idle_url, name, idle_secs));
@@ -737,14 +694,6 @@ fn main() {
             ns(&r.bare_cpu),
             round_ratios(&r.relay_cpu, &r.bare_cpu),
             round_ratios(&r.gate_cpu, &r.bare_cpu),
-        );
-    }
-    if let Some((call, bare_parse)) = call {
-        println!(
-            "| per frame: Gate.io plugin on_frame(book_ticker) through the .so, single thread | {:.2} us | serde_json + Num::parse of the same frame {:.2} us | {:.1}x |",
-            call.as_secs_f64() * 1e6,
-            bare_parse.as_secs_f64() * 1e6,
-            call.as_secs_f64() / bare_parse.as_secs_f64()
         );
     }
     if let Some((lb, lh, li)) = latency {
