@@ -12,7 +12,7 @@ use abi_stable::std_types::{RResult, RVec};
 use plugin_api::{Action, ConnId, ErrorKind, Event, InFrame, Output, PluginError, VenueAdapterBox};
 use tokio::sync::watch;
 
-use crate::venue::final_orders::{FinalOrders, LATE_ORDER_UPDATE};
+use crate::venue::final_orders::LATE_ORDER_UPDATE;
 use crate::venue::tally::Tally;
 
 /// Why a call into the plugin did not produce a result.
@@ -54,8 +54,6 @@ pub(crate) struct Driver {
     /// The instance's counters, shared with its other builds.
     pub(crate) tally: Arc<Tally>,
     faulted: watch::Sender<Option<String>>,
-    /// Orders already final: a later non-final update of one is dropped.
-    final_orders: std::sync::Mutex<FinalOrders>,
 }
 
 impl std::fmt::Debug for Driver {
@@ -88,7 +86,6 @@ impl Driver {
             adapter: async_lock::Mutex::new(Some(adapter)),
             tally,
             faulted: watch::Sender::new(None),
-            final_orders: std::sync::Mutex::default(),
         }
     }
 
@@ -240,7 +237,7 @@ impl Driver {
         let mut late = 0;
         for event in &events {
             if let Event::Order(update) = event {
-                let mut finals = self.final_orders.lock().unwrap_or_else(|p| p.into_inner());
+                let mut finals = self.tally.final_orders();
                 if !finals.admit(update) {
                     tracing::debug!(venue = %self.name, order_id = %update.order_id, status = ?update.status, "order update after the order was final; dropped");
                     late += 1;

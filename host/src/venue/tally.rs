@@ -104,6 +104,9 @@ pub(crate) struct Tally {
     last_error: Mutex<Option<(String, u64)>>,
     /// Unix ns of the last frame that carried data; 0: none yet.
     last_data_ns: AtomicU64,
+    /// Orders already final, over every build: an update arriving after a reload must not
+    /// reopen an order the previous build saw finish.
+    final_orders: Mutex<super::final_orders::FinalOrders>,
 }
 
 impl Default for Tally {
@@ -115,11 +118,19 @@ impl Default for Tally {
             rejects: Mutex::default(),
             last_error: Mutex::default(),
             last_data_ns: AtomicU64::default(),
+            final_orders: Mutex::default(),
         }
     }
 }
 
 impl Tally {
+    /// The instance's final orders (see [`super::final_orders`]).
+    pub(crate) fn final_orders(
+        &self,
+    ) -> std::sync::MutexGuard<'_, super::final_orders::FinalOrders> {
+        self.final_orders.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Counts a reject with its reason.
     pub(crate) fn rejected(&self, reasons: impl Iterator<Item = String>) {
         let mut by = self.rejects.lock().unwrap_or_else(|p| p.into_inner());
