@@ -97,6 +97,11 @@ pub const RUNS: &[Run] = &[
         cargo: &bench("parse"),
         env: &[("PARSE_ROUNDS", "7")],
     },
+    Run {
+        name: "plugin_call",
+        cargo: &bench("plugin_call"),
+        env: &[],
+    },
 ];
 
 /// Why a template could not be rendered.
