@@ -347,10 +347,11 @@ fn a_forced_exit_removes_the_folder_too() {
     let s = Setup::new("shadow-forced-exit");
     let tmp = private_tmp(&s);
     s.install("fixture_counter", "counter.so");
-    // Every tick blocks in plugin code for 2 s, so the shutdown is held up until the second
-    // signal, which leaves without running destructors.
+    // Every tick blocks in plugin code for 10 s, so the shutdown is held up until the second
+    // signal, which leaves without running destructors (a shorter block lets a slow machine
+    // finish the shutdown before the test's second signal arrives).
     let text = format!(
-        "plugins_dir = \"{}\"\n[watch]\nplugins = false\nconfig = false\n[control]\nenabled = false\n[metrics]\nenabled = false\n[shutdown]\noverall = 120000\n[venues.demo]\nplugin = \"fixture\"\nchannels = [\"trades\"]\nsettings = {{ period_ms = 1, block_ms = 2000, tick_stop_timeout_ms = 120000, symbol = \"TEST/USD\" }}\n",
+        "plugins_dir = \"{}\"\n[watch]\nplugins = false\nconfig = false\n[control]\nenabled = false\n[metrics]\nenabled = false\n[shutdown]\noverall = 120000\n[venues.demo]\nplugin = \"fixture\"\nchannels = [\"trades\"]\nsettings = {{ period_ms = 1, block_ms = 10000, tick_stop_timeout_ms = 120000, symbol = \"TEST/USD\" }}\n",
         s.plugins.display()
     );
     s.write_config(&text);
