@@ -3,7 +3,7 @@
 //! fill or the cancel. Passing it on would show a finished order open again; the driver
 //! drops such an update instead, counted as the reject [`LATE_ORDER_UPDATE`].
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use plugin_api::{OrderStatus, OrderUpdate};
 
@@ -13,11 +13,15 @@ pub(crate) const LATE_ORDER_UPDATE: &str = "order_update_after_final";
 /// How many final orders are remembered; the oldest is forgotten first.
 const REMEMBERED: usize = 4096;
 
-/// The final orders of one instance, by venue order id and by client id.
+/// The final orders of one instance, by venue order id and by client id, and which ids name
+/// the same order (an update that carries both says so; a later one may carry only one).
 #[derive(Debug, Default)]
 pub(crate) struct FinalOrders {
     keys: HashSet<String>,
     oldest: VecDeque<String>,
+    /// Each id's other id, both ways.
+    aliases: HashMap<String, String>,
+    oldest_alias: VecDeque<String>,
 }
 
 /// True for the states an order never leaves.
@@ -40,10 +44,16 @@ impl FinalOrders {
     /// Whether `update` may be passed on: false for a non-final update of an order already
     /// final. A final update is remembered.
     pub(crate) fn admit(&mut self, update: &OrderUpdate) -> bool {
-        if !is_final(update.status) {
-            return !keys(update).any(|k| self.keys.contains(&k));
+        let named: Vec<String> = keys(update).collect();
+        if let [a, b] = named.as_slice() {
+            self.link(a, b);
         }
-        for key in keys(update) {
+        let mut all = named.clone();
+        all.extend(named.iter().filter_map(|k| self.aliases.get(k).cloned()));
+        if !is_final(update.status) {
+            return !all.iter().any(|k| self.keys.contains(k));
+        }
+        for key in all {
             if self.keys.insert(key.clone()) {
                 self.oldest.push_back(key);
             }
@@ -54,6 +64,23 @@ impl FinalOrders {
             }
         }
         true
+    }
+
+    /// Records that `a` and `b` name the same order.
+    fn link(&mut self, a: &str, b: &str) {
+        if self.aliases.get(a).is_some_and(|x| x == b) {
+            return;
+        }
+        self.aliases.insert(a.to_owned(), b.to_owned());
+        self.aliases.insert(b.to_owned(), a.to_owned());
+        self.oldest_alias.push_back(a.to_owned());
+        while self.oldest_alias.len() > REMEMBERED {
+            if let Some(k) = self.oldest_alias.pop_front() {
+                if let Some(other) = self.aliases.remove(&k) {
+                    self.aliases.remove(&other);
+                }
+            }
+        }
     }
 }
 
@@ -87,6 +114,16 @@ mod tests {
         assert!(f.admit(&update("1", "c1", OrderStatus::Cancelled)));
         // Other orders are not affected.
         assert!(f.admit(&update("2", "c2", OrderStatus::Open)));
+    }
+
+    #[test]
+    fn ids_seen_together_name_one_order_afterwards() {
+        let mut f = FinalOrders::default();
+        // The acknowledgement carries both ids; the fill only the client id; the late
+        // websocket update only the venue's id.
+        assert!(f.admit(&update("7", "c7", OrderStatus::Open)));
+        assert!(f.admit(&update("", "c7", OrderStatus::Filled)));
+        assert!(!f.admit(&update("7", "", OrderStatus::Open)));
     }
 
     #[test]
