@@ -32,6 +32,7 @@
 //! user's process and user-space samples). Prints a table and writes
 //! `target/results/overhead.json` (see `xtask::results`).
 
+use integration_tests::env_or;
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -99,13 +100,6 @@ fn lifecycle_group(sym: &str) -> Option<&'static str> {
 /// The runtime's timer wheel: it serves heartbeats, rate limits and timeouts of the data
 /// path as well as lifecycle timers, so it is counted apart.
 const TIMER_DRIVER: &str = "tokio::runtime::time::";
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() {
     let parts = std::env::var("OVERHEAD_PARTS").unwrap_or_else(|_| "idle,load".into());

@@ -19,7 +19,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use abi_stable::sabi_trait::TD_Opaque;
-use integration_tests::{plugin, temp_dir, workspace};
+use integration_tests::{env_or, plugin, temp_dir, workspace};
 use plugin_api::{
     ConnId, FrameKind, Guarded, InFrame, Num, Venue, VenueAdapterBox, VenueAdapter_TO, VenueConfig,
 };
@@ -37,13 +37,6 @@ struct Case {
     data: Vec<u8>,
     /// The floor: parse `data` as little as the plugin's output needs.
     floor: fn(&[u8]),
-}
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 /// The `msg` of the first line of a fixture JSONL file, as compact JSON.

@@ -32,7 +32,7 @@ use futures_util::StreamExt;
 use host::{Host, HostOptions, StreamItem};
 use integration_tests::stamped::{gate_update, now_ns, stamping_server, Feed};
 use integration_tests::threads::{cpu_ns, switches};
-use integration_tests::{bench_command, gate_simulator, plugin, temp_dir};
+use integration_tests::{bench_command, env_or, gate_simulator, plugin, temp_dir};
 use plugin_api::{Event, Num, StreamKind};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
@@ -57,13 +57,6 @@ const RECV_MANY: usize = 256;
 /// `PIPE_RECV_MANY=1`: host consumers drain with `Subscription::recv_many` instead of `recv`.
 fn recv_many() -> bool {
     env_or("PIPE_RECV_MANY", 0) == 1
-}
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -28,7 +28,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use integration_tests::{bench_command, host_binary, plugin, simulator, temp_dir, venue_table};
+use integration_tests::{
+    bench_command, env_or, host_binary, plugin, simulator, temp_dir, venue_table,
+};
 use tokio_tungstenite::tungstenite::Message;
 use venue_sim::{SimHandle, Venue};
 
@@ -39,13 +41,6 @@ const SYMBOLS: [&str; 3] = ["BTC/USDT", "ETH/USDT", "SOL/USDT"];
 const FRAMES_PER_UPDATE: f64 = 2.0;
 /// Set in the bare client's process: the Gate.io and MEXC websocket URLs.
 const BARE_ENV: &str = "RATES_BARE_CLIENT";
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() {
     if let Ok(urls) = std::env::var(BARE_ENV) {

@@ -28,19 +28,12 @@ use std::time::{Duration, Instant};
 
 use host::{Host, HostOptions, StreamItem};
 use integration_tests::threads::cpu_ns;
-use integration_tests::{bench_command, plugin, simulator, temp_dir};
+use integration_tests::{bench_command, env_or, plugin, simulator, temp_dir};
 use plugin_api::StreamKind;
 use venue_sim::{SimHandle, Venue};
 
 /// The thread name of the host's runtime.
 const HOST_THREADS: &str = "scale-host";
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// One measured dimension.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -54,20 +54,13 @@ use host::exchange::{BookTickers, Exchange, Update};
 use host::plugin::Builtin;
 use integration_tests::stamped::{now_ns, stamping_server, BareFeed, Feed};
 use integration_tests::threads::sched_ns;
-use integration_tests::{bench_command, plugin, temp_dir};
+use integration_tests::{bench_command, env_or, plugin, temp_dir};
 use plugin_api::{Balance, BookTicker, Event, Num, Stamp};
 
 /// Ticks sent this long after a run started are counted; earlier ones warm up.
 const WARMUP: Duration = Duration::from_millis(500);
 /// The thread name of the runtime the exchange and the bare clients share.
 const HOST_THREADS: &str = "tick-host";
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// One way from the socket to the engine.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -26,6 +26,15 @@ pub fn bench_command(bench: &str, env_prefix: &str) -> String {
     command
 }
 
+/// A benchmark setting: the number in the environment variable `name`, or `default` when it
+/// is unset or not a number.
+pub fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// The workspace root.
 pub fn workspace() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
