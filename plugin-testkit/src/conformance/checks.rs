@@ -14,7 +14,7 @@ use crate::{Capture, Harness, Plugin, TestkitError};
 pub(super) type Checked = Result<String, String>;
 
 /// At most this many mutation failures are described (a broken parser fails many).
-pub(super) const SHOWN_FAILURES: usize = 3;
+const SHOWN_FAILURES: usize = 3;
 
 fn fresh(plugin: &Plugin, settings: &str) -> Result<Harness, String> {
     plugin
@@ -193,19 +193,29 @@ pub(super) fn never_panics(
             }
         }
     }
-    match failures.len() {
-        0 => Ok(format!(
+    let passed = || {
+        format!(
             "{tried} mutations of {} frames (seed {seed:#x})",
             sources.len()
-        )),
+        )
+    };
+    panics_found("mutations", tried, seed, &failures, passed)
+}
+
+/// The verdict of a mutation check: `passed()` without failures, otherwise how many of the
+/// `tried` inputs (`what`) panicked with the seed and the first few failures.
+pub(super) fn panics_found(
+    what: &str,
+    tried: usize,
+    seed: u64,
+    failures: &[String],
+    passed: impl FnOnce() -> String,
+) -> Checked {
+    match failures.len() {
+        0 => Ok(passed()),
         n => Err(format!(
-            "{n} of {tried} mutations panicked (seed {seed:#x}); {}",
-            failures
-                .iter()
-                .take(SHOWN_FAILURES)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("; ")
+            "{n} of {tried} {what} panicked (seed {seed:#x}); {}",
+            failures[..n.min(SHOWN_FAILURES)].join("; ")
         )),
     }
 }

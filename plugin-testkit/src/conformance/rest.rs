@@ -4,7 +4,7 @@
 
 use plugin_api::{CancelOrder, ErrorKind, FrameKind, NewOrder, Num, OrderType, Side};
 
-use super::checks::{replayed, Checked, SHOWN_FAILURES};
+use super::checks::{panics_found, replayed, Checked};
 use super::mutate::{mutations, printable, Rng};
 use crate::capture::Op;
 use crate::outcome::clip;
@@ -113,20 +113,12 @@ pub(super) fn rest_never_panics(
             }
         }
     }
-    match failures.len() {
-        0 => Ok(format!(
+    let passed = || {
+        format!(
             "{tried} answers to {} requests from {} bodies (seed {seed:#x})",
             requests.len(),
             bodies.len()
-        )),
-        n => Err(format!(
-            "{n} of {tried} answers panicked (seed {seed:#x}); {}",
-            failures
-                .iter()
-                .take(SHOWN_FAILURES)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("; ")
-        )),
-    }
+        )
+    };
+    panics_found("answers", tried, seed, &failures, passed)
 }
