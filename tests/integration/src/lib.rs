@@ -35,6 +35,18 @@ pub fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// Makes `dir/plugins` (0755) and `dir/shadow` (0700: the host refuses a shadow folder
+/// others could write to, whatever the umask) and returns them.
+pub fn host_folders(dir: &Path) -> (PathBuf, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let (plugins, shadow) = (dir.join("plugins"), dir.join("shadow"));
+    for (folder, mode) in [(&plugins, 0o755), (&shadow, 0o700)] {
+        std::fs::create_dir_all(folder).unwrap();
+        std::fs::set_permissions(folder, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    (plugins, shadow)
+}
+
 /// The workspace root.
 pub fn workspace() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");

@@ -43,13 +43,7 @@ impl World {
             )
         });
         let dir = crate::temp_dir(name);
-        let plugins = dir.join("plugins");
-        let shadow = dir.join("shadow");
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::create_dir_all(&plugins).unwrap();
-        std::fs::create_dir_all(&shadow).unwrap();
-        std::fs::set_permissions(&plugins, std::fs::Permissions::from_mode(0o755)).unwrap();
-        std::fs::set_permissions(&shadow, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let (plugins, shadow) = crate::host_folders(&dir);
         std::fs::write(
             dir.join("secrets.toml"),
             "[venues.gate]\napi_key = \"test-key\"\napi_secret = \"test-secret\"\n\

@@ -24,14 +24,7 @@ pub struct Setup {
 impl Setup {
     pub fn new(name: &str) -> Setup {
         let dir = integration_tests::temp_dir(name);
-        let plugins = dir.join("plugins");
-        let shadow = dir.join("shadow");
-        std::fs::create_dir_all(&plugins).unwrap();
-        std::fs::create_dir_all(&shadow).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&plugins, std::fs::Permissions::from_mode(0o755)).unwrap();
-        // The host refuses a shadow folder others could write to, whatever the umask.
-        std::fs::set_permissions(&shadow, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let (plugins, shadow) = integration_tests::host_folders(&dir);
         Setup {
             config: dir.join("host.toml"),
             dir,
