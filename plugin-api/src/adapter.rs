@@ -8,8 +8,8 @@ use abi_stable::sabi_trait;
 use abi_stable::std_types::{RBox, ROption, RResult, RSlice, RStr, RVec};
 
 use crate::{
-    CancelOrder, ConnId, InFrame, Instrument, NewOrder, OutFrame, Output, PluginError, RestRequest,
-    RestResponse, Topic, VenueDescriptor,
+    CancelOrder, ConnId, InFrame, Instrument, KnownOrder, NewOrder, OutFrame, Output, PluginError,
+    RestRequest, RestResponse, Topic, VenueDescriptor,
 };
 
 /// The ABI-stable mirror of [`crate::Venue`]; see there for what each method means.
@@ -64,6 +64,12 @@ pub trait VenueAdapter: Send {
 
     #[sabi(last_prefix_field)]
     fn stop(&mut self, now_ms: u64) -> RResult<Output, PluginError>;
+
+    fn recover_orders(
+        &mut self,
+        orders: RVec<KnownOrder>,
+        now_ms: u64,
+    ) -> RResult<Output, PluginError>;
 }
 
 /// An owned venue adapter as the host holds it.

@@ -247,7 +247,8 @@ pub enum GapReason {
     Reconnect,
     /// A sequence id was skipped; the plugin is resynchronizing (a snapshot follows).
     SequenceGap,
-    /// The plugin behind the venue was reloaded.
+    /// The instance behind the stream was rebuilt: its plugin reloaded, restarted after
+    /// a fault, or restarted with new settings.
     Reload,
 }
 

@@ -77,7 +77,7 @@ pub use io::{
 };
 pub use num::{Num, NumError};
 pub use open::{open_root, RootError};
-pub use order::{CancelOrder, NewOrder, OrderType};
+pub use order::{CancelOrder, KnownOrder, NewOrder, OrderType};
 pub use retry::{Attempts, Deferred, Reread, RereadFailed, Rereads, RetryPolicy};
 pub use root::{PluginRoot, PluginRootRef, API_VERSION};
 pub use rust_decimal::Decimal;

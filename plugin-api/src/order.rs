@@ -37,6 +37,19 @@ pub struct NewOrder {
     pub client_id: RString,
 }
 
+/// An order an earlier build of an instance placed whose final state the host has not seen,
+/// handed to the next build with [`crate::Venue::recover_orders`].
+#[repr(C)]
+#[derive(StableAbi, Clone, PartialEq, Debug)]
+pub struct KnownOrder {
+    /// The order as it was placed (its client id is never empty).
+    pub order: NewOrder,
+    /// The venue's order id, if an update carried one (empty otherwise).
+    pub order_id: RString,
+    /// When it was placed, milliseconds since the Unix epoch.
+    pub placed_ms: u64,
+}
+
 /// A cancel request for one order.
 #[repr(C)]
 #[derive(StableAbi, Clone, PartialEq, Debug)]

@@ -15,8 +15,9 @@ use crate::{PluginError, Venue, VenueConfig};
 ///
 /// History: 1, the first; 2, [`crate::OrderStatus::Unknown`]; 3, a clock in
 /// `subscribe`/`unsubscribe`, the venue's trade time on [`crate::Trade`] and
-/// [`crate::Fill`], and market buys sized in the quote asset ([`crate::NewOrder::quote_qty`]).
-pub const API_VERSION: u32 = 3;
+/// [`crate::Fill`], and market buys sized in the quote asset ([`crate::NewOrder::quote_qty`]);
+/// 4, [`crate::Venue::recover_orders`].
+pub const API_VERSION: u32 = 4;
 
 /// The root module: identity plus the constructor of venue instances.
 ///

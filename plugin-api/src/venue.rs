@@ -7,8 +7,8 @@ use abi_stable::std_types::{ROption, RResult, RSlice, RStr, RVec};
 use crate::adapter::VenueAdapter;
 use crate::guard::guard;
 use crate::{
-    CancelOrder, ConnId, ErrorKind, InFrame, Instrument, NewOrder, OutFrame, Output, PluginError,
-    RestRequest, RestResponse, Topic, VenueDescriptor,
+    CancelOrder, ConnId, ErrorKind, InFrame, Instrument, KnownOrder, NewOrder, OutFrame, Output,
+    PluginError, RestRequest, RestResponse, Topic, VenueDescriptor,
 };
 
 /// A venue adapter: pure protocol logic that the host drives (docs/ARCHITECTURE.md, "The plugin boundary").
@@ -23,7 +23,10 @@ use crate::{
 /// [`subscribe`](Venue::subscribe), then [`on_frame`](Venue::on_frame) per frame,
 /// [`heartbeat`](Venue::heartbeat) on its period, [`on_disconnected`](Venue::on_disconnected)
 /// when it drops (followed by a new `on_connected` and `subscribe` on reconnect) →
-/// [`stop`](Venue::stop) once, before the host stops the instance's resources.
+/// [`stop`](Venue::stop) once, before the host stops the instance's resources. A build that
+/// replaces an earlier one of the same instance gets
+/// [`recover_orders`](Venue::recover_orders) right after `start` if that one left orders
+/// unsettled.
 pub trait Venue: Send + 'static {
     /// Identity, capabilities, connections, limits, timers and the resource graph.
     fn describe(&self) -> VenueDescriptor;
@@ -133,6 +136,30 @@ pub trait Venue: Send + 'static {
     fn stop(&mut self, now_ms: u64) -> Result<Output, PluginError> {
         let _ = now_ms;
         Ok(Output::default())
+    }
+
+    /// Orders an earlier build of this instance placed (before a plugin reload, a restart
+    /// after a fault or with new settings) whose final state the host has not seen: their
+    /// answers, and any lookup that build had under way, went with it. Called once, right
+    /// after [`start`](Venue::start), when there are any. Look each one up (by
+    /// [`KnownOrder::order_id`] when it is known, else by the client id) and report what
+    /// became of it as order updates; the [`crate::kit::lookup`] helpers do the tries and
+    /// the verdicts. The default reports each as [`OrderStatus::Unknown`](crate::OrderStatus::Unknown),
+    /// so no program waits forever on one.
+    fn recover_orders(
+        &mut self,
+        orders: &[KnownOrder],
+        now_ms: u64,
+    ) -> Result<Output, PluginError> {
+        let mut out = Output::default();
+        for known in orders {
+            out.event(crate::Event::Order(crate::kit::lookup::requested(
+                &known.order,
+                crate::OrderStatus::Unknown,
+                now_ms.saturating_mul(1_000_000),
+            )));
+        }
+        Ok(out)
     }
 }
 
@@ -271,5 +298,13 @@ impl<V: Venue> VenueAdapter for Guarded<V> {
 
     fn stop(&mut self, now_ms: u64) -> RResult<Output, PluginError> {
         self.call_mut(|v| v.stop(now_ms))
+    }
+
+    fn recover_orders(
+        &mut self,
+        orders: RVec<KnownOrder>,
+        now_ms: u64,
+    ) -> RResult<Output, PluginError> {
+        self.call_mut(|v| v.recover_orders(&orders, now_ms))
     }
 }

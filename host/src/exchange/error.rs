@@ -110,15 +110,24 @@ pub enum ExchangeError {
         #[source]
         source: Box<HostError>,
     },
+    /// A configuration change was not applied (see [`super::ExchangeHandle::reconfigure`]):
+    /// it would add, remove or re-plug a venue, a plugin refused the new settings, or a
+    /// venue did not start with them and the change was undone.
+    #[error("configuration not applied: {reason}")]
+    Reconfigure {
+        /// Why, naming the venues and keys concerned.
+        reason: String,
+    },
 }
 
 impl ExchangeError {
     /// The venue the error concerns, if it concerns one.
     pub fn venue(&self) -> Option<&str> {
         match self {
-            ExchangeError::Setup(_) | ExchangeError::NoVenues | ExchangeError::Cancelled { .. } => {
-                None
-            }
+            ExchangeError::Setup(_)
+            | ExchangeError::NoVenues
+            | ExchangeError::Cancelled { .. }
+            | ExchangeError::Reconfigure { .. } => None,
             ExchangeError::NotStarted { venue, .. }
             | ExchangeError::StartTimeout { venue, .. }
             | ExchangeError::UnknownVenue { venue, .. }

@@ -27,6 +27,7 @@
 
 mod book;
 mod error;
+mod reconfigure;
 mod scope;
 mod start;
 mod stream;
@@ -183,6 +184,15 @@ impl Exchange {
     /// The venue `name` (see [`ExchangeHandle::venue`]).
     pub fn venue(&self, name: &str) -> Result<VenueHandle, ExchangeError> {
         self.handle.venue(name)
+    }
+
+    /// Applies a new configuration (see [`ExchangeHandle::reconfigure`]).
+    pub async fn reconfigure(
+        &self,
+        config: crate::config::HostConfig,
+        secrets: crate::config::Secrets,
+    ) -> Result<crate::ops::ConfigOutcome, ExchangeError> {
+        self.handle.reconfigure(config, secrets).await
     }
 
     /// Stops every venue in dependency order (consumers get the end of their streams after

@@ -93,11 +93,21 @@ impl Host {
     /// Places an order on the instance `venue`: the plugin builds the signed REST request,
     /// the host rate-limits and sends it; the venue's answer and later updates arrive as
     /// order events on the `Orders` stream. Returns the request's tag.
+    ///
+    /// An order with a client id stays known to the instance until an update says it is
+    /// final: a later build of the instance (a plugin reload, a restart) looks it up
+    /// (`Venue::recover_orders`), so its outcome is never lost with the build that placed it.
     pub async fn place_order(&self, venue: &str, order: NewOrder) -> Result<u64, HostError> {
         let tag = next_tag();
         let instance = self.running(venue)?;
-        instance.order(|a| a.place_order(order, tag)).await?;
-        Ok(tag)
+        let ledger = &instance.driver.tally;
+        ledger.orders().placed(&order, crate::venue::now_ms());
+        let client_id = order.client_id.clone();
+        let placed = instance.order(|a| a.place_order(order, tag)).await;
+        if placed.is_err() {
+            ledger.orders().not_sent(&client_id);
+        }
+        placed.map(|()| tag)
     }
 
     /// Cancels an order on the instance `venue` (see [`Host::place_order`]).

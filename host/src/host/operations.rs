@@ -172,6 +172,7 @@ impl Host {
             .starts
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::info!(venue = %name, %plugin, elapsed_ms = format_args!("{:.2}", started.elapsed().as_secs_f64() * 1e3), "venue started");
+        instance.recover_orders().await;
         Ok(())
     }
 
@@ -186,6 +187,45 @@ impl Host {
             .stop_locked(&[name], StopMode::Stop, Trigger::Stopped, deadline)
             .await;
         Ok(done.report)
+    }
+
+    /// Restarts the instance `name` on the same plugin with `settings_json`: it
+    /// stops through the pipeline with its streams and handlers carried over (consumers see
+    /// a gap, not an end), as a plugin reload does, then starts with the new settings. If
+    /// the new build does not start, its streams end (as a stop's would) and the instance
+    /// is left stopped; the error says why. Check the settings first with
+    /// [`Host::check_settings`] to keep that from happening.
+    pub async fn restart_venue(
+        &self,
+        name: &str,
+        settings_json: &str,
+    ) -> Result<StopReport, HostError> {
+        let _ops = self.inner.ops.lock().await;
+        let name = self.known(name)?;
+        let deadline = self.deadline();
+        let stop = self
+            .stop_locked(
+                std::slice::from_ref(&name),
+                StopMode::CarryOver,
+                Trigger::Stopped,
+                deadline,
+            )
+            .await
+            .report;
+        let (plugin, bindings) = {
+            let mut registry = self.inner.registry();
+            let slot = registry.slot_mut(name.as_str())?;
+            (slot.plugin.clone(), slot.take_bindings())
+        };
+        if let Err(e) = self
+            .build_and_start(&name, &plugin, settings_json, bindings)
+            .await
+        {
+            tracing::error!(venue = %name, error = %e, "venue did not start with its new settings");
+            self.end_streams(&name);
+            return Err(e);
+        }
+        Ok(stop)
     }
 
     /// Stops `names` through the stop pipeline by `deadline`, then applies `after` to each

@@ -28,7 +28,8 @@ impl Operator {
 
     /// Applies `config` as a diff against the running one: removed venues stop, changed
     /// ones restart with their new settings, added ones start, unchanged ones are not
-    /// touched. The settings of every added or changed venue whose plugin is loaded are
+    /// touched. A running venue whose plugin and built-in consumers stay the same restarts
+    /// in place: its consumers see a gap, not an end ([`crate::Host::restart_venue`]). The settings of every added or changed venue whose plugin is loaded are
     /// checked by that plugin first ([`crate::Host::check_settings`]); if one is refused
     /// the change is rejected before any venue is stopped. If a step fails later (a start),
     /// the steps taken are undone in reverse order and the old configuration stays in force.
@@ -134,6 +135,7 @@ impl Operator {
         enum Undo<'a> {
             Restore(&'a str, &'a VenuePlan, bool),
             TakeDown(&'a str),
+            Restart(&'a str, &'a VenuePlan),
         }
         let mut undo: Vec<Undo<'_>> = Vec::new();
         let mut waiting = Vec::new();
@@ -145,6 +147,23 @@ impl Operator {
             .chain(diff.to_change.iter().map(|n| (n, true, true)))
             .chain(diff.to_add.iter().map(|n| (n, false, true)));
         for (name, down, up) in steps {
+            if down && up && self.restarts_in_place(name, &old[name], &new[name]).await {
+                if let Err(e) = self
+                    .inner
+                    .host
+                    .restart_venue(name, &new[name].settings_json)
+                    .await
+                {
+                    // A build that did not start is left stopped: forget it, so the undo
+                    // below can start the old settings afresh.
+                    let _ = self.take_down(name).await;
+                    undo.push(Undo::Restore(name, &old[name], true));
+                    failure = Some((name.clone(), e.to_string()));
+                    break;
+                }
+                undo.push(Undo::Restart(name, &old[name]));
+                continue;
+            }
             if down {
                 let was_running = self.inner.host.state(name).await.is_some();
                 if let Err(e) = self.take_down(name).await {
@@ -171,6 +190,12 @@ impl Operator {
         for step in undo.into_iter().rev() {
             let result = match step {
                 Undo::TakeDown(name) => self.take_down(name).await.map(|_| ()),
+                Undo::Restart(name, plan) => self
+                    .inner
+                    .host
+                    .restart_venue(name, &plan.settings_json)
+                    .await
+                    .map(|_| ()),
                 Undo::Restore(name, plan, true) => self.bring_up(name, plan).await.map(|_| ()),
                 Undo::Restore(..) => Ok(()),
             };
@@ -179,5 +204,20 @@ impl Operator {
             }
         }
         Err((failed, error, rollback_errors))
+    }
+
+    /// True if the change of `name` from `old` to `new` touches only its settings (same
+    /// plugin, same built-in consumers) and it runs: it restarts in place, its consumers'
+    /// streams carried over (a gap, not an end).
+    async fn restarts_in_place(&self, name: &str, old: &VenuePlan, new: &VenuePlan) -> bool {
+        old.plugin == new.plugin
+            && old.symbols == new.symbols
+            && old.channels == new.channels
+            && self
+                .inner
+                .host
+                .state(name)
+                .await
+                .is_some_and(|s| !s.is_down())
     }
 }

@@ -12,7 +12,7 @@ use abi_stable::std_types::{RResult, RVec};
 use plugin_api::{Action, ConnId, ErrorKind, Event, InFrame, Output, PluginError, VenueAdapterBox};
 use tokio::sync::watch;
 
-use crate::venue::final_orders::LATE_ORDER_UPDATE;
+use crate::venue::order_ledger::LATE_ORDER_UPDATE;
 use crate::venue::tally::Tally;
 
 /// Why a call into the plugin did not produce a result.
@@ -237,7 +237,7 @@ impl Driver {
         let mut late = 0;
         for event in &events {
             if let Event::Order(update) = event {
-                let mut finals = self.tally.final_orders();
+                let mut finals = self.tally.orders();
                 if !finals.admit(update) {
                     tracing::debug!(venue = %self.name, order_id = %update.order_id, status = ?update.status, "order update after the order was final; dropped");
                     late += 1;

@@ -5,11 +5,11 @@
 
 pub(crate) mod connections;
 pub(crate) mod driver;
-pub(crate) mod final_orders;
 pub mod health;
 pub(crate) mod instance;
 pub(crate) mod latency;
 pub mod lifecycle;
+pub(crate) mod order_ledger;
 pub(crate) mod port;
 pub(crate) mod resources;
 pub(crate) mod rest;

@@ -104,9 +104,10 @@ pub(crate) struct Tally {
     last_error: Mutex<Option<(String, u64)>>,
     /// Unix ns of the last frame that carried data; 0: none yet.
     last_data_ns: AtomicU64,
-    /// Orders already final, over every build: an update arriving after a reload must not
-    /// reopen an order the previous build saw finish.
-    final_orders: Mutex<super::final_orders::FinalOrders>,
+    /// Its orders over every build: an update arriving after a reload must not reopen an
+    /// order the previous build saw finish, and the next build looks up the orders left
+    /// unsettled.
+    orders: Mutex<super::order_ledger::OrderLedger>,
 }
 
 impl Default for Tally {
@@ -118,17 +119,15 @@ impl Default for Tally {
             rejects: Mutex::default(),
             last_error: Mutex::default(),
             last_data_ns: AtomicU64::default(),
-            final_orders: Mutex::default(),
+            orders: Mutex::default(),
         }
     }
 }
 
 impl Tally {
-    /// The instance's final orders (see [`super::final_orders`]).
-    pub(crate) fn final_orders(
-        &self,
-    ) -> std::sync::MutexGuard<'_, super::final_orders::FinalOrders> {
-        self.final_orders.lock().unwrap_or_else(|p| p.into_inner())
+    /// The instance's orders (see [`super::order_ledger`]).
+    pub(crate) fn orders(&self) -> std::sync::MutexGuard<'_, super::order_ledger::OrderLedger> {
+        self.orders.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Counts a reject with its reason.

@@ -8,8 +8,8 @@
 //! ([`OrderStatus::Unknown`] after the last try, rejects naming the order).
 
 use crate::{
-    Attempts, CancelOrder, Event, NewOrder, Num, OrderStatus, OrderUpdate, Output, RestResponse,
-    RetryPolicy, Stamp,
+    Attempts, CancelOrder, Event, KnownOrder, NewOrder, Num, OrderStatus, OrderUpdate, Output,
+    RestResponse, RetryPolicy, Stamp,
 };
 
 /// What a lookup's answer says, in the venue's terms.
@@ -52,6 +52,21 @@ pub enum Target {
     Placed(NewOrder),
     /// An order a cancel did not settle, looked up by the venue's order id.
     Cancelled(CancelOrder),
+}
+
+impl Target {
+    /// The lookup of an order an earlier build left unsettled
+    /// ([`crate::Venue::recover_orders`]): by the venue's order id when an update carried
+    /// one, else by its client id, as a place whose answer was lost.
+    pub fn recovered(known: &KnownOrder) -> Target {
+        match known.order_id.is_empty() {
+            true => Target::Placed(known.order.clone()),
+            false => Target::Cancelled(CancelOrder {
+                instrument: known.order.instrument,
+                order_id: known.order_id.clone(),
+            }),
+        }
+    }
 }
 
 /// What to do after a lookup's answer ([`OrderLookup::step`]).

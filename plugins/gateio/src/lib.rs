@@ -22,9 +22,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use plugin_api::kit::{Symbols, Tags};
 use plugin_api::{
-    Action, CancelOrder, ConnId, Deferred, Event, FrameKind, InFrame, Instrument, NewOrder,
-    OutFrame, Output, PluginError, Reread, Rereads, RestRequest, RestResponse, StreamKind, Symbol,
-    Topic, Venue, VenueConfig, VenueDescriptor,
+    Action, CancelOrder, ConnId, Deferred, Event, FrameKind, InFrame, Instrument, KnownOrder,
+    NewOrder, OutFrame, Output, PluginError, Reread, Rereads, RestRequest, RestResponse,
+    StreamKind, Symbol, Topic, Venue, VenueConfig, VenueDescriptor,
 };
 
 use crate::account::AccountRead;
@@ -491,6 +491,18 @@ impl Venue for GateioVenue {
         let req = rest::cancel_order(tag, cancel)?;
         self.pending.insert(tag, Pending::Cancel(cancel.clone()));
         Ok(req)
+    }
+
+    fn recover_orders(
+        &mut self,
+        orders: &[KnownOrder],
+        _now_ms: u64,
+    ) -> Result<Output, PluginError> {
+        let mut out = Output::default();
+        for known in orders {
+            self.recover(known, &mut out);
+        }
+        Ok(out)
     }
 }
 

@@ -10,7 +10,9 @@
 //! is reported as [`OrderStatus::Unknown`].
 
 use plugin_api::kit::lookup::{requested, Answer, OrderLookup, Step, Target};
-use plugin_api::{CancelOrder, Event, NewOrder, OrderStatus, Output, RestResponse, RetryPolicy};
+use plugin_api::{
+    CancelOrder, Event, KnownOrder, NewOrder, OrderStatus, Output, RestResponse, RetryPolicy,
+};
 
 use crate::{rest, short_error, GateioVenue, Later, Pending};
 
@@ -134,6 +136,13 @@ impl GateioVenue {
         };
         out.reject(reason, format!("order {id}: {}", short_error(resp)));
         let lookup = Lookup::new(Target::Cancelled(cancel.clone()), received_ns);
+        self.send_lookup(lookup, out);
+    }
+
+    /// Looks up an order an earlier build left unsettled ([`Target::recovered`]: by Gate's
+    /// id when known, since Gate finds a text only while the order is open).
+    pub(crate) fn recover(&mut self, known: &KnownOrder, out: &mut Output) {
+        let lookup = Lookup::new(Target::recovered(known), known.placed_ms * 1_000_000);
         self.send_lookup(lookup, out);
     }
 

@@ -26,9 +26,9 @@ use std::collections::{HashMap, HashSet};
 
 use plugin_api::kit::{TagOf, Tags};
 use plugin_api::{
-    Action, CancelOrder, ConnId, Deferred, FrameKind, Gap, InFrame, Instrument, NewOrder, OutFrame,
-    Output, PluginError, Reread, Rereads, RestRequest, RestResponse, Stamp, StreamKind, Topic,
-    Venue, VenueConfig, VenueDescriptor,
+    Action, CancelOrder, ConnId, Deferred, FrameKind, Gap, InFrame, Instrument, KnownOrder,
+    NewOrder, OutFrame, Output, PluginError, Reread, Rereads, RestRequest, RestResponse, Stamp,
+    StreamKind, Topic, Venue, VenueConfig, VenueDescriptor,
 };
 
 use crate::book::{BookSync, SyncOutput};
@@ -555,6 +555,18 @@ impl Venue for Mexc {
             self.pending.remove(&tag);
         }
         out.actions.extend(actions);
+        Ok(out)
+    }
+
+    fn recover_orders(
+        &mut self,
+        orders: &[KnownOrder],
+        _now_ms: u64,
+    ) -> Result<Output, PluginError> {
+        let mut out = Output::default();
+        for known in orders {
+            self.recover(known, &mut out);
+        }
         Ok(out)
     }
 }

@@ -12,7 +12,8 @@
 
 use plugin_api::kit::lookup::{requested, Answer, OrderLookup, Step, Target};
 use plugin_api::{
-    Action, CancelOrder, Event, NewOrder, OrderStatus, Output, RestResponse, RetryPolicy,
+    Action, CancelOrder, Event, KnownOrder, NewOrder, OrderStatus, Output, RestResponse,
+    RetryPolicy,
 };
 
 use crate::{rest, Later, Mexc, Pending};
@@ -63,6 +64,12 @@ impl Mexc {
         out: &mut Output,
     ) {
         let lookup = Lookup::new(Target::Cancelled(cancel.clone()), ms(received_ns));
+        self.send_lookup(lookup, out);
+    }
+
+    /// Looks up an order an earlier build left unsettled ([`Target::recovered`]).
+    pub(crate) fn recover(&mut self, known: &KnownOrder, out: &mut Output) {
+        let lookup = Lookup::new(Target::recovered(known), known.placed_ms);
         self.send_lookup(lookup, out);
     }
 

@@ -6,7 +6,10 @@
 //! received) and balances; a scope whose program returns an error or panics shuts
 //! everything down with no task left; an exchange dropped without a shutdown warns,
 //! naming its venues, and leaves no task either; a venue that cannot start is named with
-//! the reason. Every wait is for an event, bounded by `PATIENCE`.
+//! the reason. A running exchange takes a new configuration: a venue whose settings
+//! changed restarts with its streams carried over (a gap, not an end), refused changes
+//! touch nothing, and an order whose answer the old build lost is settled by the new one.
+//! Every wait is for an event, bounded by `PATIENCE`.
 
 mod ops_support;
 
@@ -526,4 +529,158 @@ fn a_venue_that_cannot_start_is_named_with_the_reason_and_nothing_is_left() {
             within("the runtime to settle", runtime_tasks_settle()).await;
         });
     }
+}
+
+#[test]
+fn a_venue_reconfigured_while_running_restarts_with_its_streams_carried_over() {
+    let sims = Sims::start();
+    let s = Setup::new("exchange-reconfigure");
+    let venues = sims.venues();
+    let with_gate_settings = |settings: &str| {
+        venues.replace(
+            "[venues.mexc]",
+            &format!("settings = {{ {settings} }}\n[venues.mexc]"),
+        )
+    };
+    let (first, secrets) = config(&s, false, &venues);
+    runtime().block_on(async {
+        let exchange = Exchange::start(first, secrets).await.unwrap();
+        let (gate, mexc) = (
+            exchange.venue("gate").unwrap(),
+            exchange.venue("mexc").unwrap(),
+        );
+        let mut gate_tickers = gate.book_tickers("BTC/USDT").await.unwrap();
+        next(&mut gate_tickers, |_| true).await;
+        let starts = |h: host::exchange::VenueHealth| h.stats.starts;
+        assert_eq!(starts(gate.health().await.unwrap()), 1);
+
+        // Settings a plugin refuses: nothing is touched.
+        let (refused, secrets) = config(&s, false, &with_gate_settings("depth_limit = 0"));
+        let error = exchange.reconfigure(refused, secrets).await.unwrap_err();
+        let text = error.to_string();
+        assert!(matches!(error, ExchangeError::Reconfigure { .. }), "{text}");
+        assert!(
+            text.contains("`venues.gate.settings`") && text.contains("depth_limit"),
+            "{text}"
+        );
+        // A venue added or removed: refused by the exchange, nothing touched.
+        let (fewer, secrets) = config(&s, false, &venues[..venues.find("[venues.mexc]").unwrap()]);
+        let error = exchange
+            .reconfigure(fewer, secrets)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("venue `mexc` would stop"), "{error}");
+        assert_eq!(starts(gate.health().await.unwrap()), 1);
+
+        // New settings for gate: it restarts, its stream gets a gap and goes on; mexc is
+        // not touched.
+        let (changed, secrets) = config(&s, false, &with_gate_settings("depth_limit = 50"));
+        let outcome = exchange.reconfigure(changed, secrets).await.unwrap();
+        let host::ops::ConfigOutcome::Applied { diff, .. } = &outcome else {
+            panic!("{outcome:?}");
+        };
+        assert_eq!(
+            (&diff.to_change, &diff.unchanged),
+            (&vec!["gate".to_owned()], &vec!["mexc".to_owned()])
+        );
+        let gap = within("the gap of gate's restart", async {
+            loop {
+                match gate_tickers.recv().await {
+                    Some(Update::Gap(gap)) => return gap,
+                    Some(Update::Item(_)) => continue,
+                    None => panic!("gate's book tickers ended"),
+                }
+            }
+        })
+        .await;
+        assert_eq!(gap.reason, GapReason::Reload);
+        next(&mut gate_tickers, |_| true).await;
+        assert_eq!(starts(gate.health().await.unwrap()), 2);
+        assert_eq!(starts(mexc.health().await.unwrap()), 1);
+        let report = exchange.shutdown("test").await;
+        assert_clean(&report);
+    });
+    sims.shutdown();
+}
+
+/// Order lookups (`GET` of an order route) a simulator has answered so far.
+fn order_lookups(s: &venue_sim::StatsSnapshot) -> u64 {
+    s.rest_by_route
+        .iter()
+        .filter(|(route, _)| route.starts_with("GET ") && route.contains("order"))
+        .map(|(_, n)| n)
+        .sum()
+}
+
+#[test]
+fn an_order_whose_answer_was_lost_before_a_restart_is_settled_by_the_next_build() {
+    let sims = Sims::start();
+    let s = Setup::new("exchange-recover");
+    let venues = sims.venues();
+    let (first, secrets) = config(&s, false, &venues);
+    runtime().block_on(async {
+        let exchange = Exchange::start(first, secrets).await.unwrap();
+        let cases = [
+            (&sims.gate, "gate", "depth_limit = 50", "spot.orders"),
+            (
+                &sims.mexc,
+                "mexc",
+                "recv_window_ms = 6000",
+                "spot@private.orders",
+            ),
+        ];
+        let mut settings = venues.clone();
+        for (sim, name, setting, channel) in cases {
+            let venue = exchange.venue(name).unwrap();
+            let mut orders = venue.orders().await.unwrap();
+            private_subscriptions(sim, &[channel]).await;
+            let instrument = venue.instrument("BTC/USDT").await.unwrap();
+            // Every REST request fails: the place is not served, its answer is lost, and
+            // the lookups that follow fail too.
+            sim.faults()
+                .set_rest_fault(Some(venue_sim::RestFault::ServerError { status: 503 }));
+            let looked_up = order_lookups(&sim.stats().snapshot());
+            let client_id = format!("ex-lost-{name}");
+            venue
+                .place(NewOrder {
+                    instrument,
+                    side: Side::Buy,
+                    order_type: OrderType::Limit,
+                    price: Num::parse("1").unwrap(),
+                    qty: Num::parse("0.01").unwrap(),
+                    quote_qty: Num::ZERO,
+                    client_id: client_id.as_str().into(),
+                })
+                .await
+                .unwrap();
+            within(
+                "the first lookup of the lost order",
+                sim.stats().wait_until(|s| order_lookups(s) > looked_up),
+            )
+            .await;
+
+            // The build that placed it (and its lookups) goes: the venue restarts with new
+            // settings. The next build looks the order up again and, once the venue
+            // answers, reports what became of it: never placed.
+            settings = settings.replacen(
+                &format!("[venues.{name}]\n"),
+                &format!("[venues.{name}]\nsettings = {{ {setting} }}\n"),
+                1,
+            );
+            let (changed, secrets) = config(&s, false, &settings);
+            exchange.reconfigure(changed, secrets).await.unwrap();
+            let looked_up = order_lookups(&sim.stats().snapshot());
+            within(
+                "a lookup by the new build",
+                sim.stats().wait_until(|s| order_lookups(s) > looked_up),
+            )
+            .await;
+            sim.faults().set_rest_fault(None);
+            let settled = next(&mut orders, |o| o.client_id.as_str() == client_id).await;
+            assert_eq!(settled.status, OrderStatus::Rejected, "{settled:?}");
+        }
+        assert_clean(&exchange.shutdown("test").await);
+    });
+    sims.shutdown();
 }

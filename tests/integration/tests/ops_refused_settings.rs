@@ -7,8 +7,8 @@ mod ops_support;
 use host::ops::{ConfigOutcome, OpsEvent};
 use host::{State, StreamItem, Subscription};
 use integration_tests::gate_simulator;
-use ops_support::{wait_for, Setup};
-use plugin_api::{Event, StreamKind};
+use ops_support::{wait_for, Setup, PATIENCE};
+use plugin_api::{Event, GapReason, StreamKind};
 use tokio::sync::broadcast;
 
 /// The relay venue `r` on the simulator at `ws_url`, serving `symbol`, and the fixture
@@ -133,22 +133,28 @@ async fn refused_settings_leave_the_running_venue_its_connection_and_counters() 
     assert_eq!(op.counters().config_rejected, 1);
 
     // The control: an accepted change of r does restart it (what the assertions above
-    // would have caught): a new connection and the frame count from the start.
+    // would have caught), in place: its stream gets a reload gap and goes on, from a new
+    // connection and the frame count from the start.
     s.write_config(&s.config_text(false, &venues(&sim.ws_url(), "BTC/USDT", 1, true)));
     let applied = outcome(&mut events, "the accepted change").await;
     let ConfigOutcome::Applied { diff, .. } = &applied else {
         panic!("{applied:?}")
     };
     assert_eq!(diff.to_change, ["r"]);
-    loop {
-        match sub.recv().await {
-            Some(StreamItem::End) | None => break,
-            Some(_) => continue,
+    let gap = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match sub.recv().await {
+                Some(StreamItem::Event(Event::Gap(g))) => return g,
+                Some(StreamItem::End) | None => {
+                    panic!("the stream ended: r was not restarted in place")
+                }
+                Some(_) => continue,
+            }
         }
-    }
-    let mut sub = host
-        .subscribe("r", "BTC/USDT", StreamKind::BookTicker)
-        .unwrap();
+    })
+    .await
+    .expect("the reload gap of r's restart");
+    assert_eq!(gap.reason, GapReason::Reload);
     let restarted = next_update_id(&mut sub).await;
     assert!(restarted < last, "a new build counts from 1: {restarted}");
     assert_eq!(stats.snapshot().ws_accepted, 2);

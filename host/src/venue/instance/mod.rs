@@ -237,6 +237,28 @@ impl Instance {
         Ok(())
     }
 
+    /// Hands the plugin the orders an earlier build left unsettled, if there are any, to
+    /// look them up ([`plugin_api::Venue::recover_orders`]). A refusal is logged: the
+    /// orders stay unsettled, for the next build to try.
+    pub(crate) async fn recover_orders(&self) {
+        let orders = self.driver.tally.orders().unsettled();
+        if orders.is_empty() {
+            return;
+        }
+        let n = orders.len();
+        match self
+            .run(|a| a.recover_orders(orders.into(), now_ms()))
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(venue = %self.name, orders = n, "looking up the orders an earlier build left unsettled")
+            }
+            Err(e) => {
+                tracing::warn!(venue = %self.name, orders = n, error = %e, "the plugin did not take the unsettled orders")
+            }
+        }
+    }
+
     /// The stop signal: subscriptions freeze, the plugin's `stop` gives its last actions
     /// (waiting at most `wait` for a call still running in the plugin), and from then on
     /// actions that would start new work are refused.
