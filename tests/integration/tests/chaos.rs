@@ -25,7 +25,7 @@ fn every_seed_leaves_nothing_behind_and_accounts_for_every_message_and_order() {
     let seeds = seeds_from_env(DEFAULT_SEEDS);
     // `CHAOS_KEEP_GOING=1` runs every seed and lists all broken ones at the end.
     let keep_going = std::env::var_os("CHAOS_KEEP_GOING").is_some();
-    let (mut orders, mut messages, mut dropped, mut regressed) = (0, 0, 0, 0);
+    let (mut orders, mut messages, mut dropped, mut regressed, mut reconfigured) = (0, 0, 0, 0, 0);
     let mut broken = Vec::new();
     for seed in seeds.clone() {
         match run_seed(&mut world, seed, None) {
@@ -34,6 +34,7 @@ fn every_seed_leaves_nothing_behind_and_accounts_for_every_message_and_order() {
                 messages += run.messages;
                 dropped += run.dropped;
                 regressed += run.regressed;
+                reconfigured += run.config_changes;
             }
             Err(b) if keep_going => {
                 eprintln!("{b}");
@@ -43,7 +44,7 @@ fn every_seed_leaves_nothing_behind_and_accounts_for_every_message_and_order() {
         }
     }
     eprintln!(
-        "chaos: {} seeds ({}..{}) in {:.1} s: {orders} orders, {messages} messages taken, {dropped} dropped with a reason; {regressed} orders had a final status followed by another",
+        "chaos: {} seeds ({}..{}) in {:.1} s: {orders} orders, {messages} messages taken, {dropped} dropped with a reason, {reconfigured} configuration changes; {regressed} orders had a final status followed by another",
         seeds.end - seeds.start,
         seeds.start,
         seeds.end,
@@ -67,6 +68,13 @@ fn every_seed_leaves_nothing_behind_and_accounts_for_every_message_and_order() {
     results
         .figure("orders", "orders placed", "orders")
         .push(orders as f64);
+    results
+        .figure(
+            "config_changes",
+            "configuration changes given to the exchange",
+            "changes",
+        )
+        .push(reconfigured as f64);
     results
         .figure("messages", "messages the program took", "messages")
         .push(messages as f64);

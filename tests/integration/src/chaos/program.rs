@@ -86,13 +86,6 @@ pub struct Program {
     placed: u64,
 }
 
-fn venue_name(t: Target) -> &'static str {
-    match t {
-        Target::Gate => "gate",
-        Target::Mexc => "mexc",
-    }
-}
-
 impl Program {
     /// Opens every stream and starts its consumer; `run` makes the client ids unique.
     /// Consumers raise `depth` to their queue's depth as they read.
@@ -159,7 +152,7 @@ impl Program {
     }
 
     async fn instrument(&self, t: Target) -> Result<Instrument, String> {
-        let v = self.ex.venue(venue_name(t)).map_err(|e| e.to_string())?;
+        let v = self.ex.venue(t.name()).map_err(|e| e.to_string())?;
         v.instrument("BTC/USDT").await.map_err(|e| e.to_string())
     }
 
@@ -177,7 +170,7 @@ impl Program {
             quote_qty: Num::ZERO,
             client_id: client_id.as_str().into(),
         };
-        let v = self.ex.venue(venue_name(t)).map_err(|e| e.to_string())?;
+        let v = self.ex.venue(t.name()).map_err(|e| e.to_string())?;
         // Tracked before it is sent: its first update may come before `place` returns.
         self.book(t).orders.lock().unwrap().insert(
             client_id.clone(),
@@ -223,7 +216,7 @@ impl Program {
             return Ok(());
         }
         let instrument = self.instrument(t).await?;
-        let v = self.ex.venue(venue_name(t)).map_err(|e| e.to_string())?;
+        let v = self.ex.venue(t.name()).map_err(|e| e.to_string())?;
         for order_id in due {
             let _ = v
                 .cancel(CancelOrder {
@@ -270,7 +263,7 @@ impl Program {
                     k.status,
                     Some(OrderStatus::Filled | OrderStatus::Cancelled | OrderStatus::Rejected)
                 ) {
-                    left.push(format!("{} {id} {:?}", venue_name(t), k.status));
+                    left.push(format!("{} {id} {:?}", t.name(), k.status));
                 }
             }
         }

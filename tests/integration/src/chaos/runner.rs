@@ -7,7 +7,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use host::config::HostConfig;
-use host::exchange::Exchange;
+use host::exchange::{Exchange, ExchangeError};
+use host::ops::ConfigOutcome;
 use host::stop::process::{mapped_paths_containing, ProcessCounts};
 use tokio::time::Instant;
 use venue_sim::{AcceptMode, SimOrderStatus};
@@ -15,7 +16,7 @@ use venue_sim::{AcceptMode, SimOrderStatus};
 use super::invariants::{self, check, Broken};
 use super::program::Program;
 use super::schedule::{Fault, Replacement, Schedule, Target};
-use super::world::{install_file, install_truncated, World};
+use super::world::{install_file, install_truncated, VenueSettings, World};
 
 /// How long orders may take to settle once the faults are off (lookups of lost answers
 /// back off over a few seconds), and the bound of every other wait.
@@ -46,6 +47,8 @@ pub struct SeedRun {
     pub messages: u64,
     /// Messages dropped with a reason (conflated or pushed out of a full queue).
     pub dropped: u64,
+    /// Configuration changes given to the exchange (applied or refused).
+    pub config_changes: usize,
 }
 
 /// Prints `what` of `seed` when `CHAOS_VERBOSE` is set (where a seed is, if it hangs).
@@ -96,7 +99,22 @@ fn switch_off(world: &World, v: Target, what: &str) {
     }
 }
 
-async fn apply(world: &World, program: &mut Program, fault: Fault, probe: Option<&Probe>) {
+/// What a seed's configuration is now: the relay's panic rate and the venue settings the
+/// schedule's accepted changes made.
+struct SeedConfig {
+    panic_every: u64,
+    settings: VenueSettings,
+}
+
+/// Applies `fault`; an `Err` is a configuration change that did not do what it should
+/// (the invariant `config_changes`).
+async fn apply(
+    world: &World,
+    program: &mut Program,
+    fault: Fault,
+    probe: Option<&Probe>,
+    config: &mut SeedConfig,
+) -> Result<(), String> {
     match fault {
         Fault::Kick(v, how) => world.sim(v).faults().kick_all(how),
         Fault::DropAfter(v, n, _) => world.sim(v).faults().set_drop_after(Some(n)),
@@ -134,6 +152,42 @@ async fn apply(world: &World, program: &mut Program, fault: Fault, probe: Option
         Fault::Cancel(v) => {
             let _ = program.cancel_open(v, None).await;
         }
+        Fault::Reconfigure { venue, value } => {
+            return reconfigure(world, program, config, venue, value).await
+        }
+    }
+    Ok(())
+}
+
+/// Gives the exchange the seed's configuration with `venue`'s setting at `value`: 0 must
+/// be refused with nothing changed, any other value applied by restarting that venue alone
+/// (or be no change, if it is the value in force).
+async fn reconfigure(
+    world: &World,
+    program: &Program,
+    config: &mut SeedConfig,
+    venue: Target,
+    value: u32,
+) -> Result<(), String> {
+    let settings = config.settings.with(venue, value);
+    let path = world.write_config(config.panic_every, &settings);
+    let (new, secrets) = HostConfig::load_with_secrets(Some(&path)).map_err(|e| e.to_string())?;
+    let name = venue.name();
+    match (value, program.ex.reconfigure(new, secrets).await) {
+        (0, Err(ExchangeError::Reconfigure { reason }))
+            if reason.contains(&format!("`venues.{name}.settings`")) =>
+        {
+            Ok(())
+        }
+        (0, outcome) => Err(format!(
+            "{name}'s refused setting was not refused as such: {outcome:?}"
+        )),
+        (_, Ok(ConfigOutcome::Unchanged)) if settings == config.settings => Ok(()),
+        (_, Ok(ConfigOutcome::Applied { diff, .. })) if diff.to_change == [name] => {
+            config.settings = settings;
+            Ok(())
+        }
+        (_, outcome) => Err(format!("{name}'s new setting {value}: {outcome:?}")),
     }
 }
 
@@ -142,7 +196,16 @@ async fn apply(world: &World, program: &mut Program, fault: Fault, probe: Option
 pub fn run_seed(world: &mut World, seed: u64, probe: Option<&Probe>) -> Result<SeedRun, Broken> {
     world.runs += 1;
     let schedule = Schedule::generate(seed);
-    let config_path = world.write_config(schedule.panic_every);
+    let schedule_changes = schedule
+        .steps
+        .iter()
+        .filter(|s| matches!(s.fault, Fault::Reconfigure { .. }))
+        .count();
+    let mut seed_config = SeedConfig {
+        panic_every: schedule.panic_every,
+        settings: VenueSettings::default(),
+    };
+    let config_path = world.write_config(seed_config.panic_every, &seed_config.settings);
     let (config, secrets) =
         HostConfig::load_with_secrets(Some(&config_path)).map_err(|e| Broken {
             seed,
@@ -176,12 +239,18 @@ pub fn run_seed(world: &mut World, seed: u64, probe: Option<&Probe>) -> Result<S
             match action {
                 Action::On(f) => {
                     let what = format!("{f:?}");
-                    tokio::time::timeout(PATIENCE, apply(world, &mut program, f, probe))
+                    let applied = apply(world, &mut program, f, probe, &mut seed_config);
+                    tokio::time::timeout(PATIENCE, applied)
                         .await
                         .map_err(|_| Broken {
                             seed,
                             invariant: "program_calls",
                             details: format!("{what} did not return within {PATIENCE:?}"),
+                        })?
+                        .map_err(|details| Broken {
+                            seed,
+                            invariant: "config_changes",
+                            details,
                         })?;
                 }
                 Action::Off(v, what) => switch_off(world, v, what),
@@ -321,6 +390,7 @@ pub fn run_seed(world: &mut World, seed: u64, probe: Option<&Probe>) -> Result<S
         }
     }
     Ok(SeedRun {
+        config_changes: schedule_changes,
         steps,
         orders: placed,
         regressed,

@@ -14,6 +14,16 @@ pub enum Target {
     Mexc,
 }
 
+impl Target {
+    /// The name of its venue in the exchange.
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Gate => "gate",
+            Target::Mexc => "mexc",
+        }
+    }
+}
+
 /// A plugin file dropped into the watched folder while the venues run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Replacement {
@@ -64,6 +74,15 @@ pub enum Fault {
     },
     /// The program cancels one of its orders it believes open.
     Cancel(Target),
+    /// The exchange is given a configuration in which one venue's settings changed (Gate.io's
+    /// `depth_limit`, MEXC's `recv_window_ms`): the venue restarts in place, its streams
+    /// carried over. A value of 0 is refused by the plugin and nothing changes.
+    Reconfigure {
+        /// Which venue.
+        venue: Target,
+        /// The new value of its setting.
+        value: u32,
+    },
 }
 
 /// One step: a fault (or action) at an offset from the start of the schedule.
@@ -147,7 +166,7 @@ fn rest_fault(rng: &mut StdRng) -> RestFault {
 fn fault(rng: &mut StdRng) -> Fault {
     let t = target(rng);
     let ms = rng.random_range(20..200);
-    match rng.random_range(0..17) {
+    match rng.random_range(0..18) {
         0 => Fault::Kick(t, Kick::CloseFrame),
         1 => Fault::Kick(t, Kick::TcpDrop),
         2 => Fault::DropAfter(t, rng.random_range(1..20), ms),
@@ -186,7 +205,15 @@ fn fault(rng: &mut StdRng) -> Fault {
             venue: t,
             crossing: rng.random_bool(0.3),
         },
-        _ => Fault::Cancel(t),
+        16 => Fault::Cancel(t),
+        _ => Fault::Reconfigure {
+            venue: t,
+            value: match (t, rng.random_range(0..4)) {
+                (_, 0) => 0,
+                (Target::Gate, i) => [20, 50, 200][i - 1],
+                (Target::Mexc, i) => [3_000, 10_000, 60_000][i - 1],
+            },
+        },
     }
 }
 

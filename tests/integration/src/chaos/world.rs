@@ -88,8 +88,12 @@ impl World {
     }
 
     /// Writes the configuration of one seed (the relay venue panics every `panic_every`
-    /// frames) and returns its path.
-    pub fn write_config(&self, panic_every: u64) -> PathBuf {
+    /// frames; `settings` adds Gate.io's `depth_limit` and MEXC's `recv_window_ms` where
+    /// set) and returns its path.
+    pub fn write_config(&self, panic_every: u64, settings: &VenueSettings) -> PathBuf {
+        let setting = |key: &str, value: Option<u32>| {
+            value.map_or_else(String::new, |v| format!("settings = {{ {key} = {v} }}\n"))
+        };
         let rest = |s: &SimHandle| format!("http://{}", s.local_addr());
         let text = format!(
             "plugins_dir = \"{plugins}\"\nshadow_dir = \"{shadow}\"\nsecrets_file = \"{secrets}\"\n\
@@ -99,8 +103,8 @@ impl World {
              [reconnect]\ninitial_ms = 10\nmax_ms = 100\nbreaker_failures = 0\n\
              [restart]\ninitial_backoff = 5\nmax_backoff = 50\nmax_faults = 1000\n\
              [stale]\nbook_ticker_ms = 150\ndepth_ms = 150\n\
-             [venues.gate]\nplugin = \"gateio\"\nendpoints = {{ ws_url = \"{gate_ws}\", private_ws_url = \"{gate_ws}\", rest_url = \"{gate_rest}\" }}\n\
-             [venues.mexc]\nplugin = \"mexc\"\nendpoints = {{ ws_url = \"{mexc_ws}\", rest_url = \"{mexc_rest}\" }}\n\
+             [venues.gate]\nplugin = \"gateio\"\nendpoints = {{ ws_url = \"{gate_ws}\", private_ws_url = \"{gate_ws}\", rest_url = \"{gate_rest}\" }}\n{gate_settings}\
+             [venues.mexc]\nplugin = \"mexc\"\nendpoints = {{ ws_url = \"{mexc_ws}\", rest_url = \"{mexc_rest}\" }}\n{mexc_settings}\
              [venues.relay]\nplugin = \"relay\"\nendpoints = {{ ws_url = \"{gate_ws}\" }}\n\
              settings = {{ subscribe = '{{\"time\":0,\"channel\":\"spot.book_ticker\",\"event\":\"subscribe\",\"payload\":[\"{{symbol}}\"]}}', panic_every = {panic_every} }}\n",
             plugins = self.plugins.display(),
@@ -110,6 +114,8 @@ impl World {
             gate_rest = rest(&self.gate),
             mexc_ws = self.mexc.ws_url(),
             mexc_rest = rest(&self.mexc),
+            gate_settings = setting("depth_limit", settings.gate),
+            mexc_settings = setting("recv_window_ms", settings.mexc),
         );
         let path = self.dir.join("host.toml");
         std::fs::write(&path, text).unwrap();
@@ -127,6 +133,31 @@ impl World {
             self.gate.shutdown().await;
             self.mexc.shutdown().await;
         });
+    }
+}
+
+/// The venue settings a seed's configuration changes (see [`super::schedule::Fault::Reconfigure`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VenueSettings {
+    /// Gate.io's `depth_limit`, if set.
+    pub gate: Option<u32>,
+    /// MEXC's `recv_window_ms`, if set.
+    pub mexc: Option<u32>,
+}
+
+impl VenueSettings {
+    /// These settings with `venue`'s one set to `value`.
+    pub fn with(self, venue: Target, value: u32) -> VenueSettings {
+        match venue {
+            Target::Gate => VenueSettings {
+                gate: Some(value),
+                ..self
+            },
+            Target::Mexc => VenueSettings {
+                mexc: Some(value),
+                ..self
+            },
+        }
     }
 }
 
