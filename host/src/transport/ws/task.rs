@@ -11,6 +11,7 @@ use futures_util::{SinkExt, StreamExt};
 use plugin_api::ConnId;
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, trace, warn};
@@ -57,6 +58,13 @@ pub(super) struct Task {
     pub(super) failing: u32,
 }
 
+/// Bytes a connection reads per `read` at most. tungstenite zero-fills this much of its
+/// buffer before every read, including the one that finds the socket empty, so its default
+/// (128 KiB) costs two 128 KiB memsets per wake-up: at the rates venues send (a few frames
+/// per wake-up) that was the largest single item of a connection's CPU. Venue frames are a
+/// few hundred bytes to a few KiB; a larger frame still arrives whole, over several reads.
+const READ_BUFFER_BYTES: usize = 16 * 1024;
+
 impl Task {
     pub(super) async fn run(mut self) {
         let started = std::time::Instant::now();
@@ -67,7 +75,11 @@ impl Task {
             self.shared.set_phase(WsPhase::Connecting);
             let connect = tokio::time::timeout(
                 self.config.connect_timeout,
-                tokio_tungstenite::connect_async_with_config(self.config.url.as_str(), None, true),
+                tokio_tungstenite::connect_async_with_config(
+                    self.config.url.as_str(),
+                    Some(WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES)),
+                    true,
+                ),
             );
             let result = tokio::select! {
                 biased;
