@@ -22,6 +22,10 @@
 //! - `RATES_SECS`: seconds per window at 1,000 frames/s (default 5; 100/s windows are twice
 //!   as long, 10,000/s ones 0.6 times).
 //! - `RATES`: total frames/s per client, comma-separated (default `100,1000,10000`).
+//! - `RATES_PROFILE=1`: also samples both processes with `perf record` during each rate's
+//!   first window and writes where their CPU went, by library and function (self time), to
+//!   `target/results/rates-profile-<rate>-{host,bare}.txt` (the release build keeps its
+//!   symbols; with fat LTO much is inlined into its callers).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -129,6 +133,42 @@ fn perf_futex(pid: u32, window: Duration, out: &Path) -> Option<Child> {
         .ok()
 }
 
+/// `perf record` sampling `pid` for `window`, started now, into `data`; `None` if perf is
+/// missing or may not sample.
+fn perf_record(pid: u32, window: Duration, data: &Path) -> Option<Child> {
+    Command::new("perf")
+        .args(["record", "-F", "1999", "-o"])
+        .arg(data)
+        .args(["-p", &pid.to_string(), "--", "sleep"])
+        .arg(format!("{:.3}", window.as_secs_f64()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()
+}
+
+/// Where the samples of `data` fell, by library and function, above 1 % of them: written
+/// to `txt` and printed.
+fn perf_summary(data: &Path, txt: &Path, who: &str) {
+    let report = Command::new("perf")
+        .args(["report", "--stdio", "--no-children", "--sort", "dso,symbol"])
+        .args(["--percent-limit", "1", "-i"])
+        .arg(data)
+        .stderr(Stdio::null())
+        .output();
+    let Ok(report) = report else { return };
+    let text = String::from_utf8_lossy(&report.stdout);
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .collect();
+    let _ = std::fs::write(txt, rows.join("\n") + "\n");
+    println!("    {who}: where the CPU went (self, by library and function):");
+    for row in rows.iter().take(15) {
+        println!("      {}", row.trim());
+    }
+}
+
 /// The futex count `perf stat -x ,` wrote.
 fn perf_count(out: &Path) -> Option<f64> {
     let text = std::fs::read_to_string(out).ok()?;
@@ -189,6 +229,7 @@ fn measure_rate(
     window: Duration,
     res: &mut xtask::results::Results,
 ) {
+    let profile = std::env::var_os("RATES_PROFILE").is_some();
     // Each simulator carries half the frames.
     let updates = ((rate as f64 / 2.0) / FRAMES_PER_UPDATE).round().max(1.0) as u32;
     let (gate, mexc) = sim_rt.block_on(async {
@@ -253,6 +294,16 @@ fn measure_rate(
     for round in 0..rounds {
         let (hf, bf) = (dir.join("perf-host.txt"), dir.join("perf-bare.txt"));
         let perf = [perf_futex(hpid, window, &hf), perf_futex(bpid, window, &bf)];
+        let profiled: Vec<(Child, PathBuf, &str)> = match round == 0 && profile {
+            true => [(hpid, "host"), (bpid, "bare")]
+                .into_iter()
+                .filter_map(|(pid, who)| {
+                    let data = dir.join(format!("perf-{who}.data"));
+                    perf_record(pid, window, &data).map(|c| (c, data, who))
+                })
+                .collect(),
+            false => Vec::new(),
+        };
         let (h0, b0, s0, t0) = (
             counters(hpid),
             counters(bpid),
@@ -273,6 +324,12 @@ fn measure_rate(
                 futex[i] = ok
                     .then(|| perf_count(if i == 0 { &hf } else { &bf }))
                     .flatten();
+            }
+        }
+        for (mut child, data, who) in profiled {
+            if child.wait().is_ok_and(|s| s.success()) {
+                let txt = xtask::results::dir().join(format!("rates-profile-{rate}-{who}.txt"));
+                perf_summary(&data, &txt, who);
             }
         }
         let frames = ((s1 - s0) as f64 / 2.0).max(1.0);
