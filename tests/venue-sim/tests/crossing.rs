@@ -267,13 +267,12 @@ async fn simulators_with_the_same_seed_agree_on_the_fair_value() {
     let gate = crossing_sim(Venue::Gateio, quiet).await;
     let mexc = crossing_sim(Venue::Mexc, quiet).await;
     let (gate_bid, mexc_ask) = touches(&gate, &mexc).await;
-    // Best bid one tick below the shared mid, best ask one above; the fair value moves at
-    // most a few bp between the two requests.
+    // Best bid one tick below the shared mid, best ask one above; the fair value walks at
+    // most a few bp between the two requests, either way (a fall of two ticks or more
+    // between them puts Gate.io's bid above MEXC's ask), so only the size of the gap says
+    // whether the two agree.
     let gap_bps = (mexc_ask - gate_bid) / gate_bid * Decimal::from(10_000);
-    assert!(
-        gap_bps > Decimal::ZERO && gap_bps < Decimal::from(3),
-        "{gate_bid} {mexc_ask}"
-    );
+    assert!(gap_bps.abs() < Decimal::from(3), "{gate_bid} {mexc_ask}");
     gate.shutdown().await;
     mexc.shutdown().await;
 }
