@@ -159,6 +159,17 @@ impl HostConfig {
                     "{from}: key `venues.{name}.plugin`: expected a plugin venue id"
                 )));
             }
+            // `endpoints` are merged into the settings the plugin gets: a key in both would
+            // be overridden without a word.
+            if let Some(key) = venue
+                .endpoints
+                .keys()
+                .find(|k| venue.settings.contains_key(*k))
+            {
+                return Err(ConfigError(format!(
+                    "{from}: key `venues.{name}.settings.{key}`: also given as `venues.{name}.endpoints.{key}`; keep one"
+                )));
+            }
             let public: Vec<&str> = venue
                 .channels
                 .iter()
@@ -301,6 +312,23 @@ mod tests {
             "private channels take no symbol"
         );
         assert!(load("channels = [\"trades\"]\nsymbols = [\"BTC/USDT\"]\n").is_ok());
+    }
+
+    #[test]
+    fn an_endpoint_also_in_settings_is_refused_naming_both_keys() {
+        let text = "plugins_dir = \"x\"\n[venues.a]\nplugin = \"gateio\"\n\
+                    endpoints = { ws_url = \"ws://127.0.0.1:1\" }\n\
+                    settings = { ws_url = \"ws://127.0.0.1:2\", depth_limit = 5 }\n";
+        let config: HostConfig = Figment::from(Toml::string(text)).extract().unwrap();
+        let err = config.check(None).unwrap_err().to_string();
+        assert!(
+            err.contains("`venues.a.settings.ws_url`")
+                && err.contains("`venues.a.endpoints.ws_url`"),
+            "{err}"
+        );
+        let text = text.replace("ws_url = \"ws://127.0.0.1:2\", ", "");
+        let config: HostConfig = Figment::from(Toml::string(&text)).extract().unwrap();
+        assert!(config.check(None).is_ok());
     }
 
     #[test]
