@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use abi_stable::std_types::{RResult, RSlice};
 use plugin_api::{
-    Action, ConnId, FrameKind, InFrame, Instrument, OutFrame, Output, PluginError, RestRequest,
-    StreamKind, Topic, VenueAdapterBox, VenueDescriptor,
+    Action, ConnId, FrameKind, InFrame, Instrument, KnownOrder, OutFrame, Output, PluginError,
+    RestRequest, StreamKind, Topic, VenueAdapterBox, VenueDescriptor,
 };
 
 use crate::error::TestkitError;
@@ -441,6 +441,14 @@ impl Harness {
             .adapter
             .subscribe(conn, RSlice::from_slice(&topics), self.now_ms);
         self.frames("subscribe", conn, result)
+    }
+
+    /// Calls `recover_orders` with `orders`, as the host does right after `start` for a build
+    /// that replaces another which left orders unsettled; REST requests it returns become
+    /// pending requests.
+    pub fn recover_orders(&mut self, orders: Vec<KnownOrder>) -> Result<Output, TestkitError> {
+        let result = self.adapter.recover_orders(orders.into(), self.now_ms);
+        self.output("recover_orders", result)
     }
 
     /// Calls `stop`, as the host does before stopping the instance's resources.

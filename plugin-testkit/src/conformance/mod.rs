@@ -46,8 +46,9 @@ pub enum Check {
     /// Seeded mutations of the capture's frames never make the plugin panic.
     NeverPanicsOnMutatedFrames,
     /// Every REST request the plugin makes after the capture, and those for an order it
-    /// places and cancels, answered with seeded damage of known bodies (the capture's and
-    /// [`Conformance::rest_bodies`]) and every kind of status, never makes it panic.
+    /// places and cancels and for two orders it is handed by `recover_orders`, answered with
+    /// seeded damage of known bodies (the capture's and [`Conformance::rest_bodies`]) and
+    /// every kind of status, never makes it panic.
     NeverPanicsOnMutatedRestAnswers,
     /// After the capture and `stop`: no timer armed, no open or reconnect asked for, only
     /// REST requests (and timer cancels) returned.

@@ -1,8 +1,8 @@
 //! The REST side of the mutation check: every request the plugin makes after the capture,
-//! and for an order it places and cancels, answered with damaged bodies and every kind of
-//! status, never makes it panic.
+//! for an order it places and cancels, and for orders it is handed to recover, answered with
+//! damaged bodies and every kind of status, never makes it panic.
 
-use plugin_api::{CancelOrder, ErrorKind, FrameKind, NewOrder, Num, OrderType, Side};
+use plugin_api::{CancelOrder, ErrorKind, FrameKind, KnownOrder, NewOrder, Num, OrderType, Side};
 
 use super::checks::{panics_found, replayed, Checked};
 use super::mutate::{mutations, printable, Rng};
@@ -43,12 +43,26 @@ fn primed(
         client_id: "conformance-1".into(),
     };
     // A plugin that takes no orders refuses both; that is not this check's business.
-    let _ = h.place_order(order, ORDER_TAG);
+    let _ = h.place_order(order.clone(), ORDER_TAG);
     let cancel = CancelOrder {
         instrument,
         order_id: "1".into(),
     };
     let _ = h.cancel_order(cancel, CANCEL_TAG);
+    // Two orders an earlier build left unsettled, one known by the venue's id, one by the
+    // client id only: their lookups are answered like any other request.
+    let known = |client_id: &str, order_id: &str| KnownOrder {
+        order: NewOrder {
+            client_id: client_id.into(),
+            ..order.clone()
+        },
+        order_id: order_id.into(),
+        placed_ms: 1,
+    };
+    let _ = h.recover_orders(vec![
+        known("conformance-2", "2"),
+        known("conformance-3", ""),
+    ]);
     Ok(h)
 }
 
