@@ -15,8 +15,9 @@ impl ExchangeHandle {
     /// The venues of an exchange are those it started with: a configuration that adds,
     /// removes, disables or re-plugs one is refused. A refused change (by that rule, or
     /// because a plugin refused its settings) leaves everything as it was; a venue that
-    /// does not start with its new settings is put back on its old ones. Both are
-    /// [`ExchangeError::Reconfigure`], saying why.
+    /// does not start with its new settings is put back on its old ones, and its streams
+    /// end on the way (open them again). Both are [`ExchangeError::Reconfigure`], saying
+    /// why.
     pub async fn reconfigure(
         &self,
         config: HostConfig,

@@ -29,10 +29,11 @@ impl Operator {
     /// Applies `config` as a diff against the running one: removed venues stop, changed
     /// ones restart with their new settings, added ones start, unchanged ones are not
     /// touched. A running venue whose plugin and built-in consumers stay the same restarts
-    /// in place: its consumers see a gap, not an end ([`crate::Host::restart_venue`]). The settings of every added or changed venue whose plugin is loaded are
-    /// checked by that plugin first ([`crate::Host::check_settings`]); if one is refused
-    /// the change is rejected before any venue is stopped. If a step fails later (a start),
-    /// the steps taken are undone in reverse order and the old configuration stays in force.
+    /// in place: its consumers see a gap, not an end ([`crate::Host::restart_venue`]). The
+    /// settings of every added or changed venue whose plugin is loaded are checked by that
+    /// plugin first ([`crate::Host::check_settings`]); if one is refused the change is
+    /// rejected before any venue is stopped. If a step fails later (a start), the steps
+    /// taken are undone in reverse order and the old configuration stays in force.
     pub async fn apply_config(&self, config: HostConfig, secrets: Secrets) -> ConfigOutcome {
         let mut st = self.inner.ops.lock().await;
         let current = self.config();
