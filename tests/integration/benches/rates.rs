@@ -122,23 +122,26 @@ fn counters(pid: u32) -> Counters {
 /// `perf stat` counting futex calls of `pid` for `window`, started now; `None` if perf is
 /// missing or may not count.
 fn perf_futex(pid: u32, window: Duration, out: &Path) -> Option<Child> {
-    Command::new("perf")
-        .args(["stat", "-x", ",", "-e", "syscalls:sys_enter_futex", "-o"])
-        .arg(out)
-        .args(["-p", &pid.to_string(), "--", "sleep"])
-        .arg(format!("{:.3}", window.as_secs_f64()))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()
+    perf_on(
+        pid,
+        window,
+        &["stat", "-x", ",", "-e", "syscalls:sys_enter_futex"],
+        out,
+    )
 }
 
 /// `perf record` sampling `pid` for `window`, started now, into `data`; `None` if perf is
 /// missing or may not sample.
 fn perf_record(pid: u32, window: Duration, data: &Path) -> Option<Child> {
+    perf_on(pid, window, &["record", "-F", "1999"], data)
+}
+
+/// `perf <args> -o <out> -p <pid> -- sleep <window>`, started now, quiet.
+fn perf_on(pid: u32, window: Duration, args: &[&str], out: &Path) -> Option<Child> {
     Command::new("perf")
-        .args(["record", "-F", "1999", "-o"])
-        .arg(data)
+        .args(args)
+        .arg("-o")
+        .arg(out)
         .args(["-p", &pid.to_string(), "--", "sleep"])
         .arg(format!("{:.3}", window.as_secs_f64()))
         .stdout(Stdio::null())
