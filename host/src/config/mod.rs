@@ -206,12 +206,13 @@ fn describe(error: figment::Error, file: Option<&Path>, redact: bool) -> String 
             } else {
                 format!(" key `{}`:", e.path.join("."))
             };
-            let from = e
-                .metadata
-                .as_ref()
-                .and_then(|m| m.source.as_ref())
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| source.clone());
+            // The file as the user named it (figment shows a file relative to the current
+            // folder when that is shorter); other sources (`HOST_*` variables) as figment
+            // names them.
+            let from = match e.metadata.as_ref().and_then(|m| m.source.as_ref()) {
+                Some(figment::Source::File(_)) | None => source.clone(),
+                Some(other) => other.to_string(),
+            };
             let what = match &e.kind {
                 // A secret must not appear in an error message.
                 figment::error::Kind::InvalidType(_, expected) if redact => {
