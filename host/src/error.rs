@@ -95,6 +95,14 @@ pub enum HostError {
         /// Why.
         error: String,
     },
+    /// A venue served over the NATS bus did not answer or refused (see `[nats]`).
+    #[error("{venue} (on the bus): {error}")]
+    Bus {
+        /// Instance name.
+        venue: String,
+        /// What the host holding it said, or why no answer came.
+        error: String,
+    },
     /// The host has shut down; nothing starts any more.
     #[error("the host has shut down")]
     ShutDown,

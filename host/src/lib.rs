@@ -21,6 +21,7 @@ pub mod error;
 pub mod exchange;
 mod host;
 mod names;
+pub mod nats;
 pub mod ops;
 pub mod pipeline;
 pub mod plugin;

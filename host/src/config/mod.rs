@@ -21,8 +21,8 @@ use crate::stop::coordinator::ShutdownTimeouts;
 use crate::transport::ReconnectPolicy;
 
 pub use sections::{
-    ControlConfig, LogConfig, LogFormat, MetricsConfig, RateLimitOverride, StaleThresholds,
-    TrustConfig, WatchConfig,
+    ControlConfig, LogConfig, LogFormat, MetricsConfig, NatsConfig, RateLimitOverride,
+    StaleThresholds, TrustConfig, WatchConfig,
 };
 pub use venues::{Channel, Secrets, VenueEntry};
 
@@ -77,6 +77,9 @@ pub struct HostConfig {
     /// The Prometheus endpoint.
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// The NATS bus (off by default).
+    #[serde(default)]
+    pub nats: NatsConfig,
     /// Active venues by instance name.
     #[serde(default)]
     pub venues: BTreeMap<String, VenueEntry>,
@@ -139,6 +142,7 @@ impl HostConfig {
                 self.metrics.address
             )));
         }
+        self.nats_check(&from)?;
         for (i, digest) in self.trust.allowed_sha256.iter().enumerate() {
             if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(ConfigError(format!(
@@ -184,6 +188,48 @@ impl HostConfig {
                 return Err(ConfigError(format!(
                     "{from}: key `venues.{name}.symbols`: channels {} need at least one symbol (`BTC/USDT`)",
                     public.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl HostConfig {
+    fn nats_check(&self, from: &str) -> Result<(), ConfigError> {
+        let nats = &self.nats;
+        let token = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        if !token(&nats.prefix) {
+            return Err(ConfigError(format!(
+                "{from}: key `nats.prefix`: expected letters, digits, `-` or `_`, found `{}`",
+                nats.prefix
+            )));
+        }
+        if !token(&nats.consumer) {
+            return Err(ConfigError(format!(
+                "{from}: key `nats.consumer`: expected letters, digits, `-` or `_`, found `{}`",
+                nats.consumer
+            )));
+        }
+        if nats.lease_ttl_ms < 100 {
+            return Err(ConfigError(format!(
+                "{from}: key `nats.lease_ttl_ms`: expected at least 100, found {}",
+                nats.lease_ttl_ms
+            )));
+        }
+        if nats.remote && !nats.enabled {
+            return Err(ConfigError(format!(
+                "{from}: key `nats.remote`: needs `nats.enabled = true`"
+            )));
+        }
+        if nats.enabled {
+            if let Some(name) = self.venues.keys().find(|n| !token(n)) {
+                return Err(ConfigError(format!(
+                    "{from}: key `venues.{name}`: a venue on the bus needs a name of letters, digits, `-` or `_`"
                 )));
             }
         }

@@ -182,3 +182,53 @@ pub enum LogFormat {
     /// One JSON object per line.
     Json,
 }
+
+/// The NATS bus (`[nats]`): off by default. A host with it on publishes its venues'
+/// streams and answers order requests for them, and with `leases` runs each venue only
+/// while it holds the venue's lease. A program whose configuration sets `remote` reaches
+/// its venues through the bus instead of loading plugins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NatsConfig {
+    /// Connect to NATS at all.
+    pub enabled: bool,
+    /// The server (`nats://127.0.0.1:4222`).
+    pub url: String,
+    /// The first token of every subject, stream and bucket name (letters, digits, `-`, `_`).
+    pub prefix: String,
+    /// This process's name on the bus (in leases and connection names; default: the
+    /// machine's host name and the process id).
+    pub name: Option<String>,
+    /// Hold each venue by a lease: of several hosts configured for one venue, the one
+    /// holding its lease runs it and the others stand by.
+    pub leases: bool,
+    /// Milliseconds a lease lives without renewal; the holder renews it three times as
+    /// often. A standby takes a venue this long after its holder last renewed.
+    pub lease_ttl_ms: u64,
+    /// Programs: the exchange's venues are the ones hosts serve on the bus, by the names of
+    /// `[venues]`; nothing is loaded here.
+    pub remote: bool,
+    /// Programs: the name of their durable JetStream consumers, so that a program started
+    /// again under the same name gets the orders and fills it missed.
+    pub consumer: String,
+    /// Programs: milliseconds a request waits for a host to answer for its venue, trying
+    /// again meanwhile (an order with the same client id): a failover in progress, or
+    /// the hosts still starting when the program starts.
+    pub request_patience_ms: u64,
+}
+
+impl Default for NatsConfig {
+    fn default() -> Self {
+        NatsConfig {
+            enabled: false,
+            url: "nats://127.0.0.1:4222".into(),
+            prefix: "mkt".into(),
+            name: None,
+            leases: true,
+            lease_ttl_ms: 1000,
+            remote: false,
+            consumer: "program".into(),
+            request_patience_ms: 5000,
+        }
+    }
+}

@@ -110,6 +110,19 @@ pub enum ExchangeError {
         #[source]
         source: Box<HostError>,
     },
+    /// The bus of a program whose venues are served elsewhere (`nats.remote`) could not be
+    /// reached.
+    #[error("exchange not started: {0}")]
+    Bus(String),
+    /// The venue's health could not be read: no host answered for it over the bus.
+    #[error("health: {source}")]
+    Health {
+        /// Instance name.
+        venue: String,
+        /// Why.
+        #[source]
+        source: Box<HostError>,
+    },
     /// A configuration change was not applied (see [`super::ExchangeHandle::reconfigure`]):
     /// it would add, remove or re-plug a venue, a plugin refused the new settings, or a
     /// venue did not start with them and the change was undone.
@@ -127,6 +140,7 @@ impl ExchangeError {
             ExchangeError::Setup(_)
             | ExchangeError::NoVenues
             | ExchangeError::Cancelled { .. }
+            | ExchangeError::Bus(_)
             | ExchangeError::Reconfigure { .. } => None,
             ExchangeError::NotStarted { venue, .. }
             | ExchangeError::StartTimeout { venue, .. }
@@ -135,6 +149,7 @@ impl ExchangeError {
             | ExchangeError::Stream { venue, .. }
             | ExchangeError::Instrument { venue, .. }
             | ExchangeError::BookOpen { venue, .. }
+            | ExchangeError::Health { venue, .. }
             | ExchangeError::Order { venue, .. } => Some(venue),
         }
     }

@@ -43,6 +43,7 @@ pub use start::START_PATIENCE;
 pub use stream::{Balances, BookTickers, EventStream, Fills, Orders, Trades, Update};
 pub use venue::{VenueHandle, VenueHealth};
 
+use crate::nats::remote::Remote;
 use crate::ops::Operator;
 use crate::stop::report::ShutdownReport;
 use book::BookClaims;
@@ -50,9 +51,11 @@ use book::BookClaims;
 /// A configured venue: (instance name, plugin venue id).
 type Configured = Arc<[(String, String)]>;
 
-/// What the exchange owns: the operator (and through it the host and every venue).
-struct Inner {
-    operator: Operator,
+/// What the exchange owns: the operator (and through it the host and every venue), or
+/// for venues served over the bus (`nats.remote`), its connection and feeds.
+enum Inner {
+    Local(Operator),
+    Remote(Arc<Remote>),
 }
 
 /// The running venues of one configuration. Stop it with [`Exchange::shutdown`] (awaited,
@@ -80,12 +83,19 @@ impl Drop for Owner {
                 "exchange dropped without shutdown: stopping every venue without an orderly stop"
             );
             // Consumers see the end of their streams (a dropped host does not close them).
-            let bus = self.inner.operator.host().bus();
+            let bus = match &*self.inner {
+                Inner::Local(operator) => operator.host().bus(),
+                Inner::Remote(remote) => remote.bus(),
+            };
             for (name, _) in self.venues.iter() {
                 bus.end_kinds(name, &StreamKind::ALL);
             }
-            // The operator's tasks hold it; once they end, the host goes and cancels its own.
-            self.inner.operator.cancel_tasks();
+            match &*self.inner {
+                // The operator's tasks hold it; once they end, the host goes and cancels
+                // its own.
+                Inner::Local(operator) => operator.cancel_tasks(),
+                Inner::Remote(remote) => remote.cancel(),
+            }
         }
     }
 }
@@ -160,8 +170,8 @@ impl ExchangeHandle {
 }
 
 impl Exchange {
-    fn new(operator: Operator, venues: Configured) -> Exchange {
-        let inner = Arc::new(Inner { operator });
+    fn new(inner: Inner, venues: Configured) -> Exchange {
+        let inner = Arc::new(inner);
         Exchange {
             handle: ExchangeHandle {
                 inner: Arc::downgrade(&inner),
@@ -202,10 +212,16 @@ impl Exchange {
     pub async fn shutdown(self, reason: &str) -> ShutdownReport {
         let Exchange { mut owner, handle } = self;
         owner.armed = false;
-        let operator = owner.inner.operator.clone();
+        let inner = owner.inner.clone();
         // Handles see the exchange closed from here on.
         drop(owner);
-        let report = operator.shutdown(reason).await;
+        let report = match &*inner {
+            Inner::Local(operator) => operator.shutdown(reason).await,
+            Inner::Remote(remote) => {
+                let venues: Vec<String> = handle.venue_names().map(str::to_owned).collect();
+                remote.shutdown(reason, &venues).await
+            }
+        };
         tracing::info!(
             %reason,
             venues = ?handle.venue_names().collect::<Vec<_>>(),

@@ -27,7 +27,12 @@ impl ExchangeHandle {
             venue: self.venue_names().collect::<Vec<_>>().join(", "),
         })?;
         same_venues(&self.venues, &config)?;
-        match inner.operator.apply_config(config, secrets).await {
+        let super::Inner::Local(operator) = &*inner else {
+            return Err(ExchangeError::Reconfigure {
+                reason: "the venues are served over the bus (`nats.remote`): configure the hosts that run them".into(),
+            });
+        };
+        match operator.apply_config(config, secrets).await {
             ConfigOutcome::Rejected { error } => Err(ExchangeError::Reconfigure { reason: error }),
             ConfigOutcome::RolledBack {
                 failed,

@@ -7,8 +7,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{Configured, Exchange, ExchangeError};
+use super::{Configured, Exchange, ExchangeError, Inner};
 use crate::config::{Channel, HostConfig, Secrets};
+use crate::nats::remote::Remote;
 use crate::ops::Operator;
 use crate::plugin::Builtin;
 use crate::venue::State;
@@ -67,10 +68,13 @@ impl Exchange {
                 tracing::warn!(venue = %name, "the venue's `channels` include depth: an order book the program opens waits for the venue's next snapshot");
             }
         }
+        if config.nats.remote {
+            return Exchange::start_remote(config, venues, stop).await;
+        }
         let operator = Operator::start_with(config, secrets, None, builtins)
             .await
             .map_err(|e| ExchangeError::Setup(Box::new(e)))?;
-        let exchange = Exchange::new(operator, venues);
+        let exchange = Exchange::new(Inner::Local(operator), venues);
         let waited = tokio::select! {
             waited = exchange.wait_running() => waited,
             () = stop.cancelled() => {
@@ -87,9 +91,50 @@ impl Exchange {
         Ok(exchange)
     }
 
+    /// The exchange of venues served over the bus: connects, then asks for each venue's
+    /// health, each request waiting at most `nats.request_patience_ms` for a host to
+    /// answer.
+    async fn start_remote(
+        config: HostConfig,
+        venues: Configured,
+        stop: &CancellationToken,
+    ) -> Result<Exchange, ExchangeError> {
+        let remote = tokio::select! {
+            remote = Remote::connect(&config) => remote.map_err(|e| ExchangeError::Bus(e.to_string()))?,
+            () = stop.cancelled() => return Err(ExchangeError::Bus("stopped while connecting".into())),
+        };
+        let exchange = Exchange::new(Inner::Remote(std::sync::Arc::new(remote)), venues.clone());
+        for (name, _) in venues.iter() {
+            let venue = exchange.venue(name)?;
+            let answered = tokio::select! {
+                answered = venue.health() => answered,
+                () = stop.cancelled() => {
+                    let report = exchange.shutdown("stopped while the venues started").await;
+                    return Err(ExchangeError::Cancelled { report: Box::new(report) });
+                }
+            };
+            if let Err(e) = answered {
+                let report = exchange.shutdown("the exchange did not start").await;
+                tracing::error!(venue = %name, error = %e, tasks_left = ?report.tasks_left, "exchange not started");
+                let reason = match e {
+                    ExchangeError::Health { source, .. } => source.to_string(),
+                    e => e.to_string(),
+                };
+                return Err(ExchangeError::NotStarted {
+                    venue: name.clone(),
+                    reason,
+                });
+            }
+        }
+        tracing::info!(venues = ?exchange.handle.venue_names().collect::<Vec<_>>(), "exchange started on the bus");
+        Ok(exchange)
+    }
+
     /// Waits until every venue runs, all within [`START_PATIENCE`].
     async fn wait_running(&self) -> Result<(), ExchangeError> {
-        let operator = &self.owner.inner.operator;
+        let Inner::Local(operator) = &*self.owner.inner else {
+            return Ok(());
+        };
         let host = operator.host();
         let deadline = Instant::now() + START_PATIENCE;
         for (name, plugin) in self.handle.venues.iter() {

@@ -10,8 +10,16 @@ use super::book::{BookClaims, OrderBookStream};
 use super::stream::{self, Balances, BookTickers, EventStream, Fills, Orders, Trades};
 use super::{ExchangeError, Inner};
 use crate::error::HostError;
+use crate::nats::remote::Remote;
+use crate::nats::wire;
 use crate::venue::{Health, State, VenueStats};
 use crate::Host;
+
+/// What serves a venue: the local host, or hosts over the bus.
+enum Backend {
+    Local(Host),
+    Remote(Arc<Remote>),
+}
 
 /// One venue of a running exchange. Cheap to clone; it does not keep the venue running:
 /// once the exchange shut down its calls return [`ExchangeError::Closed`] and its streams
@@ -34,7 +42,7 @@ impl std::fmt::Debug for VenueHandle {
 }
 
 /// How a venue is doing: its life cycle, its connections, its counters.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct VenueHealth {
     /// Instance name.
     pub venue: String,
@@ -82,12 +90,20 @@ impl VenueHandle {
         &self.plugin
     }
 
-    /// The host, while the exchange runs.
-    fn host(&self) -> Result<Host, ExchangeError> {
-        self.inner
-            .upgrade()
-            .map(|inner| inner.operator.host().clone())
-            .ok_or_else(|| self.closed())
+    /// What serves the venue, while the exchange runs.
+    fn backend(&self) -> Result<Backend, ExchangeError> {
+        let inner = self.inner.upgrade().ok_or_else(|| self.closed())?;
+        Ok(match &*inner {
+            Inner::Local(operator) => Backend::Local(operator.host().clone()),
+            Inner::Remote(remote) => Backend::Remote(remote.clone()),
+        })
+    }
+
+    fn bus_error(&self, error: impl std::fmt::Display) -> HostError {
+        HostError::Bus {
+            venue: self.name.to_string(),
+            error: error.to_string(),
+        }
     }
 
     fn closed(&self) -> ExchangeError {
@@ -99,17 +115,27 @@ impl VenueHandle {
     /// The venue's instrument for the normalized `symbol` (`BTC/USDT`), with the venue's
     /// own spelling: what [`NewOrder::instrument`] and [`CancelOrder::instrument`] take.
     pub async fn instrument(&self, symbol: &str) -> Result<Instrument, ExchangeError> {
-        let host = self.host()?;
-        host.instrument(&self.name, symbol)
-            .await
-            .map_err(|e| match e {
-                HostError::ShutDown | HostError::UnknownInstance(_) => self.closed(),
-                e => ExchangeError::Instrument {
-                    venue: self.name.to_string(),
-                    symbol: symbol.to_owned(),
-                    source: Box::new(e),
-                },
-            })
+        let found = match self.backend()? {
+            Backend::Local(host) => host.instrument(&self.name, symbol).await,
+            Backend::Remote(remote) => {
+                let op = wire::Op::Instrument(symbol.to_owned());
+                match remote.request(&self.name, op).await {
+                    Ok(wire::Outcome::Instrument(i)) => {
+                        wire::from_instrument(Some(&i)).map_err(|e| self.bus_error(e))
+                    }
+                    Ok(_) => Err(self.bus_error("an answer of another request")),
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        found.map_err(|e| match e {
+            HostError::ShutDown | HostError::UnknownInstance(_) => self.closed(),
+            e => ExchangeError::Instrument {
+                venue: self.name.to_string(),
+                symbol: symbol.to_owned(),
+                source: Box::new(e),
+            },
+        })
     }
 
     fn refused(&self, symbol: &str, kind: StreamKind, e: HostError) -> ExchangeError {
@@ -130,7 +156,15 @@ impl VenueHandle {
         symbol: &str,
         kind: StreamKind,
     ) -> Result<crate::Subscription, ExchangeError> {
-        let host = self.host()?;
+        let host = match self.backend()? {
+            Backend::Local(host) => host,
+            Backend::Remote(remote) => {
+                return remote
+                    .subscribe(&self.name, symbol, kind)
+                    .await
+                    .map_err(|e| self.refused(symbol, kind, e))
+            }
+        };
         host.check_topic(&self.name, symbol, kind)
             .await
             .map_err(|e| self.refused(symbol, kind, e))?;
@@ -206,20 +240,38 @@ impl VenueHandle {
     /// or rejected, then fills), matched by `client_id`. Returns the request's tag.
     pub async fn place(&self, order: NewOrder) -> Result<u64, ExchangeError> {
         let symbol = order.instrument.symbol.to_string();
-        let host = self.host()?;
-        host.place_order(&self.name, order)
-            .await
-            .map_err(|e| self.order_failed("order", symbol, e))
+        let placed = match self.backend()? {
+            Backend::Local(host) => host.place_order(&self.name, order).await,
+            Backend::Remote(remote) => {
+                let op = wire::Op::Place(wire::new_order(&order));
+                match remote.request(&self.name, op).await {
+                    Ok(wire::Outcome::Tag(tag)) => Ok(tag),
+                    // Placed by an earlier try whose answer was lost.
+                    Ok(wire::Outcome::Duplicate(_)) => Ok(0),
+                    Ok(_) => Err(self.bus_error("an answer of another request")),
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        placed.map_err(|e| self.order_failed("order", symbol, e))
     }
 
     /// Cancels an order by the venue's order id; the outcome arrives on
     /// [`VenueHandle::orders`] (`Cancelled`). Returns the request's tag.
     pub async fn cancel(&self, cancel: CancelOrder) -> Result<u64, ExchangeError> {
         let symbol = cancel.instrument.symbol.to_string();
-        let host = self.host()?;
-        host.cancel_order(&self.name, cancel)
-            .await
-            .map_err(|e| self.order_failed("cancel", symbol, e))
+        let cancelled = match self.backend()? {
+            Backend::Local(host) => host.cancel_order(&self.name, cancel).await,
+            Backend::Remote(remote) => {
+                let op = wire::Op::Cancel(wire::cancel_order(&cancel));
+                match remote.request(&self.name, op).await {
+                    Ok(wire::Outcome::Tag(tag)) => Ok(tag),
+                    Ok(_) => Err(self.bus_error("an answer of another request")),
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        cancelled.map_err(|e| self.order_failed("cancel", symbol, e))
     }
 
     fn order_failed(&self, action: &'static str, symbol: String, e: HostError) -> ExchangeError {
@@ -236,7 +288,24 @@ impl VenueHandle {
 
     /// How the venue is doing now.
     pub async fn health(&self) -> Result<VenueHealth, ExchangeError> {
-        let host = self.host()?;
+        let host = match self.backend()? {
+            Backend::Local(host) => host,
+            Backend::Remote(remote) => {
+                let failed = |e: HostError| ExchangeError::Health {
+                    venue: self.name.to_string(),
+                    source: Box::new(e),
+                };
+                let answer = remote
+                    .request(&self.name, wire::Op::Health(true))
+                    .await
+                    .map_err(failed)?;
+                let wire::Outcome::HealthJson(json) = answer else {
+                    return Err(failed(self.bus_error("an answer of another request")));
+                };
+                return serde_json::from_str(&json)
+                    .map_err(|e| failed(self.bus_error(format!("unreadable health: {e}"))));
+            }
+        };
         let status = host
             .instances()
             .await

@@ -25,6 +25,9 @@ pub enum OpsError {
     /// No private shadow folder could be made (it names the folder).
     #[error(transparent)]
     Shadow(#[from] ShadowDirError),
+    /// The NATS bus of `[nats]` could not be reached or set up.
+    #[error(transparent)]
+    Bus(#[from] crate::nats::BusError),
     /// No venue of that name is configured.
     #[error("venue `{0}` is not configured (no [venues.{0}] entry)")]
     NotConfigured(String),

@@ -10,6 +10,7 @@
 //! the [`Operator`] and its start; [`files`] the plugin folder, [`venues`] the venue
 //! commands, [`shutdown`] the process's shutdown.
 
+mod bus;
 pub mod control;
 pub mod diff;
 mod events;
@@ -44,6 +45,7 @@ use crate::stop::resource::TaskGroup;
 use crate::{Host, HostOptions};
 
 pub use crate::plugin::trust::TrustError;
+pub use bus::{BusStatus, LeaseView};
 pub use diff::{ConfigOutcome, VenueDiff, VenuePlan};
 pub use events::{OpsError, OpsEvent};
 pub use records::{LastReports, OpsCounters, Refusal};
@@ -78,6 +80,8 @@ struct OpsInner {
     shutdown_requested: CancellationToken,
     control_socket: OnceLock<PathBuf>,
     metrics_address: OnceLock<SocketAddr>,
+    /// The NATS bus, when `[nats]` puts the host on one.
+    bus: OnceLock<Arc<bus::OpsBus>>,
 }
 
 /// The running host process: a [`Host`] plus watcher, control socket, metrics endpoint and
@@ -149,8 +153,13 @@ impl Operator {
                 shutdown_requested: CancellationToken::new(),
                 control_socket: OnceLock::new(),
                 metrics_address: OnceLock::new(),
+                bus: OnceLock::new(),
             }),
         };
+        if config.nats.enabled && !config.nats.remote {
+            let connected = bus::OpsBus::connect(&config.nats).await?;
+            let _ = op.inner.bus.set(Arc::new(connected));
+        }
         for builtin in builtins {
             op.inner.host.add_builtin(builtin).await?;
         }

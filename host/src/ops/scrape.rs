@@ -51,6 +51,7 @@ pub(super) async fn render(op: &Operator) -> String {
     process(op, &mut registry).await;
     lifecycle(op, &mut registry);
     venues(op, &mut registry).await;
+    bus(op, &mut registry);
     let mut text = String::new();
     // Writing into a String cannot fail.
     let _ = encode(&mut text, &registry);
@@ -159,6 +160,56 @@ fn lifecycle(op: &Operator, registry: &mut Registry) {
         "Host shutdowns",
         Unit::Seconds,
         durations.shutdown,
+    );
+}
+
+/// The NATS bus, when the host is on one.
+fn bus(op: &Operator, registry: &mut Registry) {
+    let Some(bus) = op.bus() else { return };
+    let venue = |name: &str| -> Labels { vec![("venue", name.to_owned())] };
+    let connected = gauges();
+    connected
+        .get_or_create(&Vec::new())
+        .set(f64::from(u8::from(bus.connected())));
+    registry.register(
+        "bus_connected",
+        "1 while the connection to the NATS server is up",
+        connected,
+    );
+    let held = gauges();
+    for name in bus.held() {
+        held.get_or_create(&venue(&name)).set(1.0);
+    }
+    registry.register(
+        "bus_lease_held",
+        "1 for each venue whose lease this host holds",
+        held,
+    );
+    let lag = gauges();
+    let mut published = Vec::new();
+    let mut dropped = Vec::new();
+    for (name, stats) in bus.publishing() {
+        lag.get_or_create(&venue(&name))
+            .set(stats.lag_last_us as f64 / 1e6);
+        published.push((venue(&name), stats.published));
+        dropped.push((venue(&name), stats.dropped));
+    }
+    registry.register_with_unit(
+        "bus_publish_lag",
+        "From reading a frame to handing its last message to NATS",
+        Unit::Seconds,
+        lag,
+    );
+    let mut counters = Counters { registry };
+    counters.family(
+        "bus_published",
+        "Messages published on the bus (JetStream: acknowledged)",
+        published,
+    );
+    counters.family(
+        "bus_dropped",
+        "Messages that could not be published on the bus",
+        dropped,
     );
 }
 

@@ -37,6 +37,10 @@ impl Operator {
         }
         let report = self.inner.host.shutdown_by(reason, deadline).await;
         drop(ops);
+        // Venues stopped: give their leases up and drain what is still to publish.
+        if let Some(bus) = self.bus() {
+            bus.close(deadline).await;
+        }
         self.records().shut_down(&report);
         report
     }
@@ -61,10 +65,14 @@ impl Operator {
     /// tasks hold the operator, so once they end the host goes too (which cancels its own).
     pub fn cancel_tasks(&self) {
         self.inner.tasks.token().cancel();
+        if let Some(bus) = self.bus() {
+            bus.cancel();
+        }
     }
 
-    /// Tasks of the operator itself (watcher, listeners, connections) still alive.
+    /// Tasks of the operator itself (watcher, listeners, connections, and on the bus the
+    /// lease keepers and request services) still alive.
     pub fn live_tasks(&self) -> usize {
-        self.inner.tasks.live()
+        self.inner.tasks.live() + self.bus().map_or(0, |bus| bus.live_tasks())
     }
 }

@@ -38,7 +38,8 @@ pub struct VenueView {
     /// connection (`running`, `connecting`, `backing_off`, `breaker_open`, `stalled`);
     /// otherwise its life-cycle state (`starting`, `stopping`, `stopped`, `restarting` after
     /// a fault, `failed` after too many), `waiting` for a plugin file, or `not_started`
-    /// when its start failed (`last_error` says why).
+    /// when its start failed (`last_error` says why), `standby` while another host holds
+    /// its lease (`[nats] leases`).
     pub state: String,
     /// The life-cycle state alone (`running` even while its connections are failing).
     pub lifecycle: String,
@@ -101,6 +102,9 @@ pub struct Status {
     pub counters: OpsCounters,
     /// The last shutdown, reload and configuration reports.
     pub last: LastReports,
+    /// The NATS bus (`[nats]`): connection, leases, publishing; absent when off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bus: Option<super::BusStatus>,
 }
 
 impl Operator {
@@ -164,8 +168,10 @@ impl Operator {
         for (name, plugin) in configured {
             if !venues.iter().any(|v| v.name == name) {
                 let failure = start_failures.get(&name).cloned();
+                let standby = self.standing_by(&name);
                 let state = match failure {
                     Some(_) => "not_started",
+                    None if standby => "standby",
                     None => "waiting",
                 };
                 venues.push(VenueView {
@@ -205,6 +211,10 @@ impl Operator {
             counts: host.counts_now(),
             counters: self.counters(),
             last: self.reports(),
+            bus: match self.bus() {
+                Some(bus) => Some(bus.status().await),
+                None => None,
+            },
         }
     }
 }

@@ -24,6 +24,10 @@ impl Operator {
         if !self.loaded_plugins().await.contains(&plan.plugin) {
             return Ok(false);
         }
+        // Another host holds the venue's lease: this one stands by (its keeper starts it).
+        if !self.may_start(name) {
+            return Ok(true);
+        }
         let host = &self.inner.host;
         if let Err(e) = host
             .start_venue(name, &plan.plugin, &plan.settings_json)
@@ -43,6 +47,7 @@ impl Operator {
         }
         self.records().start_failures.remove(name);
         self.bind_consumers(name, plan).await;
+        self.join_bus(name, plan).await;
         self.emit(OpsEvent::VenueStarted {
             venue: name.to_owned(),
         });
@@ -68,6 +73,9 @@ impl Operator {
 
     /// Stops and forgets `name` if the host knows it.
     pub(super) async fn take_down(&self, name: &str) -> Result<(), HostError> {
+        if let Some(bus) = self.bus() {
+            bus.unserve(name).await;
+        }
         if self.inner.host.state(name).await.is_some() {
             self.inner.host.remove_venue(name).await?;
         }

@@ -8,7 +8,9 @@ use crate::transport::{WsPhase, WsStats};
 
 /// The health of a venue's connections, worst first: a venue is as healthy as its worst
 /// connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Health {
     /// A connection's data stopped while its server still answered; it is being replaced.

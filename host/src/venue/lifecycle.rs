@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// Where a plugin instance is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     /// The library is loaded and validated; no instance runs.

@@ -42,7 +42,7 @@ pub struct VenueCounters {
 }
 
 /// A snapshot of a venue's [`VenueCounters`] with its reject reasons and last error.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct VenueStats {
     /// Builds that started; 0 means the venue never ran.
     pub starts: u64,

@@ -6,6 +6,7 @@
 
 pub mod chaos;
 pub mod host_process;
+pub mod nats;
 pub mod stamped;
 pub mod threads;
 
