@@ -244,8 +244,11 @@ fn check(config_file: Option<&Path>, verbose: bool, files: &[PathBuf]) -> anyhow
 fn init_logging(config: &HostConfig) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.filter));
+    use std::io::IsTerminal;
+    // Colours only for a person at a terminal: a pipe or a file gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = match config.log.format {
         LogFormat::Human => builder.try_init(),

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use plugin_api::{CancelOrder, Instrument, NewOrder, StreamKind};
+use plugin_api::{CancelOrder, Instrument, KnownOrder, NewOrder, StreamKind};
 
 use super::Host;
 use crate::error::HostError;
@@ -108,6 +108,30 @@ impl Host {
             ledger.orders().not_sent(&client_id);
         }
         placed.map(|()| tag)
+    }
+
+    /// Hands the running instance `venue` orders another process placed on the venue and
+    /// saw no final state of (a host that died holding the venue): they join the
+    /// instance's unsettled orders, and its plugin looks them up
+    /// (`Venue::recover_orders`), so their outcome reaches consumers here.
+    pub async fn adopt_orders(
+        &self,
+        venue: &str,
+        orders: Vec<KnownOrder>,
+    ) -> Result<(), HostError> {
+        if orders.is_empty() {
+            return Ok(());
+        }
+        let instance = self.running(venue)?;
+        for known in &orders {
+            instance
+                .driver
+                .tally
+                .orders()
+                .placed(&known.order, known.placed_ms);
+        }
+        instance.recover_orders().await;
+        Ok(())
     }
 
     /// Cancels an order on the instance `venue` (see [`Host::place_order`]).

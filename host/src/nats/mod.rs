@@ -16,6 +16,7 @@
 //! The messages are protobuf, declared in `host/proto/bus.proto` ([`wire`]).
 
 pub mod lease;
+pub mod orders;
 pub mod publish;
 pub mod remote;
 pub mod rpc;

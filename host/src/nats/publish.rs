@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use async_nats::jetstream::kv;
 use async_nats::HeaderMap;
 use bytes::Bytes;
 use plugin_api::{Event, StreamKind};
@@ -132,6 +133,8 @@ pub struct SubjectPublisher {
     kind: StreamKind,
     state: Arc<SubjectState>,
     counters: Arc<VenueCounters>,
+    /// Orders: the placed-orders bucket, where a final update marks its order settled.
+    settle: Option<(kv::Store, Arc<str>)>,
 }
 
 impl SubjectPublisher {
@@ -163,7 +166,15 @@ impl SubjectPublisher {
             kind,
             state,
             counters: publishing.venue(venue),
+            settle: None,
         }
+    }
+
+    /// Marks each order whose final update it published settled in `orders` (the bucket of
+    /// [`super::orders`]), so no host taking the venue over looks it up again.
+    pub fn settling(mut self, orders: kv::Store, venue: &str) -> SubjectPublisher {
+        self.settle = Some((orders, venue.into()));
+        self
     }
 
     /// Numbers and encodes `item`, and returns the future that publishes it (the handler
@@ -208,6 +219,12 @@ impl SubjectPublisher {
         let link = self.link.clone();
         let private = self.kind.is_private();
         let msg_id = format!("{}-{seq}", state.epoch);
+        let settle = match (&self.settle, &item) {
+            (Some((store, venue)), StreamItem::Event(Event::Order(update))) => {
+                Some((store.clone(), venue.clone(), update.clone()))
+            }
+            _ => None,
+        };
         async move {
             let outcome = if private {
                 jetstream_publish(&link, subject, msg_id, payload).await
@@ -220,6 +237,9 @@ impl SubjectPublisher {
             match outcome {
                 Ok(()) => {
                     counters.published.fetch_add(1, Ordering::Relaxed);
+                    if let Some((store, venue, update)) = settle {
+                        super::orders::settle(&store, &venue, &update).await;
+                    }
                 }
                 Err(e) => {
                     counters.dropped.fetch_add(1, Ordering::Relaxed);

@@ -214,6 +214,7 @@ impl Remote {
                     continue;
                 };
                 for event in order.events(&envelope, &gap_of) {
+                    note_gap(&subject, &event);
                     publisher.publish(event).await;
                 }
             }
@@ -233,6 +234,7 @@ impl Remote {
             // The last value of each asset, then what changes.
             StreamKind::Balances => pull::Config {
                 deliver_policy: DeliverPolicy::LastPerSubject,
+                filter_subject: format!("{}.>", self.link.subjects.stream(venue, "", kind)),
                 ack_policy: AckPolicy::Explicit,
                 inactive_threshold: Duration::from_secs(60),
                 ..Default::default()
@@ -294,6 +296,7 @@ impl Remote {
                     order.epoch = envelope.epoch.clone();
                     order.seq = envelope.seq.saturating_sub(1);
                     for event in order.events(&envelope, &gap_of) {
+                        note_gap(&name, &event);
                         publisher.publish(event).await;
                     }
                 }
@@ -403,6 +406,13 @@ fn bus_error(venue: &str, error: impl std::fmt::Display) -> HostError {
     HostError::Bus {
         venue: venue.to_owned(),
         error: error.to_string(),
+    }
+}
+
+/// Logs a gap a feed passes on: the program's record of what the bus made it miss.
+fn note_gap(stream: &str, event: &Event) {
+    if let Event::Gap(gap) = event {
+        tracing::info!(%stream, reason = ?gap.reason, "gap on the bus: the publisher changed, stopped or lost messages");
     }
 }
 

@@ -13,8 +13,9 @@ use plugin_api::StreamKind;
 use prost::Message;
 use tokio_util::sync::CancellationToken;
 
+use super::orders as placed_orders;
 use super::wire::{self, Op, Outcome};
-use super::{kv_key, Link};
+use super::Link;
 use crate::exchange::VenueHealth;
 use crate::Host;
 
@@ -99,23 +100,21 @@ async fn place(host: &Host, venue: &str, orders: &kv::Store, order: &wire::NewOr
         Err(e) => return refused(e),
     };
     // Without a client id nothing could tell a retry from a new order: placed as it is.
-    let key = (!order.client_id.is_empty())
-        .then(|| format!("{}.{}", kv_key(venue), kv_key(&order.client_id)));
-    if let Some(key) = &key {
-        match orders.create(key, Bytes::new()).await {
-            Ok(_) => {}
-            Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {
-                return Outcome::Duplicate(true)
-            }
-            Err(e) => return refused(format!("recording the client id: {e}")),
+    let client_id = order.client_id.to_string();
+    let recorded = !client_id.is_empty();
+    if recorded {
+        match placed_orders::record(orders, venue, &order).await {
+            Ok(true) => {}
+            Ok(false) => return Outcome::Duplicate(true),
+            Err(e) => return refused(e),
         }
     }
     match host.place_order(venue, order).await {
         Ok(tag) => Outcome::Tag(tag),
         Err(e) => {
             // Not sent: a retry may place it.
-            if let Some(key) = &key {
-                let _ = orders.purge(key).await;
+            if recorded {
+                placed_orders::forget(orders, venue, &client_id).await;
             }
             refused(e)
         }

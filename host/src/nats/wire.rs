@@ -212,6 +212,16 @@ pub struct NewOrder {
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
+pub struct PlacedOrder {
+    #[prost(message, optional, tag = "1")]
+    pub order: Option<NewOrder>,
+    #[prost(uint64, tag = "2")]
+    pub placed_ms: u64,
+    #[prost(bool, tag = "3")]
+    pub settled: bool,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
 pub struct CancelOrder {
     #[prost(message, optional, tag = "1")]
     pub instrument: Option<Instrument>,

@@ -24,6 +24,7 @@ use super::diff::VenuePlan;
 use super::Operator;
 use crate::config::NatsConfig;
 use crate::nats::lease::{Ended, Lease};
+use crate::nats::orders as placed_orders;
 use crate::nats::publish::{self, PublishStats, Publishing, SubjectPublisher};
 use crate::nats::{rpc, BusError, Link};
 use crate::stop::resource::TaskGroup;
@@ -294,6 +295,30 @@ impl Operator {
         bus.tasks.spawn(service);
     }
 
+    /// Hands the venue `name`, just started here, the orders placed on it through the bus
+    /// that no host saw settled: its previous holder may have died with their answers.
+    async fn adopt_orders(&self, bus: &OpsBus, name: &str) {
+        let orders = match placed_orders::unsettled(&bus.orders, name).await {
+            Ok(orders) => orders,
+            Err(e) => {
+                tracing::warn!(venue = %name, error = %e, "the unsettled orders of the venue could not be read");
+                return;
+            }
+        };
+        let n = orders.len();
+        if n == 0 {
+            return;
+        }
+        match self.inner.host.adopt_orders(name, orders).await {
+            Ok(()) => {
+                tracing::info!(venue = %name, orders = n, "looking up orders placed through the bus and never seen settled")
+            }
+            Err(e) => {
+                tracing::warn!(venue = %name, orders = n, error = %e, "unsettled orders not handed to the venue")
+            }
+        }
+    }
+
     /// Starts `name`'s lease keeper unless it runs.
     fn keep_lease(&self, bus: &Arc<OpsBus>, name: &str) {
         let Some(store) = bus.leases.clone() else {
@@ -313,8 +338,11 @@ impl Operator {
                 };
                 tracing::info!(venue = %name, "holding the venue's lease: starting it");
                 bus.keepers().insert(name.clone(), true);
-                if let Err(e) = op.start_venue(&name).await {
-                    tracing::warn!(venue = %name, error = %e, "venue not started although its lease is held");
+                match op.start_venue(&name).await {
+                    Ok(()) => op.adopt_orders(&bus, &name).await,
+                    Err(e) => {
+                        tracing::warn!(venue = %name, error = %e, "venue not started although its lease is held")
+                    }
                 }
                 match lease.hold(revision, &token).await {
                     Ended::Cancelled(revision) => {

@@ -158,7 +158,9 @@ pub(crate) fn init(filter: &str, file: Option<&Path>, tail: Option<LogTail>) -> 
                 .with_writer(Mutex::new(file))
                 .boxed()
         }
+        // Colours only for a person at a terminal: a pipe gets plain text.
         None => tracing_subscriber::fmt::layer()
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_writer(std::io::stderr)
             .boxed(),
     };

@@ -108,6 +108,8 @@ pub struct HostProcess {
     pub lines: mpsc::Receiver<(Instant, String)>,
     /// The address its metrics endpoint listens on.
     pub metrics: SocketAddr,
+    /// Lines [`HostProcess::wait_for_line`] read past while waiting, oldest first.
+    pub passed: Vec<(Instant, String)>,
 }
 
 impl HostProcess {
@@ -141,6 +143,7 @@ impl HostProcess {
             child,
             lines,
             metrics: SocketAddr::from(([127, 0, 0, 1], 0)),
+            passed: Vec::new(),
         };
         let line = host.wait_for_line("metrics: http://");
         host.metrics = line
@@ -161,7 +164,7 @@ impl HostProcess {
         loop {
             match self.lines.recv_timeout(PATIENCE) {
                 Ok((_, line)) if line.contains(needle) => return line,
-                Ok(_) => continue,
+                Ok(passed) => self.passed.push(passed),
                 Err(e) => {
                     let _ = self.child.kill();
                     panic!("host printed no line containing `{needle}`: {e}");

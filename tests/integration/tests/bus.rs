@@ -133,8 +133,12 @@ fn a_remote_program_streams_and_trades_through_a_host_on_the_bus() {
         .await
         .unwrap();
         let gate = exchange.venue("gate").unwrap();
+        let mut balances = gate.balances().await.unwrap();
         let mut orders = gate.orders().await.unwrap();
         let mut tickers = gate.book_tickers("BTC/USDT").await.unwrap();
+        // The account's balances as the host last published them, from the start.
+        let balance = within("a balance over the bus", balances.recv()).await;
+        assert!(matches!(balance, Some(Update::Item(_))), "{balance:?}");
         let ticker = within("a book ticker over the bus", next_ticker(&mut tickers)).await;
         assert_eq!(ticker.instrument.symbol.as_str(), "BTC/USDT");
         assert!(ticker.bid_price < ticker.ask_price, "{ticker:?}");
