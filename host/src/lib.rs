@@ -10,7 +10,8 @@
 //! [`venue`] (the driver, the only caller of plugin code, and the action router), which
 //! publishes into the [`pipeline`] (bus, queues, subscriptions, bindings) that consumers
 //! read. [`plugin`] loads and checks libraries, [`stop`] stops everything in dependency
-//! order and reports, [`ops`] runs a host as a process, [`config`] reads its settings.
+//! order and reports, [`ops`] runs a host as a process, [`config`] reads its settings,
+//! [`nats`] shares venues between hosts and programs over a NATS bus.
 //!
 //! A trading program needs none of that: [`exchange::Exchange`] starts the configured
 //! venues and hands it typed market data, its account and order entry, and stops them all

@@ -98,6 +98,11 @@ pub const RUNS: &[Run] = &[
         env: &[("PARSE_ROUNDS", "7")],
     },
     Run {
+        name: "bus",
+        cargo: &bench("bus"),
+        env: &[],
+    },
+    Run {
         name: "plugin_call",
         cargo: &bench("plugin_call"),
         env: &[],

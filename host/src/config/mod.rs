@@ -321,6 +321,32 @@ mod tests {
     }
 
     #[test]
+    fn the_bus_demo_configurations_parse_with_their_roles() {
+        let load = |name: &str| {
+            let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../config")
+                .join(name);
+            HostConfig::load(Some(&file)).unwrap()
+        };
+        let (a, b, program) = (
+            load("bus-host-a.toml"),
+            load("bus-host-b.toml"),
+            load("bus-program.toml"),
+        );
+        let names = |c: &HostConfig| c.venues.keys().cloned().collect::<Vec<_>>();
+        assert_eq!(names(&a), ["gate"]);
+        assert_eq!(names(&b), ["gate", "mexc"]);
+        assert_eq!(names(&program), ["gate", "mexc"]);
+        for host in [&a, &b] {
+            assert!(host.nats.enabled && host.nats.leases && !host.nats.remote);
+        }
+        assert_ne!(a.nats.name, b.nats.name);
+        assert_ne!(a.control.socket, b.control.socket);
+        assert!(program.nats.enabled && program.nats.remote);
+        assert!([&a, &b].iter().all(|h| h.nats.url == program.nats.url));
+    }
+
+    #[test]
     fn the_live_configuration_parses_and_points_at_the_real_venues() {
         let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/live.toml");
         let config = HostConfig::load(Some(&file)).unwrap();
@@ -376,6 +402,39 @@ mod tests {
         let text = text.replace("ws_url = \"ws://127.0.0.1:2\", ", "");
         let config: HostConfig = Figment::from(Toml::string(&text)).extract().unwrap();
         assert!(config.check(None).is_ok());
+    }
+
+    #[test]
+    fn bus_settings_that_cannot_work_are_refused_naming_the_key() {
+        let check = |nats: &str, venue: &str| {
+            let text = format!(
+                "plugins_dir = \"x\"\n[nats]\n{nats}\n[venues.{venue}]\nplugin = \"gateio\"\n"
+            );
+            let config: HostConfig = Figment::from(Toml::string(&text)).extract().unwrap();
+            config.check(None).err().map(|e| e.to_string())
+        };
+        let refused = [
+            ("enabled = true\nprefix = \"a.b\"", "gate", "`nats.prefix`"),
+            (
+                "enabled = true\nconsumer = \"x y\"",
+                "gate",
+                "`nats.consumer`",
+            ),
+            (
+                "enabled = true\nlease_ttl_ms = 10",
+                "gate",
+                "`nats.lease_ttl_ms`",
+            ),
+            ("remote = true", "gate", "`nats.remote`"),
+            ("enabled = true", "\"a.b\"", "`venues.a.b`"),
+        ];
+        for (nats, venue, key) in refused {
+            let err = check(nats, venue).unwrap_or_else(|| panic!("{nats} was accepted"));
+            assert!(err.contains(key), "{nats}: {err}");
+        }
+        assert_eq!(check("enabled = true\nremote = true", "gate"), None);
+        // Off, a venue name the bus could not carry is nobody's business.
+        assert_eq!(check("enabled = false", "\"a.b\""), None);
     }
 
     #[test]

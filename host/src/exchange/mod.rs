@@ -4,6 +4,10 @@
 //! then stops everything in dependency order when the program is done. A program never
 //! touches plugins, drivers or resources.
 //!
+//! With `nats.remote = true` in the configuration, nothing is loaded: the venues are the
+//! ones hosts serve on the NATS bus, behind the same API (see [`crate::nats::remote`];
+//! [`Exchange::reconfigure`] is refused there, the hosts' configurations rule).
+//!
 //! Use [`Exchange::scope`]: it starts the exchange, runs the program, and shuts down
 //! whether the program returned a value, returned an error or panicked. Or hold an
 //! [`Exchange`] and call [`Exchange::shutdown`] yourself; dropping it without that still

@@ -193,10 +193,12 @@ impl Lease {
     }
 
     /// Gives the lease up (a standby takes it at once), if it is still at `revision`.
+    /// Waits at most a renewal period: a bus that does not answer lets the lease expire.
     pub async fn release(&self, revision: u64) -> Result<(), String> {
-        self.store
-            .delete_expect_revision(&self.key, Some(revision))
-            .await
-            .map_err(|e| e.to_string())
+        let delete = self.store.delete_expect_revision(&self.key, Some(revision));
+        match tokio::time::timeout(self.ttl / 3, delete).await {
+            Ok(done) => done.map_err(|e| e.to_string()),
+            Err(_) => Err(format!("no answer within {:?}", self.ttl / 3)),
+        }
     }
 }

@@ -398,7 +398,8 @@ impl Remote {
         for venue in venues {
             self.bus.end_kinds(venue, &StreamKind::ALL);
         }
-        let _ = tokio::time::timeout_at(deadline, self.link.client.flush()).await;
+        let flush_by = deadline.min(Instant::now() + Duration::from_secs(1));
+        let _ = tokio::time::timeout_at(flush_by, self.link.client.flush()).await;
     }
 }
 

@@ -33,6 +33,9 @@ use crate::stop::resource::TaskGroup;
 /// the order again).
 const ORDER_IDS_KEPT: Duration = Duration::from_secs(24 * 3600);
 
+/// How long the shutdown waits for what is left to publish to reach the server.
+const FLUSH_PATIENCE: Duration = Duration::from_secs(1);
+
 /// The operator's side of the bus.
 pub(super) struct OpsBus {
     link: Link,
@@ -148,7 +151,10 @@ impl OpsBus {
                 tokio::time::timeout_at(deadline, self.publishing.end_venue(&self.link, &venue))
                     .await;
         }
-        if tokio::time::timeout_at(deadline, self.link.client.flush())
+        // A bus that is away does not hold the shutdown up for long: what it did not take
+        // is lost either way.
+        let flush_by = deadline.min(Instant::now() + FLUSH_PATIENCE);
+        if tokio::time::timeout_at(flush_by, self.link.client.flush())
             .await
             .is_err()
         {

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use host::{Host, HostOptions, StreamItem};
 use integration_tests::threads::cpu_ns;
-use integration_tests::{bench_command, env_or, plugin, simulator, temp_dir};
+use integration_tests::{bench_command, env_or, plugin, simulator, slope, temp_dir};
 use plugin_api::StreamKind;
 use venue_sim::{SimHandle, Venue};
 
@@ -267,19 +267,6 @@ fn per_queued_item(
     });
     sim_rt.block_on(gate.shutdown());
     per_item
-}
-
-/// Least-squares slope of `y` against `x`.
-fn slope(x: &[f64], y: &[f64]) -> f64 {
-    let n = x.len() as f64;
-    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
-    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let sxx: f64 = x.iter().map(|a| (a - mx) * (a - mx)).sum();
-    if sxx == 0.0 {
-        0.0
-    } else {
-        sxy / sxx
-    }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

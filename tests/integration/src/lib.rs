@@ -208,6 +208,20 @@ fn in_nanosleep(task: &std::path::Path) -> bool {
     nanosleep_calls.contains(&syscall.split_whitespace().next().unwrap_or(""))
 }
 
+/// Least-squares slope of `y` against `x` (0 when every `x` is the same): what each unit
+/// of a benchmark's dimension costs.
+pub fn slope(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len() as f64;
+    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let sxx: f64 = x.iter().map(|a| (a - mx) * (a - mx)).sum();
+    if sxx == 0.0 {
+        0.0
+    } else {
+        sxy / sxx
+    }
+}
+
 /// A fresh private folder for one test.
 pub fn temp_dir(name: &str) -> PathBuf {
     let dir = workspace()

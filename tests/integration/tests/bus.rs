@@ -191,6 +191,56 @@ fn a_venue_no_host_serves_is_named_when_the_program_starts() {
 }
 
 #[test]
+fn a_host_that_cannot_renew_its_lease_stops_the_venue() {
+    let nats = NatsServer::start();
+    let rt = runtime();
+    let sim = rt.block_on(simulator(Venue::Gateio, &["BTC/USDT"], 100));
+    let (config, secrets) = host_config(&Setup::new("bus-lost"), &sim, &nats.url, "host-a");
+    rt.block_on(async {
+        let op = Operator::start(config, secrets, None).await.unwrap();
+        let host = op.host().clone();
+        within(
+            "the venue running",
+            host.state_reached("gate", host::State::Running),
+        )
+        .await;
+        // The bus goes away: the holder cannot renew, and must not run the venue on.
+        drop(nats);
+        within(
+            "the venue stopped",
+            host.state_reached("gate", host::State::Stopped),
+        )
+        .await;
+        let status = op.status().await;
+        let bus = status.bus.unwrap();
+        assert!(!bus.leases[0].held, "{bus:#?}");
+        let report = op.shutdown("test done").await;
+        assert!(report.tasks_left.is_empty(), "{report:#?}");
+        sim.shutdown().await;
+    });
+}
+
+#[test]
+fn a_host_that_cannot_reach_its_bus_says_where_it_looked() {
+    let s = Setup::new("bus-unreachable");
+    let sim_free_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("nats://{}", sim_free_port.local_addr().unwrap());
+    drop(sim_free_port);
+    s.write_config(&s.config_text(false, &format!("[nats]\nenabled = true\nurl = \"{url}\"\n")));
+    let config = HostConfig::load(Some(&s.config)).unwrap();
+    runtime().block_on(async {
+        let error = within(
+            "the refused start",
+            Operator::start(config, Secrets::default(), None),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains(&url), "{error}");
+    });
+}
+
+#[test]
 fn a_standby_host_takes_the_venue_when_its_holder_shuts_down() {
     let nats = NatsServer::start();
     let rt = runtime();
@@ -219,6 +269,10 @@ fn a_standby_host_takes_the_venue_when_its_holder_shuts_down() {
 
         let report = host_a.shutdown("moving the venue").await;
         assert!(report.tasks_left.is_empty(), "{report:#?}");
+        assert_eq!(host_a.live_tasks(), 0, "keepers and services ended");
+        // Given up, not left to expire: the key is gone or host b's already.
+        let leases = host_b.status().await.bus.unwrap().leases;
+        assert_ne!(leases[0].holder.as_deref(), Some("host-a"), "{leases:#?}");
         // The holder's end marker is a gap; then host b's data comes.
         let gap = within("the gap of the move", async {
             loop {

@@ -116,6 +116,14 @@ fn two_hosts_and_the_program_over_nats_ride_through_a_killed_host() {
     eprintln!("host b held gate {failover:?} after host a was killed");
     assert!(failover <= FAILOVER_BOUND, "failover took {failover:?}");
     program.wait_line("gap on the bus");
+    let metrics = integration_tests::host_process::scrape(host_b.metrics).unwrap();
+    let held = integration_tests::host_process::metric(&metrics, "host_bus_lease_held", "gate");
+    assert_eq!(held, Some(1.0), "{metrics}");
+    assert!(metrics.contains("host_bus_connected 1"), "{metrics}");
+    assert!(
+        metrics.contains("host_bus_publish_lag_seconds{venue=\"gate\"}"),
+        "{metrics}"
+    );
     sims.wait(&sims.gate, "an order on gate through host b", |s| {
         orders_placed(s) > gate_orders
     });
