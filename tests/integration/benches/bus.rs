@@ -11,13 +11,17 @@
 //!   of its own, reading the same book tickers (server → host → NATS → program). The added
 //!   latency is taken per frame: the first program's receive time minus the in-process
 //!   consumer's, for the same update id.
+//! - **floor**: a bare `async-nats` publisher and subscriber through the same server at the
+//!   same pace, the stamp in the payload: what any NATS hop costs here.
 //! - **fan-out**: for `N` = 1, 2, 4, 8 programs, the server's CPU per published message
 //!   (`/proc/PID/task/*/schedstat` of `nats-server`) and the programs' latency; the cost of
 //!   one more consumer is the least-squares slope over `N`.
 //!
 //! Everything but the NATS server runs in this process on one runtime of two worker
-//! threads; the machine has two cores. Environment: `BUS_ROUNDS` (default 3), `BUS_SECS`
-//! per point (default 4), `BUS_PACE_US` (default 1000: 1,000 frames/s).
+//! threads; the machine has two cores. The hop (one program) is measured again at a fast
+//! pace, where the threads rarely sleep between frames. Environment: `BUS_ROUNDS` (default
+//! 3), `BUS_SECS` per point (default 4), `BUS_PACE_US` (default 1000: 1,000 frames/s),
+//! `BUS_FAST_PACE_US` (default 100: 10,000 frames/s).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -204,10 +208,53 @@ async fn point(
     }
 }
 
+/// The floor: `window` of a bare publisher (stamping each message as it sends it, at
+/// `pace`) and subscriber through the server at `url`; p50, p99 in µs.
+async fn bare_hop(url: &str, pace: Duration, window: Duration) -> [f64; 2] {
+    use futures_util::StreamExt;
+    let publisher = async_nats::connect(url).await.expect("a publisher");
+    let subscriber = async_nats::connect(url).await.expect("a subscriber");
+    let mut messages = subscriber
+        .subscribe("bench.floor")
+        .await
+        .expect("a subscription");
+    subscriber.flush().await.expect("the subscription in place");
+    let from = Instant::now() + WARMUP;
+    let until = from + window;
+    let send = async {
+        let mut tick = tokio::time::interval(pace);
+        while Instant::now() < until {
+            tick.tick().await;
+            let stamp = now_ns().to_le_bytes().to_vec();
+            let _ = publisher.publish("bench.floor", stamp.into()).await;
+        }
+    };
+    let receive = async {
+        let mut got = Vec::new();
+        loop {
+            let message = tokio::select! {
+                m = messages.next() => m,
+                () = tokio::time::sleep_until(until) => break,
+            };
+            let Some(message) = message else { break };
+            let Ok(bytes) = <[u8; 8]>::try_from(message.payload.as_ref()) else {
+                continue;
+            };
+            if Instant::now() >= from {
+                got.push(now_ns().saturating_sub(u64::from_le_bytes(bytes)));
+            }
+        }
+        got
+    };
+    let ((), got) = tokio::join!(send, receive);
+    percentiles(got)
+}
+
 fn main() {
     let rounds = env_or("BUS_ROUNDS", 3);
     let window = Duration::from_secs(env_or("BUS_SECS", 4));
     let pace = Duration::from_micros(env_or("BUS_PACE_US", 1000));
+    let fast = Duration::from_micros(env_or("BUS_FAST_PACE_US", 100));
     let nats = NatsServer::start();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -216,150 +263,221 @@ fn main() {
         .build()
         .expect("a runtime");
     let dir = temp_dir("bench-bus");
-    // Per round and fan-out point.
+    // Per round: the fan-out points at `pace`, the hop alone at `fast`; the floor at both.
     let mut points: Vec<Vec<Point>> = Vec::new();
+    let mut fast_points: Vec<Point> = Vec::new();
+    let mut floors = Vec::new();
     for round in 0..rounds {
-        let url = stamping_server(Feed::Gate, Some(pace));
-        let host_config = config(&dir, &url, &nats.url, None);
-        let programs: Vec<HostConfig> = (0..*FAN_OUT.last().unwrap_or(&1))
-            .map(|i| config(&dir, &url, &nats.url, Some(i)))
-            .collect();
-        let row = rt.block_on(async {
-            let op = Operator::start(host_config, Secrets::default(), None)
-                .await
-                .expect("the host");
-            let mut row = Vec::new();
-            for &n in FAN_OUT {
-                let p = point(&op, &programs[..n], &nats, window).await;
+        for (pace, fan_out) in [(pace, FAN_OUT), (fast, &FAN_OUT[..1])] {
+            let pace_us = pace.as_micros();
+            // The floor's publisher is paced by tokio's timer, whose ticks are a millisecond
+            // apart: at a faster pace it would send bursts, so it runs at the slow pace only.
+            if fan_out.len() > 1 {
+                let floor = rt.block_on(bare_hop(&nats.url, pace, window));
                 println!(
-                    "round {round} n={n}: {} frames; in-process p50 {:.1} p99 {:.1} µs; over the bus p50 {:.1} p99 {:.1} µs; added p50 {:.1} p99 {:.1} µs; server {:.0} ns/msg",
-                    p.frames, p.local[0], p.local[1], p.remote[0], p.remote[1], p.added[0], p.added[1], p.server_ns
+                    "round {round}, 1 per {pace_us} µs: bare NATS hop p50 {:.1} p99 {:.1} µs",
+                    floor[0], floor[1]
                 );
-                row.push(p);
+                floors.push(floor);
             }
-            let _ = op.shutdown("bench round done").await;
-            row
-        });
-        points.push(row);
+            let url = stamping_server(Feed::Gate, Some(pace));
+            let host_config = config(&dir, &url, &nats.url, None);
+            let programs: Vec<HostConfig> = (0..*fan_out.last().unwrap_or(&1))
+                .map(|i| config(&dir, &url, &nats.url, Some(i)))
+                .collect();
+            let row = rt.block_on(async {
+                let op = Operator::start(host_config, Secrets::default(), None)
+                    .await
+                    .expect("the host");
+                let mut row = Vec::new();
+                for &n in fan_out {
+                    let p = point(&op, &programs[..n], &nats, window).await;
+                    println!(
+                        "round {round}, 1 per {pace_us} µs, n={n}: {} frames; in-process p50 {:.1} p99 {:.1} µs; over the bus p50 {:.1} p99 {:.1} µs; added p50 {:.1} p99 {:.1} µs; server {:.0} ns/msg",
+                        p.frames, p.local[0], p.local[1], p.remote[0], p.remote[1], p.added[0], p.added[1], p.server_ns
+                    );
+                    row.push(p);
+                }
+                let _ = op.shutdown("bench round done").await;
+                row
+            });
+            if fan_out.len() == 1 {
+                fast_points.extend(row);
+            } else {
+                points.push(row);
+            }
+        }
     }
-    record(&points, pace);
+    record(&points, &floors, pace, (&fast_points, fast));
 }
 
-fn record(points: &[Vec<Point>], pace: Duration) {
+/// One figure: id, label, unit, one value per round, its baseline.
+type Row = (String, String, &'static str, Vec<f64>, Option<&'static str>);
+
+/// The hop alone at the fast pace: one point per round, and the pace.
+type Fast<'a> = (&'a [Point], Duration);
+
+fn record(points: &[Vec<Point>], floors: &[[f64; 2]], pace: Duration, fast: Fast<'_>) {
     let mut res = xtask::results::Results::new("bus", &bench_command("bus", "BUS_"));
     res.notes.push(format!(
-        "1 book ticker per {} µs; host, programs and the stamping server in one process, nats-server {} on loopback",
+        "1 book ticker per {} µs (`fast.*`: per {} µs); host, programs and the stamping server in one process, nats-server 2.15.1 on loopback",
         pace.as_micros(),
-        "2.15.1"
+        fast.1.as_micros(),
     ));
-    let first = |f: fn(&Point) -> f64| points.iter().map(|r| f(&r[0])).collect::<Vec<f64>>();
-    let mut add = |id: &str, label: &str, unit: &str, v: Vec<f64>, base: Option<&str>| {
-        let f = res.figure(id, label, unit);
-        v.into_iter().for_each(|x| {
-            f.push(x);
-        });
-        if let Some(b) = base {
-            f.against(b);
-        }
-    };
-    add(
-        "hop.local.p50",
-        "server → consumer p50, in-process",
-        "µs",
-        first(|p| p.local[0]),
-        None,
-    );
-    add(
-        "hop.remote.p50",
-        "server → consumer p50, over NATS (1 program)",
-        "µs",
-        first(|p| p.remote[0]),
-        Some("hop.local.p50"),
-    );
-    add(
-        "hop.added.p50",
-        "added by the NATS hop p50 (same frames)",
-        "µs",
-        first(|p| p.added[0]),
-        None,
-    );
-    add(
-        "hop.local.p99",
-        "server → consumer p99, in-process",
-        "µs",
-        first(|p| p.local[1]),
-        None,
-    );
-    add(
-        "hop.remote.p99",
-        "server → consumer p99, over NATS (1 program)",
-        "µs",
-        first(|p| p.remote[1]),
-        Some("hop.local.p99"),
-    );
-    add(
-        "hop.added.p99",
-        "added by the NATS hop p99 (same frames)",
-        "µs",
-        first(|p| p.added[1]),
-        None,
-    );
+    let (fast_points, _) = fast;
+    // One value per round: of the first fan-out point, of point `i`, of the floor.
+    let at = |i: usize, f: fn(&Point) -> f64| points.iter().map(|r| f(&r[i])).collect::<Vec<f64>>();
+    let floor = |q: usize| floors.iter().map(|f| f[q]).collect::<Vec<f64>>();
     let x: Vec<f64> = FAN_OUT.iter().map(|&n| n as f64).collect();
-    for (i, &n) in FAN_OUT.iter().enumerate() {
-        let col = |f: fn(&Point) -> f64| points.iter().map(|r| f(&r[i])).collect::<Vec<f64>>();
-        add(
-            &format!("fanout.n{n}.server"),
-            &format!("{n} programs: nats-server CPU per message"),
-            "ns",
-            col(|p| p.server_ns),
-            None,
-        );
-        add(
-            &format!("fanout.n{n}.p50"),
-            &format!("{n} programs: server → program p50"),
-            "µs",
-            col(|p| p.remote[0]),
-            None,
-        );
-        add(
-            &format!("fanout.n{n}.p99"),
-            &format!("{n} programs: server → program p99"),
-            "µs",
-            col(|p| p.remote[1]),
-            None,
-        );
-    }
     let slopes = |f: fn(&Point) -> f64| {
-        points
-            .iter()
-            .map(|r| slope(&x, &r.iter().map(f).collect::<Vec<f64>>()))
-            .collect::<Vec<f64>>()
+        let per_round = |r: &Vec<Point>| slope(&x, &r.iter().map(f).collect::<Vec<f64>>());
+        points.iter().map(per_round).collect::<Vec<f64>>()
     };
-    add(
-        "slope.server",
-        "each extra program: nats-server CPU per message",
+    let mut rows: Vec<Row> = Vec::new();
+    for (q, name) in [(0, "p50"), (1, "p99")] {
+        let pick: [fn(&Point) -> f64; 3] = match q {
+            0 => [|p| p.local[0], |p| p.remote[0], |p| p.added[0]],
+            _ => [|p| p.local[1], |p| p.remote[1], |p| p.added[1]],
+        };
+        rows.extend([
+            (
+                format!("hop.bare.{name}"),
+                format!("publish → receive {name}, bare async-nats clients"),
+                "µs",
+                floor(q),
+                None,
+            ),
+            (
+                format!("hop.local.{name}"),
+                format!("server → consumer {name}, in-process"),
+                "µs",
+                at(0, pick[0]),
+                None,
+            ),
+            (
+                format!("hop.remote.{name}"),
+                format!("server → consumer {name}, over NATS (1 program)"),
+                "µs",
+                at(0, pick[1]),
+                Some(if q == 0 {
+                    "hop.local.p50"
+                } else {
+                    "hop.local.p99"
+                }),
+            ),
+            (
+                format!("hop.added.{name}"),
+                format!("added by the NATS hop {name} (same frames)"),
+                "µs",
+                at(0, pick[2]),
+                Some(if q == 0 {
+                    "hop.bare.p50"
+                } else {
+                    "hop.bare.p99"
+                }),
+            ),
+        ]);
+    }
+    for (i, &n) in FAN_OUT.iter().enumerate() {
+        rows.extend([
+            (
+                format!("fanout.n{n}.server"),
+                format!("{n} programs: nats-server CPU per message"),
+                "ns",
+                at(i, |p| p.server_ns),
+                None,
+            ),
+            (
+                format!("fanout.n{n}.p50"),
+                format!("{n} programs: server → program p50"),
+                "µs",
+                at(i, |p| p.remote[0]),
+                None,
+            ),
+            (
+                format!("fanout.n{n}.p99"),
+                format!("{n} programs: server → program p99"),
+                "µs",
+                at(i, |p| p.remote[1]),
+                None,
+            ),
+        ]);
+    }
+    for (q, name) in [(0, "p50"), (1, "p99")] {
+        let pick = |f: fn(&Point, usize) -> f64| fast_points.iter().map(|p| f(p, q)).collect();
+        let local_id = if q == 0 {
+            "fast.local.p50"
+        } else {
+            "fast.local.p99"
+        };
+        rows.extend([
+            (
+                local_id.to_owned(),
+                format!("server → consumer {name}, in-process"),
+                "µs",
+                pick(|p, q| p.local[q]),
+                None,
+            ),
+            (
+                format!("fast.remote.{name}"),
+                format!("server → consumer {name}, over NATS (1 program)"),
+                "µs",
+                pick(|p, q| p.remote[q]),
+                Some(local_id),
+            ),
+            (
+                format!("fast.added.{name}"),
+                format!("added by the NATS hop {name} (same frames)"),
+                "µs",
+                pick(|p, q| p.added[q]),
+                None,
+            ),
+        ]);
+    }
+    rows.push((
+        "fast.server".into(),
+        "nats-server CPU per message (1 program)".into(),
         "ns",
-        slopes(|p| p.server_ns),
-        None,
-    );
-    add(
-        "slope.p50",
-        "each extra program: p50 latency",
-        "µs",
-        slopes(|p| p.remote[0]),
-        None,
-    );
-    add(
-        "slope.p99",
-        "each extra program: p99 latency",
-        "µs",
-        slopes(|p| p.remote[1]),
-        None,
-    );
+        fast_points.iter().map(|p| p.server_ns).collect(),
+        Some("fanout.n1.server"),
+    ));
+    rows.extend([
+        (
+            "slope.server".into(),
+            "each extra program: nats-server CPU per message".into(),
+            "ns",
+            slopes(|p| p.server_ns),
+            None,
+        ),
+        (
+            "slope.p50".into(),
+            "each extra program: p50 latency".into(),
+            "µs",
+            slopes(|p| p.remote[0]),
+            None,
+        ),
+        (
+            "slope.p99".into(),
+            "each extra program: p99 latency".into(),
+            "µs",
+            slopes(|p| p.remote[1]),
+            None,
+        ),
+    ]);
+    for (id, label, unit, values, base) in rows {
+        let figure = res.figure(&id, &label, unit);
+        for v in values {
+            figure.push(v);
+        }
+        if let Some(base) = base {
+            figure.against(base);
+        }
+    }
     println!(
-        "\nadded by the hop, median of rounds: p50 {:.1} µs, p99 {:.1} µs",
-        median(first(|p| p.added[0])),
-        median(first(|p| p.added[1]))
+        "\nadded by the hop, median of rounds: p50 {:.1} µs, p99 {:.1} µs (bare NATS hop p50 {:.1} µs)",
+        median(at(0, |p| p.added[0])),
+        median(at(0, |p| p.added[1])),
+        median(floor(0)),
     );
     match res.write() {
         Ok(path) => println!("results: {}", path.display()),
