@@ -124,12 +124,12 @@ fn rss_budget_kib(measured_cycles: usize) -> i64 {
 }
 
 /// Reload cycles under traffic leave maps, fds, threads and tasks flat and RSS growth within
-/// [`rss_budget_kib`]. The normal run does 60 cycles, or `SOAK_CYCLES`; the full soak of 500
+/// [`rss_budget_kib`]. The normal run does 150 cycles, or `SOAK_CYCLES`; the full soak of 500
 /// is [`five_hundred_reload_cycles_under_traffic_stay_flat`], ignored in the normal run.
 /// `cargo test -p integration-tests --test ops_reload -- --nocapture` prints the figures.
 #[test]
 fn reload_cycles_under_traffic_stay_flat() {
-    reload_cycles_stay_flat(soak_cycles(60));
+    reload_cycles_stay_flat(soak_cycles(150));
 }
 
 /// The full soak: 500 reload cycles under traffic. Ignored in the normal run (the short
@@ -152,6 +152,8 @@ fn soak_cycles(default: usize) -> usize {
 /// Runs `cycles` reloads of venue `a` while venue `b` streams; the counts after the first 50
 /// (or a third, if fewer than 150) are the baseline the end is compared with.
 fn reload_cycles_stay_flat(cycles: usize) {
+    // RSS still grows quickly for the first tens of cycles (the full soak: about 3 KiB a
+    // cycle after cycle 50, but 9 KiB a cycle from 20 to 100): compare after them.
     let warmup = 50.min(cycles / 3);
     assert!(warmup > 0, "{cycles} cycles are too few to compare");
     let _serial = serial();
