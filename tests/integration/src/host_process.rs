@@ -116,7 +116,6 @@ impl HostProcess {
     /// Starts `host run` on `files` (writing its report to `files.report`) and waits for
     /// its metrics address.
     pub fn start(files: &HostFiles) -> HostProcess {
-        use std::io::BufRead;
         let _ = std::fs::remove_file(&files.report);
         let mut child = Command::new(crate::host_binary())
             .arg("run")
@@ -128,17 +127,7 @@ impl HostProcess {
             .spawn()
             .expect("starting the host binary");
         let stderr = child.stderr.take().expect("stderr piped");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr)
-                .lines()
-                .map_while(Result::ok)
-            {
-                if tx.send((Instant::now(), line)).is_err() {
-                    break;
-                }
-            }
-        });
+        let lines = crate::forward_lines(stderr, |line| (Instant::now(), line));
         let mut host = HostProcess {
             child,
             lines,
@@ -235,7 +224,6 @@ impl SimProcess {
     /// Starts `venue-sim --venue VENUE --symbols SYMBOLS` with `extra` arguments and waits
     /// for its `listening on` line.
     pub fn start(venue: &str, extra: &[&str]) -> SimProcess {
-        use std::io::BufRead;
         let mut child = Command::new(crate::simulator_binary())
             .args(["--venue", venue, "--symbols", &SYMBOLS.join(",")])
             .args(extra)
@@ -243,23 +231,15 @@ impl SimProcess {
             .stderr(Stdio::null())
             .spawn()
             .expect("starting venue-sim");
-        let stdout = child.stdout.take().expect("stdout piped");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-            {
-                if let Some(addr) = line.strip_prefix("listening on ") {
-                    let _ = tx.send(addr.trim().to_owned());
-                }
+        let lines = crate::forward_lines(child.stdout.take().expect("stdout piped"), |l| l);
+        let addr = loop {
+            let line = lines
+                .recv_timeout(PATIENCE)
+                .expect("venue-sim printed no `listening on` line");
+            if let Some(addr) = line.strip_prefix("listening on ") {
+                break addr.trim().parse().expect("a socket address");
             }
-        });
-        let addr = rx
-            .recv_timeout(PATIENCE)
-            .expect("venue-sim printed no `listening on` line")
-            .parse()
-            .expect("a socket address");
+        };
         SimProcess { child, addr }
     }
 

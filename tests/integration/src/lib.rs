@@ -146,7 +146,6 @@ pub fn run_host_with<S: AsRef<std::ffi::OsStr>>(
     args: &[S],
     configure: impl FnOnce(&mut Command),
 ) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
-    use std::io::BufRead;
     let mut command = Command::new(host_binary());
     command
         .arg("run")
@@ -154,19 +153,27 @@ pub fn run_host_with<S: AsRef<std::ffi::OsStr>>(
         .stderr(std::process::Stdio::piped());
     configure(&mut command);
     let mut child = command.spawn().expect("starting the host binary");
+    let rx = forward_lines(child.stderr.take().expect("stderr piped"), |line| line);
+    (child, rx)
+}
+
+/// Reads `from` line by line on a thread of its own, so a child's pipe never fills; each
+/// line, passed through `wrap` (`|line| (Instant::now(), line)` keeps when it was read),
+/// arrives on the returned channel, which ends with the pipe.
+pub fn forward_lines<T: Send + 'static>(
+    from: impl std::io::Read + Send + 'static,
+    wrap: fn(String) -> T,
+) -> std::sync::mpsc::Receiver<T> {
+    use std::io::BufRead;
     let (tx, rx) = std::sync::mpsc::channel();
-    let stderr = child.stderr.take().expect("stderr piped");
     std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if tx.send(line).is_err() {
+        for line in std::io::BufReader::new(from).lines().map_while(Result::ok) {
+            if tx.send(wrap(line)).is_err() {
                 break;
             }
         }
     });
-    (child, rx)
+    rx
 }
 
 /// Waits until a thread of the process `pid` sleeps in `nanosleep`. The host itself never does; with

