@@ -219,6 +219,20 @@ impl Link {
     }
 }
 
+impl Link {
+    /// Leaves the bus: sends what is still buffered (waiting until `by`, and at most a
+    /// second: a bus that is away loses it either way), then closes the connection, which
+    /// ends the client's own tasks. False if the buffer was not sent in time.
+    pub async fn leave(&self, by: tokio::time::Instant) -> bool {
+        let flush_by = by.min(tokio::time::Instant::now() + Duration::from_secs(1));
+        let flushed = tokio::time::timeout_at(flush_by, self.client.flush())
+            .await
+            .is_ok_and(|r| r.is_ok());
+        let _ = tokio::time::timeout(Duration::from_millis(100), self.client.drain()).await;
+        flushed
+    }
+}
+
 /// Nanoseconds since the Unix epoch.
 pub(crate) fn now_ns() -> u64 {
     std::time::SystemTime::now()

@@ -398,8 +398,7 @@ impl Remote {
         for venue in venues {
             self.bus.end_kinds(venue, &StreamKind::ALL);
         }
-        let flush_by = deadline.min(Instant::now() + Duration::from_secs(1));
-        let _ = tokio::time::timeout_at(flush_by, self.link.client.flush()).await;
+        self.link.leave(deadline).await;
     }
 }
 

@@ -33,9 +33,6 @@ use crate::stop::resource::TaskGroup;
 /// the order again).
 const ORDER_IDS_KEPT: Duration = Duration::from_secs(24 * 3600);
 
-/// How long the shutdown waits for what is left to publish to reach the server.
-const FLUSH_PATIENCE: Duration = Duration::from_secs(1);
-
 /// The operator's side of the bus.
 pub(super) struct OpsBus {
     link: Link,
@@ -151,15 +148,9 @@ impl OpsBus {
                 tokio::time::timeout_at(deadline, self.publishing.end_venue(&self.link, &venue))
                     .await;
         }
-        // A bus that is away does not hold the shutdown up for long: what it did not take
-        // is lost either way.
-        let flush_by = deadline.min(Instant::now() + FLUSH_PATIENCE);
-        if tokio::time::timeout_at(flush_by, self.link.client.flush())
-            .await
-            .is_err()
-        {
+        if !self.link.leave(deadline).await {
             tracing::warn!(
-                "what was left to publish did not reach the bus by the shutdown deadline"
+                "what was left to publish did not reach the bus before the shutdown left it"
             );
         }
     }
