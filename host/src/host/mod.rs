@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+pub(crate) use shutdown::settle_runtime;
 pub use status::{InstanceStatus, PluginStatus};
 pub use supervisor::RestartPolicy;
 

@@ -129,7 +129,7 @@ impl Host {
 /// alive tasks. A task whose future ended is released by its worker thread a moment later,
 /// and the runtime announces that with no event: this bounded wait lets the report count
 /// what is really alive instead of what is about to go.
-async fn settle_runtime(expected: usize) {
+pub(crate) async fn settle_runtime(expected: usize) {
     let metrics = tokio::runtime::Handle::current().metrics();
     let until = Instant::now() + RUNTIME_SETTLE;
     while metrics.num_alive_tasks() > expected && Instant::now() < until {

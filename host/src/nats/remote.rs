@@ -73,6 +73,8 @@ pub struct Remote {
     tasks: TaskGroup,
     feeds: Mutex<HashSet<(String, String, StreamKind)>>,
     overall: Duration,
+    /// The runtime's tasks before the connection: what is left once the bus is left.
+    tasks_before: usize,
     private: Mutex<BTreeMap<String, Arc<PrivateCounters>>>,
 }
 
@@ -89,6 +91,9 @@ impl Remote {
     /// Connects to the bus of `config` (its `[nats]`); streams go through queues with its
     /// `[queues]` policies.
     pub async fn connect(config: &HostConfig) -> Result<Remote, BusError> {
+        let tasks_before = tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks();
         let link = Link::connect(&config.nats).await?;
         Ok(Remote {
             link,
@@ -97,6 +102,7 @@ impl Remote {
             tasks: TaskGroup::new(),
             feeds: Mutex::new(HashSet::new()),
             overall: config.shutdown.overall,
+            tasks_before,
             private: Mutex::new(BTreeMap::new()),
         })
     }
@@ -347,6 +353,8 @@ impl Remote {
         };
         let before = counts(self.tasks.live());
         self.close(venues, self.overall).await;
+        // The client's own tasks end with the connection, a moment after it closed.
+        crate::host::settle_runtime(self.tasks_before).await;
         let left = self.tasks.live();
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
         ShutdownReport {
