@@ -217,8 +217,11 @@ impl SubjectPublisher {
             counters.lag_max_ns.fetch_max(lag, Ordering::Relaxed);
         }
         let link = self.link.clone();
-        let private = self.kind.is_private();
-        let msg_id = format!("{}-{seq}", state.epoch);
+        // The message id only deduplicates JetStream retries: market data goes without one.
+        let msg_id = self
+            .kind
+            .is_private()
+            .then(|| format!("{}-{seq}", state.epoch));
         let settle = match (&self.settle, &item) {
             (Some((store, venue)), StreamItem::Event(Event::Order(update))) => {
                 Some((store.clone(), venue.clone(), update.clone()))
@@ -226,7 +229,7 @@ impl SubjectPublisher {
             _ => None,
         };
         async move {
-            let outcome = if private {
+            let outcome = if let Some(msg_id) = msg_id {
                 jetstream_publish(&link, subject, msg_id, payload).await
             } else {
                 link.client
